@@ -1,0 +1,50 @@
+# AILAS Fair-Trade Voice Registry. The two commands: `make run` and `make test`.
+SHELL := /bin/bash
+VENV  := .venv
+BIN   := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
+# Python 3.12 exactly (Chalice takes the Lambda runtime from the local interpreter).
+PYTHON312 ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12 /usr/local/bin/python3.12 /usr/bin/python3.12; do \
+	$$p -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo $$p; break; }; done)
+PYTEST_ARGS ?=
+
+.PHONY: setup run test lint unit handler e2e package deploy bench clean
+
+setup: $(STAMP)
+
+$(STAMP):
+	@test -n "$(PYTHON312)" || { echo "Python 3.12 is required (pyenv install 3.12)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON312) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@rm -f $(VENV)/.installed-* && touch $@
+
+## Start the local stack: moto (S3, SQS, DynamoDB, KMS) + the API + the worker. Ctrl-C stops it.
+run: setup
+	$(BIN)/python -m infra.local_stack
+
+## Lint, then unit, handler and end-to-end tests, then the template checks.
+test: setup lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+unit handler e2e: setup
+	$(BIN)/python -m pytest tests/$@ $(PYTEST_ARGS)
+
+## `chalice package` for STAGE (default dev) merged with infra/resources.yaml, into build/.
+package: setup
+	infra/package.sh $(or $(STAGE),dev)
+
+## Deploy to AWS (needs credentials); DRY_RUN=1 does everything that needs no account.
+deploy: setup
+	STAGE=$(or $(STAGE),dev) DRY_RUN=$(DRY_RUN) infra/deploy.sh
+
+bench: setup
+	$(BIN)/python bench/fingerprint_speed.py
+	$(BIN)/python bench/trace_accuracy.py --quick
+
+clean:
+	rm -rf build vendor .local .pytest_cache .ruff_cache

@@ -1,0 +1,15 @@
+"""The AILAS Fair-Trade Voice Registry: Chalice entry point. Thin on purpose: it builds the app,
+registers the blueprints of ``functions/`` and the cross-cutting middleware."""
+
+from chalice import Chalice
+
+from functions import middleware
+from functions.api import logs, members, meta
+from functions.events import ingest
+
+app = Chalice(app_name="ailas")
+app.api.binary_types = ["application/octet-stream", "multipart/form-data"]
+
+middleware.install(app)
+for blueprint in (meta.bp, members.bp, logs.bp, ingest.bp):
+    app.register_blueprint(blueprint)

@@ -1,0 +1,1 @@
+"""The `ailas` command-line client of the AILAS Fair-Trade Voice Registry."""

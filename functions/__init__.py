@@ -1,0 +1,1 @@
+"""Lambda entry points: HTTP blueprints and event handlers. No business rules here."""

@@ -1,0 +1,1 @@
+"""HTTP blueprints, one per area of the public contract (../API.md)."""

@@ -1,0 +1,188 @@
+"""The glue between Chalice and the domain: declare an operation once, get routing, auth,
+body validation, the error model and its OpenAPI entry.
+
+Handlers receive a :class:`Call` and return a pydantic model, a dict or a Chalice ``Response``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ValidationError
+
+from shared import access, openapi
+from shared.access import Principal
+from shared.errors import ApiError, BadRequest, PayloadTooLarge, Unauthorized, ValidationFailed
+from shared.logging import logger
+from shared.settings import get_settings
+
+JSON = "application/json; charset=utf-8"
+
+
+@dataclass
+class Call:
+    principal: Principal | None
+    params: dict[str, str]
+    query: dict[str, str]
+    body: Any
+    headers: dict[str, str]
+    request_id: str
+
+    def require_principal(self) -> Principal:
+        if self.principal is None:
+            raise Unauthorized("A bearer token is required.")
+        return self.principal
+
+
+Handler = Callable[[Call], Any]
+
+
+def route(
+    bp: Blueprint,
+    path: str,
+    method: str,
+    *,
+    name: str,
+    summary: str,
+    tag: str,
+    body: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    query: dict[str, str] | None = None,
+    content_type: str = "application/json",
+) -> Callable[[Handler], Handler]:
+    """Declare one operation of the public contract."""
+    rule = access.POLICY[name]  # an operation missing from the policy table fails at import
+    openapi.register(
+        openapi.Operation(
+            name=name,
+            method=method,
+            path=path,
+            summary=summary,
+            tag=tag,
+            access="public" if rule.public else ",".join(sorted(rule.roles or ())),
+            body=body,
+            response=response,
+            status=status,
+            query=query or {},
+            content_type=content_type,
+        )
+    )
+
+    def decorate(handler: Handler) -> Handler:
+        def view(**params: str) -> Response:
+            request = bp.current_request
+            request_id = request_id_of(request)
+            try:
+                principal = authenticate(request.headers.get("authorization"))
+                access.authorize(name, principal)
+                call = Call(
+                    principal=principal,
+                    params=params,
+                    query=dict(request.query_params or {}),
+                    body=parse_body(request.raw_body, body) if body else None,
+                    headers=dict(request.headers),
+                    request_id=request_id,
+                )
+                return to_response(handler(call), status)
+            except ApiError as error:
+                return error_response(error, request_id)
+            except Exception:
+                # Answered here, not by Chalice, so that a 500 has the API's error shape.
+                logger.exception("unhandled error", extra={"operation": name})
+                return internal_error(request_id)
+
+        view.__name__ = name.replace(".", "_")
+        view.__doc__ = summary
+        bp.route(path, methods=[method], content_types=["*/*"])(view)
+        return handler
+
+    return decorate
+
+
+def authenticate(header: str | None) -> Principal | None:
+    """No header: anonymous. A header that does not resolve to an active token: 401."""
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Use 'Authorization: Bearer <token>'.", code="unauthorized")
+    from shared.members.tokens import resolve  # imported late: only authenticated calls pay
+
+    principal = resolve(token.strip())
+    if principal is None:
+        raise Unauthorized("The token is unknown, rotated or suspended.", code="invalid_token")
+    return principal
+
+
+def parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
+    raw = raw or b""
+    if len(raw) > get_settings().max_body_bytes:
+        limit = get_settings().max_body_bytes
+        raise PayloadTooLarge(f"The request body exceeds {limit} bytes.", code="body_too_large")
+    try:
+        data = json.loads(raw.decode("utf-8")) if raw else None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BadRequest(f"The body is not valid JSON: {error}", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise BadRequest("The body must be a JSON object.", code="invalid_json")
+    try:
+        # JSON mode: strict about types, yet dates and enums parse from their JSON strings.
+        return model.model_validate_json(raw)
+    except ValidationError as error:
+        raise ValidationFailed(
+            "The request has invalid fields: "
+            + ", ".join(sorted({_field(e) for e in error.errors()})),
+            code="validation_error",
+            details=[
+                {"field": _field(e), "message": e["msg"], "type": e["type"]}
+                for e in error.errors(include_url=False, include_input=False)
+            ],
+        ) from None
+
+
+def _field(error: Any) -> str:
+    return ".".join(str(part) for part in error["loc"]) or "body"
+
+
+def to_response(result: Any, status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, BaseModel):
+        result = result.model_dump(mode="json", by_alias=True)
+    return json_response(result, status)
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        status_code=status,
+        headers={"Content-Type": JSON, **(headers or {})},
+    )
+
+
+def error_response(error: ApiError, request_id: str) -> Response:
+    if error.status >= 500:
+        logger.error("request failed", extra={"code": error.code})
+    return json_response({**error.body(), "request_id": request_id}, error.status)
+
+
+def internal_error(request_id: str) -> Response:
+    return json_response(
+        {
+            "code": "internal_error",
+            "message": "Something went wrong on our side. Quote the request id if you report it.",
+            "request_id": request_id,
+        },
+        500,
+    )
+
+
+def request_id_of(request: Any) -> str:
+    context = getattr(request, "context", None) or {}
+    lambda_context = getattr(request, "lambda_context", None)
+    return str(context.get("requestId") or getattr(lambda_context, "aws_request_id", None) or "-")

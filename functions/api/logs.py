@@ -1,0 +1,99 @@
+"""The audit log (operators) and the public transparency log (everyone)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+from pydantic import BaseModel
+
+from functions.api.http import Call, route
+from shared import audit, store
+from shared.errors import BadRequest
+
+bp = Blueprint(__name__)
+
+
+class AuditEntry(BaseModel):
+    seq: int
+    at: str
+    actor: str
+    action: str
+    entity: str
+    digest: str
+    data: dict[str, Any] = {}
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditEntry]
+    next: str | None = None
+
+
+class LogEntry(BaseModel):
+    seq: int
+    at: str
+    action: str
+    subject: str
+    summary: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class LogPage(BaseModel):
+    entries: list[LogEntry]
+    head: dict[str, Any] | None = None
+    next: str | None = None
+
+
+def _seq(raw: str | None, name: str) -> int:
+    if raw is None:
+        return 0
+    if not raw.isdigit():
+        raise BadRequest(f"{name} must be a sequence number.", code="invalid_cursor")
+    return int(raw)
+
+
+@route(
+    bp,
+    "/v1/audit",
+    "GET",
+    name="audit.list",
+    tag="logs",
+    response=AuditPage,
+    summary="Every state change, newest first, or one entity's (operator)",
+    query={"entity": "e.g. member:M-XXXX-XXXX-X", "limit": "1-200", "cursor": "from `next`"},
+)
+def audit_list(call: Call) -> AuditPage:
+    limit = store.page_limit(call.query.get("limit"))
+    if entity := call.query.get("entity"):
+        items, cursor = audit.for_entity(entity, limit, call.query.get("cursor"))
+        return AuditPage(entries=[AuditEntry.model_validate(i) for i in items], next=cursor)
+    before = _seq(call.query.get("cursor"), "cursor")
+    items = audit.entries(audit.AUDIT, after=before, limit=limit, descending=True)
+    last = items[-1]["seq"] if len(items) == limit and items[-1]["seq"] > 1 else None
+    return AuditPage(
+        entries=[AuditEntry.model_validate(i) for i in items], next=str(last) if last else None
+    )
+
+
+@route(
+    bp,
+    "/v1/log",
+    "GET",
+    name="log.list",
+    tag="logs",
+    response=LogPage,
+    summary="The public transparency log, oldest first, hash-chained (public)",
+    query={"after": "sequence number to continue after", "limit": "1-200"},
+)
+def log_list(call: Call) -> LogPage:
+    limit = store.page_limit(call.query.get("limit"))
+    items = audit.entries(audit.PUBLIC, after=_seq(call.query.get("after"), "after"), limit=limit)
+    head = audit.latest(audit.PUBLIC)
+    return LogPage(
+        entries=[LogEntry.model_validate(i) for i in items],
+        head={"seq": head["seq"], "hash": head["hash"]} if head else None,
+        next=str(items[-1]["seq"]) if len(items) == limit else None,
+    )

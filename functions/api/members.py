@@ -1,0 +1,160 @@
+"""Membership routes (入会)."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from functions.api.http import Call, route
+from shared import access, ids, store
+from shared.errors import NotFound, ValidationFailed
+from shared.members import service
+from shared.members.models import (
+    Application,
+    Applied,
+    Member,
+    MemberPage,
+    MemberPublic,
+    Reason,
+    TokenIssued,
+)
+
+bp = Blueprint(__name__)
+TAG = "members"
+STATUSES = ("pending", "active", "rejected", "suspended")
+
+
+def member_id_of(call: Call) -> str:
+    member_id = ids.normalize(call.params["member_id"], "member")
+    if member_id is None:
+        raise NotFound(
+            "No such member (check the id and its last character).", code="member_not_found"
+        )
+    return member_id
+
+
+@route(
+    bp,
+    "/v1/members",
+    "POST",
+    name="members.apply",
+    tag=TAG,
+    body=Application,
+    response=Applied,
+    status=201,
+    summary="Apply for membership (public)",
+)
+def apply(call: Call) -> Applied:
+    member = service.apply(call.body)
+    return Applied(member_id=member["member_id"], status=member["status"])
+
+
+@route(
+    bp,
+    "/v1/members",
+    "GET",
+    name="members.list",
+    tag=TAG,
+    response=MemberPage,
+    summary="List applications and members (operator)",
+    query={
+        "status": "pending | active | rejected | suspended",
+        "limit": "1-200",
+        "cursor": "from `next`",
+    },
+)
+def list_members(call: Call) -> MemberPage:
+    status = call.query.get("status")
+    if status is not None and status not in STATUSES:
+        raise ValidationFailed(
+            f"status must be one of {', '.join(STATUSES)}.", code="invalid_status"
+        )
+    members, cursor = service.list_members(
+        status, store.page_limit(call.query.get("limit")), call.query.get("cursor")
+    )
+    return MemberPage(members=[Member.model_validate(m) for m in members], next=cursor)
+
+
+@route(
+    bp,
+    "/v1/members/{member_id}",
+    "GET",
+    name="members.get",
+    tag=TAG,
+    response=Member,
+    summary="A member: the public profile, or the full record for the member and operators",
+)
+def get_member(call: Call) -> Member | MemberPublic:
+    member_id = member_id_of(call)
+    member = service.get(member_id)
+    if member is None or member["kind"] == "operator":
+        raise NotFound(f"No member {member_id}.", code="member_not_found")
+    if access.can_read_private(call.principal, [member_id]):
+        return Member.model_validate(member)
+    if member["status"] not in ("active", "suspended"):
+        # Applications are private until approved.
+        raise NotFound(f"No member {member_id}.", code="member_not_found")
+    return MemberPublic.model_validate(service.public_view(member))
+
+
+@route(
+    bp,
+    "/v1/members/{member_id}/approve",
+    "POST",
+    name="members.approve",
+    tag=TAG,
+    response=TokenIssued,
+    summary="Approve an application; the token is shown once (operator)",
+)
+def approve(call: Call) -> TokenIssued:
+    member, token = service.approve(member_id_of(call), call.require_principal())
+    return TokenIssued(
+        member_id=member["member_id"],
+        status=member["status"],
+        token=token,
+        token_prefix=member["token_prefix"],
+    )
+
+
+def _decision(action: str, summary: str) -> None:
+    @route(
+        bp,
+        f"/v1/members/{{member_id}}/{action}",
+        "POST",
+        name=f"members.{action}",
+        tag=TAG,
+        body=Reason,
+        response=Member,
+        summary=summary,
+    )
+    def decide(call: Call) -> Member:
+        change = getattr(service, action)
+        return Member.model_validate(
+            change(member_id_of(call), call.require_principal(), call.body.reason)
+        )
+
+
+_decision("reject", "Reject an application, with a reason (operator)")
+_decision("suspend", "Suspend a member: its tokens stop working at once (operator)")
+_decision("reinstate", "Reinstate a suspended member (operator)")
+
+
+@route(
+    bp,
+    "/v1/members/{member_id}/tokens",
+    "POST",
+    name="members.tokens.rotate",
+    tag=TAG,
+    response=TokenIssued,
+    status=201,
+    summary="Issue a new token; the old one stops working (the member, operator)",
+)
+def rotate(call: Call) -> TokenIssued:
+    member_id = member_id_of(call)
+    access.require_owner(call.principal, [member_id], "member")
+    member, token = service.rotate_token(member_id, call.require_principal())
+    return TokenIssued(
+        member_id=member_id,
+        status=member["status"],
+        token=token,
+        token_prefix=member["token_prefix"],
+    )

@@ -1,0 +1,1 @@
+"""Event handlers: the ingest queue, the domain-event stream, schedules."""

@@ -1,0 +1,50 @@
+"""The ingest Lambda: S3 ObjectCreated notifications, delivered through the ingest SQS queue.
+
+Partial batch failures: a record that raises is reported in ``batchItemFailures`` and stays on
+the queue; after three receives SQS moves it to the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from chalice import Blueprint
+
+from shared import uploads
+from shared.logging import logger
+from shared.settings import get_settings
+
+bp = Blueprint(__name__)
+processor = BatchProcessor(event_type=EventType.SQS)
+_settings = get_settings()
+
+
+def ingest_queue_arn() -> str:
+    s = _settings
+    return f"arn:aws:sqs:{s.region}:{s.account_id}:ailas-{s.stage}-ingest"
+
+
+def handle_record(record: SQSRecord) -> None:
+    for obj in uploads.objects_in_notification(record.body):
+        process = uploads.processor_for(obj.key)
+        if process is None:
+            logger.warning("no processor for upload", extra={"key": obj.key})
+            continue
+        logger.info("ingest", extra={"key": obj.key, "size": obj.size})
+        process(obj)
+
+
+@bp.on_sqs_message(queue_arn=ingest_queue_arn(), batch_size=5, name="ingest")
+def ingest(event: Any) -> dict[str, Any]:
+    return process_partial_response(
+        event=event.to_dict(),
+        record_handler=handle_record,
+        processor=processor,
+        context=event.context,
+    )

@@ -1,0 +1,45 @@
+"""Cross-cutting concerns for every function: structured logs with the request id, and the
+last-resort error answer (500 JSON with the request id, nothing internal leaked)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from chalice import Chalice, Response
+
+from functions.api.http import internal_error, request_id_of
+from shared.logging import logger
+
+
+def install(app: Chalice) -> None:
+    @app.middleware("http")
+    def observe_http(request: Any, get_response: Any) -> Response:
+        request_id = request_id_of(request)
+        logger.append_keys(request_id=request_id, method=request.method, path=request.path)
+        started = time.perf_counter()
+        try:
+            response = get_response(request)
+        except Exception:
+            logger.exception("unhandled error")
+            response = internal_error(request_id)
+        response.headers.setdefault("X-Request-Id", request_id)
+        logger.info(
+            "request",
+            extra={
+                "status": response.status_code,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        logger.remove_keys(["request_id", "method", "path"])
+        return response
+
+    def observe_event(event: Any, get_response: Any) -> Any:
+        logger.append_keys(request_id=getattr(event.context, "aws_request_id", None))
+        try:
+            return get_response(event)
+        finally:
+            logger.remove_keys(["request_id"])
+
+    for event_type in ("sqs", "dynamodb", "scheduled"):
+        app.register_middleware(observe_event, event_type)

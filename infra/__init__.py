@@ -1,0 +1,1 @@
+"""Infrastructure: the CloudFormation resources, the local stack, operator scripts."""

@@ -1,0 +1,195 @@
+"""The local stand-in for Lambda's event source mappings: it long-polls the ingest queue and the
+audit table's stream on the moto server and invokes the very handlers Lambda runs, with Lambda's
+event shapes and partial-batch-failure semantics; it also fires the scheduled handlers."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shared.aws import client
+from shared.logging import logger
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of Lambda's context object that handlers and Powertools read."""
+
+    function_name: str
+    timeout_s: int = 900
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = ""
+    _deadline: float = field(default=0.0, repr=False)
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_s
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:ap-northeast-1:123456789012:function:{self.function_name}"
+        )
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class SqsPoller:
+    """One SQS event source mapping: batch, invoke, delete what succeeded."""
+
+    def __init__(
+        self,
+        handler: Handler,
+        name: str,
+        queue_url: str,
+        queue_arn: str,
+        batch_size: int = 5,
+        retry_after_s: int = 2,
+    ) -> None:
+        self.handler, self.name = handler, name
+        self.queue_url, self.queue_arn = queue_url, queue_arn
+        self.batch_size = batch_size
+        # Lambda leaves a failed message invisible for the queue's visibility timeout (90 min);
+        # locally it comes back after a couple of seconds so that retries are visible.
+        self.retry_after_s = retry_after_s
+
+    def poll_once(self, wait_s: int = 1) -> int:
+        sqs = client("sqs")
+        messages = sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=self.batch_size,
+            WaitTimeSeconds=wait_s,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return 0
+        event = {"Records": [self._record(m) for m in messages]}
+        try:
+            result = self.handler(event, LambdaContext(self.name)) or {}
+            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        except Exception:
+            logger.exception("handler failed the whole batch", extra={"function": self.name})
+            failed = {m["MessageId"] for m in messages}
+        for message in messages:
+            if message["MessageId"] in failed:
+                sqs.change_message_visibility(
+                    QueueUrl=self.queue_url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=self.retry_after_s,
+                )
+            else:
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return len(messages)
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": message.get("MessageAttributes", {}),
+            "md5OfBody": message.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.queue_arn,
+            "awsRegion": "ap-northeast-1",
+        }
+
+
+class StreamPoller:
+    """One DynamoDB Streams event source mapping (starting at the trim horizon)."""
+
+    def __init__(self, handler: Handler, name: str, stream_arn: str, batch_size: int = 100) -> None:
+        self.handler, self.name, self.stream_arn = handler, name, stream_arn
+        self.batch_size = batch_size
+        self.iterators: dict[str, str | None] = {}
+
+    def poll_once(self) -> int:
+        streams = client("dynamodbstreams")
+        shards = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+        delivered = 0
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            if shard_id not in self.iterators:
+                self.iterators[shard_id] = streams.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+            iterator = self.iterators[shard_id]
+            if iterator is None:
+                continue
+            page = streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
+            records = page.get("Records", [])
+            if records:
+                event = {"Records": [self._record(r) for r in records]}
+                # Lambda retries a failing stream batch until it succeeds (or the record ages
+                # out); the iterator only moves on once the handler returned.
+                result = self.handler(event, LambdaContext(self.name)) or {}
+                if result.get("batchItemFailures"):
+                    continue
+                delivered += len(records)
+            self.iterators[shard_id] = page.get("NextShardIterator")
+        return delivered
+
+    def _record(self, record: dict[str, Any]) -> dict[str, Any]:
+        body = dict(record["dynamodb"])
+        created = body.get("ApproximateCreationDateTime")
+        if isinstance(created, datetime):
+            body["ApproximateCreationDateTime"] = created.timestamp()
+        return {
+            **record,
+            "dynamodb": body,
+            "eventSourceARN": self.stream_arn,
+            "awsRegion": "ap-northeast-1",
+        }
+
+
+class Worker:
+    """Runs the pollers and schedules in background threads until stopped."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def loop(self, name: str, step: Callable[[], Any], idle_s: float = 0.2) -> None:
+        def run() -> None:
+            while not self.stop.is_set():
+                try:
+                    if not step():
+                        self.stop.wait(idle_s)
+                except Exception:
+                    logger.exception("worker loop error", extra={"loop": name})
+                    self.stop.wait(1.0)
+
+        thread = threading.Thread(target=run, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def every(self, name: str, seconds: float, handler: Handler) -> None:
+        def tick() -> bool:
+            if self.stop.wait(seconds):
+                return True
+            event = {
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "detail-type": "Scheduled Event",
+                "source": "aws.events",
+                "time": datetime.now().isoformat(),
+                "region": "ap-northeast-1",
+                "resources": [],
+                "detail": {},
+            }
+            handler(event, LambdaContext(name))
+            return True
+
+        self.loop(name, tick)
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=5)

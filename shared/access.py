@@ -1,0 +1,100 @@
+"""Authorization in one place: who may call which operation, and who may read a private record.
+
+Every operation the API serves must be listed in :data:`POLICY` (the app refuses to start
+otherwise), and the access-table test walks this table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from shared.errors import Forbidden, Unauthorized
+
+Role = Literal["performer", "rights_holder", "business", "operator"]
+MEMBER_ROLES: frozenset[str] = frozenset({"performer", "rights_holder", "business"})
+ALL_ROLES: frozenset[str] = MEMBER_ROLES | {"operator"}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller behind a bearer token."""
+
+    member_id: str
+    role: Role
+    token_prefix: str
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role == "operator"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``roles`` None: public. Otherwise the roles that may call; record checks come after."""
+
+    roles: frozenset[str] | None
+    note: str = ""
+
+    @property
+    def public(self) -> bool:
+        return self.roles is None
+
+
+PUBLIC = Rule(None)
+OPERATOR = Rule(frozenset({"operator"}))
+ANY_MEMBER = Rule(ALL_ROLES)
+
+
+def only(*roles: str, note: str = "") -> Rule:
+    return Rule(frozenset(roles) | {"operator"}, note)
+
+
+POLICY: dict[str, Rule] = {
+    # meta
+    "health": PUBLIC,
+    "openapi": PUBLIC,
+    "docs": PUBLIC,
+    # membership
+    "members.apply": PUBLIC,
+    "members.list": OPERATOR,
+    "members.get": Rule(None, "public profile; full record for the member and operators"),
+    "members.approve": OPERATOR,
+    "members.reject": OPERATOR,
+    "members.suspend": OPERATOR,
+    "members.reinstate": OPERATOR,
+    "members.tokens.rotate": Rule(ALL_ROLES, "the member itself, or an operator"),
+    # logs
+    "audit.list": OPERATOR,
+    "log.list": PUBLIC,
+}
+
+
+def authorize(operation: str, principal: Principal | None) -> None:
+    """Raise unless ``principal`` may call ``operation`` at all."""
+    rule = POLICY[operation]
+    if rule.public:
+        return
+    if principal is None:
+        raise Unauthorized("A bearer token is required.", code="unauthorized")
+    if principal.role not in rule.roles:  # type: ignore[operator]
+        raise Forbidden(
+            f"Your role ({principal.role}) may not call this operation.", code="forbidden_role"
+        )
+
+
+def can_read_private(principal: Principal | None, owners: Iterable[str]) -> bool:
+    """A private record is readable by the members in ``owners`` and by operators."""
+    if principal is None:
+        return False
+    return principal.is_operator or principal.member_id in set(owners)
+
+
+def require_owner(principal: Principal | None, owners: Iterable[str], what: str) -> None:
+    """Refuse a private record to anybody but its owners and operators.
+
+    Answers 403 rather than 404 only where the record's existence is already public.
+    """
+    if not can_read_private(principal, owners):
+        raise Forbidden(f"Only the {what} or an operator may do this.", code="not_owner")

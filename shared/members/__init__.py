@@ -1,0 +1,1 @@
+"""Membership (入会): applications, approval, suspension, tokens."""

@@ -1,0 +1,272 @@
+"""Membership rules: apply, decide, suspend, reinstate, rotate tokens. Every change is one
+conditional transaction with its audit entry, so concurrent operators cannot both win."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+
+from shared import audit, ids, store
+from shared.access import Principal
+from shared.clock import now_iso
+from shared.errors import Conflict, NotFound
+from shared.members import tokens
+from shared.members.models import Application
+from shared.settings import get_settings
+
+PUBLIC_FIELDS = ("member_id", "kind", "display_name", "organization", "status", "approved_at")
+
+
+def _key(member_id: str) -> dict[str, str]:
+    return {"pk": f"MEMBER#{member_id}", "sk": "PROFILE"}
+
+
+def _email_key(email: str) -> dict[str, str]:
+    return {"pk": f"EMAIL#{email}", "sk": "EMAIL"}
+
+
+def public_view(member: dict[str, Any]) -> dict[str, Any]:
+    return {k: member.get(k) for k in PUBLIC_FIELDS}
+
+
+def state(member: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in member.items() if k not in ("pk", "sk", "gsi1pk", "gsi1sk")}
+
+
+def get(member_id: str) -> dict[str, Any] | None:
+    item = store.registry().get_item(Key=_key(member_id), ConsistentRead=True).get("Item")
+    return store.from_dynamo(item) if item else None
+
+
+def require(member_id: str) -> dict[str, Any]:
+    member = get(member_id)
+    if member is None:
+        raise NotFound(f"No member {member_id}.", code="member_not_found")
+    return member
+
+
+def apply(application: Application) -> dict[str, Any]:
+    if store.registry().get_item(Key=_email_key(application.email)).get("Item"):
+        raise Conflict("An active member already uses this email address.", code="email_taken")
+    at = now_iso()
+    member_id = ids.new_id("member")
+    member = {
+        **_key(member_id),
+        **application.model_dump(),
+        "member_id": member_id,
+        "status": "pending",
+        "created_at": at,
+        "updated_at": at,
+        "gsi1pk": "MEMBERS",
+        "gsi1sk": f"{at}#{member_id}",
+    }
+    tx = store.Transaction()
+    tx.put(get_settings().registry_table, member, "attribute_not_exists(pk)")
+    audit.commit(
+        tx,
+        audit.Event(
+            actor=member_id,
+            action="member.applied",
+            entity=f"member:{member_id}",
+            state=state(member),
+        ),
+    )
+    return member
+
+
+def list_members(
+    status: str | None, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    kwargs: dict[str, Any] = {
+        "IndexName": "gsi1",
+        "Limit": limit,
+        "KeyConditionExpression": Key("gsi1pk").eq("MEMBERS"),
+        "ScanIndexForward": False,
+    }
+    if status:
+        kwargs["FilterExpression"] = Attr("status").eq(status)
+    if start := store.decode_cursor(cursor):
+        kwargs["ExclusiveStartKey"] = start
+    page = store.registry().query(**kwargs)
+    return (
+        [store.from_dynamo(i) for i in page.get("Items", [])],
+        store.encode_cursor(page.get("LastEvaluatedKey")),
+    )
+
+
+def _transition(
+    member_id: str,
+    actor: Principal,
+    *,
+    action: str,
+    allowed_from: tuple[str, ...],
+    to: str,
+    reason: str | None = None,
+    extra: dict[str, Any] | None = None,
+    tx: store.Transaction | None = None,
+    public: bool = False,
+) -> dict[str, Any]:
+    """Move a member between statuses, conditional on the status it was read in."""
+    member = require(member_id)
+    if member["kind"] == "operator":
+        raise Conflict("Operators are managed with the operator commands.", code="is_operator")
+    if member["status"] not in allowed_from:
+        decided = member["status"] in ("active", "rejected") and action in ("approved", "rejected")
+        raise Conflict(
+            f"The member is {member['status']}, so it cannot be {action}.",
+            code="already_decided" if decided else "invalid_transition",
+            details={"status": member["status"]},
+        )
+    at = now_iso()
+    changes = {
+        "status": to,
+        "updated_at": at,
+        "decided_by": actor.member_id,
+        "decision_reason": reason,
+        **(extra or {}),
+    }
+    new = {**member, **changes}
+    # The member's own update goes first, so index 0 tells a lost race from other failures.
+    expression, names, values = store.set_fields(changes)
+    transaction = store.Transaction()
+    transaction.update(
+        get_settings().registry_table,
+        _key(member_id),
+        expression,
+        "#status = :was",
+        values | {":was": member["status"]},
+        names,
+    )
+    transaction.operations += tx.operations if tx else []
+    event = audit.Event(
+        actor=actor.member_id,
+        action=f"member.{action}",
+        entity=f"member:{member_id}",
+        state=state(new),
+        data={"kind": member["kind"], "from": member["status"], "to": to},
+        public=(
+            {
+                "member_id": member_id,
+                "kind": member["kind"],
+                "display_name": member["display_name"],
+                "status": to,
+            }
+            if public
+            else None
+        ),
+    )
+    try:
+        audit.commit(transaction, event)
+    except store.TransactionFailed as failure:
+        if failure.failed_at(0):
+            raise Conflict(
+                "Someone else changed this member first.", code="already_decided"
+            ) from None
+        raise Conflict(
+            "This email address is already used by an active member.", code="email_taken"
+        ) from None
+    return new
+
+
+def approve(member_id: str, actor: Principal) -> tuple[dict[str, Any], str]:
+    member = require(member_id)
+    token, prefix = tokens.new_token()
+    settings = get_settings()
+    tx = store.Transaction()
+    tx.put(
+        settings.registry_table,
+        {**_email_key(member["email"]), "member_id": member_id},
+        "attribute_not_exists(pk)",
+    )
+    tx.put(
+        settings.registry_table,
+        tokens.token_item(token, member_id, member["kind"]),
+        "attribute_not_exists(pk)",
+    )
+    # Performers and businesses appear in the public log once approved (API.md, /v1/log).
+    public = member["kind"] in ("performer", "business")
+    new = _transition(
+        member_id,
+        actor,
+        action="approved",
+        allowed_from=("pending",),
+        to="active",
+        tx=tx,
+        public=public,
+        extra={"approved_at": now_iso(), "token_prefix": prefix},
+    )
+    return new, token
+
+
+def reject(member_id: str, actor: Principal, reason: str) -> dict[str, Any]:
+    return _transition(
+        member_id, actor, action="rejected", allowed_from=("pending",), to="rejected", reason=reason
+    )
+
+
+def suspend(member_id: str, actor: Principal, reason: str) -> dict[str, Any]:
+    return _transition(
+        member_id,
+        actor,
+        action="suspended",
+        allowed_from=("active",),
+        to="suspended",
+        reason=reason,
+    )
+
+
+def reinstate(member_id: str, actor: Principal, reason: str) -> dict[str, Any]:
+    return _transition(
+        member_id,
+        actor,
+        action="reinstated",
+        allowed_from=("suspended",),
+        to="active",
+        reason=reason,
+    )
+
+
+def rotate_token(member_id: str, actor: Principal) -> tuple[dict[str, Any], str]:
+    """A new token; the old one stops working in the same transaction."""
+    member = require(member_id)
+    if member["status"] != "active":
+        raise Conflict(f"The member is {member['status']}.", code="invalid_transition")
+    old_prefix = member.get("token_prefix")
+    token, prefix = tokens.new_token()
+    table = get_settings().registry_table
+    tx = store.Transaction()
+    tx.update(
+        table,
+        _key(member_id),
+        "SET token_prefix = :new, updated_at = :at",
+        "token_prefix = :old",
+        {":new": prefix, ":old": old_prefix, ":at": now_iso()},
+    )
+    tx.put(table, tokens.token_item(token, member_id, member["kind"]), "attribute_not_exists(pk)")
+    if old_prefix:
+        tx.update(
+            table,
+            {"pk": f"TOKEN#{old_prefix}", "sk": "TOKEN"},
+            "SET #s = :revoked, revoked_at = :at",
+            None,
+            {":revoked": "revoked", ":at": now_iso()},
+            {"#s": "status"},
+        )
+    new = {**member, "token_prefix": prefix}
+    try:
+        audit.commit(
+            tx,
+            audit.Event(
+                actor=actor.member_id,
+                action="member.token_rotated",
+                entity=f"member:{member_id}",
+                state=state(new),
+                data={"old_prefix": old_prefix, "new_prefix": prefix},
+            ),
+        )
+    except store.TransactionFailed:
+        raise Conflict(
+            "The token was rotated concurrently; try again.", code="already_rotated"
+        ) from None
+    return new, token

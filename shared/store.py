@@ -1,0 +1,194 @@
+"""DynamoDB access shared by every domain module: tables, (de)serialisation, conditional
+transactions, and opaque pagination cursors."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from shared.aws import client, resource
+from shared.errors import BadRequest
+from shared.settings import get_settings
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def registry() -> Any:
+    return resource("dynamodb").Table(get_settings().registry_table)
+
+
+def audit_table() -> Any:
+    return resource("dynamodb").Table(get_settings().audit_table)
+
+
+def to_dynamo(value: Any) -> Any:
+    """Floats become Decimals (DynamoDB has no float type); everything else unchanged."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: to_dynamo(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [to_dynamo(v) for v in value]
+    return value
+
+
+def from_dynamo(value: Any) -> Any:
+    """Decimals back to int or float, sets to sorted lists: plain JSON-able values."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_dynamo(v) for v in value]
+    if isinstance(value, set):
+        return sorted(from_dynamo(v) for v in value)
+    return value
+
+
+def serialize(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in to_dynamo(item).items()}
+
+
+def deserialize(item: dict[str, Any]) -> dict[str, Any]:
+    return from_dynamo({k: _deserializer.deserialize(v) for k, v in item.items()})
+
+
+def set_fields(changes: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """An UpdateExpression that sets each field, or removes it where the value is None."""
+    names = {f"#{k}": k for k in changes}
+    values = {f":{k}": v for k, v in changes.items() if v is not None}
+    expression = "SET " + ", ".join(f"#{k} = :{k}" for k, v in changes.items() if v is not None)
+    if removed := [f"#{k}" for k, v in changes.items() if v is None]:
+        expression += " REMOVE " + ", ".join(removed)
+    return expression, names, values
+
+
+class TransactionFailed(Exception):
+    """A condition of the transaction failed; ``reasons`` holds one code per operation."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(", ".join(reasons))
+        self.reasons = reasons
+
+    def failed_at(self, index: int) -> bool:
+        return index < len(self.reasons) and self.reasons[index] == "ConditionalCheckFailed"
+
+
+@dataclass
+class Transaction:
+    """All-or-nothing writes (TransactWriteItems), each with its own condition."""
+
+    operations: list[dict[str, Any]] = field(default_factory=list)
+
+    def put(
+        self,
+        table: str,
+        item: dict[str, Any],
+        condition: str | None = None,
+        values: dict[str, Any] | None = None,
+        names: dict[str, str] | None = None,
+    ) -> int:
+        op: dict[str, Any] = {"TableName": table, "Item": serialize(item)}
+        return self._add("Put", op, condition, values, names)
+
+    def update(
+        self,
+        table: str,
+        key: dict[str, Any],
+        expression: str,
+        condition: str | None = None,
+        values: dict[str, Any] | None = None,
+        names: dict[str, str] | None = None,
+    ) -> int:
+        op = {"TableName": table, "Key": serialize(key), "UpdateExpression": expression}
+        return self._add("Update", op, condition, values, names)
+
+    def check(
+        self,
+        table: str,
+        key: dict[str, Any],
+        condition: str,
+        values: dict[str, Any] | None = None,
+        names: dict[str, str] | None = None,
+    ) -> int:
+        return self._add(
+            "ConditionCheck", {"TableName": table, "Key": serialize(key)}, condition, values, names
+        )
+
+    def _add(
+        self,
+        kind: str,
+        op: dict[str, Any],
+        condition: str | None,
+        values: dict[str, Any] | None,
+        names: dict[str, str] | None,
+    ) -> int:
+        if condition:
+            op["ConditionExpression"] = condition
+        if values:
+            op["ExpressionAttributeValues"] = serialize(values)
+        if names:
+            op["ExpressionAttributeNames"] = names
+        self.operations.append({kind: op})
+        return len(self.operations) - 1
+
+    def commit(self) -> None:
+        if len(self.operations) > 100:
+            raise ValueError("a transaction holds at most 100 operations")
+        try:
+            client("dynamodb").transact_write_items(TransactItems=self.operations)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
+            if not reasons:
+                reasons = _reasons_from_message(error.response["Error"].get("Message", ""))
+            raise TransactionFailed(reasons) from None
+
+
+def _reasons_from_message(message: str) -> list[str]:
+    # "Transaction cancelled, please refer cancellation reasons for specific reasons
+    #  [None, ConditionalCheckFailed]"
+    if "[" not in message:
+        return []
+    inner = message[message.rindex("[") + 1 : message.rindex("]")]
+    return [part.strip() for part in inner.split(",")]
+
+
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    raw = json.dumps(from_dynamo(key), separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeDecodeError):
+        raise _bad_cursor() from None
+    if not isinstance(key, dict) or not all(isinstance(v, str | int) for v in key.values()):
+        raise _bad_cursor()
+    return key
+
+
+def _bad_cursor() -> BadRequest:
+    return BadRequest("The cursor is not one this API gave out.", code="invalid_cursor")
+
+
+def page_limit(raw: str | None, default: int = 50, maximum: int = 200) -> int:
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise BadRequest(f"limit must be an integer from 1 to {maximum}.", code="invalid_limit")
+    return int(raw)

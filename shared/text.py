@@ -1,0 +1,48 @@
+"""Japanese text as a first-class citizen: NFKC normalisation and the checks that names get."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Hiragana, katakana, the long-vowel mark, iteration marks, the middle dot and spaces.
+_KANA = re.compile(r"^[\u3041-\u3096\u309D-\u309F\u30A1-\u30FA\u30FC-\u30FF\u30FB\u3000 ]+$")
+
+
+def nfkc(text: str) -> str:
+    """NFKC (half-width kana to full width, full-width Latin to ASCII), spaces collapsed."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip()
+
+
+def has_control(text: str) -> bool:
+    return any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in text)
+
+
+def has_emoji(text: str) -> bool:
+    return any(unicodedata.category(c) == "So" or 0x1F000 <= ord(c) <= 0x1FAFF for c in text)
+
+
+def clean_name(value: str, field: str) -> str:
+    """A person's or organisation's name: NFKC, no control characters, no emoji."""
+    if has_control(value):
+        raise ValueError(f"{field} contains control or invisible characters")
+    value = nfkc(value)
+    if has_emoji(value):
+        raise ValueError(f"{field} may not contain emoji or pictographs")
+    if not value:
+        raise ValueError(f"{field} is empty")
+    return value
+
+
+def clean_kana(value: str, field: str = "name_kana") -> str:
+    value = clean_name(value, field)
+    if not _KANA.match(value):
+        raise ValueError(f"{field} must be written in kana (hiragana or katakana)")
+    return value
+
+
+def clean_free_text(value: str, field: str) -> str:
+    """Free text (notes, descriptions): NFKC, newlines and tabs allowed, other controls not."""
+    if any(unicodedata.category(c) in ("Cc", "Cs", "Co", "Cn") and c not in "\n\t" for c in value):
+        raise ValueError(f"{field} contains control characters")
+    return unicodedata.normalize("NFKC", value).strip()

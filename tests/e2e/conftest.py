@@ -1,0 +1,83 @@
+"""End-to-end: the real local stack (`python -m infra.local_stack`, as `make run` starts it) on
+free ports, driven over HTTP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from infra.local_stack import free_port
+from tests.http import Api, http_api
+from tests.scenario import Registry
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Stack:
+    base_url: str
+    aws_url: str
+    operator_token: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def env(self) -> dict[str, str]:
+        """The environment a client script would use to reach the stack's AWS."""
+        return {"AILAS_AWS_ENDPOINT_URL": self.aws_url}
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    api_port, aws_port = free_port(), free_port()
+    token = "e2e-operator-" + os.urandom(16).hex()
+    log = tmp_path_factory.mktemp("stack") / "stack.log"
+    env = {
+        **os.environ,
+        "PORT": str(api_port),
+        "AILAS_AWS_PORT": str(aws_port),
+        "AILAS_OPERATOR_TOKEN": token,
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "infra.local_stack"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{api_port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(base_url + "/v1/health", timeout=1).ok:
+                break
+        except requests.ConnectionError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("local stack did not start:\n" + log.read_text()[-3000:])
+        time.sleep(0.2)
+    yield Stack(base_url, f"http://127.0.0.1:{aws_port}", token, process, log)
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def api(stack: Stack) -> Api:
+    return http_api(stack.base_url)
+
+
+@pytest.fixture(scope="session")
+def registry(api: Api, stack: Stack) -> Registry:
+    return Registry(api, stack.operator_token)

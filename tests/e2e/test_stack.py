@@ -1,0 +1,46 @@
+"""The local stack as a newcomer meets it: health, docs, errors, membership over HTTP."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+
+from tests.http import Api
+from tests.scenario import Registry
+
+
+def test_health_docs_and_unknown_routes(api: Api) -> None:
+    assert api.get("/v1/health").json["status"] == "ok"
+    assert api.get("/docs").status == 200
+    assert "/v1/members" in api.get("/v1/openapi.json").json["paths"]
+    missing = api.get("/v1/nothing-here")
+    assert missing.status == 404 and missing.json["code"] == "not_found"
+
+
+def test_membership_over_http(registry: Registry) -> None:
+    performer = registry.member("performer")
+    me = registry.api.get(f"/v1/members/{performer.member_id}", token=performer.token)
+    assert me.status == 200 and me.json["status"] == "active"
+    log = registry.api.get("/v1/log?limit=200").json
+    assert performer.member_id in json.dumps(log)
+
+
+def test_concurrent_approvals_exactly_one_wins(registry: Registry) -> None:
+    member_id = registry.apply("business")
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        replies = list(
+            pool.map(
+                lambda _: registry.api.post(
+                    f"/v1/members/{member_id}/approve", token=registry.operator
+                ),
+                range(8),
+            )
+        )
+    statuses = sorted(r.status for r in replies)
+    assert statuses == [200] + [409] * 7, replies
+    tokens = [r.json["token"] for r in replies if r.status == 200]
+    assert registry.api.get(f"/v1/members/{member_id}", token=tokens[0]).status == 200
+    audit = registry.api.get(f"/v1/audit?entity=member:{member_id}", token=registry.operator).json[
+        "entries"
+    ]
+    assert [e["action"] for e in audit].count("member.approved") == 1

@@ -1,0 +1,79 @@
+"""Health, OpenAPI, docs and the error model, through the Chalice test client."""
+
+from tests.http import Api
+
+
+def test_health_reports_ok_and_versions(api: Api) -> None:
+    reply = api.get("/v1/health")
+    assert reply.status == 200
+    assert reply.json["status"] == "ok"
+    assert reply.json["python"].startswith("3.12")
+
+
+def test_openapi_lists_every_registered_route_with_its_models(api: Api, app) -> None:
+    doc = api.get("/v1/openapi.json").json
+    assert doc["openapi"].startswith("3.1")
+    documented = {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
+    served = {(path, method) for path, methods in app.routes.items() for method in methods}
+    assert documented == served
+    apply = doc["paths"]["/v1/members"]["post"]
+    schema_ref = apply["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    body = doc["components"]["schemas"][schema_ref.split("/")[-1]]
+    assert {"kind", "name", "name_kana", "display_name", "email", "terms_version"} <= set(
+        body["required"]
+    )
+
+
+def test_docs_page_is_self_contained(api: Api) -> None:
+    reply = api.get("/docs")
+    assert reply.status == 200
+    assert reply.headers["content-type"].startswith("text/html")
+    page = reply.body.decode()
+    assert "/v1/openapi.json" in page
+    assert "<script src=" not in page and "https://" not in page
+
+
+def test_malformed_json_is_a_400_with_a_code(api: Api) -> None:
+    reply = api.request("POST", "/v1/members", raw=b'{"kind": ')
+    assert reply.status == 400
+    assert reply.json["code"] == "invalid_json"
+    assert reply.json["request_id"]
+
+
+def test_validation_errors_name_the_field(api: Api) -> None:
+    reply = api.post("/v1/members", {"kind": "performer"})
+    assert reply.status == 422
+    fields = {d["field"] for d in reply.json["details"]}
+    assert {"name", "email", "name_kana"} <= fields
+
+
+def test_oversized_body_is_refused_before_parsing(api: Api) -> None:
+    reply = api.request("POST", "/v1/members", raw=b'{"name": "' + b"a" * 300_000 + b'"}')
+    assert reply.status == 413
+    assert reply.json["code"] == "body_too_large"
+
+
+def test_unexpected_errors_are_json_500_without_internals(api: Api, monkeypatch) -> None:
+    from shared.members import service
+
+    def explode(*_a, **_k):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(service, "list_members", explode)
+    from shared.members.operators import create_operator
+
+    _, token = create_operator("Op", "op2@example.org")
+    reply = api.get("/v1/members", token=token)
+    assert reply.status == 500
+    assert reply.json["code"] == "internal_error"
+    assert "secret" not in reply.body.decode()
+    assert reply.json["request_id"] not in ("", "-")
+
+
+def test_bad_bearer_token_is_401(api: Api) -> None:
+    reply = api.get("/v1/members", token="ailas_nope0000_" + "x" * 43)
+    assert reply.status == 401
+    assert reply.json["code"] == "invalid_token"
+    assert api.get("/v1/members").status == 401
+    reply = api.get("/v1/members", headers={"Authorization": "Basic abc"})
+    assert reply.status == 401

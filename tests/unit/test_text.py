@@ -1,0 +1,24 @@
+import pytest
+
+from shared.text import clean_kana, clean_name, nfkc
+
+
+def test_nfkc_unifies_widths_and_spaces() -> None:
+    assert nfkc("ＡＢＣ　ｱｲｳ  x") == "ABC アイウ x"
+
+
+@pytest.mark.parametrize("kana", ["やまだ たろう", "ヤマダ・タロウ", "ﾔﾏﾀﾞ ﾀﾛｰ", "ゝゞヽヾ"])
+def test_kana_readings_are_accepted(kana: str) -> None:
+    assert clean_kana(kana)
+
+
+@pytest.mark.parametrize("bad", ["山田", "Yamada", "やまだ1", "やま🎤", "やま\u200bだ"])
+def test_non_kana_readings_are_refused(bad: str) -> None:
+    with pytest.raises(ValueError, match="name_kana"):
+        clean_kana(bad)
+
+
+@pytest.mark.parametrize("bad", ["a\x07b", "a\u202eb", "声🎙", "\u3000"])
+def test_names_refuse_controls_emoji_and_emptiness(bad: str) -> None:
+    with pytest.raises(ValueError, match="name"):
+        clean_name(bad, "name")
