@@ -4,12 +4,12 @@ registers the blueprints of ``functions/`` and the cross-cutting middleware."""
 from chalice import Chalice
 
 from functions import middleware
-from functions.api import logs, members, meta
-from functions.events import ingest
+from functions.api import intents, logs, members, meta
+from functions.events import domain, ingest
 
 app = Chalice(app_name="ailas")
 app.api.binary_types = ["application/octet-stream", "multipart/form-data"]
 
 middleware.install(app)
-for blueprint in (meta.bp, members.bp, logs.bp, ingest.bp):
+for blueprint in (meta.bp, members.bp, intents.bp, logs.bp, ingest.bp, domain.bp):
     app.register_blueprint(blueprint)

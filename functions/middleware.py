@@ -16,7 +16,9 @@ def install(app: Chalice) -> None:
     @app.middleware("http")
     def observe_http(request: Any, get_response: Any) -> Response:
         request_id = request_id_of(request)
-        logger.append_keys(request_id=request_id, method=request.method, path=request.path)
+        logger.thread_safe_append_keys(
+            request_id=request_id, method=request.method, path=request.path
+        )
         started = time.perf_counter()
         try:
             response = get_response(request)
@@ -31,15 +33,15 @@ def install(app: Chalice) -> None:
                 "ms": round((time.perf_counter() - started) * 1000, 1),
             },
         )
-        logger.remove_keys(["request_id", "method", "path"])
+        logger.thread_safe_remove_keys(["request_id", "method", "path"])
         return response
 
     def observe_event(event: Any, get_response: Any) -> Any:
-        logger.append_keys(request_id=getattr(event.context, "aws_request_id", None))
+        logger.thread_safe_append_keys(request_id=getattr(event.context, "aws_request_id", None))
         try:
             return get_response(event)
         finally:
-            logger.remove_keys(["request_id"])
+            logger.thread_safe_remove_keys(["request_id"])
 
     for event_type in ("sqs", "dynamodb", "scheduled"):
         app.register_middleware(observe_event, event_type)

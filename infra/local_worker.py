@@ -103,12 +103,16 @@ class SqsPoller:
 
 
 class StreamPoller:
-    """One DynamoDB Streams event source mapping (starting at the trim horizon)."""
+    """One DynamoDB Streams event source mapping (starting at the trim horizon).
+
+    A fresh iterator is taken after the last sequence number on every poll: moto replaces a
+    table's stream shard object when a transaction is cancelled, which strands old iterators.
+    """
 
     def __init__(self, handler: Handler, name: str, stream_arn: str, batch_size: int = 100) -> None:
         self.handler, self.name, self.stream_arn = handler, name, stream_arn
         self.batch_size = batch_size
-        self.iterators: dict[str, str | None] = {}
+        self.positions: dict[str, str] = {}
 
     def poll_once(self) -> int:
         streams = client("dynamodbstreams")
@@ -116,24 +120,29 @@ class StreamPoller:
         delivered = 0
         for shard in shards:
             shard_id = shard["ShardId"]
-            if shard_id not in self.iterators:
-                self.iterators[shard_id] = streams.get_shard_iterator(
-                    StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-                )["ShardIterator"]
-            iterator = self.iterators[shard_id]
-            if iterator is None:
+            position = self.positions.get(shard_id)
+            iterator = streams.get_shard_iterator(
+                StreamArn=self.stream_arn,
+                ShardId=shard_id,
+                **(
+                    {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": position}
+                    if position
+                    else {"ShardIteratorType": "TRIM_HORIZON"}
+                ),
+            )["ShardIterator"]
+            records = streams.get_records(ShardIterator=iterator, Limit=self.batch_size).get(
+                "Records", []
+            )
+            if not records:
                 continue
-            page = streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
-            records = page.get("Records", [])
-            if records:
-                event = {"Records": [self._record(r) for r in records]}
-                # Lambda retries a failing stream batch until it succeeds (or the record ages
-                # out); the iterator only moves on once the handler returned.
-                result = self.handler(event, LambdaContext(self.name)) or {}
-                if result.get("batchItemFailures"):
-                    continue
-                delivered += len(records)
-            self.iterators[shard_id] = page.get("NextShardIterator")
+            event = {"Records": [self._record(r) for r in records]}
+            # Lambda retries a failing stream batch until it succeeds (or the records age
+            # out): the position only moves on once the handler returned without failures.
+            result = self.handler(event, LambdaContext(self.name)) or {}
+            if result.get("batchItemFailures"):
+                continue
+            self.positions[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
+            delivered += len(records)
         return delivered
 
     def _record(self, record: dict[str, Any]) -> dict[str, Any]:

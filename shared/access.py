@@ -65,6 +65,17 @@ POLICY: dict[str, Rule] = {
     "members.suspend": OPERATOR,
     "members.reinstate": OPERATOR,
     "members.tokens.rotate": Rule(ALL_ROLES, "the member itself, or an operator"),
+    # intents
+    "intents.put": Rule(
+        frozenset({"performer", "rights_holder"}),
+        "the performer itself, or an agency it authorised",
+    ),
+    "intents.get": PUBLIC,
+    "intents.history": PUBLIC,
+    "intents.list": PUBLIC,
+    "intents.agents.list": only("performer", note="the performer itself"),
+    "intents.agents.add": only("performer", note="the performer itself"),
+    "intents.agents.remove": only("performer", note="the performer itself"),
     # logs
     "audit.list": OPERATOR,
     "log.list": PUBLIC,

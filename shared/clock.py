@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 from shared.errors import BadRequest
@@ -25,6 +26,8 @@ def today() -> date:
 
 def parse_instant(text: str, field: str = "at") -> datetime:
     """An ISO-8601 date or date-time from a query string; a date means its start (UTC)."""
+    # An unencoded "+01:00" in a query string arrives as " 01:00": take it as meant.
+    text = re.sub(r" (\d{2}:?\d{2})$", r"+\1", text.strip())
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     idempotency_table: str = ""
     bucket: str = ""
     ingest_queue_url: str = ""
+    audit_stream_arn: str = ""
     label_key_id: str = ""
 
     public_base_url: str = "http://127.0.0.1:8000"

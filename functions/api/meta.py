@@ -9,7 +9,7 @@ from chalice import Blueprint, Response
 from pydantic import BaseModel
 
 from functions.api.http import Call, json_response, route
-from shared import __version__, openapi
+from shared import __version__, events, openapi
 from shared.settings import get_settings
 
 bp = Blueprint(__name__)
@@ -20,6 +20,7 @@ class Health(BaseModel):
     version: str
     stage: str
     python: str
+    events: dict | None = None
 
 
 @route(
@@ -32,11 +33,15 @@ class Health(BaseModel):
     response=Health,
 )
 def health(call: Call) -> Health:
+    cursor = events.delivery_cursor()
     return Health(
         status="ok",
         version=__version__,
         stage=get_settings().stage,
         python=platform.python_version(),
+        events={"last_delivered_seq": cursor["last_seq"], "delivered_at": cursor["delivered_at"]}
+        if cursor
+        else None,
     )
 
 

@@ -44,3 +44,26 @@ def test_concurrent_approvals_exactly_one_wins(registry: Registry) -> None:
         "entries"
     ]
     assert [e["action"] for e in audit].count("member.approved") == 1
+
+
+def test_intent_events_reach_their_handler_through_the_stream(registry: Registry) -> None:
+    import time
+
+    performer = registry.member("performer")
+    path = f"/v1/performers/{performer.member_id}/intent"
+    written = registry.api.put(path, {"uses": {"voice_conversion": "deny"}},
+                               token=performer.token)
+    assert written.status == 200
+    entries = registry.api.get(f"/v1/audit?entity=performer:{performer.member_id}",
+                               token=registry.operator).json["entries"]
+    seq = entries[0]["seq"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        events = registry.api.get("/v1/health").json.get("events") or {}
+        if events.get("last_delivered_seq", 0) >= seq:
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError(f"event {seq} was not delivered: {events}")
+    found = registry.api.get("/v1/intents?use=voice_conversion&value=deny").json["intents"]
+    assert performer.member_id in {i["performer_id"] for i in found}

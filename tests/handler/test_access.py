@@ -40,6 +40,10 @@ PRIVATE_CALLS: dict[str, tuple[str, str, Any]] = {
     "members.reinstate": ("POST", "/v1/members/{victim}/reinstate", {"reason": "x"}),
     "members.tokens.rotate": ("POST", "/v1/members/{victim}/tokens", None),
     "audit.list": ("GET", "/v1/audit", None),
+    "intents.put": ("PUT", "/v1/performers/{victim}/intent", {"uses": {"tts": "allow"}}),
+    "intents.agents.list": ("GET", "/v1/performers/{victim}/agents", None),
+    "intents.agents.add": ("POST", "/v1/performers/{victim}/agents", {"agent_id": "{pending}"}),
+    "intents.agents.remove": ("DELETE", "/v1/performers/{victim}/agents/{pending}", None),
 }
 # Public operations whose answer has private parts for the owner: the intruder gets the public
 # part only.
@@ -57,6 +61,12 @@ def test_every_private_operation_is_in_the_access_table() -> None:
 
 def _path(template: str, world: World) -> str:
     return template.format(victim=world.victim.member_id, pending=world.pending)
+
+
+def _body(body: Any, world: World) -> Any:
+    if isinstance(body, dict):
+        return {k: _body(v, world) for k, v in body.items()}
+    return _path(body, world) if isinstance(body, str) else body
 
 
 @pytest.mark.parametrize("intruder_kind", ["performer", "rights_holder", "business"])

@@ -1,0 +1,185 @@
+"""Performer intent routes (意思登録)."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from functions.api.http import Call, json_response, route
+from functions.api.members import member_id_of
+from shared import access, ids, store
+from shared.clock import parse_instant
+from shared.errors import NotFound, ValidationFailed
+from shared.intents import exports, service
+from shared.intents.models import (
+    AgentBody,
+    Agents,
+    IntentBody,
+    IntentHistory,
+    IntentPage,
+    IntentView,
+    IntentWritten,
+)
+from shared.intents.uses import DECISIONS, USE_CODES
+from shared.settings import get_settings
+
+bp = Blueprint(__name__)
+TAG = "intents"
+PATH = "/v1/performers/{member_id}"
+
+
+@route(
+    bp,
+    f"{PATH}/intent",
+    "PUT",
+    name="intents.put",
+    tag=TAG,
+    body=IntentBody,
+    response=IntentWritten,
+    summary="Register a new intent version (the performer or its agent)",
+)
+def put_intent(call: Call) -> IntentWritten:
+    record = service.write(member_id_of(call), call.body, call.require_principal())
+    return IntentWritten.model_validate(record)
+
+
+@route(
+    bp,
+    f"{PATH}/intent",
+    "GET",
+    name="intents.get",
+    tag=TAG,
+    response=IntentView,
+    summary="The intent in force, now or at a time (public)",
+    query={"at": "ISO-8601 time", "format": "json (default) | cawg | tdmrep"},
+)
+def get_intent(call: Call) -> IntentView | Response:
+    performer_id = member_id_of(call)
+    performer = service.require_performer(performer_id)
+    at = parse_instant(call.query["at"]) if "at" in call.query else None
+    record = service.at_time(performer_id, at) if at else service.current(performer_id)
+    if record is None:
+        raise NotFound(
+            "This performer had registered no intent then; every use counts as 'contract'.",
+            code="no_intent",
+        )
+    intent = service.view(record, performer["display_name"], at)
+    intent_url = f"{get_settings().public_base_url}/v1/performers/{performer_id}/intent"
+    match call.query.get("format", "json"):
+        case "json":
+            return IntentView.model_validate(intent)
+        case "cawg":
+            return json_response(exports.cawg(intent, intent_url))
+        case "tdmrep":
+            performer_url = f"{get_settings().public_base_url}/v1/members/{performer_id}"
+            return json_response(
+                exports.tdmrep(intent, intent_url, performer_url),
+                headers={"Content-Type": "application/ld+json"},
+            )
+        case other:
+            raise ValidationFailed(
+                f"Unknown format {other!r}; use json, cawg or tdmrep.", code="invalid_format"
+            )
+
+
+@route(
+    bp,
+    f"{PATH}/intent/history",
+    "GET",
+    name="intents.history",
+    tag=TAG,
+    response=IntentHistory,
+    summary="Every version of a performer's intent (public)",
+)
+def get_history(call: Call) -> IntentHistory:
+    performer_id = member_id_of(call)
+    performer = service.require_performer(performer_id)
+    versions = [
+        service.view(v, performer["display_name"], None) for v in service.history(performer_id)
+    ]
+    return IntentHistory(
+        performer_id=performer_id, versions=[IntentView.model_validate(v) for v in versions]
+    )
+
+
+@route(
+    bp,
+    "/v1/intents",
+    "GET",
+    name="intents.list",
+    tag=TAG,
+    response=IntentPage,
+    summary="The public registry of intents in force (machine-readable)",
+    query={
+        "use": f"one of {', '.join(USE_CODES)}",
+        "value": "allow | contract | deny",
+        "limit": "1-200",
+        "cursor": "from `next`",
+    },
+)
+def list_intents(call: Call) -> IntentPage:
+    use, value = call.query.get("use"), call.query.get("value")
+    if use is not None and use not in USE_CODES:
+        raise ValidationFailed(f"use must be one of {', '.join(USE_CODES)}.", code="unknown_use")
+    if value is not None and (value not in DECISIONS or use is None):
+        raise ValidationFailed(
+            "value must be allow, contract or deny, with a use.", code="invalid_value"
+        )
+    views, cursor = service.registry_page(
+        use, value, store.page_limit(call.query.get("limit")), call.query.get("cursor")
+    )
+    return IntentPage(intents=[IntentView.model_validate(v) for v in views], next=cursor)
+
+
+def _only_the_performer(call: Call, performer_id: str) -> None:
+    access.require_owner(call.principal, [performer_id], "performer")
+
+
+@route(
+    bp,
+    f"{PATH}/agents",
+    "GET",
+    name="intents.agents.list",
+    tag=TAG,
+    response=Agents,
+    summary="The agencies a performer has authorised to write its intent (the performer)",
+)
+def list_agents(call: Call) -> Agents:
+    performer_id = member_id_of(call)
+    _only_the_performer(call, performer_id)
+    return Agents(performer_id=performer_id, agents=service.agents(performer_id))
+
+
+@route(
+    bp,
+    f"{PATH}/agents",
+    "POST",
+    name="intents.agents.add",
+    tag=TAG,
+    body=AgentBody,
+    response=Agents,
+    status=201,
+    summary="Authorise an agency (the performer)",
+)
+def add_agent(call: Call) -> Agents:
+    performer_id = member_id_of(call)
+    _only_the_performer(call, performer_id)
+    agent_id = ids.normalize(call.body.agent_id, "member") or call.body.agent_id
+    service.add_agent(performer_id, agent_id, call.require_principal())
+    return Agents(performer_id=performer_id, agents=service.agents(performer_id))
+
+
+@route(
+    bp,
+    f"{PATH}/agents/{{agent_id}}",
+    "DELETE",
+    name="intents.agents.remove",
+    tag=TAG,
+    response=Agents,
+    summary="Withdraw an agency's authorisation (the performer)",
+)
+def remove_agent(call: Call) -> Agents:
+    performer_id = member_id_of(call)
+    _only_the_performer(call, performer_id)
+    agent_id = ids.normalize(call.params["agent_id"], "member") or call.params["agent_id"]
+    service.remove_agent(performer_id, agent_id, call.require_principal())
+    return Agents(performer_id=performer_id, agents=service.agents(performer_id))

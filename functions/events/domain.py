@@ -1,0 +1,45 @@
+"""The domain-event Lambda: the audit table's stream. Each new audit entry is a domain event
+(intent changed, contract confirmed, voice in conflict…) handed to the subscribers in shared/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
+    DynamoDBRecord,
+)
+from chalice import Blueprint
+
+from shared import events, store
+from shared.audit import AUDIT
+
+bp = Blueprint(__name__)
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def handle_record(record: DynamoDBRecord) -> None:
+    image = record.raw_event.get("dynamodb", {}).get("NewImage")
+    if not image or image.get("pk", {}).get("S") != AUDIT:
+        return  # public-log twins and removals carry no new event
+    event = events.DomainEvent.from_audit_entry(store.deserialize(image))
+    events.record_delivery(event, events.dispatch(event))
+
+
+@bp.on_dynamodb_record(
+    stream_arn=events.stream_arn(),
+    batch_size=50,
+    starting_position="TRIM_HORIZON",
+    name="domain_events",
+)
+def domain_events(event: Any) -> dict[str, Any]:
+    return process_partial_response(
+        event=event.to_dict(),
+        record_handler=handle_record,
+        processor=processor,
+        context=event.context,
+    )

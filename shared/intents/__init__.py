@@ -1,0 +1,1 @@
+"""Performer intent registry (意思登録): versioned, public, machine-readable consent."""

@@ -1,0 +1,321 @@
+"""Writing and reading intents. Versions are immutable items; a ``CURRENT`` item per performer is
+the version in force and the entry in the public registry. A new version is one transaction:
+the version item, the CURRENT pointer (conditional on the version it replaces), the audit entry
+and its public log entry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+
+from shared import audit, store
+from shared.access import Principal
+from shared.clock import now, now_iso
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from shared.intents.models import IntentBody
+from shared.intents.uses import DECISION_NAMES, USE_CODES, USES
+from shared.members import service as members
+from shared.settings import get_settings
+
+
+def _pk(performer_id: str) -> str:
+    return f"PERFORMER#{performer_id}"
+
+
+def require_performer(performer_id: str) -> dict[str, Any]:
+    member = members.get(performer_id)
+    if member is None or member["kind"] == "operator":
+        raise NotFound(f"No member {performer_id}.", code="member_not_found")
+    if member["kind"] != "performer":
+        raise ValidationFailed(
+            f"{performer_id} is a {member['kind']}, not a performer; only "
+            "performers register intents.",
+            code="not_a_performer",
+        )
+    if member["status"] not in ("active", "suspended"):
+        raise NotFound(f"No performer {performer_id}.", code="member_not_found")
+    return member
+
+
+# --- agents -------------------------------------------------------------------------------
+
+
+def is_agent(performer_id: str, member_id: str) -> bool:
+    item = (
+        store.registry()
+        .get_item(Key={"pk": _pk(performer_id), "sk": f"AGENT#{member_id}"}, ConsistentRead=True)
+        .get("Item")
+    )
+    return item is not None
+
+
+def agents(performer_id: str) -> list[dict[str, Any]]:
+    page = store.registry().query(
+        KeyConditionExpression=Key("pk").eq(_pk(performer_id)) & Key("sk").begins_with("AGENT#")
+    )
+    return [
+        {k: v for k, v in store.from_dynamo(i).items() if k not in ("pk", "sk")}
+        for i in page.get("Items", [])
+    ]
+
+
+def add_agent(performer_id: str, agent_id: str, actor: Principal) -> dict[str, Any]:
+    require_performer(performer_id)
+    agent = members.get(agent_id)
+    if agent is None or agent["kind"] != "rights_holder" or agent["status"] != "active":
+        raise ValidationFailed(
+            f"{agent_id} is not an active rights holder (agency).", code="not_a_rights_holder"
+        )
+    item = {
+        "pk": _pk(performer_id),
+        "sk": f"AGENT#{agent_id}",
+        "agent_id": agent_id,
+        "display_name": agent["display_name"],
+        "granted_at": now_iso(),
+        "granted_by": actor.member_id,
+    }
+    tx = store.Transaction()
+    tx.put(get_settings().registry_table, item, "attribute_not_exists(pk)")
+    try:
+        audit.commit(
+            tx,
+            audit.Event(
+                actor=actor.member_id,
+                action="intent.agent_added",
+                entity=f"performer:{performer_id}",
+                state=item,
+                data={"agent_id": agent_id},
+            ),
+        )
+    except store.TransactionFailed:
+        raise Conflict(f"{agent_id} is already an agent.", code="already_agent") from None
+    return item
+
+
+def remove_agent(performer_id: str, agent_id: str, actor: Principal) -> None:
+    require_performer(performer_id)
+    table = get_settings().registry_table
+    tx = store.Transaction()
+    tx.operations.append(
+        {
+            "Delete": {
+                "TableName": table,
+                "Key": store.serialize({"pk": _pk(performer_id), "sk": f"AGENT#{agent_id}"}),
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        }
+    )
+    try:
+        audit.commit(
+            tx,
+            audit.Event(
+                actor=actor.member_id,
+                action="intent.agent_removed",
+                entity=f"performer:{performer_id}",
+                state={"agent_id": agent_id, "removed": True},
+                data={"agent_id": agent_id},
+            ),
+        )
+    except store.TransactionFailed:
+        raise NotFound(f"{agent_id} is not an agent of {performer_id}.", code="not_agent") from None
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def author_role(performer_id: str, principal: Principal) -> str:
+    if principal.member_id == performer_id:
+        return "performer"
+    if principal.role == "rights_holder" and is_agent(performer_id, principal.member_id):
+        return "agent"
+    raise Forbidden(
+        "Only the performer, or an agency the performer has authorised, may write this intent.",
+        code="not_agent",
+    )
+
+
+def current(performer_id: str) -> dict[str, Any] | None:
+    item = (
+        store.registry()
+        .get_item(Key={"pk": _pk(performer_id), "sk": "INTENT#CURRENT"}, ConsistentRead=True)
+        .get("Item")
+    )
+    return store.from_dynamo(item) if item else None
+
+
+def write(performer_id: str, body: IntentBody, principal: Principal) -> dict[str, Any]:
+    performer = require_performer(performer_id)
+    role = author_role(performer_id, principal)
+    previous = current(performer_id)
+    version = previous["version"] + 1 if previous else 1
+    record = {
+        "performer_id": performer_id,
+        "version": version,
+        "effective_at": now_iso(),
+        "author": principal.member_id,
+        "author_role": role,
+        "uses": body.decisions(),
+        "commercial": body.commercial,
+        "conditions": body.conditions.model_dump(exclude_none=True),
+        "valid_until": body.valid_until.isoformat() if body.valid_until else None,
+        "note": body.note,
+    }
+    table = get_settings().registry_table
+    tx = store.Transaction()
+    tx.put(
+        table,
+        {"pk": _pk(performer_id), "sk": f"INTENT#{version:06d}", **record},
+        "attribute_not_exists(pk)",
+    )
+    if previous:
+        tx.put(
+            table,
+            {
+                "pk": _pk(performer_id),
+                "sk": "INTENT#CURRENT",
+                **record,
+                "gsi1pk": "INTENTS",
+                "gsi1sk": performer_id,
+            },
+            "version = :previous",
+            {":previous": previous["version"]},
+        )
+    else:
+        tx.put(
+            table,
+            {
+                "pk": _pk(performer_id),
+                "sk": "INTENT#CURRENT",
+                **record,
+                "gsi1pk": "INTENTS",
+                "gsi1sk": performer_id,
+            },
+            "attribute_not_exists(pk)",
+        )
+    old = in_force_decisions(previous) if previous else None
+    event = audit.Event(
+        actor=principal.member_id,
+        action="intent.changed",
+        entity=f"performer:{performer_id}",
+        state=record,
+        data={
+            "performer_id": performer_id,
+            "version": version,
+            "author_role": role,
+            "old": old,
+            "new": {"uses": record["uses"], "commercial": body.commercial},
+            "valid_until": record["valid_until"],
+        },
+        public={
+            "performer_id": performer_id,
+            "display_name": performer["display_name"],
+            "version": version,
+            "uses": record["uses"],
+            "commercial": body.commercial,
+            "valid_until": record["valid_until"],
+            "author_role": role,
+        },
+    )
+    try:
+        audit.commit(tx, event)
+    except store.TransactionFailed:
+        raise Conflict(
+            "Another version was written at the same time; read it and retry.",
+            code="concurrent_write",
+        ) from None
+    return record
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def lapsed(record: dict[str, Any], at: datetime) -> bool:
+    until = record.get("valid_until")
+    return bool(until) and at.astimezone(UTC).date().isoformat() > until
+
+
+def in_force_decisions(record: dict[str, Any], at: datetime | None = None) -> dict[str, Any]:
+    """The decisions a record stands for at ``at``: a lapsed intent is all ``contract``."""
+    if lapsed(record, at or now()):
+        return {"uses": dict.fromkeys(USE_CODES, "contract"), "commercial": "contract"}
+    return {
+        "uses": {c: record["uses"].get(c, "contract") for c in USE_CODES},
+        "commercial": record.get("commercial", "contract"),
+    }
+
+
+def history(performer_id: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {
+        "KeyConditionExpression": Key("pk").eq(_pk(performer_id))
+        & Key("sk").between("INTENT#000000", "INTENT#999999"),
+        "ConsistentRead": True,
+    }
+    while True:
+        page = store.registry().query(**kwargs)
+        items += [store.from_dynamo(i) for i in page.get("Items", [])]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def at_time(performer_id: str, at: datetime) -> dict[str, Any] | None:
+    """The version that was in force at ``at`` (None before the first one)."""
+    stamp = at.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    candidates = [v for v in history(performer_id) if v["effective_at"] <= stamp]
+    return candidates[-1] if candidates else None
+
+
+def view(
+    record: dict[str, Any], performer_name: str | None = None, at: datetime | None = None
+) -> dict[str, Any]:
+    """The public view: decisions in force, with Japanese and English names."""
+    moment = at or now()
+    decisions = in_force_decisions(record, moment)
+    return {
+        "performer_id": record["performer_id"],
+        "performer_name": performer_name,
+        "version": record["version"],
+        "effective_at": record["effective_at"],
+        "author": record["author"],
+        "author_role": record["author_role"],
+        "uses": decisions["uses"],
+        "commercial": decisions["commercial"],
+        "conditions": record.get("conditions", {}),
+        "valid_until": record.get("valid_until"),
+        "lapsed": lapsed(record, moment),
+        "note": record.get("note"),
+        "use_names": [
+            {
+                "code": code,
+                "decision": decision,
+                "name_ja": USES[code][0],
+                "name_en": USES[code][1],
+                "decision_ja": DECISION_NAMES[decision][0],
+                "decision_en": DECISION_NAMES[decision][1],
+            }
+            for code, decision in decisions["uses"].items()
+        ],
+    }
+
+
+def registry_page(
+    use: str | None, value: str | None, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The public registry of intents in force, optionally those with ``use`` = ``value``."""
+    kwargs: dict[str, Any] = {
+        "IndexName": "gsi1",
+        "Limit": limit,
+        "KeyConditionExpression": Key("gsi1pk").eq("INTENTS"),
+    }
+    if start := store.decode_cursor(cursor):
+        kwargs["ExclusiveStartKey"] = start
+    page = store.registry().query(**kwargs)
+    records = [store.from_dynamo(i) for i in page.get("Items", [])]
+    moment = now()
+    views = [view(r, at=moment) for r in records]
+    if use is not None:
+        views = [v for v in views if value is None or v["uses"][use] == value]
+    return views, store.encode_cursor(page.get("LastEvaluatedKey"))
