@@ -12,8 +12,8 @@ os.environ.update(
         "AWS_SECURITY_TOKEN": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
-    # moto routes DynamoDB Streams by the classic endpoint, not the account-based one.
-    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        # moto routes DynamoDB Streams by the classic endpoint, not the account-based one.
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
     }
 )
 os.environ.pop("AILAS_AWS_ENDPOINT_URL", None)

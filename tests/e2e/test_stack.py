@@ -51,11 +51,11 @@ def test_intent_events_reach_their_handler_through_the_stream(registry: Registry
 
     performer = registry.member("performer")
     path = f"/v1/performers/{performer.member_id}/intent"
-    written = registry.api.put(path, {"uses": {"voice_conversion": "deny"}},
-                               token=performer.token)
+    written = registry.api.put(path, {"uses": {"voice_conversion": "deny"}}, token=performer.token)
     assert written.status == 200
-    entries = registry.api.get(f"/v1/audit?entity=performer:{performer.member_id}",
-                               token=registry.operator).json["entries"]
+    entries = registry.api.get(
+        f"/v1/audit?entity=performer:{performer.member_id}", token=registry.operator
+    ).json["entries"]
     seq = entries[0]["seq"]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

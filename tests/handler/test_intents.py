@@ -11,11 +11,20 @@ from shared.clock import now_iso
 from tests.scenario import Registry
 
 INTENT = {
-    "uses": {"training": "deny", "fine_tuning": "contract", "tts": "contract",
-             "voice_conversion": "deny", "singing": "deny", "research": "allow"},
+    "uses": {
+        "training": "deny",
+        "fine_tuning": "contract",
+        "tts": "contract",
+        "voice_conversion": "deny",
+        "singing": "deny",
+        "research": "allow",
+    },
     "commercial": "contract",
-    "conditions": {"credit_required": True, "prohibited_content": ["political", "adult"],
-                   "territories": ["JP", "US"]},
+    "conditions": {
+        "credit_required": True,
+        "prohibited_content": ["political", "adult"],
+        "territories": ["JP", "US"],
+    },
     "valid_until": (date.today() + timedelta(days=365)).isoformat(),
     "note": "事務所経由でご相談ください",
 }
@@ -40,11 +49,18 @@ def test_versions_history_and_at_agree_with_what_was_written(registry: Registry)
     now = api.get(_path(performer.member_id)).json
     assert now["version"] == 2
     # a use left out counts as contract
-    assert now["uses"] == {"training": "allow", "fine_tuning": "contract", "tts": "contract",
-                           "voice_conversion": "contract", "singing": "contract",
-                           "research": "contract"}
+    assert now["uses"] == {
+        "training": "allow",
+        "fine_tuning": "contract",
+        "tts": "contract",
+        "voice_conversion": "contract",
+        "singing": "contract",
+        "research": "contract",
+    }
     assert {u["code"]: (u["name_ja"], u["decision_en"]) for u in now["use_names"]}["tts"] == (
-        "音声合成", "Contract required")
+        "音声合成",
+        "Contract required",
+    )
     then = api.get(_path(performer.member_id) + f"?at={between}").json
     assert then["version"] == 1 and then["uses"]["voice_conversion"] == "deny"
     assert then["note"] == INTENT["note"]
@@ -53,7 +69,9 @@ def test_versions_history_and_at_agree_with_what_was_written(registry: Registry)
     assert before.status == 404
     history = api.get(_path(performer.member_id) + "/history").json["versions"]
     assert [(v["version"], v["author"], v["author_role"]) for v in history] == [
-        (1, performer.member_id, "performer"), (2, performer.member_id, "performer")]
+        (1, performer.member_id, "performer"),
+        (2, performer.member_id, "performer"),
+    ]
     assert history[0]["effective_at"] == first.json["effective_at"]
 
 
@@ -63,8 +81,7 @@ def test_registry_filters_by_use_and_value(registry: Registry) -> None:
     allower = registry.member("performer")
     for p in deniers:
         api.put(_path(p.member_id), {"uses": {"voice_conversion": "deny"}}, token=p.token)
-    api.put(_path(allower.member_id), {"uses": {"voice_conversion": "allow"}},
-            token=allower.token)
+    api.put(_path(allower.member_id), {"uses": {"voice_conversion": "allow"}}, token=allower.token)
     found = api.get("/v1/intents?use=voice_conversion&value=deny").json["intents"]
     assert {i["performer_id"] for i in found} == {p.member_id for p in deniers}
     assert len(api.get("/v1/intents").json["intents"]) == 3
@@ -80,27 +97,35 @@ def test_an_authorised_agency_writes_and_is_named(registry: Registry) -> None:
     body = {"uses": {"tts": "allow"}}
     refused = api.put(_path(performer.member_id), body, token=agency.token)
     assert refused.status == 403 and refused.json["code"] == "not_agent"
-    added = api.post(f"/v1/performers/{performer.member_id}/agents",
-                     {"agent_id": agency.member_id}, token=performer.token)
+    added = api.post(
+        f"/v1/performers/{performer.member_id}/agents",
+        {"agent_id": agency.member_id},
+        token=performer.token,
+    )
     assert added.status == 201
     assert [a["agent_id"] for a in added.json["agents"]] == [agency.member_id]
     assert api.put(_path(performer.member_id), body, token=agency.token).status == 200
     assert api.put(_path(performer.member_id), body, token=other.token).status == 403
     history = api.get(_path(performer.member_id) + "/history").json["versions"]
     assert (history[-1]["author"], history[-1]["author_role"]) == (agency.member_id, "agent")
-    audit = api.get(f"/v1/audit?entity=performer:{performer.member_id}",
-                    token=registry.operator).json["entries"]
+    audit = api.get(
+        f"/v1/audit?entity=performer:{performer.member_id}", token=registry.operator
+    ).json["entries"]
     changed = [e for e in audit if e["action"] == "intent.changed"]
     assert changed[-1]["actor"] == agency.member_id
     assert changed[-1]["data"]["author_role"] == "agent"
-    removed = api.delete(f"/v1/performers/{performer.member_id}/agents/{agency.member_id}",
-                         token=performer.token)
+    removed = api.delete(
+        f"/v1/performers/{performer.member_id}/agents/{agency.member_id}", token=performer.token
+    )
     assert removed.status == 200 and removed.json["agents"] == []
     assert api.put(_path(performer.member_id), body, token=agency.token).status == 403
     # an agent must be a rights holder
     business = registry.member("business")
-    wrong = api.post(f"/v1/performers/{performer.member_id}/agents",
-                     {"agent_id": business.member_id}, token=performer.token)
+    wrong = api.post(
+        f"/v1/performers/{performer.member_id}/agents",
+        {"agent_id": business.member_id},
+        token=performer.token,
+    )
     assert wrong.status == 422 and wrong.json["code"] == "not_a_rights_holder"
 
 
@@ -110,8 +135,11 @@ def test_lapsed_intent_counts_as_all_contract(registry: Registry, monkeypatch) -
     api = registry.api
     performer = registry.member("performer")
     tomorrow = (date.today() + timedelta(days=1)).isoformat()
-    api.put(_path(performer.member_id), {"uses": {"tts": "allow"}, "valid_until": tomorrow},
-            token=performer.token)
+    api.put(
+        _path(performer.member_id),
+        {"uses": {"tts": "allow"}, "valid_until": tomorrow},
+        token=performer.token,
+    )
     assert api.get(_path(performer.member_id)).json["uses"]["tts"] == "allow"
     record = service.current(performer.member_id)
     from datetime import UTC, datetime
@@ -130,15 +158,29 @@ def test_exports_cawg_and_tdmrep(registry: Registry) -> None:
     cawg = api.get(_path(performer.member_id) + "?format=cawg").json
     assert cawg["label"] == "cawg.training-mining"
     entries = cawg["data"]["entries"]
-    assert set(entries) == {"cawg.ai_training", "cawg.ai_generative_training",
-                            "cawg.ai_inference", "cawg.data_mining"}
+    assert set(entries) == {
+        "cawg.ai_training",
+        "cawg.ai_generative_training",
+        "cawg.ai_inference",
+        "cawg.data_mining",
+    }
     assert entries["cawg.ai_training"]["use"] == "notAllowed"  # training: deny
     assert entries["cawg.ai_inference"]["use"] == "notAllowed"  # voice_conversion: deny
     assert entries["cawg.data_mining"] == {"use": "allowed"}  # research: allow
-    api.put(_path(performer.member_id), {"uses": {"training": "contract", "fine_tuning": "allow",
-                                                  "tts": "allow", "voice_conversion": "allow",
-                                                  "singing": "allow", "research": "allow"}},
-            token=performer.token)
+    api.put(
+        _path(performer.member_id),
+        {
+            "uses": {
+                "training": "contract",
+                "fine_tuning": "allow",
+                "tts": "allow",
+                "voice_conversion": "allow",
+                "singing": "allow",
+                "research": "allow",
+            }
+        },
+        token=performer.token,
+    )
     entries = api.get(_path(performer.member_id) + "?format=cawg").json["data"]["entries"]
     assert entries["cawg.ai_training"]["use"] == "constrained"
     assert "training" in entries["cawg.ai_training"]["constraints_info"]
@@ -211,8 +253,9 @@ def test_intent_change_is_a_domain_event_with_old_and_new_decisions(
     from shared.events import stream_arn
     from shared.settings import get_settings
 
-    arn = boto3.client("dynamodb").describe_table(
-        TableName=get_settings().audit_table)["Table"]["LatestStreamArn"]
+    arn = boto3.client("dynamodb").describe_table(TableName=get_settings().audit_table)["Table"][
+        "LatestStreamArn"
+    ]
     assert stream_arn()
     delivered = StreamPoller(app.handler_map["domain_events"], "domain_events", arn).poll_once()
     assert delivered > 0
