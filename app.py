@@ -4,12 +4,22 @@ registers the blueprints of ``functions/`` and the cross-cutting middleware."""
 from chalice import Chalice
 
 from functions import middleware
-from functions.api import intents, logs, members, meta
-from functions.events import domain, ingest
+from functions.api import business, intents, logs, members, meta, voices
+from functions.events import domain, ingest, schedule
 
 app = Chalice(app_name="ailas")
 app.api.binary_types = ["application/octet-stream", "multipart/form-data"]
 
 middleware.install(app)
-for blueprint in (meta.bp, members.bp, intents.bp, logs.bp, ingest.bp, domain.bp):
+for blueprint in (
+    meta.bp,
+    members.bp,
+    intents.bp,
+    voices.bp,
+    business.bp,
+    logs.bp,
+    ingest.bp,
+    domain.bp,
+    schedule.bp,
+):
     app.register_blueprint(blueprint)

@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.aws import client
@@ -158,6 +158,21 @@ class StreamPoller:
         }
 
 
+def scheduled_event() -> dict[str, Any]:
+    """EventBridge's scheduled event, as Lambda receives it."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": "ap-northeast-1",
+        "resources": [],
+        "detail": {},
+    }
+
+
 class Worker:
     """Runs the pollers and schedules in background threads until stopped."""
 
@@ -183,17 +198,7 @@ class Worker:
         def tick() -> bool:
             if self.stop.wait(seconds):
                 return True
-            event = {
-                "version": "0",
-                "id": str(uuid.uuid4()),
-                "detail-type": "Scheduled Event",
-                "source": "aws.events",
-                "time": datetime.now().isoformat(),
-                "region": "ap-northeast-1",
-                "resources": [],
-                "detail": {},
-            }
-            handler(event, LambdaContext(name))
+            handler(scheduled_event(), LambdaContext(name))
             return True
 
         self.loop(name, tick)

@@ -76,6 +76,21 @@ POLICY: dict[str, Rule] = {
     "intents.agents.list": only("performer", note="the performer itself"),
     "intents.agents.add": only("performer", note="the performer itself"),
     "intents.agents.remove": only("performer", note="the performer itself"),
+    # voices
+    "voices.register": only("rights_holder"),
+    "voices.list": only("rights_holder", note="the caller's own voices"),
+    "voices.get": Rule(None, "public view; full record for holder, performers, operators"),
+    "voices.usage": Rule(ALL_ROLES, "the voice's holder, its member performers, operators"),
+    # AI systems and contracts
+    "ai_systems.register": only("business"),
+    "ai_systems.list": PUBLIC,
+    "ai_systems.get": Rule(None, "public part; training data for its business and operators"),
+    "ai_systems.update": only("business", note="the AI system's business"),
+    "contracts.file": only("business", note="the AI system's business"),
+    "contracts.list": Rule(ALL_ROLES, "the caller's own contracts"),
+    "contracts.get": Rule(ALL_ROLES, "its parties and operators"),
+    "contracts.confirm": only("rights_holder", note="a rights holder of the voices"),
+    "contracts.revoke": Rule(ALL_ROLES, "either party, or an operator"),
     # logs
     "audit.list": OPERATOR,
     "log.list": PUBLIC,

@@ -13,6 +13,15 @@ VOICE_PREFIX = "uploads/voices/"
 TRACE_PREFIX = "uploads/traces/"
 
 
+class Rejected(Exception):
+    """An upload refused with a machine-readable code and a message for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
 @dataclass(frozen=True)
 class UploadedObject:
     bucket: str

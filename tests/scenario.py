@@ -48,3 +48,49 @@ class Registry:
         reply = self.api.post(f"/v1/members/{member_id}/approve", token=self.operator)
         assert reply.status == 200, reply
         return Actor(member_id, reply.json["token"], kind)
+
+
+def voice_sheet(performer_ids: list[str] | None = None, **overrides: Any) -> dict[str, Any]:
+    return {
+        "title": "朗読サンプル",
+        "performer_ids": performer_ids or [],
+        "performer_names": [] if performer_ids else ["非会員 花子"],
+        "language": "ja",
+        "rights": {"holder_role": "agency", "contract_ref": "RIGHTS-SHEET-PRIVATE-123"},
+        "retention": "delete_after_fingerprint",
+        "file": {"filename": "sample.wav", "size_bytes": 1_000_000, "content_type": "audio/wav"},
+        **overrides,
+    }
+
+
+def ai_sheet(voice_nos: list[str], **overrides: Any) -> dict[str, Any]:
+    return {
+        "name": "こえAI",
+        "kind": "tts",
+        "role": "developer",
+        "commercial": True,
+        "uses": ["tts", "fine_tuning"],
+        "description": "日本語音声合成",
+        "services": [{"name": "Koe App", "url": "https://koe.example.jp/"}],
+        "training_data": {
+            "voices": voice_nos,
+            "other_sources": [{"description": "PRIVATE-DATASET corpus", "license": "CC-BY-4.0"}],
+        },
+        **overrides,
+    }
+
+
+def contract_filing(ai_no: str, voice_nos: list[str], **overrides: Any) -> dict[str, Any]:
+    from datetime import date, timedelta
+
+    return {
+        "ai_no": ai_no,
+        "voice_nos": voice_nos,
+        "uses": ["tts", "fine_tuning"],
+        "commercial": True,
+        "starts_on": date.today().isoformat(),
+        "ends_on": (date.today() + timedelta(days=180)).isoformat(),
+        "compensation": "PRIVATE-COMPENSATION 売上の5%",
+        "document_sha256": "ab" * 32,
+        **overrides,
+    }

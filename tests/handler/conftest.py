@@ -46,3 +46,35 @@ def registry(api: Api) -> Registry:
 
     _, token = create_operator("Test operator", "op@example.org")
     return Registry(api, token)
+
+
+@pytest.fixture
+def registered_voice(registry: Registry):
+    """Register a voice through the API and mark it registered through the domain's own state
+    change (the audio path is covered by the ingest and end-to-end tests)."""
+    from shared.voices import service
+    from tests.scenario import voice_sheet
+
+    def make(holder, performer_ids: list[str] | None = None) -> str:
+        reply = registry.api.post("/v1/voices", voice_sheet(performer_ids), token=holder.token)
+        assert reply.status == 201, reply
+        voice_no = reply.json["voice_no"]
+        service.transition(
+            voice_no,
+            to="registered",
+            allowed_from=("awaiting_upload",),
+            actor="test",
+            action="voice.registered",
+            changes={
+                "audio": {
+                    "duration_s": 30.0,
+                    "sample_rate": 16000,
+                    "channels": 1,
+                    "format": "WAV/PCM_16",
+                    "sha256": "0" * 64,
+                }
+            },
+        )
+        return voice_no
+
+    return make

@@ -10,25 +10,46 @@ from typing import Any
 import pytest
 
 from shared.access import POLICY
-from tests.scenario import Actor, Registry
+from tests.scenario import Actor, Registry, ai_sheet, contract_filing, voice_sheet
 
 
 @dataclass
 class World:
-    """Records that belong to somebody else (the victim), and their private values."""
+    """Records that belong to somebody else (the victims), and their private values."""
 
     victim: Actor
     pending: str
+    voice: str
+    ai: str
+    contract: str
     secrets: list[str]
 
 
 @pytest.fixture
-def world(registry: Registry) -> World:
+def world(registry: Registry, registered_voice) -> World:
     victim = registry.member("performer", email="victim@example.jp", name="被害 者")
     pending = registry.apply("business", email="pending@example.jp")
-    return World(
-        victim, pending, [victim.token, "victim@example.jp", "被害 者", "pending@example.jp"]
+    holder = registry.member("rights_holder", email="holder@example.jp")
+    business = registry.member("business", email="business@example.jp")
+    voice = registered_voice(holder, [victim.member_id])
+    ai = registry.api.post("/v1/ai-systems", ai_sheet([voice]), token=business.token)
+    contract = registry.api.post(
+        "/v1/contracts", contract_filing(ai.json["ai_no"], [voice]), token=business.token
     )
+    secrets = [
+        victim.token,
+        holder.token,
+        business.token,
+        "victim@example.jp",
+        "被害 者",
+        "pending@example.jp",
+        "holder@example.jp",
+        "RIGHTS-SHEET-PRIVATE",
+        "PRIVATE-DATASET",
+        "PRIVATE-COMPENSATION",
+        "ab" * 32,
+    ]
+    return World(victim, pending, voice, ai.json["ai_no"], contract.json["contract_id"], secrets)
 
 
 # operation -> (method, path template, body). Fields in braces come from World.
@@ -44,28 +65,59 @@ PRIVATE_CALLS: dict[str, tuple[str, str, Any]] = {
     "intents.agents.list": ("GET", "/v1/performers/{victim}/agents", None),
     "intents.agents.add": ("POST", "/v1/performers/{victim}/agents", {"agent_id": "{pending}"}),
     "intents.agents.remove": ("DELETE", "/v1/performers/{victim}/agents/{pending}", None),
+    "voices.usage": ("GET", "/v1/voices/{voice}/usage", None),
+    "ai_systems.update": ("PUT", "/v1/ai-systems/{ai}", ai_sheet([])),
+    "contracts.file": ("POST", "/v1/contracts", contract_filing("{ai}", ["{voice}"])),
+    "contracts.get": ("GET", "/v1/contracts/{contract}", None),
+    "contracts.confirm": ("POST", "/v1/contracts/{contract}/confirm", None),
+    "contracts.revoke": ("POST", "/v1/contracts/{contract}/revoke", {"reason": "x"}),
+}
+# Operations scoped to the caller's own records: an intruder may call them (or its role may
+# not), but sees nothing of the victims'.
+SCOPED_CALLS: dict[str, tuple[str, str, Any]] = {
+    "voices.register": (
+        "POST",
+        "/v1/voices",
+        voice_sheet(["{victim}"], rights={"holder_role": "other"}),
+    ),
+    "voices.list": ("GET", "/v1/voices", None),
+    "ai_systems.register": (
+        "POST",
+        "/v1/ai-systems",
+        ai_sheet(["{voice}"], training_data={"voices": ["{voice}"]}),
+    ),
+    "contracts.list": ("GET", "/v1/contracts", None),
 }
 # Public operations whose answer has private parts for the owner: the intruder gets the public
 # part only.
 MIXED_CALLS: dict[str, tuple[str, str]] = {
     "members.get": ("GET", "/v1/members/{victim}"),
+    "voices.get": ("GET", "/v1/voices/{voice}"),
+    "ai_systems.get": ("GET", "/v1/ai-systems/{ai}"),
 }
 
 
 def test_every_private_operation_is_in_the_access_table() -> None:
     private = {name for name, rule in POLICY.items() if not rule.public}
-    assert private <= PRIVATE_CALLS.keys(), (
-        f"add to PRIVATE_CALLS: {private - PRIVATE_CALLS.keys()}"
-    )
+    covered = PRIVATE_CALLS.keys() | SCOPED_CALLS.keys()
+    assert private <= covered, f"add to the access table: {private - covered}"
 
 
 def _path(template: str, world: World) -> str:
-    return template.format(victim=world.victim.member_id, pending=world.pending)
+    return template.format(
+        victim=world.victim.member_id,
+        pending=world.pending,
+        voice=world.voice,
+        ai=world.ai,
+        contract=world.contract,
+    )
 
 
 def _body(body: Any, world: World) -> Any:
     if isinstance(body, dict):
         return {k: _body(v, world) for k, v in body.items()}
+    if isinstance(body, list):
+        return [_body(v, world) for v in body]
     return _path(body, world) if isinstance(body, str) else body
 
 
@@ -76,14 +128,23 @@ def test_unrelated_members_are_refused_everything_private(
     intruder = registry.member(intruder_kind)
     for operation, (method, template, body) in PRIVATE_CALLS.items():
         reply = registry.api.request(
-            method, _path(template, world), json_body=body, token=intruder.token
+            method, _path(template, world), json_body=_body(body, world), token=intruder.token
         )
         assert reply.status in (403, 404), (operation, reply)
         assert reply.json["code"], operation
         for secret in world.secrets:
             assert secret not in reply.body.decode(), (operation, secret)
-        anonymous = registry.api.request(method, _path(template, world), json_body=body)
+        anonymous = registry.api.request(
+            method, _path(template, world), json_body=_body(body, world)
+        )
         assert anonymous.status in (401, 403, 404), (operation, anonymous)
+    for operation, (method, template, body) in SCOPED_CALLS.items():
+        reply = registry.api.request(
+            method, _path(template, world), json_body=_body(body, world), token=intruder.token
+        )
+        assert reply.status in (200, 201, 403), (operation, reply)
+        for secret in world.secrets:
+            assert secret not in reply.body.decode(), (operation, secret)
     for operation, (method, template) in MIXED_CALLS.items():
         reply = registry.api.request(method, _path(template, world), token=intruder.token)
         assert reply.status == 200, operation

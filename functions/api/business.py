@@ -1,0 +1,238 @@
+"""AI systems (事業登録), contract attestations (契約) and where each voice is used."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+from pydantic import BaseModel
+
+from functions.api.http import Call, route
+from functions.api.voices import voice_no_of
+from shared import access, ids, store
+from shared.business import ai_systems, contracts
+from shared.business.models import (
+    AiSystem,
+    AiSystemCreated,
+    AiSystemPage,
+    AiSystemPublic,
+    AiSystemSheet,
+    Contract,
+    ContractFiling,
+    ContractPage,
+    Revocation,
+)
+from shared.errors import NotFound
+from shared.voices import service as voices
+
+bp = Blueprint(__name__)
+
+
+def ai_no_of(call: Call) -> str:
+    ai_no = ids.normalize(call.params["ai_no"], "ai")
+    if ai_no is None:
+        raise NotFound(
+            "No such AI system (check the number and its last character).",
+            code="ai_system_not_found",
+        )
+    return ai_no
+
+
+def contract_id_of(call: Call) -> str:
+    contract_id = ids.normalize(call.params["contract_id"], "contract")
+    if contract_id is None:
+        raise NotFound("No such contract.", code="contract_not_found")
+    return contract_id
+
+
+@route(
+    bp,
+    "/v1/ai-systems",
+    "POST",
+    name="ai_systems.register",
+    tag="ai-systems",
+    body=AiSystemSheet,
+    response=AiSystemCreated,
+    status=201,
+    summary="Register an AI system with its training-data sheet (business)",
+)
+def register(call: Call) -> AiSystemCreated:
+    record = ai_systems.register(call.body, call.require_principal())
+    return AiSystemCreated(ai_no=record["ai_no"], version=record["version"])
+
+
+@route(
+    bp,
+    "/v1/ai-systems",
+    "GET",
+    name="ai_systems.list",
+    tag="ai-systems",
+    response=AiSystemPage,
+    summary="The public list of registered AI systems",
+    query={"limit": "1-200", "cursor": "from `next`"},
+)
+def list_ai_systems(call: Call) -> AiSystemPage:
+    items, cursor = ai_systems.public_page(
+        store.page_limit(call.query.get("limit")), call.query.get("cursor")
+    )
+    return AiSystemPage(ai_systems=[AiSystemPublic.model_validate(i) for i in items], next=cursor)
+
+
+@route(
+    bp,
+    "/v1/ai-systems/{ai_no}",
+    "GET",
+    name="ai_systems.get",
+    tag="ai-systems",
+    response=AiSystem,
+    summary="An AI system: public part; training data for its business and operators",
+)
+def get_ai_system(call: Call) -> AiSystem | AiSystemPublic:
+    ai = ai_systems.with_business(ai_systems.require(ai_no_of(call)))
+    if access.can_read_private(call.principal, [ai["business_id"]]):
+        return AiSystem.model_validate(ai)
+    return AiSystemPublic.model_validate(ai)
+
+
+@route(
+    bp,
+    "/v1/ai-systems/{ai_no}",
+    "PUT",
+    name="ai_systems.update",
+    tag="ai-systems",
+    body=AiSystemSheet,
+    response=AiSystemCreated,
+    summary="A new version of the training-data sheet (its business)",
+)
+def update_ai_system(call: Call) -> AiSystemCreated:
+    record = ai_systems.update(ai_no_of(call), call.body, call.require_principal())
+    return AiSystemCreated(ai_no=record["ai_no"], version=record["version"])
+
+
+@route(
+    bp,
+    "/v1/contracts",
+    "POST",
+    name="contracts.file",
+    tag="contracts",
+    body=ContractFiling,
+    response=Contract,
+    status=201,
+    summary="File a contract attestation for confirmation by the rights holders (business)",
+)
+def file_contract(call: Call) -> Contract:
+    return Contract.model_validate(
+        contracts.view(contracts.file(call.body, call.require_principal()))
+    )
+
+
+@route(
+    bp,
+    "/v1/contracts",
+    "GET",
+    name="contracts.list",
+    tag="contracts",
+    response=ContractPage,
+    summary="The contracts the caller is a party to",
+)
+def list_contracts(call: Call) -> ContractPage:
+    mine = contracts.for_member(call.require_principal().member_id)
+    return ContractPage(contracts=[Contract.model_validate(contracts.view(c)) for c in mine])
+
+
+@route(
+    bp,
+    "/v1/contracts/{contract_id}",
+    "GET",
+    name="contracts.get",
+    tag="contracts",
+    response=Contract,
+    summary="A contract attestation (its parties, operators)",
+)
+def get_contract(call: Call) -> Contract:
+    contract = contracts.require_visible(contract_id_of(call), call.require_principal())
+    return Contract.model_validate(contracts.view(contract))
+
+
+@route(
+    bp,
+    "/v1/contracts/{contract_id}/confirm",
+    "POST",
+    name="contracts.confirm",
+    tag="contracts",
+    response=Contract,
+    summary="Confirm as a rights holder of the voices; active once all holders confirmed",
+)
+def confirm_contract(call: Call) -> Contract:
+    contract = contracts.confirm(contract_id_of(call), call.require_principal())
+    return Contract.model_validate(contracts.view(contract))
+
+
+@route(
+    bp,
+    "/v1/contracts/{contract_id}/revoke",
+    "POST",
+    name="contracts.revoke",
+    tag="contracts",
+    body=Revocation,
+    response=Contract,
+    summary="Revoke (either party)",
+)
+def revoke_contract(call: Call) -> Contract:
+    contract = contracts.revoke(contract_id_of(call), call.require_principal(), call.body.reason)
+    return Contract.model_validate(contracts.view(contract))
+
+
+class Usage(BaseModel):
+    voice_no: str
+    ai_systems: list[dict[str, Any]]
+    contracts: list[dict[str, Any]]
+    labels: list[dict[str, Any]]
+
+
+@route(
+    bp,
+    "/v1/voices/{voice_no}/usage",
+    "GET",
+    name="voices.usage",
+    tag="voices",
+    response=Usage,
+    summary="AI systems, contracts and labels that rely on this voice (holder, performers)",
+)
+def voice_usage(call: Call) -> Usage:
+    voice_no = voice_no_of(call)
+    voice = voices.require(voice_no)
+    access.require_owner(call.principal, voices.owners(voice), "voice's holder or performers")
+    declared = ai_systems.markers(f"VOICE#{voice_no}", "USEDBY#")
+    systems = []
+    for marker in declared:
+        ai = ai_systems.get(marker["ai_no"])
+        if ai:
+            systems.append(
+                {
+                    "ai_no": ai["ai_no"],
+                    "name": ai["name"],
+                    "kind": ai["kind"],
+                    "business_id": ai["business_id"],
+                    "since": marker["since"],
+                    "label_no": ai.get("label_no"),
+                    "label_status": ai.get("label_status"),
+                }
+            )
+    covering = [
+        {
+            "contract_id": c["contract_id"],
+            "ai_no": c["ai_no"],
+            "status": c["status"],
+            "in_force": contracts.in_force(c),
+            "uses": c["uses"],
+            "starts_on": c["starts_on"],
+            "ends_on": c["ends_on"],
+        }
+        for c in contracts.for_voice(voice_no)
+    ]
+    labels = [
+        {"label_no": m["label_no"], "ai_no": m["ai_no"], "status": m.get("status")}
+        for m in ai_systems.markers(f"VOICE#{voice_no}", "LABEL#")
+    ]
+    return Usage(voice_no=voice_no, ai_systems=systems, contracts=covering, labels=labels)

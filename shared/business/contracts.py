@@ -1,0 +1,225 @@
+"""Contract attestations (契約). The association is not a party and stores no contract text:
+the business files what was agreed (voices, uses, dates, the document's SHA-256), every rights
+holder of the voices confirms, either side may revoke, and the dates bound it."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+
+from shared import audit, ids, store
+from shared.access import Principal
+from shared.business import ai_systems
+from shared.business.models import ContractFiling
+from shared.clock import now_iso, today
+from shared.errors import Conflict, Forbidden, NotFound
+from shared.settings import get_settings
+
+OPEN = ("awaiting_confirmation", "active")
+
+
+def key(contract_id: str) -> dict[str, str]:
+    return {"pk": f"CONTRACT#{contract_id}", "sk": "CONTRACT"}
+
+
+def get(contract_id: str) -> dict[str, Any] | None:
+    item = store.registry().get_item(Key=key(contract_id), ConsistentRead=True).get("Item")
+    return store.from_dynamo(item) if item else None
+
+
+def parties(contract: dict[str, Any]) -> list[str]:
+    return [contract["business_id"], *contract["holders"]]
+
+
+def require_visible(contract_id: str, principal: Principal) -> dict[str, Any]:
+    """A contract is seen only by its parties and operators; to anyone else it does not exist."""
+    contract = get(contract_id)
+    if contract is None or not (principal.is_operator or principal.member_id in parties(contract)):
+        raise NotFound(f"No contract {contract_id}.", code="contract_not_found")
+    return contract
+
+
+def in_force(contract: dict[str, Any], day: date | None = None) -> bool:
+    day_iso = (day or today()).isoformat()
+    return (
+        contract["status"] == "active" and contract["starts_on"] <= day_iso <= contract["ends_on"]
+    )
+
+
+def view(contract: dict[str, Any]) -> dict[str, Any]:
+    confirmations = [
+        {"holder_id": h, "confirmed_at": contract["confirmed"].get(h)} for h in contract["holders"]
+    ]
+    return {**contract, "confirmations": confirmations, "in_force": in_force(contract)}
+
+
+def _state(contract: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in contract.items() if k not in ("pk", "sk", "gsi1pk", "gsi1sk")}
+
+
+def file(filing: ContractFiling, business: Principal) -> dict[str, Any]:
+    ai = ai_systems.require(filing.ai_no)
+    ai_systems.require_owner(ai, business)
+    voices = ai_systems.require_registered_voices(filing.voice_nos)
+    holders = sorted({v["holder_id"] for v in voices})
+    at = now_iso()
+    contract_id = ids.new_id("contract")
+    contract = {
+        **key(contract_id),
+        "contract_id": contract_id,
+        "status": "awaiting_confirmation",
+        "ai_no": filing.ai_no,
+        "business_id": business.member_id,
+        "voice_nos": filing.voice_nos,
+        "uses": filing.uses,
+        "commercial": filing.commercial,
+        "starts_on": filing.starts_on.isoformat(),
+        "ends_on": filing.ends_on.isoformat(),
+        "compensation": filing.compensation,
+        "document_sha256": filing.document_sha256,
+        "holders": holders,
+        "confirmed": {},
+        "created_at": at,
+        "updated_at": at,
+        "version": 1,
+    }
+    table = get_settings().registry_table
+    tx = store.Transaction()
+    tx.put(table, contract, "attribute_not_exists(pk)")
+    marker = {"contract_id": contract_id, "ai_no": filing.ai_no}
+    for pk in (
+        [f"VOICE#{v}" for v in filing.voice_nos]
+        + [f"AI#{filing.ai_no}"]
+        + [f"MEMBER#{m}" for m in [business.member_id, *holders]]
+    ):
+        tx.put(table, {"pk": pk, "sk": f"CONTRACT#{contract_id}", **marker})
+    audit.commit(
+        tx,
+        audit.Event(
+            actor=business.member_id,
+            action="contract.filed",
+            entity=f"contract:{contract_id}",
+            state=_state(contract),
+            data={"contract_id": contract_id, "ai_no": filing.ai_no, "voice_nos": filing.voice_nos},
+        ),
+    )
+    return contract
+
+
+def _change(
+    contract: dict[str, Any], actor: str, action: str, fields: dict[str, Any], data: dict[str, Any]
+) -> dict[str, Any]:
+    """Optimistic update on ``version``: concurrent confirmations cannot both count."""
+    fields = {**fields, "updated_at": now_iso(), "version": contract["version"] + 1}
+    if fields.get("status", contract["status"]) == "active":
+        fields |= {
+            "gsi1pk": "CONTRACTS#active",
+            "gsi1sk": f"{contract['ends_on']}#{contract['contract_id']}",
+        }
+    elif "status" in fields:
+        fields |= {"gsi1pk": None, "gsi1sk": None}
+    expression, names, values = store.set_fields(fields)
+    tx = store.Transaction()
+    tx.update(
+        get_settings().registry_table,
+        key(contract["contract_id"]),
+        expression,
+        "#version = :was",
+        values | {":was": contract["version"]},
+        names,
+    )
+    new = {**contract, **{k: v for k, v in fields.items() if v is not None}}
+    try:
+        audit.commit(
+            tx,
+            audit.Event(
+                actor=actor,
+                action=action,
+                entity=f"contract:{contract['contract_id']}",
+                state=_state(new),
+                data={
+                    "contract_id": contract["contract_id"],
+                    "ai_no": contract["ai_no"],
+                    "voice_nos": contract["voice_nos"],
+                    **data,
+                },
+            ),
+        )
+    except store.TransactionFailed:
+        raise Conflict(
+            "The contract changed meanwhile; read it and retry.", code="concurrent_write"
+        ) from None
+    return new
+
+
+def confirm(contract_id: str, holder: Principal) -> dict[str, Any]:
+    contract = require_visible(contract_id, holder)
+    if holder.member_id not in contract["holders"]:
+        raise Forbidden(
+            "Only a rights holder of the contract's voices confirms it.", code="not_a_party"
+        )
+    if contract["status"] != "awaiting_confirmation":
+        raise Conflict(f"The contract is {contract['status']}.", code="invalid_transition")
+    if holder.member_id in contract["confirmed"]:
+        raise Conflict("You have already confirmed this contract.", code="already_confirmed")
+    confirmed = {**contract["confirmed"], holder.member_id: now_iso()}
+    complete = set(confirmed) == set(contract["holders"])
+    fields: dict[str, Any] = {"confirmed": confirmed}
+    if complete:
+        fields["status"] = "active"
+    return _change(
+        contract,
+        holder.member_id,
+        "contract.activated" if complete else "contract.confirmed",
+        fields,
+        {"holder_id": holder.member_id, "active": complete},
+    )
+
+
+def revoke(contract_id: str, principal: Principal, reason: str) -> dict[str, Any]:
+    contract = require_visible(contract_id, principal)
+    if principal.member_id not in parties(contract) and not principal.is_operator:
+        raise Forbidden("Only a party may revoke.", code="not_a_party")
+    if contract["status"] not in OPEN:
+        raise Conflict(f"The contract is already {contract['status']}.", code="invalid_transition")
+    return _change(
+        contract,
+        principal.member_id,
+        "contract.revoked",
+        {"status": "revoked", "revoked_by": principal.member_id, "revoke_reason": reason or None},
+        {"by": principal.member_id},
+    )
+
+
+def end_expired(day: date | None = None) -> list[str]:
+    """The scheduled job: active contracts whose end date has passed become ``ended``."""
+    cutoff = (day or today()).isoformat()
+    page = store.registry().query(
+        IndexName="gsi1",
+        KeyConditionExpression=Key("gsi1pk").eq("CONTRACTS#active") & Key("gsi1sk").lt(cutoff),
+    )
+    ended = []
+    for item in page.get("Items", []):
+        contract = get(item["contract_id"])
+        if contract and contract["status"] == "active" and contract["ends_on"] < cutoff:
+            _change(contract, "system:schedule", "contract.ended", {"status": "ended"}, {})
+            ended.append(contract["contract_id"])
+    return ended
+
+
+def ids_under(pk: str) -> list[str]:
+    return [m["contract_id"] for m in ai_systems.markers(pk, "CONTRACT#")]
+
+
+def for_ai(ai_no: str) -> list[dict[str, Any]]:
+    return [c for c in (get(i) for i in ids_under(f"AI#{ai_no}")) if c]
+
+
+def for_voice(voice_no: str) -> list[dict[str, Any]]:
+    return [c for c in (get(i) for i in ids_under(f"VOICE#{voice_no}")) if c]
+
+
+def for_member(member_id: str) -> list[dict[str, Any]]:
+    return [c for c in (get(i) for i in ids_under(f"MEMBER#{member_id}")) if c]

@@ -1,0 +1,204 @@
+"""Registering voices: the rights sheet and its presigned upload, views, and status changes."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+
+from shared import audit, ids, store
+from shared.access import Principal, can_read_private
+from shared.aws import client
+from shared.clock import iso, now, now_iso
+from shared.errors import NotFound, PayloadTooLarge, ValidationFailed
+from shared.members import service as members
+from shared.settings import get_settings
+from shared.uploads import VOICE_PREFIX
+from shared.voices.models import VoiceRegistration
+
+
+def key(voice_no: str) -> dict[str, str]:
+    return {"pk": f"VOICE#{voice_no}", "sk": "VOICE"}
+
+
+def state(voice: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in voice.items() if k not in ("pk", "sk", "gsi1pk", "gsi1sk")}
+
+
+def get(voice_no: str) -> dict[str, Any] | None:
+    item = store.registry().get_item(Key=key(voice_no), ConsistentRead=True).get("Item")
+    return store.from_dynamo(item) if item else None
+
+
+def require(voice_no: str) -> dict[str, Any]:
+    voice = get(voice_no)
+    if voice is None:
+        raise NotFound(f"No voice {voice_no}.", code="voice_not_found")
+    return voice
+
+
+def owners(voice: dict[str, Any]) -> list[str]:
+    """Who may see the full record: the holder and the voice's member performers."""
+    return [voice["holder_id"], *voice.get("performer_ids", [])]
+
+
+def presigned_upload(object_key: str, content_type: str) -> dict[str, Any]:
+    settings = get_settings()
+    expires = now() + timedelta(seconds=settings.upload_expiry_s)
+    post = client("s3").generate_presigned_post(
+        Bucket=settings.bucket,
+        Key=object_key,
+        Fields={"Content-Type": content_type},
+        Conditions=[
+            ["starts-with", "$Content-Type", "audio/"],
+            ["content-length-range", 1, settings.upload_max_bytes],
+        ],
+        ExpiresIn=settings.upload_expiry_s,
+    )
+    return {
+        "url": post["url"],
+        "fields": post["fields"],
+        "expires_at": iso(expires),
+        "max_bytes": settings.upload_max_bytes,
+    }
+
+
+def register(sheet: VoiceRegistration, holder: Principal) -> tuple[dict[str, Any], dict]:
+    settings = get_settings()
+    if sheet.file.size_bytes > settings.upload_max_bytes:
+        raise PayloadTooLarge(
+            f"The file is larger than the {settings.upload_max_bytes} bytes a voice may have.",
+            code="too_large",
+        )
+    performer_ids = []
+    for raw in dict.fromkeys(sheet.performer_ids):
+        performer_id = ids.normalize(raw, "member")
+        performer = members.get(performer_id) if performer_id else None
+        if performer is None or performer["kind"] != "performer" or performer["status"] != "active":
+            raise ValidationFailed(
+                f"{raw} is not an active performer member; name performers "
+                "who are not members in performer_names.",
+                code="unknown_performer",
+                details={"performer_id": raw},
+            )
+        performer_ids.append(performer_id)
+    if not performer_ids and not sheet.performer_names:
+        raise ValidationFailed(
+            "Name at least one performer (performer_ids or performer_names).", code="no_performer"
+        )
+    at = now_iso()
+    voice_no = ids.new_id("voice")
+    object_key = f"{VOICE_PREFIX}{voice_no}/{secrets.token_hex(8)}"
+    voice = {
+        **key(voice_no),
+        "voice_no": voice_no,
+        "status": "awaiting_upload",
+        "title": sheet.title,
+        "holder_id": holder.member_id,
+        "performer_ids": performer_ids,
+        "performer_names": sheet.performer_names,
+        "language": sheet.language,
+        "rights": sheet.rights.model_dump(),
+        "retention": sheet.retention,
+        "file": sheet.file.model_dump(),
+        "upload_key": object_key,
+        "created_at": at,
+        "updated_at": at,
+        "gsi1pk": f"HOLDER#{holder.member_id}",
+        "gsi1sk": f"VOICE#{at}#{voice_no}",
+    }
+    tx = store.Transaction()
+    tx.put(settings.registry_table, voice, "attribute_not_exists(pk)")
+    audit.commit(
+        tx,
+        audit.Event(
+            actor=holder.member_id,
+            action="voice.created",
+            entity=f"voice:{voice_no}",
+            state=state(voice),
+        ),
+    )
+    return voice, presigned_upload(object_key, sheet.file.content_type)
+
+
+def performers_of(voice: dict[str, Any]) -> list[dict[str, Any]]:
+    refs = []
+    for performer_id in voice.get("performer_ids", []):
+        member = members.get(performer_id)
+        refs.append(
+            {
+                "member_id": performer_id,
+                "display_name": member["display_name"] if member else performer_id,
+            }
+        )
+    refs += [{"member_id": None, "display_name": n} for n in voice.get("performer_names", [])]
+    return refs
+
+
+def view(voice: dict[str, Any], principal: Principal | None) -> tuple[dict[str, Any], bool]:
+    """The record as ``principal`` may see it, and whether that is the full record."""
+    shown = {**voice, "performers": performers_of(voice)}
+    return shown, can_read_private(principal, owners(voice))
+
+
+def list_for_holder(
+    holder_id: str, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    kwargs: dict[str, Any] = {
+        "IndexName": "gsi1",
+        "Limit": limit,
+        "ScanIndexForward": False,
+        "KeyConditionExpression": Key("gsi1pk").eq(f"HOLDER#{holder_id}")
+        & Key("gsi1sk").begins_with("VOICE#"),
+    }
+    if start := store.decode_cursor(cursor):
+        kwargs["ExclusiveStartKey"] = start
+    page = store.registry().query(**kwargs)
+    voices = [{**store.from_dynamo(i)} for i in page.get("Items", [])]
+    return (
+        [{**v, "performers": performers_of(v)} for v in voices],
+        store.encode_cursor(page.get("LastEvaluatedKey")),
+    )
+
+
+def transition(
+    voice_no: str,
+    *,
+    to: str,
+    allowed_from: tuple[str, ...],
+    actor: str,
+    action: str,
+    changes: dict[str, Any] | None = None,
+    extra_condition: tuple[str, dict[str, Any]] | None = None,
+    tx: store.Transaction | None = None,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Move a voice to ``to`` if it is in one of ``allowed_from`` (a conditional write), with
+    its audit entry. Raises store.TransactionFailed (index 0) when the condition fails."""
+    voice = require(voice_no)
+    fields = {"status": to, "updated_at": now_iso(), **(changes or {})}
+    expression, names, values = store.set_fields(fields)
+    condition = "#status IN (" + ", ".join(f":from{i}" for i in range(len(allowed_from))) + ")"
+    values |= {f":from{i}": s for i, s in enumerate(allowed_from)}
+    if extra_condition:
+        condition = f"({condition}) OR ({extra_condition[0]})"
+        values |= extra_condition[1]
+    transaction = store.Transaction()
+    transaction.update(
+        get_settings().registry_table, key(voice_no), expression, condition, values, names
+    )
+    transaction.operations += tx.operations if tx else []
+    new = {**voice, **fields}
+    audit.commit(
+        transaction,
+        audit.Event(
+            actor=actor,
+            action=action,
+            entity=f"voice:{voice_no}",
+            state=state(new),
+            data={"voice_no": voice_no, "from": voice["status"], "to": to, **(data or {})},
+        ),
+    )
+    return new
