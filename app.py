@@ -4,8 +4,8 @@ registers the blueprints of ``functions/`` and the cross-cutting middleware."""
 from chalice import Chalice
 
 from functions import middleware
-from functions.api import business, intents, logs, members, meta, voices
-from functions.events import domain, ingest, schedule
+from functions.api import business, intents, labels, logs, members, meta, traces, voices
+from functions.events import domain, ingest, schedule, signer
 
 app = Chalice(app_name="ailas")
 app.api.binary_types = ["application/octet-stream", "multipart/form-data"]
@@ -17,9 +17,12 @@ for blueprint in (
     intents.bp,
     voices.bp,
     business.bp,
+    labels.bp,
+    traces.bp,
     logs.bp,
     ingest.bp,
     domain.bp,
     schedule.bp,
+    signer.bp,
 ):
     app.register_blueprint(blueprint)

@@ -91,6 +91,20 @@ POLICY: dict[str, Rule] = {
     "contracts.get": Rule(ALL_ROLES, "its parties and operators"),
     "contracts.confirm": only("rights_holder", note="a rights holder of the voices"),
     "contracts.revoke": Rule(ALL_ROLES, "either party, or an operator"),
+    # labels
+    "labels.issue": only("business", note="the AI system's business"),
+    "labels.get": PUBLIC,
+    "labels.verify": PUBLIC,
+    "labels.revoke": OPERATOR,
+    "labels.reinstate": OPERATOR,
+    "labels.jwks": PUBLIC,
+    "labels.page": PUBLIC,
+    "labels.badge": PUBLIC,
+    "labels.qr": PUBLIC,
+    # traces
+    "traces.create": ANY_MEMBER,
+    "traces.get": Rule(ALL_ROLES, "its owner"),
+    "traces.fingerprint": ANY_MEMBER,
     # logs
     "audit.list": OPERATOR,
     "log.list": PUBLIC,

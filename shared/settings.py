@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     ingest_queue_url: str = ""
     audit_stream_arn: str = ""
     label_key_id: str = ""
+    label_signer_function: str = ""
 
     public_base_url: str = "http://127.0.0.1:8000"
     max_body_bytes: int = 256 * 1024
@@ -48,6 +49,9 @@ class Settings(BaseSettings):
         self.idempotency_table = self.idempotency_table or f"{prefix}-idempotency"
         self.bucket = self.bucket or f"{prefix}-audio-{self.account_id}"
         self.label_key_id = self.label_key_id or f"alias/{prefix}-label-signing"
+        self.label_signer_function = (
+            self.label_signer_function or f"ailas-{self.stage}-label_signer"
+        )
         return self
 
 

@@ -1,14 +1,284 @@
-"""`ailas`: the command-line client."""
+"""`ailas`: the command-line client of the AILAS Fair-Trade Voice Registry.
+
+    ailas upload FILE --title T --performer-id M-… [--retain]     (rights holders)
+    ailas trace FILE [--upload]                                   (members)
+    ailas audit DIR --ai A-…  [--out audit] [--workers N]         (businesses)
+    ailas verify TOKEN [--jwks FILE|URL] [--online]               (anyone, offline)
+
+The API and token come from --api/--token or AILAS_API/AILAS_TOKEN. --json prints JSON only.
+"""
 
 from __future__ import annotations
 
+import json
+import mimetypes
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
 import click
+
+from ailas import audit as dataset_audit
+from ailas.api import ApiError, Client, presigned_post
+
+FINAL_VOICE = ("registered", "rejected", "conflict")
+FINAL_TRACE = ("done", "failed")
+
+
+class Context:
+    def __init__(self, api: str | None, token: str | None, as_json: bool) -> None:
+        self.client = Client(api, token)
+        self.as_json = as_json
+
+    def emit(self, data: Any, human: str) -> None:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2) if self.as_json else human)
+
+
+def fail(error: ApiError) -> None:
+    click.secho(f"error: {error.message} [{error.code}]", fg="red", err=True)
+    if error.details:
+        click.echo(json.dumps(error.details, ensure_ascii=False, indent=2), err=True)
+    sys.exit(2 if error.status == 0 else 1)
 
 
 @click.group()
+@click.option("--api", envvar="AILAS_API", help="Registry URL (default http://127.0.0.1:8000)")
+@click.option("--token", envvar="AILAS_TOKEN", help="Your member token")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON only (for scripts)")
 @click.version_option("0.1.0", prog_name="ailas")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context, api: str | None, token: str | None, as_json: bool) -> None:
     """AILAS Fair-Trade Voice Registry client."""
+    ctx.obj = Context(api, token, as_json)
+
+
+AUDIO_TYPES = {
+    ".wav": "audio/wav",
+    ".wave": "audio/wav",
+    ".flac": "audio/flac",
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".aac": "audio/aac",
+}
+
+
+def content_type_of(path: Path) -> str:
+    guessed = mimetypes.guess_type(path.name)[0] or ""
+    return AUDIO_TYPES.get(path.suffix.lower()) or (
+        guessed if guessed.startswith("audio/") else "audio/x-unknown"
+    )
+
+
+def upload_with_progress(ctx: Context, upload: dict[str, Any], path: Path, ctype: str) -> None:
+    from tqdm import tqdm
+
+    with tqdm(
+        total=path.stat().st_size,
+        unit="B",
+        unit_scale=True,
+        desc=path.name,
+        disable=ctx.as_json,
+        file=sys.stderr,
+    ) as bar:
+        presigned_post(upload, path, ctype, bar.update)
+
+
+def wait_for(ctx: Context, path: str, final: tuple[str, ...], timeout_s: float) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        record = ctx.client.get(path)
+        if record["status"] in final or time.monotonic() > deadline:
+            return record
+        time.sleep(0.5)
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--title", required=True)
+@click.option("--performer-id", "performer_ids", multiple=True, help="member id (repeatable)")
+@click.option(
+    "--performer-name",
+    "performer_names",
+    multiple=True,
+    help="a performer who is not a member (repeatable)",
+)
+@click.option("--language", default="ja", show_default=True)
+@click.option(
+    "--holder-role",
+    type=click.Choice(["performer", "agency", "producer", "other"]),
+    default="agency",
+    show_default=True,
+)
+@click.option(
+    "--retain",
+    is_flag=True,
+    help="Keep the audio (encrypted); default: delete it once fingerprinted",
+)
+@click.option("--wait/--no-wait", default=True, show_default=True)
+@click.pass_obj
+def upload(
+    ctx: Context,
+    file: Path,
+    title: str,
+    performer_ids: tuple[str, ...],
+    performer_names: tuple[str, ...],
+    language: str,
+    holder_role: str,
+    retain: bool,
+    wait: bool,
+) -> None:
+    """Register a voice: the rights sheet, then the audio (presigned POST)."""
+    ctype = content_type_of(file)
+    try:
+        created = ctx.client.post(
+            "/v1/voices",
+            {
+                "title": title,
+                "performer_ids": list(performer_ids),
+                "performer_names": list(performer_names),
+                "language": language,
+                "rights": {"holder_role": holder_role},
+                "retention": "retain" if retain else "delete_after_fingerprint",
+                "file": {
+                    "filename": file.name,
+                    "size_bytes": file.stat().st_size,
+                    "content_type": ctype,
+                },
+            },
+        )
+        upload_with_progress(ctx, created["upload"], file, ctype)
+        voice = created
+        if wait:
+            voice = wait_for(ctx, f"/v1/voices/{created['voice_no']}", FINAL_VOICE, 600)
+    except ApiError as error:
+        fail(error)
+        return
+    status = voice["status"]
+    human = f"{created['voice_no']}  {status}"
+    if voice.get("error"):
+        human += f"  {voice['error']['code']}: {voice['error']['message']}"
+    if voice.get("audio"):
+        human += f"  ({voice['audio']['duration_s']:.1f} s, {voice['audio']['format']})"
+    ctx.emit(voice, human)
+    if status in ("rejected", "conflict"):
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--upload",
+    "send_audio",
+    is_flag=True,
+    help="Send the audio to the registry instead of a fingerprint computed here",
+)
+@click.pass_obj
+def trace(ctx: Context, file: Path, send_audio: bool) -> None:
+    """Find registered voices in FILE (by default no audio leaves this machine)."""
+    try:
+        if send_audio:
+            ctype = content_type_of(file)
+            created = ctx.client.post(
+                "/v1/traces",
+                {
+                    "file": {
+                        "filename": file.name,
+                        "size_bytes": file.stat().st_size,
+                        "content_type": ctype,
+                    }
+                },
+            )
+            upload_with_progress(ctx, created["upload"], file, ctype)
+            result = wait_for(ctx, f"/v1/traces/{created['trace_id']}", FINAL_TRACE, 600)
+        else:
+            result = ctx.client.post(
+                "/v1/traces/fingerprint", dataset_audit.fingerprint_query(file)
+            )
+    except (ApiError, dataset_audit.Unreadable) as error:
+        if isinstance(error, dataset_audit.Unreadable):
+            click.secho(f"error: {error}", fg="red", err=True)
+            sys.exit(1)
+        fail(error)
+        return
+    matches = result.get("matches", [])
+    lines = [
+        f"{m['voice_no']}  score {m['score']:.3f}  query {m['query_start_s']:.1f}s  "
+        f"voice {m['voice_start_s']:.1f}s  for {m['duration_s']:.1f}s  {m['title']}"
+        for m in matches
+    ]
+    ctx.emit(result, "\n".join(lines) or "no registered voice found")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--ai", "ai_no", required=True, help="the AI system whose training data this is")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("ailas-audit"),
+    show_default=True,
+    help="writes OUT.csv, OUT.json and OUT.state.jsonl",
+)
+@click.option("--workers", type=int, default=0, help="parallel fingerprinting (default: CPUs)")
+@click.pass_obj
+def audit(ctx: Context, directory: Path, ai_no: str, out: Path, workers: int) -> None:
+    """Audit a local dataset: which files are registered voices, and may this AI use them?
+
+    Fingerprints are computed here, in parallel; an interrupted audit resumes where it stopped.
+    """
+    try:
+        report = dataset_audit.run(
+            ctx.client, directory, ai_no, out, workers or None, quiet=ctx.as_json
+        )
+    except ApiError as error:
+        fail(error)
+        return
+    summary = report["summary"]
+    ctx.emit(
+        report,
+        f"{summary['files']} files, {summary['matched']} match registered voices, "
+        f"{summary['not_covered']} not covered for {ai_no}. "
+        f"Report: {out}.csv, {out}.json",
+    )
+
+
+@main.command()
+@click.argument("token")
+@click.option("--jwks", "jwks_source", help="JWKS file or URL (default: the registry's)")
+@click.option("--online", is_flag=True, help="Also ask the registry for the live status")
+@click.pass_obj
+def verify(ctx: Context, token: str, jwks_source: str | None, online: bool) -> None:
+    """Verify a label token's signature offline (ES256, the published keys)."""
+    from shared.labels import jws
+
+    try:
+        keys = dataset_audit.load_jwks(ctx.client, jwks_source)
+        claims = jws.verify(token, keys)
+    except jws.TokenError as error:
+        ctx.emit({"signature_valid": False, "error": error.reason}, f"NOT VALID: {error.reason}")
+        sys.exit(1)
+    except ApiError as error:
+        fail(error)
+        return
+    result: dict[str, Any] = {"signature_valid": True, "claims": claims}
+    human = (
+        f"signature valid: label {claims['label_no']} for AI system {claims['ai_no']} "
+        f"({claims.get('ai_name', '')}), expires "
+        f"{time.strftime('%Y-%m-%d', time.gmtime(claims['exp']))}"
+    )
+    if online:
+        try:
+            live = ctx.client.get(f"/v1/labels/{claims['label_no']}")
+        except ApiError as error:
+            fail(error)
+            return
+        result["status"] = live["status"]
+        human += f"\nlive status: {live['status']}"
+    ctx.emit(result, human)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from shared.business.models import (
     Revocation,
 )
 from shared.errors import NotFound
+from shared.labels import service as label_service
 from shared.voices import service as voices
 
 bp = Blueprint(__name__)
@@ -231,8 +232,16 @@ def voice_usage(call: Call) -> Usage:
         }
         for c in contracts.for_voice(voice_no)
     ]
-    labels = [
-        {"label_no": m["label_no"], "ai_no": m["ai_no"], "status": m.get("status")}
-        for m in ai_systems.markers(f"VOICE#{voice_no}", "LABEL#")
-    ]
+    labels = []
+    for marker in ai_systems.markers(f"VOICE#{voice_no}", "LABEL#"):
+        label = label_service.get(marker["label_no"])
+        if label:
+            labels.append(
+                {
+                    "label_no": label["label_no"],
+                    "ai_no": label["ai_no"],
+                    "status": label_service.status_at(label)[0],
+                    "expires_at": label["expires_at"],
+                }
+            )
     return Usage(voice_no=voice_no, ai_systems=systems, contracts=covering, labels=labels)

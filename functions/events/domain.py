@@ -17,6 +17,7 @@ from chalice import Blueprint
 
 from shared import events, store
 from shared.audit import AUDIT
+from shared.labels import consent  # noqa: F401 - subscribes labels to consent events
 
 bp = Blueprint(__name__)
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)

@@ -19,6 +19,7 @@ from chalice import Blueprint
 from shared import uploads
 from shared.logging import logger
 from shared.settings import get_settings
+from shared.traces import service as trace_service  # noqa: F401 - registers its processor
 from shared.voices import ingest as voice_ingest  # noqa: F401 - registers its processor
 
 bp = Blueprint(__name__)

@@ -18,11 +18,13 @@ from tests.scenario import Registry
 def aws() -> Iterator[dict[str, str]]:
     from infra.provision import Provisioner
     from shared.aws import reset_all
+    from shared.labels import keyring
     from shared.settings import reset_settings
 
     with mock_aws():
         reset_settings()
         reset_all()
+        keyring.forget()
         yield Provisioner(None, "ap-northeast-1", "local").run()  # type: ignore[arg-type]
         reset_all()
 
@@ -78,3 +80,20 @@ def registered_voice(registry: Registry):
         return voice_no
 
     return make
+
+
+@pytest.fixture
+def deliver_events(app, aws):
+    """Deliver the audit stream to the domain-event handler, exactly as Lambda's event source
+    mapping would (the same poller the local stack runs)."""
+    from infra.local_worker import StreamPoller
+
+    poller = StreamPoller(app.handler_map["domain_events"], "domain_events", aws["AuditStreamArn"])
+
+    def deliver() -> int:
+        total = 0
+        while (count := poller.poll_once()) > 0:
+            total += count
+        return total
+
+    return deliver

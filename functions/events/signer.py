@@ -1,0 +1,25 @@
+"""The label_signer Lambda: the only function allowed to sign with the label key (kms:Sign)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from shared.aws import client
+from shared.labels import jws, keyring, keys, signing
+from shared.settings import get_settings
+
+bp = Blueprint(__name__)
+
+
+@bp.lambda_function(name="label_signer")
+def label_signer(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    # Resolved per call: the alias moves when an operator rotates the key.
+    current = keys.KmsSigner(get_settings().label_key_id, client("kms"))
+    if not keyring.knows(current.kid):
+        keyring.publish()  # a new key (first use, or after rotation) joins the JWKS first
+    return {"token": jws.sign(event["claims"], current), "kid": current.kid}
+
+
+signing.use_in_process(label_signer)

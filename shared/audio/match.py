@@ -1,0 +1,184 @@
+"""Matching a query against registered fingerprints: time-coherent votes (an offset histogram)
+under a few speed and tempo hypotheses, scored against the chance of a random hit.
+
+A speed change (pitch and tempo together) multiplies every frequency by s and divides every time
+by s; a tempo change (pitch kept) only divides times. The registry is hashed at s = 1; the query's
+*peaks* are rescaled back under each hypothesis before hashing, so one index serves every speed.
+
+Decision: for a voice, n pairs (query hash × posting) fall somewhere in an offset range of R
+frames; by chance a bin of width w collects Binomial(n, w/R) of them. The best bin's count k is
+turned into p = (R/w) · P[X ≥ k] (the bins, a union bound), multiplied by the hypotheses and the
+candidate voices tried. A voice matches when p < ``false_alarm`` (default 1e-6 per query) and
+k ≥ ``MIN_VOTES``. ``score`` = 1 − p.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from shared.audio.fingerprint import HOP_S, Peaks, hashes_of
+
+# (frequency scale, time scale) applied to the query's peaks: speed ±1.5 %, ±3 %; tempo ±2.5 %, ±5 %
+HYPOTHESES: tuple[tuple[float, float], ...] = (
+    (1.0, 1.0),
+    *((1 / s, s) for s in (0.97, 0.985, 1.015, 1.03)),
+    *((1.0, t) for t in (0.95, 0.975, 1.025, 1.05)),
+)
+MIN_VOTES = 8
+FALSE_ALARM = 1e-6  # per query, after the corrections for bins, hypotheses and voices
+MIN_SPAN_S = 1.2  # matching votes must spread over this much of the query
+BACKGROUND_BINS = 8  # the voice's strongest other bins estimate the chance rate
+OFFSET_BIN = 3  # frames (48 ms)
+MAX_LOOKUPS = 4000  # distinct hashes looked up per query (each is one index request)
+
+Lookup = Callable[[np.ndarray], Iterable[tuple[int, str, int]]]
+
+
+@dataclass
+class Match:
+    voice_id: str
+    score: float
+    p_value: float
+    votes: int
+    query_start_s: float
+    voice_start_s: float
+    duration_s: float
+    speed: float
+    tempo: float
+
+
+@dataclass
+class MemoryIndex:
+    """An in-memory index (tests, benchmarks): hash → [(voice, time)]."""
+
+    postings: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
+    requests: int = 0
+
+    def add(self, voice_id: str, hashes: np.ndarray, times: np.ndarray) -> None:
+        for h, t in zip(hashes.tolist(), times.tolist(), strict=True):
+            self.postings.setdefault(h, []).append((voice_id, t))
+
+    def lookup(self, hashes: np.ndarray) -> Iterable[tuple[int, str, int]]:
+        for h in np.unique(hashes).tolist():
+            self.requests += 1
+            for voice_id, t in self.postings.get(h, ()):
+                yield h, voice_id, t
+
+
+def _log_poisson_tail(rate: float, k: int) -> float:
+    """log P[Poisson(rate) ≥ k]."""
+    if k <= 0:
+        return 0.0
+    terms = [i * math.log(rate) - rate - math.lgamma(i + 1) for i in range(k, k + 200)]
+    top = max(terms)
+    return top + math.log(sum(math.exp(t - top) for t in terms))
+
+
+def query_hashes(found: Peaks) -> list[tuple[tuple[float, float], np.ndarray, np.ndarray]]:
+    """The query's hashes under every hypothesis, capped at MAX_LOOKUPS distinct values."""
+    per = [(h, *hashes_of(found, h[0], h[1])) for h in HYPOTHESES]
+    distinct = np.unique(np.concatenate([q[1] for q in per])) if per else np.zeros(0)
+    if len(distinct) <= MAX_LOOKUPS:
+        return per
+    rng = np.random.default_rng(len(found))  # deterministic for a given query
+    keep = set(rng.choice(distinct, MAX_LOOKUPS, replace=False).tolist())
+    out = []
+    for hypothesis, hashes, times in per:
+        mask = np.fromiter((h in keep for h in hashes.tolist()), bool, len(hashes))
+        out.append((hypothesis, hashes[mask], times[mask]))
+    return out
+
+
+def match(found: Peaks, lookup: Lookup, *, false_alarm: float = FALSE_ALARM) -> list[Match]:
+    per_hypothesis = query_hashes(found)
+    all_hashes = (
+        np.unique(np.concatenate([h for _, h, _ in per_hypothesis]))
+        if per_hypothesis
+        else np.zeros(0, np.uint32)
+    )
+    if len(all_hashes) == 0:
+        return []
+    voices: dict[str, int] = {}
+    p_hash, p_voice, p_time = [], [], []
+    for h, voice_id, t in lookup(all_hashes):
+        p_hash.append(h)
+        p_voice.append(voices.setdefault(voice_id, len(voices)))
+        p_time.append(t)
+    if not p_hash:
+        return []
+    names = list(voices)
+    ph = np.asarray(p_hash, dtype=np.int64)
+    pv = np.asarray(p_voice, dtype=np.int64)
+    pt = np.asarray(p_time, dtype=np.int64)
+    order = np.argsort(ph, kind="stable")
+    ph, pv, pt = ph[order], pv[order], pt[order]
+    voice_extent = np.zeros(len(names), dtype=np.int64)
+    np.maximum.at(voice_extent, pv, pt)
+    best: dict[int, Match] = {}
+    trials = len(HYPOTHESES) * max(1, len(names))
+    query_frames = int(found.frames.max() - found.frames.min() + 1) if len(found) else 1
+    for (freq_scale, time_scale), qh, qt in per_hypothesis:
+        lo = np.searchsorted(ph, qh, side="left")
+        hi = np.searchsorted(ph, qh, side="right")
+        counts = hi - lo
+        if counts.sum() == 0:
+            continue
+        q_index = np.repeat(np.arange(len(qh)), counts)
+        p_index = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True) if b > a])
+        voice = pv[p_index]
+        offset = pt[p_index] - qt[q_index].astype(np.int64)
+        bins = np.floor_divide(offset, OFFSET_BIN)
+        key = voice * (1 << 40) + (bins + (1 << 30))
+        keys, key_counts = np.unique(key, return_counts=True)
+        pairs = np.bincount(voice, minlength=len(names))
+        key_voice = keys >> 40
+        # best bin per voice (neighbouring bins merged: offsets straddle bin edges)
+        merged = key_counts.copy()
+        same_next = (key_voice[1:] == key_voice[:-1]) & (keys[1:] - keys[:-1] == 1)
+        merged[:-1] += np.where(same_next, key_counts[1:], 0)
+        for v in np.unique(key_voice):
+            rows = np.nonzero(key_voice == v)[0]
+            top = rows[np.argmax(merged[rows])]
+            votes = int(merged[top])
+            if votes < MIN_VOTES:
+                continue
+            # Chance hits cluster (speech repeats its sounds), so the background rate is taken
+            # from the voice's own histogram when it exceeds the uniform expectation.
+            others = merged[rows[np.abs(rows - top) > 1]]
+            background = np.sort(others)[-BACKGROUND_BINS:] if len(others) else np.zeros(1)
+            span = int(voice_extent[v]) + query_frames * 2
+            width = 2 * OFFSET_BIN
+            uniform = int(pairs[v]) * width / max(span, width)
+            rate = max(uniform, float(background.mean()) if len(background) else 0.0, 0.05)
+            log_p = (
+                _log_poisson_tail(rate, votes) + math.log(max(1.0, span / width)) + math.log(trials)
+            )
+            p_value = math.exp(min(0.0, log_p))
+            if p_value >= false_alarm:
+                continue
+            bin_value = int(keys[top] & ((1 << 40) - 1)) - (1 << 30)
+            in_bin = (voice == v) & ((bins == bin_value) | (bins == bin_value + 1))
+            q_times = qt[q_index[in_bin]].astype(np.float64)
+            start_q = float(q_times.min()) / time_scale
+            end_q = float(q_times.max()) / time_scale
+            if (end_q - start_q) * HOP_S < MIN_SPAN_S:
+                continue  # hits packed into one syllable are chance, not the same recording
+            candidate = Match(
+                voice_id=names[v],
+                score=1.0 - p_value,
+                p_value=p_value,
+                votes=votes,
+                query_start_s=start_q * HOP_S,
+                voice_start_s=(float(q_times.min()) + bin_value * OFFSET_BIN) * HOP_S,
+                duration_s=max(0.0, end_q - start_q) * HOP_S,
+                speed=1 / freq_scale if freq_scale != 1.0 else 1.0,
+                tempo=time_scale if freq_scale == 1.0 else time_scale * freq_scale,
+            )
+            current = best.get(v)
+            if current is None or candidate.votes > current.votes:
+                best[v] = candidate
+    return sorted(best.values(), key=lambda m: (-m.votes, m.voice_id))

@@ -1,0 +1,1 @@
+"""Labels (ラベル): the fairness rule, signing and verification, and what people see."""

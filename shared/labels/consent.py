@@ -1,0 +1,45 @@
+"""Labels follow consent: the domain events that can break (or mend) the fairness of a label,
+and how to find the labels that depend on them, through markers rather than scans."""
+
+from __future__ import annotations
+
+from shared import events
+from shared.labels import service
+from shared.logging import logger
+
+
+def _reevaluate(pks: list[str], event: events.DomainEvent) -> None:
+    for label_no in service.labels_depending_on(pks):
+        changed = service.reevaluate(label_no, f"{event.action} #{event.seq}")
+        if changed:
+            logger.info(
+                "label status changed",
+                extra={"label_no": label_no, "status": changed["status"], "cause": event.action},
+            )
+
+
+@events.subscribe("intent.changed")
+def on_intent(event: events.DomainEvent) -> None:
+    _reevaluate([f"PERFORMER#{event.data['performer_id']}"], event)
+
+
+@events.subscribe("contract.")
+def on_contract(event: events.DomainEvent) -> None:
+    _reevaluate([f"AI#{event.data['ai_no']}"], event)
+
+
+@events.subscribe("voice.")
+def on_voice(event: events.DomainEvent) -> None:
+    _reevaluate([f"VOICE#{event.data['voice_no']}"], event)
+
+
+@events.subscribe("member.")
+def on_member(event: events.DomainEvent) -> None:
+    if event.data.get("to") in ("suspended", "active"):
+        member_id = event.entity.split(":", 1)[1]
+        _reevaluate([f"PERFORMER#{member_id}", f"MEMBER#{member_id}"], event)
+
+
+@events.subscribe("ai_system.updated")
+def on_ai_system(event: events.DomainEvent) -> None:
+    _reevaluate([f"AI#{event.data['ai_no']}"], event)

@@ -1,0 +1,171 @@
+"""The fairness rule (API.md, "Fairness"): when a label may be issued, and while it stays valid.
+
+For the AI system's uses and commercial flag, for every voice of its training data and every
+member performer of that voice, the performer's intent in force decides each use: ``allow``
+passes; ``contract`` passes only with an active contract for this AI system that lists the voice
+and the use (and ``commercial`` when the AI is commercial) and whose dates cover the day;
+``deny`` fails. A performer with no intent counts as all ``contract``. A voice must be
+``registered``. Every failure is one problem (``voice_no``, ``use``, ``reason``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from shared.business import contracts as contract_store
+from shared.clock import now
+from shared.intents import service as intents
+from shared.members import service as members
+from shared.voices import service as voices
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "intent_denies": (
+        "実演家の意思により、この利用は許可されていません。",
+        "The performer's intent does not allow this use.",
+    ),
+    "contract_missing": (
+        "この利用には契約が必要ですが、該当する契約がありません。",
+        "This use needs a contract, and there is none.",
+    ),
+    "contract_not_confirmed": (
+        "契約はすべての権利者に確認されていません。",
+        "The contract is not confirmed by every rights holder.",
+    ),
+    "contract_not_in_force": ("契約の期間外です。", "The contract's dates do not cover today."),
+    "contract_revoked": ("契約は取り消されました。", "The contract was revoked."),
+    "contract_ended": ("契約は終了しました。", "The contract has ended."),
+    "commercial_denied": (
+        "実演家の意思により、商用利用は許可されていません。",
+        "The performer's intent does not allow commercial use.",
+    ),
+    "voice_not_registered": ("音声が登録済みではありません。", "The voice is not registered."),
+    "voice_in_conflict": (
+        "音声の権利が係争中です。",
+        "The voice is in conflict between rights holders.",
+    ),
+    "performer_suspended": (
+        "実演家の会員資格が停止されています。",
+        "The performer's membership is suspended.",
+    ),
+    "business_not_active": (
+        "事業者の会員資格が有効ではありません。",
+        "The business's membership is not active.",
+    ),
+}
+
+
+@dataclass
+class Problem:
+    voice_no: str | None
+    use: str
+    reason: str
+    performer_id: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        ja, en = MESSAGES.get(self.reason, (self.reason, self.reason))
+        return {
+            "voice_no": self.voice_no,
+            "use": self.use,
+            "reason": self.reason,
+            "performer_id": self.performer_id,
+            "message_ja": ja,
+            "message_en": en,
+        }
+
+
+@dataclass
+class Verdict:
+    ai_no: str
+    problems: list[Problem] = field(default_factory=list)
+    voices: list[str] = field(default_factory=list)
+    performers: list[str] = field(default_factory=list)
+    contracts: list[str] = field(default_factory=list)
+    credits: list[str] = field(default_factory=list)
+    ends: list[str] = field(default_factory=list)
+
+    @property
+    def fair(self) -> bool:
+        return not self.problems
+
+
+def _contract_reason(candidates: list[dict[str, Any]], day: date) -> str | None:
+    """None when one contract covers; else the most telling reason why none does."""
+    if any(contract_store.in_force(c, day) for c in candidates):
+        return None
+    statuses = {c["status"] for c in candidates}
+    if "active" in statuses:
+        return "contract_not_in_force"
+    for status, reason in (
+        ("awaiting_confirmation", "contract_not_confirmed"),
+        ("revoked", "contract_revoked"),
+        ("ended", "contract_ended"),
+    ):
+        if status in statuses:
+            return reason
+    return "contract_missing"
+
+
+def evaluate(ai: dict[str, Any], at: datetime | None = None) -> Verdict:
+    moment = at or now()
+    day = moment.date()
+    verdict = Verdict(ai_no=ai["ai_no"])
+    business = members.get(ai["business_id"])
+    if business is None or business["status"] != "active":
+        verdict.problems.append(Problem(None, "*", "business_not_active"))
+    uses: list[str] = ai["uses"]
+    commercial: bool = ai["commercial"]
+    ai_contracts = contract_store.for_ai(ai["ai_no"])
+    for voice_no in ai["training_data"]["voices"]:
+        verdict.voices.append(voice_no)
+        voice = voices.get(voice_no)
+        if voice is None or voice["status"] != "registered":
+            reason = (
+                "voice_in_conflict"
+                if voice and voice["status"] == "conflict"
+                else "voice_not_registered"
+            )
+            verdict.problems.append(Problem(voice_no, "*", reason))
+            continue
+        covering = [c for c in ai_contracts if voice_no in c["voice_nos"]]
+        for performer_id in voice.get("performer_ids", []):
+            verdict.performers.append(performer_id)
+            performer = members.get(performer_id)
+            if performer is None or performer["status"] != "active":
+                verdict.problems.append(Problem(voice_no, "*", "performer_suspended", performer_id))
+                continue
+            record = intents.at_time(performer_id, moment)
+            decisions = intents.in_force_decisions(record, moment) if record else None
+            if record and record.get("conditions", {}).get("credit_required"):
+                verdict.credits.append(performer["display_name"])
+            if record and record.get("valid_until") and not intents.lapsed(record, moment):
+                verdict.ends.append(record["valid_until"])
+            for use in uses:
+                decision = decisions["uses"][use] if decisions else "contract"
+                if decision == "deny":
+                    verdict.problems.append(Problem(voice_no, use, "intent_denies", performer_id))
+                elif decision == "contract":
+                    reason = _contract_reason([c for c in covering if use in c["uses"]], day)
+                    if reason:
+                        verdict.problems.append(Problem(voice_no, use, reason, performer_id))
+            if commercial:
+                decision = decisions["commercial"] if decisions else "contract"
+                if decision == "deny":
+                    verdict.problems.append(
+                        Problem(voice_no, "commercial", "commercial_denied", performer_id)
+                    )
+                elif decision == "contract":
+                    reason = _contract_reason([c for c in covering if c["commercial"]], day)
+                    if reason:
+                        verdict.problems.append(
+                            Problem(voice_no, "commercial", reason, performer_id)
+                        )
+        for contract in covering:
+            if contract_store.in_force(contract, day):
+                verdict.contracts.append(contract["contract_id"])
+                verdict.ends.append(contract["ends_on"])
+    verdict.performers = sorted(set(verdict.performers))
+    verdict.contracts = sorted(set(verdict.contracts))
+    verdict.credits = sorted(set(verdict.credits))
+    return verdict

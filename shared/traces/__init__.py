@@ -1,0 +1,1 @@
+"""Tracking (トラッキング): match audio against the registered fingerprints."""

@@ -1,0 +1,173 @@
+"""Traces: a member's query (an uploaded clip, or a fingerprint computed on the client) matched
+against the registered voices. Only the owner reads a trace; the audio is deleted once matched."""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from typing import TYPE_CHECKING, Any
+
+from shared import audit, ids, store
+from shared.access import Principal
+from shared.aws import client
+from shared.clock import now_iso
+from shared.errors import NotFound, PayloadTooLarge
+from shared.logging import logger
+from shared.settings import get_settings
+from shared.uploads import TRACE_PREFIX, Rejected, UploadedObject, processes
+from shared.voices import service as voices
+from shared.voices.models import FileFacts
+
+ACTOR = "system:ingest"
+
+if TYPE_CHECKING:
+    from shared.audio.fingerprint import Peaks
+
+
+def key(trace_id: str) -> dict[str, str]:
+    return {"pk": f"TRACE#{trace_id}", "sk": "TRACE"}
+
+
+def get(trace_id: str) -> dict[str, Any] | None:
+    item = store.registry().get_item(Key=key(trace_id), ConsistentRead=True).get("Item")
+    return store.from_dynamo(item) if item else None
+
+
+def require_own(trace_id: str, principal: Principal) -> dict[str, Any]:
+    trace = get(trace_id)
+    if trace is None or not (principal.is_operator or trace["owner_id"] == principal.member_id):
+        raise NotFound(f"No trace {trace_id}.", code="trace_not_found")
+    return trace
+
+
+def create(file: FileFacts, owner: Principal) -> tuple[dict[str, Any], dict[str, Any]]:
+    settings = get_settings()
+    if file.size_bytes > settings.upload_max_bytes:
+        raise PayloadTooLarge("The file is too large for a trace.", code="too_large")
+    trace_id = ids.new_id("trace")
+    object_key = f"{TRACE_PREFIX}{trace_id}/{secrets.token_hex(8)}"
+    at = now_iso()
+    trace = {
+        **key(trace_id),
+        "trace_id": trace_id,
+        "owner_id": owner.member_id,
+        "status": "awaiting_upload",
+        "file": file.model_dump(),
+        "upload_key": object_key,
+        "created_at": at,
+        "updated_at": at,
+        "matches": [],
+    }
+    tx = store.Transaction()
+    tx.put(settings.registry_table, trace, "attribute_not_exists(pk)")
+    audit.commit(
+        tx,
+        audit.Event(
+            actor=owner.member_id,
+            action="trace.created",
+            entity=f"trace:{trace_id}",
+            state={k: v for k, v in trace.items() if k not in ("pk", "sk")},
+        ),
+    )
+    return trace, voices.presigned_upload(object_key, file.content_type)
+
+
+def match(found: Peaks) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Matches of a query's peaks among registered voices, and the lookup's cost."""
+    from shared.audio import match as matcher
+    from shared.audio.fingerprint import ALGORITHM_VERSION
+    from shared.fingerprint_index import DynamoIndex
+
+    index = DynamoIndex(ALGORITHM_VERSION)
+    matches = []
+    for m in matcher.match(found, index.lookup):
+        voice = voices.get(m.voice_id)
+        if voice is None or voice["status"] not in ("registered", "conflict"):
+            continue  # index items of a voice that never finished registering
+        matches.append(
+            {
+                "voice_no": m.voice_id,
+                "title": voice["title"],
+                "voice_status": voice["status"],
+                "score": round(float(m.score), 4),
+                "query_start_s": round(float(m.query_start_s), 2),
+                "voice_start_s": round(float(m.voice_start_s), 2),
+                "duration_s": round(float(m.duration_s), 2),
+                "votes": int(m.votes),
+            }
+        )
+    cost = {
+        "requests": index.stats.requests,
+        "hashes": index.stats.hashes,
+        "items": index.stats.items,
+    }
+    return matches, cost
+
+
+def _finish(trace_id: str, status: str, changes: dict[str, Any]) -> None:
+    fields = {"status": status, "updated_at": now_iso(), **changes}
+    expression, names, values = store.set_fields(fields)
+    tx = store.Transaction()
+    tx.update(
+        get_settings().registry_table,
+        key(trace_id),
+        expression,
+        "#status = :processing",
+        values | {":processing": "processing"},
+        names,
+    )
+    audit.commit(
+        tx,
+        audit.Event(
+            actor=ACTOR,
+            action=f"trace.{status}",
+            entity=f"trace:{trace_id}",
+            state=fields,
+            data={"trace_id": trace_id, "matches": len(changes.get("matches", []))},
+        ),
+    )
+
+
+@processes(TRACE_PREFIX)
+def process_trace_upload(obj: UploadedObject) -> None:
+    from shared import audio
+    from shared.voices.ingest import fetch
+
+    trace_id = obj.key[len(TRACE_PREFIX) :].split("/", 1)[0]
+    trace = get(trace_id)
+    if trace is None or trace.get("upload_key") != obj.key:
+        logger.warning("upload for no awaiting trace", extra={"key": obj.key})
+        return
+    tx = store.Transaction()
+    tx.update(
+        get_settings().registry_table,
+        key(trace_id),
+        "SET #status = :processing, upload_etag = :etag",
+        "#status = :awaiting OR (#status = :processing AND upload_etag = :etag)",
+        {":processing": "processing", ":awaiting": "awaiting_upload", ":etag": obj.etag},
+        {"#status": "status"},
+    )
+    try:
+        tx.commit()
+    except store.TransactionFailed:
+        return  # delivered twice: processed once
+    settings = get_settings()
+    try:
+        with tempfile.TemporaryDirectory() as directory:
+            download = fetch(obj, settings.upload_max_bytes, directory)
+            try:
+                decoded = audio.decode(download.path, max_duration_s=settings.max_duration_s)
+            except audio.AudioRejected as rejection:
+                raise Rejected(rejection.code, rejection.message) from None
+        matches, cost = match(decoded.peaks)
+        _finish(
+            trace_id,
+            "done",
+            {"matches": matches, "cost": cost, "duration_s": round(decoded.duration_s, 3)},
+        )
+    except Rejected as rejection:
+        _finish(
+            trace_id, "failed", {"error": {"code": rejection.code, "message": rejection.message}}
+        )
+    finally:
+        client("s3").delete_object(Bucket=obj.bucket, Key=obj.key)

@@ -1,0 +1,88 @@
+"""Rebuilding the fingerprint index after an algorithm change: voices whose audio was retained
+are fingerprinted again from it; the others are listed, since the association kept only their
+old fingerprints and their holders must upload them again."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr
+
+from shared import audit, fingerprint_index, store
+from shared.aws import client
+from shared.settings import get_settings
+from shared.voices import service
+
+
+@dataclass
+class Reindex:
+    algorithm: str
+    current: list[str] = field(default_factory=list)
+    rebuilt: list[str] = field(default_factory=list)
+    need_upload: list[dict[str, Any]] = field(default_factory=list)
+
+
+def registered_voices() -> list[dict[str, Any]]:
+    """An operator batch job, so a scan of the voices is acceptable here."""
+    kwargs: dict[str, Any] = {
+        "FilterExpression": Attr("sk").eq("VOICE") & Attr("status").eq("registered")
+    }
+    voices: list[dict[str, Any]] = []
+    while True:
+        page = store.registry().scan(**kwargs)
+        voices += [store.from_dynamo(i) for i in page.get("Items", [])]
+        if "LastEvaluatedKey" not in page:
+            return voices
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def rebuild(dry_run: bool = False) -> Reindex:
+    from shared import audio
+    from shared.audio.fingerprint import ALGORITHM_VERSION
+
+    result = Reindex(ALGORITHM_VERSION)
+    bucket = get_settings().bucket
+    for voice in registered_voices():
+        facts = voice.get("audio", {})
+        if facts.get("fingerprint_algorithm") == ALGORITHM_VERSION:
+            result.current.append(voice["voice_no"])
+            continue
+        if voice.get("retention") != "retain":
+            result.need_upload.append(
+                {
+                    "voice_no": voice["voice_no"],
+                    "holder_id": voice["holder_id"],
+                    "title": voice["title"],
+                }
+            )
+            continue
+        if dry_run:
+            result.rebuilt.append(voice["voice_no"])
+            continue
+        with tempfile.NamedTemporaryFile(suffix=".audio") as handle:
+            client("s3").download_fileobj(bucket, f"retained/{voice['voice_no']}/original", handle)
+            handle.flush()
+            decoded = audio.decode(handle.name, max_duration_s=get_settings().max_duration_s)
+        fingerprint_index.write(voice["voice_no"], ALGORITHM_VERSION, decoded.hashes, decoded.times)
+        tx = store.Transaction()
+        tx.update(
+            get_settings().registry_table,
+            service.key(voice["voice_no"]),
+            "SET audio.fingerprint_algorithm = :a, audio.hashes = :n",
+            None,
+            {":a": ALGORITHM_VERSION, ":n": len(decoded.hashes)},
+        )
+        audit.commit(
+            tx,
+            audit.Event(
+                actor="system:reindex",
+                action="voice.reindexed",
+                entity=f"voice:{voice['voice_no']}",
+                state={**facts, "fingerprint_algorithm": ALGORITHM_VERSION},
+                data={"voice_no": voice["voice_no"], "algorithm": ALGORITHM_VERSION},
+            ),
+        )
+        result.rebuilt.append(voice["voice_no"])
+    return result

@@ -1,0 +1,172 @@
+"""Labels over the API: refused while unfair, issued and signed once fair, verified online and
+offline, and following consent as intents and contracts change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.labels import jws
+from tests.scenario import Registry, ai_sheet, contract_filing
+
+INTENT = {
+    "uses": {"tts": "contract", "fine_tuning": "contract", "training": "deny"},
+    "commercial": "contract",
+    "conditions": {"credit_required": True},
+}
+
+
+@pytest.fixture
+def trade(registry: Registry, registered_voice):
+    api = registry.api
+    performer = registry.member("performer", display_name="声優 テスト")
+    holder = registry.member("rights_holder")
+    business = registry.member("business")
+    api.put(f"/v1/performers/{performer.member_id}/intent", INTENT, token=performer.token)
+    voice_no = registered_voice(holder, [performer.member_id])
+    ai_no = api.post("/v1/ai-systems", ai_sheet([voice_no]), token=business.token).json["ai_no"]
+    return performer, holder, business, voice_no, ai_no
+
+
+def _contract(api, business, holder, ai_no, voice_no) -> str:
+    contract_id = api.post(
+        "/v1/contracts", contract_filing(ai_no, [voice_no]), token=business.token
+    ).json["contract_id"]
+    api.post(f"/v1/contracts/{contract_id}/confirm", token=holder.token)
+    return contract_id
+
+
+def test_unfair_trade_lists_every_problem(registry: Registry, trade) -> None:
+    api = registry.api
+    _, holder, business, voice_no, ai_no = trade
+    refused = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token)
+    assert refused.status == 422 and refused.json["code"] == "unfair"
+    problems = {(p["voice_no"], p["use"], p["reason"]) for p in refused.json["problems"]}
+    assert problems == {
+        (voice_no, "tts", "contract_missing"),
+        (voice_no, "fine_tuning", "contract_missing"),
+        (voice_no, "commercial", "contract_missing"),
+    }
+    contract_id = api.post(
+        "/v1/contracts", contract_filing(ai_no, [voice_no]), token=business.token
+    ).json["contract_id"]
+    waiting = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token).json["problems"]
+    assert {p["reason"] for p in waiting} == {"contract_not_confirmed"}
+    api.post(f"/v1/contracts/{contract_id}/confirm", token=holder.token)
+    denied = api.put(
+        f"/v1/ai-systems/{ai_no}",
+        ai_sheet([voice_no], uses=["tts", "training"]),
+        token=business.token,
+    )
+    assert denied.status == 200
+    problems = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token).json["problems"]
+    assert {(p["use"], p["reason"]) for p in problems} == {("training", "intent_denies")}
+
+
+def test_full_label_lifecycle_follows_consent(registry: Registry, trade, deliver_events) -> None:
+    api = registry.api
+    performer, holder, business, voice_no, ai_no = trade
+    contract_id = _contract(api, business, holder, ai_no, voice_no)
+    issued = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token)
+    assert issued.status == 201, issued
+    label_no, token = issued.json["label_no"], issued.json["token"]
+    assert issued.json["status"] == "valid"
+    assert issued.json["verify_url"].endswith(f"/verify/{label_no}")
+    issued_at = datetime.now(UTC).isoformat()
+
+    # offline: the token verifies against the published keys alone
+    keys = api.get("/.well-known/jwks.json").json
+    claims = jws.verify(token, keys)
+    assert claims["label_no"] == label_no and claims["ai_no"] == ai_no
+    assert claims["voices"] == [voice_no] and claims["exp"] > claims["iat"]
+    header = jws.header(token)
+    assert header["alg"] == "ES256" and header["kid"] in {k["kid"] for k in keys["keys"]}
+    # online
+    online = api.post("/v1/labels/verify", {"token": token}).json
+    assert online["signature_valid"] and online["label"]["status"] == "valid"
+    tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    assert api.post("/v1/labels/verify", {"token": tampered}).json["signature_valid"] is False
+    view = api.get(f"/v1/labels/{label_no}").json
+    assert view["credits"] == ["声優 テスト"]
+    assert api.get(f"/v1/ai-systems/{ai_no}").json["label_status"] == "valid"
+
+    # the performer withdraws consent for tts → suspended
+    api.put(
+        f"/v1/performers/{performer.member_id}/intent",
+        {**INTENT, "uses": {**INTENT["uses"], "tts": "deny"}},
+        token=performer.token,
+    )
+    deliver_events()
+    suspended = api.get(f"/v1/labels/{label_no}").json
+    assert suspended["status"] == "suspended"
+    assert {(r["use"], r["reason"]) for r in suspended["reasons"]} == {("tts", "intent_denies")}
+    assert api.post("/v1/labels/verify", {"token": token}).json["label"]["status"] == "suspended"
+    # restored → valid again by itself
+    api.put(f"/v1/performers/{performer.member_id}/intent", INTENT, token=performer.token)
+    deliver_events()
+    assert api.get(f"/v1/labels/{label_no}").json["status"] == "valid"
+    # the contract is revoked → suspended
+    api.post(f"/v1/contracts/{contract_id}/revoke", {"reason": "解除"}, token=holder.token)
+    deliver_events()
+    revoked_contract = api.get(f"/v1/labels/{label_no}").json
+    assert revoked_contract["status"] == "suspended"
+    assert "contract_revoked" in {r["reason"] for r in revoked_contract["reasons"]}
+    # what it was then
+    assert api.get(f"/v1/labels/{label_no}?at={issued_at}").json["status"] == "valid"
+    # an operator revokes: final
+    final = api.post(
+        f"/v1/labels/{label_no}/revoke", {"reason": "虚偽申告"}, token=registry.operator
+    )
+    assert final.json["status"] == "revoked"
+    _contract(api, business, holder, ai_no, voice_no)
+    deliver_events()
+    assert api.get(f"/v1/labels/{label_no}").json["status"] == "revoked"
+    assert (
+        api.post(
+            f"/v1/labels/{label_no}/reinstate", {"reason": "x"}, token=registry.operator
+        ).status
+        == 409
+    )
+    log = [
+        e
+        for e in api.get("/v1/log?limit=200").json["entries"]
+        if e["subject"] == f"label:{label_no}"
+    ]
+    assert [e["summary"]["status"] for e in log] == [
+        "valid",
+        "suspended",
+        "valid",
+        "suspended",
+        "revoked",
+    ]
+    # the usage view shows the label
+    usage = api.get(f"/v1/voices/{voice_no}/usage", token=holder.token).json
+    assert [(lb["label_no"], lb["status"]) for lb in usage["labels"]] == [(label_no, "revoked")]
+
+
+def test_page_badge_and_qr(registry: Registry, trade) -> None:
+    api = registry.api
+    _, holder, business, voice_no, ai_no = trade
+    _contract(api, business, holder, ai_no, voice_no)
+    label_no = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token).json["label_no"]
+    page = api.get(f"/verify/{label_no}")
+    assert page.status == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.body.decode()
+    assert "有効" in html and "Valid" in html and "声優 テスト" in html
+    assert "<script" not in html and "https://" not in html
+    badge = api.get(f"/v1/labels/{label_no}/badge.svg")
+    assert badge.headers["content-type"].startswith("image/svg+xml")
+    assert "max-age=60" in badge.headers["cache-control"]
+    assert b"<svg" in badge.body
+    assert b"<svg" in api.get(f"/v1/labels/{label_no}/qr.svg").body
+    assert api.get("/verify/L-0000-0000-0").status == 404
+
+
+def test_second_label_while_one_is_live_is_a_conflict(registry: Registry, trade) -> None:
+    api = registry.api
+    _, holder, business, voice_no, ai_no = trade
+    _contract(api, business, holder, ai_no, voice_no)
+    first = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token)
+    again = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token)
+    assert again.status == 409 and again.json["details"]["label_no"] == first.json["label_no"]
