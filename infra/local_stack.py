@@ -47,7 +47,7 @@ def wait_for_port(port: int, timeout_s: float = 30.0) -> None:
 def start_moto(port: int) -> subprocess.Popen[bytes]:
     log = open(ROOT / ".local" / "moto.log", "wb")  # noqa: SIM115 - lives as long as moto
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "infra.moto_server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
     )

@@ -14,12 +14,11 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-from boto3.dynamodb.conditions import Key
-from boto3.dynamodb.types import Binary
 
-from shared.aws import client, resource
+from shared.aws import client
 from shared.settings import get_settings
 
 BATCH = 25  # BatchWriteItem's limit
@@ -116,15 +115,21 @@ class DynamoIndex:
         self.stats = LookupStats()
 
     def _query(self, hash_value: int) -> list[tuple[int, str, np.ndarray]]:
-        table = resource("dynamodb").Table(get_settings().fingerprint_table)
+        # The low-level client: boto3 clients are thread-safe, resources are not.
+        ddb = client("dynamodb")
         found = []
-        kwargs = {"KeyConditionExpression": Key("pk").eq(partition(self.algorithm, hash_value))}
+        kwargs: dict[str, Any] = {
+            "TableName": get_settings().fingerprint_table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": partition(self.algorithm, hash_value)}},
+        }
         while True:
-            page = table.query(**kwargs)
+            page = ddb.query(**kwargs)
             self.stats.requests += 1
             for item in page.get("Items", []):
-                raw = item["t"].value if isinstance(item["t"], Binary) else bytes(item["t"])
-                found.append((hash_value, item["sk"], np.frombuffer(raw, dtype="<u4")))
+                found.append(
+                    (hash_value, item["sk"]["S"], np.frombuffer(item["t"]["B"], dtype="<u4"))
+                )
             if "LastEvaluatedKey" not in page:
                 return found
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -113,8 +113,8 @@ def presigned_post(
     body = MultipartBody(upload["fields"], path, content_type, progress)
     reply = requests.post(
         upload["url"],
-        data=iter(body),
-        headers={"Content-Type": body.content_type, "Content-Length": str(len(body))},
+        data=body,  # iterable with a length: streamed, with Content-Length (S3 needs it)
+        headers={"Content-Type": body.content_type},
         timeout=3600,
     )
     if reply.status_code >= 300:

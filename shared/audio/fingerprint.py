@@ -133,7 +133,7 @@ def peaks(spec: np.ndarray, frame_offset: int = 0) -> Peaks:
 
 
 def hashes_of(
-    found: Peaks, freq_scale: float = 1.0, time_scale: float = 1.0
+    found: Peaks, freq_scale: float = 1.0, time_scale: float = 1.0, fan_out: int = FAN_OUT
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pair every peak with its next FAN_OUT peaks in the target zone → (hashes, anchor frames).
 
@@ -146,7 +146,7 @@ def hashes_of(
     log_f = (np.log(found.hz * freq_scale) - _LOG_MIN) / _LOG_STEP
     t = found.frames * time_scale
     anchors, partners = [], []
-    for k in range(1, FAN_OUT * 3 + 1):
+    for k in range(1, fan_out * 3 + 1):
         a = np.arange(n - k)
         anchors.append(a)
         partners.append(a + k)
@@ -160,7 +160,7 @@ def hashes_of(
     order = np.lexsort((dt, a))
     a, b, dt, df = a[order], b[order], dt[order], df[order]
     rank = np.arange(len(a)) - np.searchsorted(a, a, side="left")
-    keep = rank < FAN_OUT
+    keep = rank < fan_out
     a, dt, df = a[keep], dt[keep], df[keep]
     # 20 bits: anchor frequency and frequency step in half-semitones, time gap in frames
     f1 = np.clip(np.round(log_f[a] * 2), 0, 127).astype(np.uint32)  # 7 bits

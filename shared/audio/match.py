@@ -34,6 +34,8 @@ MIN_SPAN_S = 1.2  # matching votes must spread over this much of the query
 BACKGROUND_BINS = 8  # the voice's strongest other bins estimate the chance rate
 OFFSET_BIN = 3  # frames (48 ms)
 MAX_LOOKUPS = 4000  # distinct hashes looked up per query (each is one index request)
+# The registry pairs each peak with 5 partners; a query needs only the nearest ones to land.
+QUERY_FAN_OUT = 3
 
 Lookup = Callable[[np.ndarray], Iterable[tuple[int, str, int]]]
 
@@ -80,7 +82,7 @@ def _log_poisson_tail(rate: float, k: int) -> float:
 
 def query_hashes(found: Peaks) -> list[tuple[tuple[float, float], np.ndarray, np.ndarray]]:
     """The query's hashes under every hypothesis, capped at MAX_LOOKUPS distinct values."""
-    per = [(h, *hashes_of(found, h[0], h[1])) for h in HYPOTHESES]
+    per = [(h, *hashes_of(found, h[0], h[1], QUERY_FAN_OUT)) for h in HYPOTHESES]
     distinct = np.unique(np.concatenate([q[1] for q in per])) if per else np.zeros(0)
     if len(distinct) <= MAX_LOOKUPS:
         return per

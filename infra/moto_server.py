@@ -1,0 +1,73 @@
+"""The local stack's moto server, made faithful to DynamoDB in two ways.
+
+- Atomic writes: moto checks a write's condition and applies it without a lock, so two
+  concurrent conditional writes could both succeed; here each write and each transaction is
+  applied under one lock, as DynamoDB serialises them.
+- Speed: moto answers a Query on a table's own key by sorting *every* item of the table
+  (O(n log n) per request), which makes the fingerprint index unusable past a few thousand
+  items. Here a base-table Query reads only the items of its partition; results are identical
+  (the same filters and ordering follow).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any
+
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
+from moto.server import main
+
+_original_query = Table.query
+_original_all_items = Table.all_items
+_scope = threading.local()  # the partition the current thread's Query is reading
+
+
+def _all_items(self: Table) -> Any:
+    partition = getattr(_scope, "partition", None)
+    if partition is None or partition[0] is not self:
+        return _original_all_items(self)
+    items = partition[1]
+    if items is None:
+        return []
+    if self.range_key_attr:
+        return sorted(items.values(), key=lambda item: item.range_key)
+    return [items]
+
+
+def _query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+    index_name = args[6] if len(args) > 6 else kwargs.get("index_name")  # positional in moto
+    conditions = kwargs.get("hash_key_conditions") or []
+    key = hash_key
+    if key is None and len(conditions) == 1 and conditions[0][0] == self.hash_key_attr:
+        key = conditions[0][1]
+    if index_name is not None or key is None:
+        return _original_query(self, hash_key, *args, **kwargs)
+    _scope.partition = (self, self.items.get(key))
+    try:
+        return _original_query(self, hash_key, *args, **kwargs)
+    finally:
+        _scope.partition = None
+
+
+def _serialised(method: Any) -> Any:
+    """DynamoDB applies each write (and each transaction) atomically; moto checks conditions
+    and writes without a lock, so two concurrent conditional writes could both succeed."""
+
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _writes:
+            return method(*args, **kwargs)
+
+    return locked
+
+
+_writes = threading.RLock()
+for _name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+    setattr(DynamoDBBackend, _name, _serialised(getattr(DynamoDBBackend, _name)))
+
+Table.all_items = _all_items  # type: ignore[method-assign]
+Table.query = _query  # type: ignore[method-assign]
+
+if __name__ == "__main__":
+    sys.exit(main())
