@@ -17,6 +17,7 @@ side is hashed once, at factor 1.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -132,6 +133,9 @@ def peaks(spec: np.ndarray, frame_offset: int = 0) -> Peaks:
     return Peaks(frames[order].astype(np.int64) + frame_offset, hz[order])
 
 
+CHUNK_PEAKS = 20_000  # anchors hashed at a time: memory stays flat for hours of audio
+
+
 def hashes_of(
     found: Peaks, freq_scale: float = 1.0, time_scale: float = 1.0, fan_out: int = FAN_OUT
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -140,9 +144,29 @@ def hashes_of(
     ``freq_scale``/``time_scale`` rescale the peaks first (the matcher's speed and tempo
     hypotheses); the registry is hashed at 1.0.
     """
+    if len(found) <= CHUNK_PEAKS:
+        return _hashes_of(found, freq_scale, time_scale, fan_out)
+    parts = []
+    reach = fan_out * 3  # partners lie at most this many peaks ahead
+    for start in range(0, len(found), CHUNK_PEAKS):
+        stop = min(len(found), start + CHUNK_PEAKS + reach)
+        chunk = Peaks(found.frames[start:stop], found.hz[start:stop])
+        hashes, times, anchors = _hashes_of(chunk, freq_scale, time_scale, fan_out, True)
+        keep = anchors < CHUNK_PEAKS  # anchors of the overlap belong to the next chunk
+        parts.append((hashes[keep], times[keep]))
+    return (
+        np.concatenate([h for h, _ in parts]).astype(np.uint32),
+        np.concatenate([t for _, t in parts]).astype(np.uint32),
+    )
+
+
+def _hashes_of(
+    found: Peaks, freq_scale: float, time_scale: float, fan_out: int, with_anchors: bool = False
+) -> Any:
     n = len(found)
     if n < 2:
-        return np.zeros(0, np.uint32), np.zeros(0, np.uint32)
+        empty = np.zeros(0, np.uint32)
+        return (empty, empty, empty) if with_anchors else (empty, empty)
     log_f = (np.log(found.hz * freq_scale) - _LOG_MIN) / _LOG_STEP
     t = found.frames * time_scale
     anchors, partners = [], []
@@ -168,7 +192,8 @@ def hashes_of(
     q_dt = np.clip(np.round(dt), 0, 63).astype(np.uint32)  # 6 bits
     hashes = (f1 << 13) | (q_df << 6) | q_dt
     times = np.round(t[a]).astype(np.int64)
-    return hashes.astype(np.uint32), np.maximum(times, 0).astype(np.uint32)
+    result = hashes.astype(np.uint32), np.maximum(times, 0).astype(np.uint32)
+    return (*result, a) if with_anchors else result
 
 
 def peaks_of(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Peaks:
