@@ -10,8 +10,8 @@ import pytest
 from chalice.test import Client
 from moto import mock_aws
 
-from tests.http import Api, chalice_api
 import infra.moto_server  # noqa: F401 - the same partition-only Query speed-up as the stack
+from tests.http import Api, chalice_api
 from tests.scenario import Registry
 
 
