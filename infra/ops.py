@@ -3,11 +3,18 @@ credentials (or the local stack, when AILAS_AWS_ENDPOINT_URL points at it).
 
     python -m infra.ops bootstrap-operator --name "…" --email ops@example.org
     python -m infra.ops verify-audit [--chain audit|public]
+    python -m infra.ops rotate-label-key
+    python -m infra.ops rebuild-index [--dry-run]
+    python -m infra.ops export-tables DIR
+    python -m infra.ops backup-tables
 """
 
 from __future__ import annotations
 
+import json
 import sys
+import time
+from pathlib import Path
 
 import click
 
@@ -45,6 +52,91 @@ def verify_audit(chain: str) -> None:
         err=True,
     )
     sys.exit(1)
+
+
+@cli.command("rotate-label-key")
+def rotate_label_key() -> None:
+    """A new ES256 key signs new labels; the old one stays published so its labels verify."""
+    from shared.aws import client
+    from shared.labels import keyring, keys
+    from shared.settings import get_settings
+
+    kms = client("kms")
+    alias = get_settings().label_key_id
+    old = kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
+    kms.tag_resource(KeyId=old, Tags=[keys.TAG])
+    new = kms.create_key(
+        Description=f"ailas-{get_settings().stage} label signing (ES256)",
+        KeySpec="ECC_NIST_P256",
+        KeyUsage="SIGN_VERIFY",
+        Tags=[keys.TAG],
+    )["KeyMetadata"]["KeyId"]
+    kms.update_alias(AliasName=alias, TargetKeyId=new)
+    published = keyring.publish()
+    click.echo(f"{alias} now signs with {new}; JWKS publishes {len(published['keys'])} keys.")
+
+
+@cli.command("rebuild-index")
+@click.option("--dry-run", is_flag=True)
+def rebuild_index(dry_run: bool) -> None:
+    """Re-fingerprint retained voices for the current algorithm; list those needing an upload."""
+    from shared.voices.reindex import rebuild
+
+    result = rebuild(dry_run=dry_run)
+    click.echo(
+        f"algorithm {result.algorithm}: {len(result.current)} current, "
+        f"{len(result.rebuilt)} rebuilt{' (dry run)' if dry_run else ''}, "
+        f"{len(result.need_upload)} need a new upload"
+    )
+    for voice in result.need_upload:
+        click.echo(f"  {voice['voice_no']}  holder {voice['holder_id']}  {voice['title']}")
+
+
+@cli.command("export-tables")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def export_tables(directory: Path) -> None:
+    """Every table to JSON Lines (one file per table) — a portable export."""
+    from shared import store
+    from shared.aws import resource
+    from shared.settings import get_settings
+
+    settings = get_settings()
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in (settings.registry_table, settings.audit_table, settings.fingerprint_table):
+        table = resource("dynamodb").Table(name)
+        count, kwargs = 0, {}
+        with open(directory / f"{name}.jsonl", "w", encoding="utf-8") as out:
+            while True:
+                page = table.scan(**kwargs)
+                for item in page.get("Items", []):
+                    out.write(
+                        json.dumps(
+                            store.from_dynamo(item),
+                            ensure_ascii=False,
+                            default=lambda b: b.value.hex(),
+                        )
+                        + "\n"
+                    )
+                    count += 1
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        click.echo(f"{name}: {count} items")
+
+
+@cli.command("backup-tables")
+def backup_tables() -> None:
+    """An on-demand DynamoDB backup of every table (point-in-time recovery runs anyway)."""
+    from shared.aws import client
+    from shared.settings import get_settings
+
+    settings = get_settings()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for name in (settings.registry_table, settings.audit_table, settings.fingerprint_table):
+        arn = client("dynamodb").create_backup(TableName=name, BackupName=f"{name}-{stamp}")[
+            "BackupDetails"
+        ]["BackupArn"]
+        click.echo(f"{name}: {arn}")
 
 
 if __name__ == "__main__":
