@@ -345,7 +345,7 @@ def merge_template(stage: str, functions: list[Function] | None = None) -> dict[
         if events := _event_overrides(function):
             properties["Events"] = events
         resources[function.logical_id] = {"DependsOn": [log_group], "Properties": properties}
-        outputs[f"{function.logical_id}Name"] = {"Value": function_name(function)}
+        outputs[f"{function.logical_id}FunctionName"] = {"Value": function_name(function)}
         if function.kind == "api":
             resources["RestAPI"] = _api_overrides(function, settings)
     if any(f.name == "label_signer" for f in functions):
