@@ -18,7 +18,7 @@ from typing import Any
 
 from shared import store
 from shared.clock import now_iso
-from shared.errors import Conflict
+from shared.errors import ApiError, Conflict
 from shared.settings import get_settings
 
 AUDIT, PUBLIC = "audit", "public"
@@ -63,12 +63,18 @@ class Event:
     public: dict[str, Any] | None = None
 
 
-def commit(tx: store.Transaction | None, event: Event, attempts: int = 10) -> dict[str, Any]:
+def commit(
+    tx: store.Transaction | None,
+    event: Event,
+    attempts: int = 10,
+    *,
+    conflict: ApiError | None = None,
+) -> dict[str, Any]:
     """Commit ``tx`` and the event's audit entries atomically; returns the audit entry.
 
     Concurrent writers race for the next sequence number; the loser retries with the new head.
-    A failed condition of ``tx`` itself raises :class:`store.TransactionFailed` (indices as in
-    ``tx``).
+    A failed condition of ``tx`` itself raises ``conflict`` when given, else
+    :class:`store.TransactionFailed` (indices as in ``tx``).
     """
     table = get_settings().audit_table
     base = list(tx.operations) if tx else []
@@ -100,7 +106,10 @@ def commit(tx: store.Transaction | None, event: Event, attempts: int = 10) -> di
             return entry
         except store.TransactionFailed as failure:
             if any(failure.failed_at(i) for i in range(len(base))):
-                raise  # the caller's own condition failed: a domain conflict, not a race
+                # the caller's own condition failed: a domain conflict, not a race
+                if conflict is not None:
+                    raise conflict from None
+                raise
             # Another writer took this sequence number (or the items were contended): retry.
             time.sleep(random.uniform(0.005, 0.03) * (attempt + 1))
     raise Conflict("The audit log is busy; try again.", code="busy")

@@ -168,26 +168,24 @@ def update(ai_no: str, sheet: AiSystemSheet, principal: Principal) -> dict[str, 
                 }
             }
         )
-    try:
-        audit.commit(
-            tx,
-            audit.Event(
-                actor=principal.member_id,
-                action="ai_system.updated",
-                entity=f"ai:{ai_no}",
-                state=record,
-                data={
-                    "ai_no": ai_no,
-                    "version": version,
-                    "voices_added": sorted(after - before),
-                    "voices_removed": sorted(before - after),
-                },
-            ),
-        )
-    except store.TransactionFailed:
-        raise Conflict(
+    audit.commit(
+        tx,
+        audit.Event(
+            actor=principal.member_id,
+            action="ai_system.updated",
+            entity=f"ai:{ai_no}",
+            state=record,
+            data={
+                "ai_no": ai_no,
+                "version": version,
+                "voices_added": sorted(after - before),
+                "voices_removed": sorted(before - after),
+            },
+        ),
+        conflict=Conflict(
             "The sheet changed meanwhile; read it and retry.", code="concurrent_write"
-        ) from None
+        ),
+    )
     return record
 
 

@@ -131,26 +131,24 @@ def _change(
         names,
     )
     new = {**contract, **{k: v for k, v in fields.items() if v is not None}}
-    try:
-        audit.commit(
-            tx,
-            audit.Event(
-                actor=actor,
-                action=action,
-                entity=f"contract:{contract['contract_id']}",
-                state=_state(new),
-                data={
-                    "contract_id": contract["contract_id"],
-                    "ai_no": contract["ai_no"],
-                    "voice_nos": contract["voice_nos"],
-                    **data,
-                },
-            ),
-        )
-    except store.TransactionFailed:
-        raise Conflict(
+    audit.commit(
+        tx,
+        audit.Event(
+            actor=actor,
+            action=action,
+            entity=f"contract:{contract['contract_id']}",
+            state=_state(new),
+            data={
+                "contract_id": contract["contract_id"],
+                "ai_no": contract["ai_no"],
+                "voice_nos": contract["voice_nos"],
+                **data,
+            },
+        ),
+        conflict=Conflict(
             "The contract changed meanwhile; read it and retry.", code="concurrent_write"
-        ) from None
+        ),
+    )
     return new
 
 

@@ -78,19 +78,17 @@ def add_agent(performer_id: str, agent_id: str, actor: Principal) -> dict[str, A
     }
     tx = store.Transaction()
     tx.put(get_settings().registry_table, item, "attribute_not_exists(pk)")
-    try:
-        audit.commit(
-            tx,
-            audit.Event(
-                actor=actor.member_id,
-                action="intent.agent_added",
-                entity=f"performer:{performer_id}",
-                state=item,
-                data={"agent_id": agent_id},
-            ),
-        )
-    except store.TransactionFailed:
-        raise Conflict(f"{agent_id} is already an agent.", code="already_agent") from None
+    audit.commit(
+        tx,
+        audit.Event(
+            actor=actor.member_id,
+            action="intent.agent_added",
+            entity=f"performer:{performer_id}",
+            state=item,
+            data={"agent_id": agent_id},
+        ),
+        conflict=Conflict(f"{agent_id} is already an agent.", code="already_agent"),
+    )
     return item
 
 
@@ -107,19 +105,17 @@ def remove_agent(performer_id: str, agent_id: str, actor: Principal) -> None:
             }
         }
     )
-    try:
-        audit.commit(
-            tx,
-            audit.Event(
-                actor=actor.member_id,
-                action="intent.agent_removed",
-                entity=f"performer:{performer_id}",
-                state={"agent_id": agent_id, "removed": True},
-                data={"agent_id": agent_id},
-            ),
-        )
-    except store.TransactionFailed:
-        raise NotFound(f"{agent_id} is not an agent of {performer_id}.", code="not_agent") from None
+    audit.commit(
+        tx,
+        audit.Event(
+            actor=actor.member_id,
+            action="intent.agent_removed",
+            entity=f"performer:{performer_id}",
+            state={"agent_id": agent_id, "removed": True},
+            data={"agent_id": agent_id},
+        ),
+        conflict=NotFound(f"{agent_id} is not an agent of {performer_id}.", code="not_agent"),
+    )
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -218,13 +214,14 @@ def write(performer_id: str, body: IntentBody, principal: Principal) -> dict[str
             "author_role": role,
         },
     )
-    try:
-        audit.commit(tx, event)
-    except store.TransactionFailed:
-        raise Conflict(
+    audit.commit(
+        tx,
+        event,
+        conflict=Conflict(
             "Another version was written at the same time; read it and retry.",
             code="concurrent_write",
-        ) from None
+        ),
+    )
     return record
 
 

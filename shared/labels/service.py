@@ -226,32 +226,30 @@ def transition(
         "version": label["version"] + 1,
         "transitions": [*label["transitions"], entry],
     }
-    try:
-        audit.commit(
-            tx,
-            audit.Event(
-                actor=actor,
-                action=action,
-                entity=f"label:{label['label_no']}",
-                state=_state(new),
-                data={
-                    "label_no": label["label_no"],
-                    "ai_no": label["ai_no"],
-                    "status": status,
-                    "reasons": [r["reason"] for r in reasons],
-                    "note": note,
-                },
-                public={
-                    "label_no": label["label_no"],
-                    "ai_no": label["ai_no"],
-                    "status": status,
-                    "reasons": sorted({r["reason"] for r in reasons}),
-                    "note": note,
-                },
-            ),
-        )
-    except store.TransactionFailed:
-        raise Conflict("The label changed meanwhile; retry.", code="concurrent_write") from None
+    audit.commit(
+        tx,
+        audit.Event(
+            actor=actor,
+            action=action,
+            entity=f"label:{label['label_no']}",
+            state=_state(new),
+            data={
+                "label_no": label["label_no"],
+                "ai_no": label["ai_no"],
+                "status": status,
+                "reasons": [r["reason"] for r in reasons],
+                "note": note,
+            },
+            public={
+                "label_no": label["label_no"],
+                "ai_no": label["ai_no"],
+                "status": status,
+                "reasons": sorted({r["reason"] for r in reasons}),
+                "note": note,
+            },
+        ),
+        conflict=Conflict("The label changed meanwhile; retry.", code="concurrent_write"),
+    )
     return new
 
 

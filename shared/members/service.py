@@ -254,19 +254,15 @@ def rotate_token(member_id: str, actor: Principal) -> tuple[dict[str, Any], str]
             {"#s": "status"},
         )
     new = {**member, "token_prefix": prefix}
-    try:
-        audit.commit(
-            tx,
-            audit.Event(
-                actor=actor.member_id,
-                action="member.token_rotated",
-                entity=f"member:{member_id}",
-                state=state(new),
-                data={"old_prefix": old_prefix, "new_prefix": prefix},
-            ),
-        )
-    except store.TransactionFailed:
-        raise Conflict(
-            "The token was rotated concurrently; try again.", code="already_rotated"
-        ) from None
+    audit.commit(
+        tx,
+        audit.Event(
+            actor=actor.member_id,
+            action="member.token_rotated",
+            entity=f"member:{member_id}",
+            state=state(new),
+            data={"old_prefix": old_prefix, "new_prefix": prefix},
+        ),
+        conflict=Conflict("The token was rotated concurrently; try again.", code="already_rotated"),
+    )
     return new, token
