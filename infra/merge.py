@@ -355,7 +355,7 @@ def merge_template(stage: str, functions: list[Function] | None = None) -> dict[
     return template
 
 
-# --- a check Chalice and cfn-lint do not make ------------------------------------------------------
+# --- a check Chalice and cfn-lint do not make ----------------------------------------------------
 
 
 def references(value: Any) -> set[str]:

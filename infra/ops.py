@@ -55,25 +55,69 @@ def verify_audit(chain: str) -> None:
 
 
 @cli.command("rotate-label-key")
-def rotate_label_key() -> None:
-    """A new ES256 key signs new labels; the old one stays published so its labels verify."""
+@click.option(
+    "--signer-role-arn",
+    envvar="AILAS_LABEL_SIGNER_ROLE_ARN",
+    help="default: the stack's LabelSignerRoleArn output",
+)
+def rotate_label_key(signer_role_arn: str | None) -> None:
+    """A new ES256 key signs new labels; the old one stays published so its labels verify.
+
+    The signer role's IAM policy names the original key's ARN, so the new key's own policy
+    grants that role what signing needs (a key policy grant suffices within the account).
+    """
     from shared.aws import client
     from shared.labels import keyring, keys
     from shared.settings import get_settings
 
+    settings = get_settings()
     kms = client("kms")
-    alias = get_settings().label_key_id
-    old = kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
-    kms.tag_resource(KeyId=old, Tags=[keys.TAG])
+    alias = settings.label_key_id
+    current = kms.describe_key(KeyId=alias)["KeyMetadata"]
+    kms.tag_resource(KeyId=current["KeyId"], Tags=[keys.TAG])
+    policy = json.loads(kms.get_key_policy(KeyId=current["KeyId"], PolicyName="default")["Policy"])
+    signer_role_arn = signer_role_arn or _stack_output(
+        f"ailas-{settings.stage}", "LabelSignerRoleArn"
+    )
+    if signer_role_arn:
+        policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != "LabelSigner"]
+        policy["Statement"].append(
+            {
+                "Sid": "LabelSigner",
+                "Effect": "Allow",
+                "Principal": {"AWS": signer_role_arn},
+                "Action": ["kms:Sign", "kms:GetPublicKey", "kms:DescribeKey"],
+                "Resource": "*",
+            }
+        )
     new = kms.create_key(
-        Description=f"ailas-{get_settings().stage} label signing (ES256)",
+        Description=f"ailas-{settings.stage} label signing (ES256)",
         KeySpec="ECC_NIST_P256",
         KeyUsage="SIGN_VERIFY",
+        Policy=json.dumps(policy),
         Tags=[keys.TAG],
     )["KeyMetadata"]["KeyId"]
     kms.update_alias(AliasName=alias, TargetKeyId=new)
     published = keyring.publish()
     click.echo(f"{alias} now signs with {new}; JWKS publishes {len(published['keys'])} keys.")
+    if not signer_role_arn:
+        click.echo("no label_signer role found (local stack?): the key policy was copied as is")
+
+
+def _stack_output(stack: str, key: str) -> str | None:
+    from botocore.exceptions import ClientError
+
+    from shared.aws import client
+
+    try:
+        outputs = (
+            client("cloudformation")
+            .describe_stacks(StackName=stack)["Stacks"][0]
+            .get("Outputs", [])
+        )
+    except ClientError:
+        return None
+    return next((o["OutputValue"] for o in outputs if o["OutputKey"] == key), None)
 
 
 @cli.command("rebuild-index")

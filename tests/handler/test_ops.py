@@ -57,3 +57,16 @@ def test_export_and_backup(registry: Registry, tmp_path: Path) -> None:
     assert (tmp_path / "ailas-local-audit.jsonl").read_text()
     backup = CliRunner().invoke(cli, ["backup-tables"])
     assert backup.exit_code == 0 and backup.output.count("arn:aws:dynamodb") == 3
+
+
+def test_rotated_key_grants_the_signer_role(registry: Registry) -> None:
+    from shared.aws import client
+
+    role = "arn:aws:iam::123456789012:role/ailas-local-label-signer"
+    outcome = CliRunner().invoke(cli, ["rotate-label-key", "--signer-role-arn", role])
+    assert outcome.exit_code == 0, outcome.output
+    kms = client("kms")
+    key_id = kms.describe_key(KeyId="alias/ailas-local-label-signing")["KeyMetadata"]["KeyId"]
+    policy = json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
+    grant = next(s for s in policy["Statement"] if s.get("Sid") == "LabelSigner")
+    assert grant["Principal"] == {"AWS": role} and "kms:Sign" in grant["Action"]

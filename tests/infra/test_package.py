@@ -1,144 +1,379 @@
-"""Checks on what operators deploy: the generated SAM template and zips (built once, offline but
-for PyPI wheels), and the resources template deployed into moto's CloudFormation."""
+"""Checks on what operators deploy: the SAM templates and zips of `make package` for dev and prod
+(offline once the wheelhouse holds the wheels; see infra/build.py)."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
+import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from infra.sizes import FORBIDDEN, LIMIT_MB, function_sizes
-from infra.template import RESOURCES
+from infra import merge
+from infra.build import pins
+from infra.sizes import FORBIDDEN, LIMIT_MB, function_sizes, top_level_names
+from infra.template import RESOURCES, load
+from tests.infra.conftest import ROOT, Package
 
-ROOT = Path(__file__).resolve().parents[2]
+AUDIO = {"numpy", "soundfile", "_soundfile", "_soundfile_data", "soxr"}
 DATA_STORES = ("dynamodb:", "s3:", "sqs:", "kms:")
 
+# What each function may reach (logical ids of the data resources), inferred from the code:
+# a new function fails here until someone decides what it may touch.
+REACH = {
+    "api_handler": {"RegistryTable", "AuditTable", "FingerprintTable", "AudioBucket", "DataKey"},
+    "ingest": {
+        "RegistryTable",
+        "AuditTable",
+        "FingerprintTable",
+        "IdempotencyTable",
+        "AudioBucket",
+        "DataKey",
+        "IngestQueue",
+    },
+    "domain_events": {"RegistryTable", "AuditTable"},
+    "end_contracts": {"RegistryTable", "AuditTable"},
+    "label_signer": {"LabelSigningKey", "RegistryTable"},
+}
+# The S3 actions per function and object prefix.
+S3_GRANTS = {
+    "api_handler": {("uploads/*", "s3:PutObject")},
+    "ingest": {
+        ("uploads/*", "s3:GetObject"),
+        ("uploads/*", "s3:GetObjectTagging"),
+        ("uploads/*", "s3:DeleteObject"),
+        ("retained/*", "s3:PutObject"),
+        ("retained/*", "s3:PutObjectTagging"),
+    },
+}
+# The only wildcards on a data store, each for a reason IAM leaves no choice about.
+WILDCARDS = {
+    ("label_signer", "kms:ListKeys"): "ListKeys has no resource-level scope",
+    ("label_signer", "kms:ListResourceTags"): "finding the keys tagged for label signing",
+    ("label_signer", "kms:GetPublicKey"): "rotated keys, by tag condition only",
+    ("label_signer", "kms:DescribeKey"): "rotated keys, by tag condition only",
+}
+# Wildcards that stay inside one named resource.
+SCOPED_SUFFIXES = ("/index/*", "/stream/*", "/uploads/*", "/retained/*")
 
-@pytest.fixture(scope="module", params=["dev", "prod"])
-def package(request: pytest.FixtureRequest) -> tuple[str, Path, dict[str, Any]]:
-    stage = request.param
-    subprocess.run(
-        [str(ROOT / "infra" / "package.sh"), stage], check=True, cwd=ROOT, capture_output=True
-    )
-    path = ROOT / "build" / stage / "package"
-    return stage, path, json.loads((path / "sam.json").read_text())
+
+def resolve_if(value: Any, stage: str) -> Any:
+    """Evaluate Fn::If on the only condition the data resources use (IsProd)."""
+    if isinstance(value, dict) and set(value) == {"Fn::If"}:
+        condition, yes, no = value["Fn::If"]
+        assert condition == "IsProd"
+        return yes if stage == "prod" else no
+    return value
 
 
-def _lint(path: Path) -> None:
+def name_of(spec: dict[str, Any]) -> str:
+    return spec["Properties"]["FunctionName"]["Fn::Sub"].removeprefix("ailas-${Stage}-")
+
+
+def statements(package: Package, spec: dict[str, Any]) -> list[dict[str, Any]]:
+    role = spec["Properties"]["Role"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for policy in package.resources[role]["Properties"]["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# --- the templates are valid ------------------------------------------------------------------
+
+
+def test_cfn_lint_is_clean_on_resources_and_both_stages(packages: dict[str, Package]) -> None:
+    files = [RESOURCES] + [p.path / "sam.json" for p in packages.values()]
     result = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "cfn-lint"), str(path)], capture_output=True, text=True
+        [str(Path(sys.executable).parent / "cfn-lint"), *map(str, files)],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_cfn_lint_is_clean(package) -> None:
-    _, path, _ = package
-    _lint(RESOURCES)
-    _lint(path / "sam.json")
+def test_no_dependency_cycle(package: Package) -> None:
+    assert merge.dependency_cycle(package.template) is None
+    # The API's integrations name the function, so the function may know the API's URL.
+    assert "APIHandler.Arn" not in json.dumps(package.resources["RestAPI"])
 
 
-def test_every_function_fits_lambda_and_carries_no_librosa(package) -> None:
-    _, path, _ = package
-    sizes = function_sizes(path)
-    assert {"APIHandler", "Ingest", "DomainEvents", "EndContracts", "LabelSigner"} <= set(sizes)
+def test_every_data_resource_of_resources_yaml_is_deployed(package: Package) -> None:
+    source = load()
+    for name, spec in source["Resources"].items():
+        assert package.resources[name]["Type"] == spec["Type"], name
+    assert package.template["Parameters"]["Stage"]["Default"] == package.stage
+    assert set(source["Outputs"]) <= set(package.template["Outputs"])
+
+
+# --- sizes, layers and what is inside the zips -----------------------------------------------
+
+
+def test_every_function_fits_lambda_and_carries_no_librosa(package: Package) -> None:
+    sizes = function_sizes(package.path)
+    assert set(sizes) == set(package.functions())
     for name, info in sizes.items():
         assert info["mb"] <= LIMIT_MB, (name, info["mb"])
         assert not {p.lower() for p in info["packages"]} & set(FORBIDDEN), name
 
 
-def _statements(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
-    role = template["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"][0]
-    return [
-        s
-        for p in template["Resources"][role]["Properties"]["Policies"]
-        for s in p["PolicyDocument"]["Statement"]
-    ]
-
-
-def test_iam_is_least_privilege(package) -> None:
-    _, _, template = package
-    functions = [
-        n for n, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"
-    ]
-    for function in functions:
-        for statement in _statements(template, function):
-            actions = statement["Action"]
-            assert "*" not in actions and not any(a.endswith(":*") for a in actions), function
-            if any(a.startswith(DATA_STORES) for a in actions):
-                assert "*" not in json.dumps(statement["Resource"]).replace("/index/*", "").replace(
-                    "uploads/*", ""
-                ).replace("retained/*", ""), (function, statement)
-            if "kms:Sign" in actions:
-                assert function == "LabelSigner"
-                assert statement["Resource"] == [{"Fn::GetAtt": ["LabelSigningKey", "Arn"]}]
-    signing = [
-        f for f in functions if any("kms:Sign" in s["Action"] for s in _statements(template, f))
-    ]
-    assert signing == ["LabelSigner"]
-    ingest_tables = {
-        r["Fn::GetAtt"][0]
-        for s in _statements(template, "Ingest")
-        for r in s["Resource"]
-        if isinstance(r, dict) and "Fn::GetAtt" in r
+def test_audio_stack_is_only_in_the_layer(package: Package) -> None:
+    code = {
+        package.path / Path(s["Properties"]["CodeUri"]).name for s in package.functions().values()
     }
-    assert "LabelSigningKey" not in ingest_tables
-    events = {
-        r["Fn::GetAtt"][0]
-        for s in _statements(template, "DomainEvents")
-        for r in s["Resource"]
-        if isinstance(r, dict) and "Fn::GetAtt" in r
+    assert len(code) == 1
+    assert not top_level_names(code.pop()) & AUDIO
+    assert {"numpy", "soundfile", "soxr"} <= top_level_names(package.path / "audio-layer.zip")
+
+
+def test_layer_pins_are_the_runtime_pins() -> None:
+    runtime = pins(ROOT / "requirements.txt")
+    layer = pins(ROOT / "layers" / "audio" / "requirements.txt")
+    for name in ("numpy", "soundfile", "soxr"):
+        assert layer[name] == runtime[name]
+
+
+def test_functions_that_reach_audio_code_have_the_layer(package: Package) -> None:
+    for function in merge.discover():
+        spec = package.resources[function.logical_id]
+        has_layer = {"Ref": "AudioLayer"} in spec["Properties"].get("Layers", [])
+        assert has_layer == merge.needs_audio(function), function.name
+    # today: the API (POST /v1/traces/fingerprint matches with numpy) and ingest
+    assert {"Ref": "AudioLayer"} in package.resources["APIHandler"]["Properties"]["Layers"]
+    assert {"Ref": "AudioLayer"} in package.resources["Ingest"]["Properties"]["Layers"]
+
+
+@pytest.fixture(scope="module")
+def unpacked(packages: dict[str, Package], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("lambda")
+    for name in ("deployment.zip", "audio-layer.zip"):
+        with zipfile.ZipFile(packages["dev"].path / name) as archive:
+            archive.extractall(target / name.removesuffix(".zip"))
+    return target
+
+
+def test_each_function_imports_from_its_own_package(
+    packages: dict[str, Package], unpacked: Path
+) -> None:
+    """A cold start, roughly: a bare Python 3.12 with only the function zip and its layers on
+    sys.path (no venv, no site-packages) imports the handler."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "AILAS_STAGE": "dev",
+        "AWS_DEFAULT_REGION": "ap-northeast-1",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
-    assert "FingerprintTable" not in events and "AudioBucket" not in events
+    for name, spec in packages["dev"].functions().items():
+        module, handler = spec["Properties"]["Handler"].rsplit(".", 1)
+        path = [str(unpacked / "deployment")]
+        if spec["Properties"].get("Layers"):
+            path.append(str(unpacked / "audio-layer" / "python"))
+        code = (
+            f"import sys; sys.path[:0] = {path!r}; import importlib; "
+            f"assert callable(getattr(importlib.import_module({module!r}), {handler!r}))"
+        )
+        result = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, env=env
+        )
+        assert result.returncode == 0, (name, result.stderr[-2000:])
 
 
-def test_data_stores_are_protected(package) -> None:
-    stage, _, template = package
-    resources = template["Resources"]
-    bucket = resources["AudioBucket"]["Properties"]
+# --- what the merge template adds -------------------------------------------------------------
+
+
+def test_event_sources_use_the_stack_resources(package: Package) -> None:
+    sqs = package.resources["Ingest"]["Properties"]["Events"]["IngestSqsEventSource"]
+    assert sqs["Properties"]["Queue"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
+    assert sqs["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    for spec in package.functions().values():
+        for event in spec["Properties"].get("Events", {}).values():
+            if event["Type"] == "SQS":
+                assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
+                assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+            if event["Type"] == "DynamoDB":
+                stream = {"Fn::GetAtt": ["AuditTable", "StreamArn"]}
+                assert event["Properties"]["Stream"] == stream
+    if "DomainEvents" in package.resources:
+        events = package.resources["DomainEvents"]["Properties"]["Events"]
+        assert events["DomainEventsDynamodbEventSource"]["Type"] == "DynamoDB"
+
+
+def test_functions_get_the_environment_the_code_reads(package: Package) -> None:
+    for name, spec in package.functions().items():
+        variables = spec["Properties"]["Environment"]["Variables"]
+        assert variables["AILAS_STAGE"] == package.stage
+        assert variables["AILAS_BUCKET"] == {"Ref": "AudioBucket"}
+        assert variables["AILAS_ACCOUNT_ID"] == {"Ref": "AWS::AccountId"}
+        assert variables["AILAS_INGEST_QUEUE_URL"] == {"Ref": "IngestQueue"}
+        assert variables["AILAS_AUDIT_STREAM_ARN"] == {"Fn::GetAtt": ["AuditTable", "StreamArn"]}
+        assert variables["AILAS_LABEL_KEY_ID"] == {"Ref": "LabelSigningKeyAlias"}
+        assert variables["AILAS_REGISTRY_TABLE"] == {"Ref": "RegistryTable"}
+        assert "RestAPI" in json.dumps(variables["AILAS_PUBLIC_BASE_URL"]), name
+        # named as shared/settings.py derives them: ailas-<stage>-<function>
+        assert name == merge.to_cfn_resource_name(name_of(spec)) or name == "APIHandler"
+        signer = variables["AILAS_LABEL_SIGNER_FUNCTION"]
+        assert signer == {"Fn::Sub": "ailas-${Stage}-label_signer"}
+    assert "LabelSigner" in package.resources
+
+
+def test_each_function_has_a_log_group_with_retention(package: Package) -> None:
+    days = merge.STAGES[package.stage]["log_retention_days"]
+    for name, spec in package.functions().items():
+        group = package.resources[f"{name}LogGroup"]
+        assert group["Properties"]["RetentionInDays"] == days
+        expected = "/aws/lambda/" + spec["Properties"]["FunctionName"]["Fn::Sub"]
+        assert group["Properties"]["LogGroupName"]["Fn::Sub"] == expected
+        assert f"{name}LogGroup" in spec["DependsOn"]  # exists before the first invocation
+
+
+def test_api_answers_json_errors_and_is_throttled(package: Package) -> None:
+    api = package.resources["RestAPI"]["Properties"]
+    responses = api["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "404"
+    for kind in ("MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX"):
+        template = responses[kind]["responseTemplates"]["application/json"]
+        rendered = template.replace("$context.error.messageString", '"Forbidden"').replace(
+            "$context.requestId", "abc"
+        )
+        body = json.loads(rendered)
+        assert body["code"] and body["message"] and body["request_id"] == "abc"
+    missing = responses["MISSING_AUTHENTICATION_TOKEN"]["responseTemplates"]["application/json"]
+    assert json.loads(missing.replace("$context.requestId", "x"))["code"] == "not_found"
+    (throttle,) = api["MethodSettings"]
+    assert throttle["ResourcePath"] == "/*" and throttle["HttpMethod"] == "*"
+    assert 0 < throttle["ThrottlingRateLimit"] <= throttle["ThrottlingBurstLimit"]
+
+
+# --- least privilege ----------------------------------------------------------------------------
+
+
+def test_every_function_has_its_own_role_from_infra_policies(package: Package) -> None:
+    roles = [s["Properties"]["Role"]["Fn::GetAtt"][0] for s in package.functions().values()]
+    assert len(set(roles)) == len(roles)
+    for spec in package.functions().values():
+        name = name_of(spec)
+        policy = json.loads((ROOT / "infra" / "policies" / f"{name}.json").read_text())
+        assert statements(package, spec) == policy["Statement"], name
+
+
+def test_no_wildcard_actions_or_resources_on_data_stores(package: Package) -> None:
+    for spec in package.functions().values():
+        name = name_of(spec)
+        for statement in statements(package, spec):
+            assert statement["Effect"] == "Allow"
+            for action in as_list(statement["Action"]):
+                assert "*" not in action, (name, action)
+                if not action.startswith(DATA_STORES):
+                    continue
+                for resource in as_list(statement["Resource"]):
+                    text = json.dumps(resource)
+                    for suffix in SCOPED_SUFFIXES:
+                        text = text.replace(suffix, "")
+                    if "*" not in text:
+                        continue
+                    assert (name, action) in WILDCARDS, (name, action, resource)
+                    if action in ("kms:GetPublicKey", "kms:DescribeKey"):
+                        condition = statement["Condition"]["StringEquals"]
+                        assert condition == {"aws:ResourceTag/ailas:label-signing": "true"}
+
+
+def test_each_function_reaches_only_what_it_uses(package: Package) -> None:
+    functions = {name_of(spec): spec for spec in package.functions().values()}
+    assert set(functions) == set(REACH), "a new function: decide what it may reach (REACH)"
+    data = set(load()["Resources"])
+    for name, spec in functions.items():
+        reached: set[str] = set()
+        s3: set[tuple[str, str]] = set()
+        for statement in statements(package, spec):
+            actions = as_list(statement["Action"])
+            targets = merge.references(statement["Resource"]) & data
+            reached |= targets
+            if "AuditTable" in targets:  # the audit log is append-only for everyone
+                assert not {"dynamodb:UpdateItem", "dynamodb:DeleteItem"} & set(actions), name
+                assert "dynamodb:BatchWriteItem" not in actions, name
+            for resource in as_list(statement["Resource"]):
+                if "AudioBucket" in merge.references(resource):
+                    (prefix,) = re.findall(r"\$\{AudioBucket\.Arn\}/(.+)$", resource["Fn::Sub"])
+                    s3 |= {(prefix, a) for a in actions}
+        assert reached == REACH[name], name
+        assert s3 == S3_GRANTS.get(name, set()), name
+    api = statements(package, functions["api_handler"])
+    fingerprint = [s for s in api if "FingerprintTable" in merge.references(s["Resource"])]
+    assert [s["Action"] for s in fingerprint] == [["dynamodb:Query"]]  # read-only
+
+
+def test_only_the_label_signer_signs_and_only_with_the_label_key(package: Package) -> None:
+    signers = []
+    for spec in package.functions().values():
+        name = name_of(spec)
+        for statement in statements(package, spec):
+            if "kms:Sign" in as_list(statement["Action"]):
+                signers.append(name)
+                assert as_list(statement["Resource"]) == [
+                    {"Fn::GetAtt": ["LabelSigningKey", "Arn"]}
+                ]
+                assert "Condition" not in statement
+            elif name != "label_signer":
+                assert "LabelSigningKey" not in merge.references(statement["Resource"]), name
+    assert set(signers) <= {"label_signer"}
+    assert signers == ["label_signer"]
+
+
+# --- the data stores are protected --------------------------------------------------------------
+
+
+def test_bucket_is_private_encrypted_and_tls_only(package: Package) -> None:
+    bucket = package.resources["AudioBucket"]["Properties"]
     assert all(bucket["PublicAccessBlockConfiguration"].values())
-    rule = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
-    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
-    policy = resources["AudioBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
-    assert policy["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(policy)
-    for table in ("RegistryTable", "AuditTable", "FingerprintTable"):
-        properties = resources[table]["Properties"]
-        assert properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
-        assert properties["DeletionProtectionEnabled"] == {"Fn::If": ["IsProd", True, False]}
-    assert template["Parameters"]["Stage"]["Default"] == stage
-    alarm = resources["IngestDeadLetterAlarm"]["Properties"]
-    assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["IngestDeadLetterQueue", "QueueName"]}
-    throttle = resources["RestAPI"]["Properties"]["MethodSettings"][0]
-    assert throttle["ThrottlingRateLimit"] > 0
-    retention = [
-        r["Properties"]["RetentionInDays"]
-        for r in resources.values()
-        if r["Type"] == "AWS::Logs::LogGroup"
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": {"Fn::GetAtt": ["DataKey", "Arn"]},
+    }
+    policy = package.resources["AudioBucketPolicy"]["Properties"]["PolicyDocument"]
+    deny = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
+    assert any(
+        s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        and s["Action"] == "s3:*"
+        and s["Principal"] == "*"
+        for s in deny
+    )
+
+
+def test_tables_recover_to_a_point_in_time_and_prod_tables_resist_deletion(
+    package: Package,
+) -> None:
+    for name in ("RegistryTable", "AuditTable", "FingerprintTable"):
+        table = package.resources[name]["Properties"]
+        assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert table["SSESpecification"]["SSEEnabled"] is True
+        protected = resolve_if(table["DeletionProtectionEnabled"], package.stage)
+        assert protected is (package.stage == "prod"), name
+
+
+def test_dead_letter_queue_raises_an_alarm(package: Package) -> None:
+    queue = package.resources["IngestQueue"]["Properties"]
+    dlq = {"Fn::GetAtt": ["IngestDeadLetterQueue", "Arn"]}
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == dlq
+    alarms = [r for r in package.resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    watched = [
+        a["Properties"]
+        for a in alarms
+        if a["Properties"]["Namespace"] == "AWS/SQS"
+        and {"Name": "QueueName", "Value": {"Fn::GetAtt": ["IngestDeadLetterQueue", "QueueName"]}}
+        in a["Properties"]["Dimensions"]
     ]
-    assert len(retention) == 5 and all(d == 90 for d in retention)
-    ingest = resources["Ingest"]["Properties"]["Events"]["IngestSqsEventSource"]["Properties"]
-    assert ingest["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-
-
-def test_resources_template_deploys_in_moto_cloudformation() -> None:
-    with mock_aws():
-        cloudformation = boto3.client("cloudformation", region_name="ap-northeast-1")
-        cloudformation.create_stack(
-            StackName="ailas-dev",
-            TemplateBody=RESOURCES.read_text(),
-            Parameters=[{"ParameterKey": "Stage", "ParameterValue": "dev"}],
-        )
-        stack = cloudformation.describe_stacks(StackName="ailas-dev")["Stacks"][0]
-        assert stack["StackStatus"] == "CREATE_COMPLETE"
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
-        assert outputs["RegistryTableName"] == "ailas-dev-registry"
-        tables = boto3.client("dynamodb", region_name="ap-northeast-1").list_tables()
-        assert {"ailas-dev-registry", "ailas-dev-audit", "ailas-dev-fingerprints"} <= set(
-            tables["TableNames"]
-        )
-        queues = boto3.client("sqs", region_name="ap-northeast-1").list_queues()["QueueUrls"]
-        assert any(q.endswith("ailas-dev-ingest-dlq") for q in queues)
+    assert watched and watched[0]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert (
+        watched[0]["Threshold"] == 0 and watched[0]["ComparisonOperator"] == "GreaterThanThreshold"
+    )
