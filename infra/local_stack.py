@@ -157,7 +157,9 @@ def main() -> None:
     args = parser.parse_args()
     stack = LocalStack(args.port, args.aws_port)
     stopping = threading.Event()
+    # Both set explicitly: a shell starting us in the background would otherwise ignore SIGINT.
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
     try:
         started = time.perf_counter()
         stack.start()
