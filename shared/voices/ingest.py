@@ -23,6 +23,7 @@ from shared.uploads import VOICE_PREFIX, Rejected, UploadedObject, processes
 from shared.voices import service
 
 ACTOR = "system:ingest"
+SAME_RECORDING_S = 3.5  # of the 5 s excerpt matched: the same recording, not a shared phrase
 CHUNK = 1024 * 1024
 
 
@@ -109,7 +110,9 @@ def process_voice_upload(obj: UploadedObject) -> None:
         "hashes": len(decoded.hashes),
         "size_bytes": download.size,
     }
-    if _duplicate_or_conflict(voice, obj, facts):
+    if _duplicate_or_conflict(
+        voice, obj, facts, _same_recording(decoded.peaks, decoded.algorithm, voice_no)
+    ):
         return
     stats = fingerprint_index.write(voice_no, decoded.algorithm, decoded.hashes, decoded.times)
     _keep_or_delete(voice, obj)
@@ -157,16 +160,43 @@ def _reject(voice_no: str, obj: UploadedObject, code: str, message: str) -> None
     logger.info("voice rejected", extra={"voice_no": voice_no, "code": code})
 
 
+def _same_recording(peaks: Any, algorithm: str, voice_no: str) -> dict[str, Any] | None:
+    """A registered voice that the middle 5 s of this upload match along their whole length —
+    the same recording re-encoded, resampled or trimmed, which the PCM hash cannot see."""
+    from shared.audio.fingerprint import HOP_S, Peaks
+    from shared.audio.match import match
+    from shared.fingerprint_index import DynamoIndex
+
+    if len(peaks) == 0:
+        return None
+    middle = (int(peaks.frames.min()) + int(peaks.frames.max())) // 2
+    half = int(2.5 / HOP_S)
+    window = (peaks.frames >= middle - half) & (peaks.frames < middle + half)
+    excerpt = Peaks(peaks.frames[window], peaks.hz[window])
+    index = DynamoIndex(algorithm)
+    for found in match(excerpt, index.lookup):
+        if found.voice_id == voice_no or found.duration_s < SAME_RECORDING_S:
+            continue
+        other = service.get(found.voice_id)
+        if other and other["status"] in ("registered", "conflict"):
+            return {"voice_no": other["voice_no"], "holder_id": other["holder_id"]}
+    return None
+
+
 def _duplicate_or_conflict(
-    voice: dict[str, Any], obj: UploadedObject, facts: dict[str, Any]
+    voice: dict[str, Any],
+    obj: UploadedObject,
+    facts: dict[str, Any],
+    similar: dict[str, Any] | None = None,
 ) -> bool:
-    """The same decoded audio registered before: by the same holder it is a duplicate (refer to
-    the existing voice); by another holder both voices go to ``conflict`` for an operator."""
+    """The same audio registered before — the same decoded samples, or the same recording found
+    by its fingerprint: by the same holder it is a duplicate (refer to the existing voice); by
+    another holder both voices go to ``conflict`` for an operator."""
     existing = (
         store.registry()
         .get_item(Key={"pk": f"PCM#{facts['pcm_sha256']}", "sk": "PCM"}, ConsistentRead=True)
         .get("Item")
-    )
+    ) or similar
     if not existing or existing["voice_no"] == voice["voice_no"]:
         return False
     other_no = existing["voice_no"]

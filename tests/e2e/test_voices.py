@@ -259,3 +259,23 @@ def test_a_failing_message_reaches_the_dead_letter_queue(stack: Stack) -> None:
             assert messages[0]["Body"] == "this is not an S3 notification"
             return
     raise AssertionError("the poisoned message never reached the DLQ")
+
+
+def test_the_same_recording_re_encoded_is_found_by_its_fingerprint(
+    registry: Registry, holder: Actor, tmp_path: Path
+) -> None:
+    speech = audiofiles.speech(12, seed=707)
+    first = register(registry, holder, audiofiles.wav_bytes(speech, 16000))
+    assert wait(registry, first["voice_no"], holder.token)["status"] == "registered"
+    # the same recording as 44.1 kHz FLAC, trimmed: different samples, same voice
+    import soxr
+
+    resampled = soxr.resample(speech[8000:], 16000, 44100).astype(np.float32)
+    flac = audiofiles.write(tmp_path / "again.flac", resampled, 44100, "FLAC").read_bytes()
+    again = register(registry, holder, flac, filename="again.flac", content_type="audio/flac")
+    voice = wait(registry, again["voice_no"], holder.token)
+    assert voice["status"] == "rejected" and voice["duplicate_of"] == first["voice_no"]
+    other = registry.member("rights_holder")
+    theirs = register(registry, other, flac, filename="theirs.flac", content_type="audio/flac")
+    conflict = wait(registry, theirs["voice_no"], other.token)
+    assert conflict["status"] == "conflict" and conflict["conflict_with"] == [first["voice_no"]]
