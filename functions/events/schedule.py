@@ -7,6 +7,7 @@ from typing import Any
 from chalice import Blueprint, Rate
 
 from shared.business import contracts
+from shared.labels import service as labels
 from shared.logging import logger
 
 bp = Blueprint(__name__)
@@ -15,9 +16,14 @@ bp = Blueprint(__name__)
 @bp.schedule(
     Rate(1, unit=Rate.HOURS),
     name="end_contracts",
-    description="End contracts whose end date has passed",
+    description="End contracts whose end date has passed, and expire labels past their exp",
 )
 def end_contracts(event: Any) -> dict[str, Any]:
     ended = contracts.end_expired()
-    logger.info("contracts ended", extra={"count": len(ended)})
-    return {"ended": ended}
+    # Reads already report `expired` after exp; this records the transition in the audit and
+    # transparency logs.
+    expired = labels.expire_due()
+    logger.info(
+        "hourly housekeeping", extra={"contracts_ended": len(ended), "labels_expired": len(expired)}
+    )
+    return {"ended": ended, "labels_expired": expired}

@@ -156,7 +156,10 @@ def test_scheduled_job_ends_contracts_after_their_end_date(
     ).json["contract_id"]
     api.post(f"/v1/contracts/{contract_id}/confirm", token=holder.token)
     handler = app.handler_map["end_contracts"]
-    assert handler(scheduled_event(), LambdaContext("end_contracts")) == {"ended": []}
+    assert handler(scheduled_event(), LambdaContext("end_contracts")) == {
+        "ended": [],
+        "labels_expired": [],
+    }
     from shared.business import contracts
 
     assert contracts.end_expired(date.today() + timedelta(days=1)) == [contract_id]

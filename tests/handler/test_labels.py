@@ -170,3 +170,30 @@ def test_second_label_while_one_is_live_is_a_conflict(registry: Registry, trade)
     first = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token)
     again = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token)
     assert again.status == 409 and again.json["details"]["label_no"] == first.json["label_no"]
+
+
+def test_labels_expire_after_exp_and_the_schedule_records_it(
+    registry: Registry, trade, app
+) -> None:
+    from infra.local_worker import LambdaContext, scheduled_event
+    from shared import store
+
+    api = registry.api
+    _, holder, business, voice_no, ai_no = trade
+    _contract(api, business, holder, ai_no, voice_no)
+    label_no = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token).json["label_no"]
+    past = "2020-01-01T00:00:00.000000Z"
+    store.registry().update_item(
+        Key={"pk": f"LABEL#{label_no}", "sk": "LABEL"},
+        UpdateExpression="SET expires_at = :p, gsi1sk = :k",
+        ExpressionAttributeValues={":p": past, ":k": f"{past}#{label_no}"},
+    )
+    assert api.get(f"/v1/labels/{label_no}").json["status"] == "expired"  # reads follow exp
+    result = app.handler_map["end_contracts"](scheduled_event(), LambdaContext("end_contracts"))
+    assert result["labels_expired"] == [label_no]
+    log = [
+        e["summary"]["status"]
+        for e in api.get("/v1/log?limit=200").json["entries"]
+        if e["subject"] == f"label:{label_no}"
+    ]
+    assert log == ["valid", "expired"]
