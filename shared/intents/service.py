@@ -148,6 +148,7 @@ def write(performer_id: str, body: IntentBody, principal: Principal) -> dict[str
     version = previous["version"] + 1 if previous else 1
     record = {
         "performer_id": performer_id,
+        "performer_name": performer["display_name"],
         "version": version,
         "effective_at": now_iso(),
         "author": principal.member_id,
@@ -273,7 +274,7 @@ def view(
     decisions = in_force_decisions(record, moment)
     return {
         "performer_id": record["performer_id"],
-        "performer_name": performer_name,
+        "performer_name": performer_name or record.get("performer_name"),
         "version": record["version"],
         "effective_at": record["effective_at"],
         "author": record["author"],

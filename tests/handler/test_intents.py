@@ -68,6 +68,9 @@ def test_versions_history_and_at_agree_with_what_was_written(registry: Registry)
     before = api.get(_path(performer.member_id) + "?at=2020-01-01")
     assert before.status == 404
     history = api.get(_path(performer.member_id) + "/history").json["versions"]
+    assert {i["performer_name"] for i in api.get("/v1/intents").json["intents"]} == {
+        api.get(f"/v1/members/{performer.member_id}").json["display_name"]
+    }
     assert [(v["version"], v["author"], v["author_role"]) for v in history] == [
         (1, performer.member_id, "performer"),
         (2, performer.member_id, "performer"),
