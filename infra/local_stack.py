@@ -113,6 +113,7 @@ class LocalStack:
 
         ensure_local_operator(token)
         config = Config.create(chalice_stage="local", app_name="ailas", project_dir=str(ROOT))
+        load_plugins()
         self.server = server(app_module.app, config, "127.0.0.1", self.api_port)
         threading.Thread(target=self.server.serve_forever, name="api", daemon=True).start()
         self.worker = start_worker(app_module.app, outputs)
@@ -140,12 +141,27 @@ def start_worker(app: object, outputs: dict[str, str]) -> object:
     )
     worker.loop("ingest", lambda: ingest.poll_once(wait_s=1), idle_s=0)
     if "domain_events" in handlers:
-        events = StreamPoller(handlers["domain_events"], "domain_events", outputs["AuditStreamArn"])
+        events = StreamPoller(
+            handlers["domain_events"],
+            "domain_events",
+            outputs["AuditStreamArn"],
+            failure_queue_url=outputs["EventsFailedQueueUrl"],
+        )
         worker.loop("domain_events", events.poll_once, idle_s=0.2)
-    for name, seconds in (("end_contracts", 60.0),):
+    # EventBridge's rate: hourly, as deployed (the first run an hour after start).
+    for name, seconds in (("end_contracts", 3600.0),):
         if name in handlers:
             worker.every(name, seconds, handlers[name])
     return worker
+
+
+def load_plugins() -> None:
+    """Extra modules named in AILAS_LOCAL_PLUGINS (comma-separated) are imported before the
+    worker starts, e.g. a test's subscriber that fails on purpose. Local stack only."""
+    import importlib
+
+    for name in filter(None, os.environ.get("AILAS_LOCAL_PLUGINS", "").split(",")):
+        importlib.import_module(name.strip())
 
 
 def main() -> None:

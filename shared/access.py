@@ -44,11 +44,17 @@ class Rule:
 
 PUBLIC = Rule(None)
 OPERATOR = Rule(frozenset({"operator"}))
-ANY_MEMBER = Rule(ALL_ROLES)
 
 
 def only(*roles: str, note: str = "") -> Rule:
+    """These member roles, and operators reading on the association's behalf."""
     return Rule(frozenset(roles) | {"operator"}, note)
+
+
+def acting(*roles: str, note: str = "") -> Rule:
+    """These member roles alone: the operator approves, suspends and revokes, but never acts
+    for a member (registers voices, AI systems, contracts or labels, or grants agencies)."""
+    return Rule(frozenset(roles), note)
 
 
 POLICY: dict[str, Rule] = {
@@ -66,33 +72,32 @@ POLICY: dict[str, Rule] = {
     "members.reinstate": OPERATOR,
     "members.tokens.rotate": Rule(ALL_ROLES, "the member itself, or an operator"),
     # intents
-    "intents.put": Rule(
-        frozenset({"performer", "rights_holder"}),
-        "the performer itself, or an agency it authorised",
+    "intents.put": acting(
+        "performer", "rights_holder", note="the performer itself, or an agency it authorised"
     ),
     "intents.get": PUBLIC,
     "intents.history": PUBLIC,
     "intents.list": PUBLIC,
     "intents.agents.list": only("performer", note="the performer itself"),
-    "intents.agents.add": only("performer", note="the performer itself"),
-    "intents.agents.remove": only("performer", note="the performer itself"),
+    "intents.agents.add": acting("performer", note="the performer itself"),
+    "intents.agents.remove": acting("performer", note="the performer itself"),
     # voices
-    "voices.register": only("rights_holder"),
+    "voices.register": acting("rights_holder"),
     "voices.list": only("rights_holder", note="the caller's own voices"),
     "voices.get": Rule(None, "public view; full record for holder, performers, operators"),
     "voices.usage": Rule(ALL_ROLES, "the voice's holder, its member performers, operators"),
     # AI systems and contracts
-    "ai_systems.register": only("business"),
+    "ai_systems.register": acting("business"),
     "ai_systems.list": PUBLIC,
     "ai_systems.get": Rule(None, "public part; training data for its business and operators"),
-    "ai_systems.update": only("business", note="the AI system's business"),
-    "contracts.file": only("business", note="the AI system's business"),
+    "ai_systems.update": acting("business", note="the AI system's business"),
+    "contracts.file": acting("business", note="the AI system's business"),
     "contracts.list": Rule(ALL_ROLES, "the caller's own contracts"),
     "contracts.get": Rule(ALL_ROLES, "its parties and operators"),
-    "contracts.confirm": only("rights_holder", note="a rights holder of the voices"),
-    "contracts.revoke": Rule(ALL_ROLES, "either party, or an operator"),
+    "contracts.confirm": acting("rights_holder", note="a rights holder of the voices"),
+    "contracts.revoke": acting("business", "rights_holder", note="either party"),
     # labels
-    "labels.issue": only("business", note="the AI system's business"),
+    "labels.issue": acting("business", note="the AI system's business"),
     "labels.get": PUBLIC,
     "labels.verify": PUBLIC,
     "labels.revoke": OPERATOR,
@@ -102,9 +107,9 @@ POLICY: dict[str, Rule] = {
     "labels.badge": PUBLIC,
     "labels.qr": PUBLIC,
     # traces
-    "traces.create": ANY_MEMBER,
-    "traces.get": Rule(ALL_ROLES, "its owner"),
-    "traces.fingerprint": ANY_MEMBER,
+    "traces.create": acting(*MEMBER_ROLES),
+    "traces.get": acting(*MEMBER_ROLES, note="its owner"),
+    "traces.fingerprint": acting(*MEMBER_ROLES),
     # logs
     "audit.list": OPERATOR,
     "log.list": PUBLIC,

@@ -39,9 +39,12 @@ def health(call: Call) -> Health:
         version=__version__,
         stage=get_settings().stage,
         python=platform.python_version(),
-        events={"last_delivered_seq": cursor["last_seq"], "delivered_at": cursor["delivered_at"]}
-        if cursor
-        else None,
+        events={
+            "last_delivered_seq": cursor["last_seq"] if cursor else None,
+            "delivered_at": cursor["delivered_at"] if cursor else None,
+            # event batches that failed their retries and wait for an operator
+            "set_aside": events.set_aside_count(),
+        },
     )
 
 

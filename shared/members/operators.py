@@ -48,6 +48,7 @@ def create_operator(name: str, email: str, token: str | None = None) -> tuple[di
             action="operator.created",
             entity=f"member:{member_id}",
             state={k: v for k, v in operator.items() if k != "pk"},
+            data={"member_id": member_id},
         ),
     )
     return operator, token

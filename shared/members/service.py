@@ -70,6 +70,7 @@ def apply(application: Application) -> dict[str, Any]:
             action="member.applied",
             entity=f"member:{member_id}",
             state=state(member),
+            data={"kind": application.kind},
         ),
     )
     return member

@@ -118,6 +118,7 @@ def register(sheet: VoiceRegistration, holder: Principal) -> tuple[dict[str, Any
             action="voice.created",
             entity=f"voice:{voice_no}",
             state=state(voice),
+            data={"voice_no": voice_no, "holder_id": holder.member_id},
         ),
     )
     return voice, presigned_upload(object_key, sheet.file.content_type)
