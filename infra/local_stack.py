@@ -50,6 +50,9 @@ def start_moto(port: int) -> subprocess.Popen[bytes]:
         [sys.executable, "-m", "infra.moto_server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
+        # Its own session: Ctrl-C in the terminal reaches the stack, which stops the worker
+        # first and moto last (moto dying first would fail the worker's calls in flight).
+        start_new_session=True,
     )
     wait_for_port(port)
     return process

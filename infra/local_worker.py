@@ -288,6 +288,8 @@ class Worker:
                     if not step():
                         self.stop.wait(idle_s)
                 except Exception:
+                    if self.stop.is_set():
+                        break  # shutting down: calls in flight may fail, and that is fine
                     logger.exception("worker loop error", extra={"loop": name})
                     self.stop.wait(1.0)
 

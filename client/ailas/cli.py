@@ -114,6 +114,11 @@ def wait_for(ctx: Context, path: str, final: tuple[str, ...], timeout_s: float) 
     show_default=True,
 )
 @click.option(
+    "--attest-performer-consent",
+    is_flag=True,
+    help="As rights holder, attest that the --performer-name performers (not members) consented",
+)
+@click.option(
     "--retain",
     is_flag=True,
     help="Keep the audio (encrypted); default: delete it once fingerprinted",
@@ -128,6 +133,7 @@ def upload(
     performer_names: tuple[str, ...],
     language: str,
     holder_role: str,
+    attest_performer_consent: bool,
     retain: bool,
     wait: bool,
 ) -> None:
@@ -141,7 +147,10 @@ def upload(
                 "performer_ids": list(performer_ids),
                 "performer_names": list(performer_names),
                 "language": language,
-                "rights": {"holder_role": holder_role},
+                "rights": {
+                    "holder_role": holder_role,
+                    "performer_consent_attested": attest_performer_consent,
+                },
                 "retention": "retain" if retain else "delete_after_fingerprint",
                 "file": {
                     "filename": file.name,
