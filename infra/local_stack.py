@@ -3,7 +3,9 @@
 1. a moto server (S3, SQS, DynamoDB + Streams, KMS) on 127.0.0.1:$AILAS_AWS_PORT (default 5000);
 2. infra/resources.yaml provisioned into it (the file operators deploy);
 3. the Chalice app on http://127.0.0.1:$PORT (default 8000);
-4. the worker that plays Lambda's event source mappings (ingest queue, audit stream, schedules).
+4. the worker that plays Lambda's event source mappings (ingest queue, audit stream, schedules);
+5. an SMTP server (aiosmtpd) that keeps the mail the registry sends in .local/mail/
+   (AILAS_MAIL_DIR) and prints each sign-in link in this log.
 
 State lives in the moto server's memory: every start is a clean registry.
 """
@@ -59,7 +61,7 @@ def start_moto(port: int) -> subprocess.Popen[bytes]:
 
 
 def configure_environment(
-    aws_port: int, api_port: int, outputs: dict[str, str], operator_token: str
+    aws_port: int, api_port: int, outputs: dict[str, str], operator_token: str, smtp_port: int
 ) -> None:
     """What Lambda's environment would hold, pointed at the moto server."""
     os.environ.update(
@@ -75,6 +77,9 @@ def configure_environment(
             "AILAS_LABEL_KEY_ID": outputs["LabelSigningKeyId"],
             "AILAS_PUBLIC_BASE_URL": f"http://127.0.0.1:{api_port}",
             "AILAS_OPERATOR_TOKEN": operator_token,
+            "AILAS_EVENTS_FAILED_QUEUE_URL": outputs["EventsFailedQueueUrl"],
+            "AILAS_SMTP_PORT": str(smtp_port),
+            "AILAS_MAIL_FROM": "AILAS (local) <no-reply@localhost>",
         }
     )
 
@@ -93,6 +98,7 @@ class LocalStack:
         self.moto: subprocess.Popen[bytes] | None = None
         self.worker = None
         self.server = None
+        self.mail: object | None = None
 
     def start(self) -> None:
         (ROOT / ".local").mkdir(exist_ok=True)
@@ -105,7 +111,12 @@ class LocalStack:
 
         outputs = provision(f"http://127.0.0.1:{self.aws_port}", REGION, "local")
         token = operator_token()
-        configure_environment(self.aws_port, self.api_port, outputs, token)
+        from infra import local_mail
+
+        self.mail_dir = Path(os.environ.get("AILAS_MAIL_DIR") or ROOT / ".local" / "mail")
+        self.smtp_port = int(os.environ.get("AILAS_SMTP_PORT") or 0) or free_port()
+        self.mail = local_mail.start(self.mail_dir, self.smtp_port)
+        configure_environment(self.aws_port, self.api_port, outputs, token, self.smtp_port)
         self.token = token
 
         from chalice.config import Config
@@ -126,6 +137,8 @@ class LocalStack:
             self.worker.shutdown()
         if self.server is not None:
             self.server.shutdown()
+        if self.mail is not None:
+            self.mail.stop()  # type: ignore[attr-defined]
         if self.moto is not None:
             self.moto.terminate()
             self.moto.wait(timeout=10)
@@ -186,6 +199,8 @@ def main() -> None:
             f"\nAILAS local stack is up ({time.perf_counter() - started:.1f} s)\n"
             f"  API        http://127.0.0.1:{args.port}   (docs: /docs, health: /v1/health)\n"
             f"  AWS (moto) http://127.0.0.1:{args.aws_port}\n"
+            f"  portal     http://127.0.0.1:{args.port}/   (mail: {stack.mail_dir}, "
+            f"SMTP 127.0.0.1:{stack.smtp_port})\n"
             f"  operator token  {stack.token}\n"
             f"                  (also in .local/operator.token)\n"
             "Ctrl-C stops everything.\n",

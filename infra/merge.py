@@ -190,6 +190,7 @@ def environment(functions: list[Function], api_stage: str) -> dict[str, Any]:
         "AILAS_EVENTS_FAILED_QUEUE_URL": {"Ref": "EventsFailedQueue"},
         "AILAS_AUDIT_STREAM_ARN": {"Fn::GetAtt": ["AuditTable", "StreamArn"]},
         "AILAS_LABEL_KEY_ID": {"Ref": "LabelSigningKeyAlias"},
+        "AILAS_MAIL_FROM": {"Fn::Sub": "AILAS <no-reply@${MailDomain}>"},
     }
     if any(f.name == "label_signer" for f in functions):
         variables["AILAS_LABEL_SIGNER_FUNCTION"] = {"Fn::Sub": "ailas-${Stage}-label_signer"}

@@ -86,11 +86,13 @@ POLICY: dict[str, Rule] = {
     "voices.list": only("rights_holder", note="the caller's own voices"),
     "voices.get": Rule(None, "public view; full record for holder, performers, operators"),
     "voices.usage": Rule(ALL_ROLES, "the voice's holder, its member performers, operators"),
+    "voices.of_performer": only("performer", note="that performer"),
     # AI systems and contracts
     "ai_systems.register": acting("business"),
     "ai_systems.list": PUBLIC,
     "ai_systems.get": Rule(None, "public part; training data for its business and operators"),
     "ai_systems.update": acting("business", note="the AI system's business"),
+    "ai_systems.check": acting("business", note="the AI system's business"),
     "contracts.file": acting("business", note="the AI system's business"),
     "contracts.list": Rule(ALL_ROLES, "the caller's own contracts"),
     "contracts.get": Rule(ALL_ROLES, "its parties and operators"),
@@ -113,6 +115,30 @@ POLICY: dict[str, Rule] = {
     # logs
     "audit.list": OPERATOR,
     "log.list": PUBLIC,
+    # the portal's pages (functions/portal/): public pages, then the members' own
+    **dict.fromkeys(
+        (
+            "portal.home",
+            "portal.apply",
+            "portal.signin",
+            "portal.signin_link",
+            "portal.signout",
+            "portal.intents",
+            "portal.ai_systems",
+            "portal.log",
+            "portal.static",
+        ),
+        PUBLIC,
+    ),
+    "portal.dashboard": Rule(ALL_ROLES),
+    "portal.tokens": Rule(ALL_ROLES, "the member's own API token"),
+    "portal.voice": Rule(ALL_ROLES, "the voice's holder, its member performers, operators"),
+    "portal.intent": acting("performer"),
+    "portal.my_voices": acting("performer"),
+    "portal.voices": acting("rights_holder"),
+    "portal.contracts": acting("business", "rights_holder", note="its parties"),
+    "portal.ai": acting("business"),
+    "portal.operator": OPERATOR,
 }
 
 

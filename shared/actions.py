@@ -38,6 +38,10 @@ class TokenRotated(EventData):
     new_prefix: str
 
 
+class TokenRevoked(EventData):
+    old_prefix: str
+
+
 class OperatorCreated(EventData):
     member_id: str
 
@@ -114,6 +118,7 @@ CATALOG: dict[str, type[EventData]] = {
     "member.suspended": MemberDecided,
     "member.reinstated": MemberDecided,
     "member.token_rotated": TokenRotated,
+    "member.token_revoked": TokenRevoked,
     "operator.created": OperatorCreated,
     "intent.changed": IntentChanged,
     "intent.agent_added": AgentChanged,

@@ -37,6 +37,14 @@ class Settings(BaseSettings):
     upload_expiry_s: int = 15 * 60
     max_duration_s: int = 3 * 3600
     label_review: Literal["auto", "operator"] = "auto"
+    # Mail: SES from this address in AWS; the local stack's SMTP server when smtp_port is set.
+    mail_from: str = "AILAS <no-reply@ailas.example>"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int | None = None
+    # The portal: sign-in links and sessions.
+    signin_link_ttl_s: int = 15 * 60
+    welcome_link_ttl_s: int = 24 * 3600
+    session_ttl_s: int = 12 * 3600
     # Local stage only: the operator token (API.md, "Local stack").
     operator_token: SecretStr | None = None
 

@@ -22,6 +22,7 @@ from chalice import Blueprint
 from shared import events, store
 from shared.audit import AUDIT
 from shared.labels import consent  # noqa: F401 - subscribes labels to consent events
+from shared.portal import mails  # noqa: F401 - mails approved members their sign-in link
 
 bp = Blueprint(__name__)
 processor = BatchProcessor(

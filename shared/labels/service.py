@@ -175,6 +175,25 @@ def issue(ai_no: str, principal: Principal) -> dict[str, Any]:
     return label
 
 
+def check(ai_no: str, principal: Principal) -> dict[str, Any]:
+    """What :func:`issue` would decide now, without issuing: the same rule, the same reads."""
+    ai = ai_systems.require(ai_no)
+    ai_systems.require_owner(ai, principal)
+    verdict = fairness.evaluate(ai)
+    current = ai.get("label_no") and get(ai["label_no"])
+    live = bool(
+        current and current["status"] in (*LIVE, "pending_review") and not _expired(current)
+    )
+    return {
+        "ai_no": ai_no,
+        "fair": verdict.fair,
+        "would_issue": verdict.fair and not live,
+        "live_label_no": current["label_no"] if live else None,
+        "problems": [p.as_dict() for p in verdict.blocking],
+        "notices": [p.as_dict() for p in verdict.problems if not p.blocking],
+    }
+
+
 def _refuse_if_live(ai: dict[str, Any]) -> None:
     current = ai.get("label_no") and get(ai["label_no"])
     if current and current["status"] in (*LIVE, "pending_review") and not _expired(current):

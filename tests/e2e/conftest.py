@@ -29,6 +29,10 @@ class Stack:
     process: subprocess.Popen[bytes]
     log: Path
 
+    @property
+    def mail_dir(self) -> Path:
+        return self.log.parent / "mail"
+
     def env(self) -> dict[str, str]:
         """The environment a client script would use to reach the stack's AWS."""
         return {"AILAS_AWS_ENDPOINT_URL": self.aws_url}
@@ -45,6 +49,7 @@ def start_stack(folder: Path, **extra_env: str) -> Stack:
         "AILAS_AWS_PORT": str(aws_port),
         "AILAS_OPERATOR_TOKEN": token,
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        "AILAS_MAIL_DIR": str(folder / "mail"),
         **extra_env,
     }
     with open(log, "wb") as out:
