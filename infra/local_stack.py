@@ -27,6 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 REGION = "ap-northeast-1"
 
 
+def local_dir() -> Path:
+    """Where the running stack keeps its files (operator token, moto log, mail):
+    .local/ of the checkout, or AILAS_LOCAL_DIR (tests give each stack its own)."""
+    return Path(os.environ.get("AILAS_LOCAL_DIR") or ROOT / ".local")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -47,7 +53,7 @@ def wait_for_port(port: int, timeout_s: float = 30.0) -> None:
 
 
 def start_moto(port: int) -> subprocess.Popen[bytes]:
-    log = open(ROOT / ".local" / "moto.log", "wb")  # noqa: SIM115 - lives as long as moto
+    log = open(local_dir() / "moto.log", "wb")  # noqa: SIM115 - lives as long as moto
     process = subprocess.Popen(
         [sys.executable, "-m", "infra.moto_server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=log,
@@ -86,7 +92,7 @@ def configure_environment(
 
 def operator_token() -> str:
     token = os.environ.get("AILAS_OPERATOR_TOKEN") or "ailas_op_" + secrets.token_urlsafe(32)
-    path = ROOT / ".local" / "operator.token"
+    path = local_dir() / "operator.token"
     path.write_text(token + "\n", encoding="utf-8")
     path.chmod(0o600)
     return token
@@ -101,7 +107,7 @@ class LocalStack:
         self.mail: object | None = None
 
     def start(self) -> None:
-        (ROOT / ".local").mkdir(exist_ok=True)
+        local_dir().mkdir(parents=True, exist_ok=True)
         for port, what in ((self.aws_port, "AILAS_AWS_PORT"), (self.api_port, "PORT")):
             if port_in_use(port):
                 raise SystemExit(f"127.0.0.1:{port} is taken: stop what runs there or set {what}.")
@@ -113,7 +119,7 @@ class LocalStack:
         token = operator_token()
         from infra import local_mail
 
-        self.mail_dir = Path(os.environ.get("AILAS_MAIL_DIR") or ROOT / ".local" / "mail")
+        self.mail_dir = Path(os.environ.get("AILAS_MAIL_DIR") or local_dir() / "mail")
         self.smtp_port = int(os.environ.get("AILAS_SMTP_PORT") or 0) or free_port()
         self.mail = local_mail.start(self.mail_dir, self.smtp_port)
         configure_environment(self.aws_port, self.api_port, outputs, token, self.smtp_port)
@@ -202,7 +208,7 @@ def main() -> None:
             f"  portal     http://127.0.0.1:{args.port}/   (mail: {stack.mail_dir}, "
             f"SMTP 127.0.0.1:{stack.smtp_port})\n"
             f"  operator token  {stack.token}\n"
-            f"                  (also in .local/operator.token)\n"
+            f"                  (also in {local_dir() / 'operator.token'})\n"
             "Ctrl-C stops everything.\n",
             flush=True,
         )

@@ -49,7 +49,7 @@ def start_stack(folder: Path, **extra_env: str) -> Stack:
         "AILAS_AWS_PORT": str(aws_port),
         "AILAS_OPERATOR_TOKEN": token,
         "POWERTOOLS_LOG_LEVEL": "INFO",
-        "AILAS_MAIL_DIR": str(folder / "mail"),
+        "AILAS_LOCAL_DIR": str(folder),
         **extra_env,
     }
     with open(log, "wb") as out:
