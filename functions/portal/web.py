@@ -36,6 +36,28 @@ templates = Environment(
     lstrip_blocks=True,
 )
 
+# Codes people read on the pages: statuses and kinds, in Japanese and English.
+NAMES: dict[str, tuple[str, str]] = {
+    "valid": ("有効", "valid"),
+    "suspended": ("停止中", "suspended"),
+    "revoked": ("取消", "revoked"),
+    "expired": ("期限切れ", "expired"),
+    "pending_review": ("審査中", "under review"),
+    "registered": ("登録済み", "registered"),
+    "rejected": ("却下", "rejected"),
+    "conflict": ("係争中", "in conflict"),
+    "processing": ("処理中", "processing"),
+    "awaiting_upload": ("アップロード待ち", "awaiting upload"),
+    "active": ("有効", "active"),
+    "awaiting_confirmation": ("確認待ち", "awaiting confirmation"),
+    "ended": ("終了", "ended"),
+    "pending": ("承認待ち", "pending"),
+    "performer": ("実演家", "performer"),
+    "rights_holder": ("権利者", "rights holder"),
+    "business": ("AI事業者", "AI business"),
+    "operator": ("運営", "operator"),
+}
+
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self' http://127.0.0.1:* https:; form-action 'self' http://127.0.0.1:* https:; "
@@ -65,6 +87,11 @@ class Web:
     def t(self, ja: str, en: str) -> str:
         return en if self.lang == "en" else ja
 
+    def name(self, code: str | None) -> str:
+        """A status or kind code as people read it."""
+        ja, en = NAMES.get(code or "", (code or "—", code or "—"))
+        return self.t(ja, en)
+
     def value(self, name: str, default: str = "") -> str:
         return (self.form.get(name) or [default])[0].strip()
 
@@ -73,7 +100,13 @@ class Web:
 
     def render(self, template: str, status: int = 200, **context: Any) -> Response:
         html = templates.get_template(template).render(
-            web=self, t=self.t, session=self.session, lang=self.lang, csrf=self.csrf, **context
+            web=self,
+            t=self.t,
+            name=self.name,
+            session=self.session,
+            lang=self.lang,
+            csrf=self.csrf,
+            **context,
         )
         return self._html(html, status)
 
