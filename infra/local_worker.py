@@ -281,12 +281,21 @@ class Worker:
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
 
-    def loop(self, name: str, step: Callable[[], Any], idle_s: float = 0.2) -> None:
+    def loop(
+        self, name: str, step: Callable[[], Any], idle_s: float = 0.2, max_idle_s: float = 0.8
+    ) -> None:
+        """Call ``step`` until stopped; while it finds nothing to do, wait ``idle_s``, doubling
+        up to ``max_idle_s`` (an idle stack polls a few times a second, not dozens)."""
+
         def run() -> None:
+            wait = idle_s
             while not self.stop.is_set():
                 try:
-                    if not step():
-                        self.stop.wait(idle_s)
+                    if step():
+                        wait = idle_s
+                    else:
+                        self.stop.wait(wait)
+                        wait = min(max_idle_s, wait * 2)
                 except Exception:
                     if self.stop.is_set():
                         break  # shutting down: calls in flight may fail, and that is fine
