@@ -101,6 +101,12 @@ POLICY: dict[str, Rule] = {
     "labels.page": PUBLIC,
     "labels.badge": PUBLIC,
     "labels.qr": PUBLIC,
+    "labels.page.head": PUBLIC,
+    "labels.badge.head": PUBLIC,
+    "labels.lookup": PUBLIC,
+    "labels.check_file": PUBLIC,
+    "labels.criteria": PUBLIC,
+    "labels.cawg": PUBLIC,
     # traces
     "traces.create": ANY_MEMBER,
     "traces.get": Rule(ALL_ROLES, "its owner"),
