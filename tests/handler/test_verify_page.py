@@ -10,11 +10,11 @@ import pytest
 
 from shared import ids
 from tests.handler.test_labels import INTENT, _contract
-from tests.scenario import Registry, ai_sheet
+from tests.scenario import Actor, Registry, ai_sheet
 
 
-@pytest.fixture
-def label(registry: Registry, registered_voice):
+def make_label(registry: Registry, registered_voice) -> tuple[str, Actor, str]:
+    """A valid label of an AI trained on one voice of one performer (INTENT, one contract)."""
     api = registry.api
     performer = registry.member("performer", display_name="声優 確認")
     holder, business = registry.member("rights_holder"), registry.member("business")
@@ -24,6 +24,11 @@ def label(registry: Registry, registered_voice):
     _contract(api, business, holder, ai_no, voice_no)
     label_no = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token).json["label_no"]
     return label_no, performer, voice_no
+
+
+@pytest.fixture
+def label(registry: Registry, registered_voice) -> tuple[str, Actor, str]:
+    return make_label(registry, registered_voice)
 
 
 def mistyped(label_no: str) -> str:
