@@ -56,6 +56,7 @@ POLICY: dict[str, Rule] = {
     "health": PUBLIC,
     "openapi": PUBLIC,
     "docs": PUBLIC,
+    "docs.asset": PUBLIC,
     # membership
     "members.apply": PUBLIC,
     "members.list": OPERATOR,

@@ -232,4 +232,25 @@ def test_verify_pages_and_labelled_audio(
     api.post(f"/v1/labels/{label_no}/revoke", {"reason": "虚偽申告"}, token=registry.operator)
     revoked = shoot(browser, url, "revoked", artifacts, label_no, tmp_path)
     assert "虚偽申告" in revoked["desktop"]
-    assert len(list(artifacts.glob("*.png"))) == 8
+    assert (
+        len(list(artifacts.glob("*-phone.png"))) == len(list(artifacts.glob("*-desktop.png"))) == 4
+    )
+
+
+def test_docs_render_the_openapi_document_offline(stack: Stack, browser, artifacts: Path) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            None if request.url.startswith(stack.base_url) else outside.append(request.url)
+        ),
+    )
+    page.goto(f"{stack.base_url}/docs")
+    page.wait_for_selector(".opblock", timeout=30_000)
+    operations = page.locator(".opblock").count()
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    page.screenshot(path=str(artifacts / "swagger-docs.png"))
+    page.close()
+    assert operations >= 40 and any("/verify/{label_no}" in p for p in paths)
+    assert outside == [], outside  # Swagger UI came from the app, nothing from elsewhere
