@@ -615,7 +615,7 @@ def render_file_page(check: Any, lang: str = "ja", *, filename: str = "") -> str
   <p><code>{escape(filename)}</code> ({escape(manifest.format)})</p>
   <section class="status" id="status" data-verdict="{escape(check.verdict)}"
     style="background: {s.colour}" role="status">
-    <div class="word">{escape(message)}</div>
+    <div class="word" style="font-size: 1.5rem">{escape(message)}</div>
   </section>
   <section class="card"><dl>
     <dt>{_f("c2pa", lang)}</dt><dd>{c2pa_line}</dd>

@@ -135,6 +135,19 @@ def shoot(browser, url: str, state: str, artifacts: Path, label: str, tmp: Path)
     return seen
 
 
+def upload(browser, stack: Stack, path: Path, shot: Path) -> str:
+    """Choose the file on /verify, submit, and read the verdict off the result page."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{stack.base_url}/verify")
+    page.set_input_files("input[type=file]", str(path))
+    page.click("#file-check button[type=submit]")
+    page.wait_for_selector("#status[data-verdict]")
+    verdict = page.get_attribute("#status", "data-verdict") or ""
+    page.screenshot(path=str(shot), full_page=True)
+    page.close()
+    return verdict
+
+
 def test_verify_pages_and_labelled_audio(
     registry: Registry, stack: Stack, browser, artifacts: Path, tmp_path: Path
 ) -> None:
@@ -206,6 +219,9 @@ def test_verify_pages_and_labelled_audio(
     tampered.write_bytes(labelled_audio.tamper(labelled["WAV"].read_bytes()))
     caught = ailas(stack, None, "verify", str(tampered))
     assert caught.returncode == 1 and "tampered" in caught.stdout
+    # the same checks through the lookup page's upload form, as a person would use it
+    assert upload(browser, stack, labelled["MP3"], artifacts / "file-ok.png") == "ok"
+    assert upload(browser, stack, tampered, artifacts / "file-tampered.png") == "tampered"
     # `ailas verify TOKEN` still verifies a token
     token = api.get(f"/v1/labels/{label_no}").json["token"]
     assert ailas(stack, None, "verify", token, "--online").returncode == 0
@@ -228,6 +244,7 @@ def test_verify_pages_and_labelled_audio(
     )
     refused = ailas(stack, None, "verify", str(labelled["WAV"]))
     assert refused.returncode == 1 and "live status: suspended" in refused.stdout
+    assert upload(browser, stack, labelled["WAV"], artifacts / "file-suspended.png") == "suspended"
 
     api.post(f"/v1/labels/{label_no}/revoke", {"reason": "虚偽申告"}, token=registry.operator)
     revoked = shoot(browser, url, "revoked", artifacts, label_no, tmp_path)
