@@ -360,6 +360,10 @@ def verify_file(
         lines.append(f"label: {check.label_no}  token {token}  kid {check.kid or '-'}")
     if check.live:
         lines.append(f"live status: {check.live['status']}")
+        lines.append(
+            f"label issued to: {check.live.get('business')} (AI system "
+            f"{check.live.get('ai_system')})"
+        )
         lines += [
             f"  - {r.get('message_en', r['reason'])} ({r.get('use')}, {r.get('voice_no')})"
             for r in check.live.get("reasons", [])

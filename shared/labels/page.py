@@ -543,6 +543,7 @@ F: dict[str, tuple[str, str]] = {
     ),
     "label_token": ("AILASラベルの署名", "AILAS label signature"),
     "live": ("ラベルの現在の状態", "The label's live status"),
+    "issued_to": ("ラベルの発行先（事業者・AIシステム）", "Label issued to (business, AI system)"),
     "cawg": ("AI学習・データマイニングの可否（CAWG）", "AI training and data mining (CAWG)"),
     "open_label": ("ラベルのページを開く", "Open the label's page"),
     "again": ("別のファイルを確認する", "Check another file"),
@@ -605,10 +606,12 @@ def render_file_page(check: Any, lang: str = "ja", *, filename: str = "") -> str
         for name, v in entries.items()
         if isinstance(v, dict)
     )
+    # only a number the token vouches for becomes a link (the manifest's text is the uploader's)
+    vouched = (check.claims or {}).get("label_no") if check.token_valid else None
     link = (
-        f'<p><a href="{_with_lang("/verify/" + check.label_no, lang)}" id="label-link">'
-        f"{_f('open_label', lang)} <code>{escape(check.label_no)}</code></a></p>"
-        if check.label_no and check.verdict not in ("tampered",)
+        f'<p><a href="{escape(_with_lang("/verify/" + vouched, lang))}" id="label-link">'
+        f"{_f('open_label', lang)} <code>{escape(vouched)}</code></a></p>"
+        if isinstance(vouched, str) and check.verdict != "tampered"
         else ""
     )
     body = f"""  <h1 style="font-size:1.4rem">{_f("title", lang)}</h1>
@@ -622,6 +625,10 @@ def render_file_page(check: Any, lang: str = "ja", *, filename: str = "") -> str
     <dt>{_f("signer", lang)}</dt><dd>{signer_line}</dd>
     <dt>{_f("label_token", lang)}</dt><dd>{token_line}</dd>
     <dt>{_f("live", lang)}</dt><dd>{live_line}</dd>
+    <dt>{_f("issued_to", lang)}</dt>
+    <dd id="issued-to">{escape(str(live.get("business") or "—"))} · {
+        escape(str(live.get("ai_system") or "—"))
+    }</dd>
     <dt>{_f("cawg", lang)}</dt><dd><ul>{cawg_items or "—"}</ul></dd>
   </dl>{link}</section>
   <footer><a href="{_with_lang("/verify", lang)}">{_f("again", lang)}</a></footer>"""

@@ -251,7 +251,13 @@ def judge(
     view = live_status(claims["label_no"])
     if view is None:
         return done("unknown_label", **found)
-    live = {"status": view["status"], "reasons": view.get("reasons", [])}
+    # who the label was issued to, beside who signed the file: a person compares the two
+    live = {
+        "status": view["status"],
+        "reasons": view.get("reasons", []),
+        "business": (view.get("business") or {}).get("display_name"),
+        "ai_system": (view.get("ai_system") or {}).get("name"),
+    }
     status = view["status"]
     return done("ok" if status == "valid" else status if status in VERDICTS else "unknown_label",
                 live=live, **found)  # fmt: skip

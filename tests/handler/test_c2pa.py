@@ -123,3 +123,40 @@ def test_verify_page_checks_an_uploaded_file_and_follows_the_label(
     content_type, body = labelled_audio.multipart("big.wav", b"RIFF" + bytes(5 * 2**20))
     big = api.request("POST", "/verify", raw=body, headers={"Content-Type": content_type})
     assert big.status == 413
+
+
+def test_a_forged_or_borrowed_label_token_is_refused(
+    registry: Registry, label, cert, tmp_path: Path
+) -> None:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from shared.labels import jws, keys
+
+    api = registry.api
+    label_no, _, _ = label
+    real = api.get(f"/v1/labels/{label_no}").json
+    training_mining = api.get(f"/v1/labels/{label_no}/cawg").json
+    source = tmp_path / "generated.wav"
+    source.write_bytes(labelled_audio.audio("WAV"))
+
+    class Forger:
+        key = ec.generate_private_key(ec.SECP256R1())
+        kid = keys.jwk_of(key.public_key())["kid"]
+
+        def sign_der(self, message: bytes) -> bytes:
+            return self.key.sign(message, ec.ECDSA(hashes.SHA256()))
+
+    forged = {**real, "token": jws.sign({"label_no": label_no, "ai_no": "A-0"}, Forger())}
+    borrowed = {**real, "label_no": "L-0000-0000-0"}  # a real token under another number
+    for name, claimed, reason in (
+        ("forged", forged, "unknown_kid"),
+        ("borrowed", borrowed, "label_no_mismatch"),
+    ):
+        out = tmp_path / f"{name}.wav"
+        c2pa_label.label_file(
+            source, out, claimed, training_mining, cert.cert.read_bytes(), cert.key.read_bytes()
+        )
+        result = check(api, out)
+        assert result.manifest.intact and result.verdict == "bad_token", (name, result)
+        assert result.token_error == reason

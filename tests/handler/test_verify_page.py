@@ -201,3 +201,21 @@ def test_cawg_assertion_follows_the_performers_intents(registry: Registry, label
     assert entries["cawg.ai_inference"]["use"] == "constrained"
     assert "tts" in entries["cawg.ai_inference"]["constraints_info"]
     assert entries["cawg.data_mining"]["use"] == "constrained"
+
+
+def test_expired_page_dates_the_expiry_and_advises_renewal(registry: Registry, label) -> None:
+    from shared import store
+
+    label_no, _, _ = label
+    past = "2026-01-02T03:04:05.000000Z"
+    store.registry().update_item(
+        Key={"pk": f"LABEL#{label_no}", "sk": "LABEL"},
+        UpdateExpression="SET expires_at = :p",
+        ExpressionAttributeValues={":p": past},
+    )
+    html = registry.api.get(f"/verify/{label_no}").body.decode()
+    assert 'data-status="expired"' in html and "期限切れ" in html
+    assert "この状態になった日時: <strong>2026-01-02 12:04 JST" in html  # 03:04 UTC in JST
+    assert "新しいラベルを申請" in html
+    badge = registry.api.get(f"/v1/labels/{label_no}/badge.svg").body
+    assert b'data-status="expired"' in badge
