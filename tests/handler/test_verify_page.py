@@ -41,7 +41,18 @@ def text_of(html: str) -> str:
     return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
 
 
-def test_valid_page_says_what_the_label_certifies_who_signed_it_and_the_uses(
+def test_valid_label_page_lookup_head_badges_cors_and_cawg(registry: Registry, label) -> None:
+    """One label serves every read-only check (each label costs seconds to set up)."""
+    valid_page_says_what_the_label_certifies_who_signed_it_and_the_uses(registry, label)
+    unknown_mistyped_and_malformed_numbers_are_told_apart(registry, label)
+    lookup_page_has_a_box_and_sends_a_typed_number_to_its_page(registry, label)
+    head_answers_like_get_without_a_body(registry, label)
+    public_reads_are_readable_cross_origin_and_private_ones_are_not(registry, label)
+    cawg_assertion_follows_the_performers_intents(registry, label)
+    every_state_has_a_badge_and_unknown_is_an_image_not_an_error(registry, label)  # revokes
+
+
+def valid_page_says_what_the_label_certifies_who_signed_it_and_the_uses(
     registry: Registry, label
 ) -> None:
     api = registry.api
@@ -102,7 +113,7 @@ def test_suspended_and_revoked_pages_say_since_when_why_and_what_to_do(
     assert "取消" in revoked and "虚偽申告" in revoked and "取消は最終的" in revoked
 
 
-def test_unknown_mistyped_and_malformed_numbers_are_told_apart(registry: Registry, label) -> None:
+def unknown_mistyped_and_malformed_numbers_are_told_apart(registry: Registry, label) -> None:
     api = registry.api
     label_no, _, _ = label
     unknown = api.get("/verify/L-0000-0000-0")
@@ -118,9 +129,7 @@ def test_unknown_mistyped_and_malformed_numbers_are_told_apart(registry: Registr
     assert api.get("/v1/labels/L-0000-0000-0").json["code"] == "label_not_found"
 
 
-def test_lookup_page_has_a_box_and_sends_a_typed_number_to_its_page(
-    registry: Registry, label
-) -> None:
+def lookup_page_has_a_box_and_sends_a_typed_number_to_its_page(registry: Registry, label) -> None:
     api = registry.api
     label_no, _, _ = label
     page = api.get("/verify")
@@ -138,7 +147,7 @@ def test_lookup_page_has_a_box_and_sends_a_typed_number_to_its_page(
     assert "revoked" in api.get("/criteria?lang=en").body.decode()
 
 
-def test_head_answers_like_get_without_a_body(registry: Registry, label) -> None:
+def head_answers_like_get_without_a_body(registry: Registry, label) -> None:
     api = registry.api
     label_no, _, _ = label
     for path in (f"/verify/{label_no}", f"/v1/labels/{label_no}/badge.svg"):
@@ -149,9 +158,7 @@ def test_head_answers_like_get_without_a_body(registry: Registry, label) -> None
     assert api.request("HEAD", "/verify/L-0000-0000-0").status == 404
 
 
-def test_every_state_has_a_badge_and_unknown_is_an_image_not_an_error(
-    registry: Registry, label
-) -> None:
+def every_state_has_a_badge_and_unknown_is_an_image_not_an_error(registry: Registry, label) -> None:
     api = registry.api
     label_no, _, _ = label
     valid = api.get(f"/v1/labels/{label_no}/badge.svg")
@@ -165,7 +172,7 @@ def test_every_state_has_a_badge_and_unknown_is_an_image_not_an_error(
     assert b'data-status="revoked"' in revoked and "取消".encode() in revoked
 
 
-def test_public_reads_are_readable_cross_origin_and_private_ones_are_not(
+def public_reads_are_readable_cross_origin_and_private_ones_are_not(
     registry: Registry, label
 ) -> None:
     api = registry.api
@@ -190,7 +197,7 @@ def test_public_reads_are_readable_cross_origin_and_private_ones_are_not(
     assert apply.status == 201 and "access-control-allow-origin" not in apply.headers
 
 
-def test_cawg_assertion_follows_the_performers_intents(registry: Registry, label) -> None:
+def cawg_assertion_follows_the_performers_intents(registry: Registry, label) -> None:
     api = registry.api
     label_no, _, _ = label
     assertion = api.get(f"/v1/labels/{label_no}/cawg").json
