@@ -389,6 +389,16 @@ def render_verify_page(result: Any, *, lang: str = "ja", checked_at: str = "") -
         for h in result.history
     )
     snippet = embed_snippet(str(view["label_no"]), base)
+    # a revoked or expired label is not to be displayed any more: no snippet for it
+    embed = (
+        f"""  <section class="card" id="embed"><h2>{tr("embed", lang)}</h2>
+    <p>{tr("embed_text", lang)}</p>
+    <p><img src="/v1/labels/{label_no}/badge.svg" alt="AILAS {label_no}" height="20"></p>
+    <pre><code id="embed-snippet">{escape(snippet)}</code></pre>
+  </section>"""
+        if status in ("valid", "suspended", "pending_review")
+        else ""
+    )
     issuer = result.issuer
     body = f"""  <p>{tr("label", lang)} <code id="label-no">{label_no}</code></p>
 {status_block(status, lang, extra)}
@@ -418,11 +428,7 @@ def render_verify_page(result: Any, *, lang: str = "ja", checked_at: str = "") -
     <dt>{tr("expires", lang)}</dt><dd>{jst(view.get("expires_at"))}</dd>
     <dt>{tr("history", lang)}</dt><dd><ul>{history}</ul></dd>
   </dl></section>
-  <section class="card" id="embed"><h2>{tr("embed", lang)}</h2>
-    <p>{tr("embed_text", lang)}</p>
-    <p><img src="/v1/labels/{label_no}/badge.svg" alt="AILAS {label_no}" height="20"></p>
-    <pre><code id="embed-snippet">{escape(snippet)}</code></pre>
-  </section>
+{embed}
   <footer>{tr("checked", lang)} {jst(checked_at)} ·
     <a href="/v1/labels/{label_no}">JSON</a> ·
     <a href="/v1/labels/{label_no}/qr.svg">QR</a> ·

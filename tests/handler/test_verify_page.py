@@ -109,7 +109,10 @@ def test_suspended_and_revoked_pages_say_since_when_why_and_what_to_do(
     assert "The performer's intent does not allow this use." in english
 
     api.post(f"/v1/labels/{label_no}/revoke", {"reason": "虚偽申告"}, token=registry.operator)
-    revoked = text_of(api.get(f"/verify/{label_no}").body.decode())
+    revoked_html = api.get(f"/verify/{label_no}").body.decode()
+    assert 'id="embed"' not in revoked_html  # a revoked label is not to be displayed
+    assert 'id="embed"' in html  # the suspended one still shows its live badge
+    revoked = text_of(revoked_html)
     assert "取消" in revoked and "虚偽申告" in revoked and "取消は最終的" in revoked
 
 
