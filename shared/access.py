@@ -62,6 +62,7 @@ POLICY: dict[str, Rule] = {
     "health": PUBLIC,
     "openapi": PUBLIC,
     "docs": PUBLIC,
+    "docs.asset": PUBLIC,
     # membership
     "members.apply": PUBLIC,
     "members.list": OPERATOR,
@@ -108,6 +109,12 @@ POLICY: dict[str, Rule] = {
     "labels.page": PUBLIC,
     "labels.badge": PUBLIC,
     "labels.qr": PUBLIC,
+    "labels.page.head": PUBLIC,
+    "labels.badge.head": PUBLIC,
+    "labels.lookup": PUBLIC,
+    "labels.check_file": PUBLIC,
+    "labels.criteria": PUBLIC,
+    "labels.cawg": PUBLIC,
     # traces
     "traces.create": acting(*MEMBER_ROLES),
     "traces.get": acting(*MEMBER_ROLES, note="its owner"),

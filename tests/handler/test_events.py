@@ -220,6 +220,9 @@ def test_non_member_performers_block_unless_the_holder_attests_consent(
     assert label["status"] == "valid"
     (notice,) = label["reasons"]
     assert notice["reason"] == "performer_consent_attested" and notice["blocking"] is False
+    page = api.get(f"/verify/{issued.json['label_no']}?lang=en").body.decode()
+    assert 'id="notices"' in page and "consent was attested by the rights holder" in page
+    assert "非会員 花子" in page and 'id="reasons"' not in page
 
 
 def test_the_operator_does_not_act_for_members(registry: Registry, registered_voice) -> None:

@@ -17,6 +17,7 @@ API_MD: dict[str, set[str] | None] = {
     "health": PUBLIC,
     "openapi": PUBLIC,
     "docs": PUBLIC,
+    "docs.asset": PUBLIC,
     "members.apply": PUBLIC,
     "members.list": {OPERATOR},
     "members.get": PUBLIC,  # public profile; full record for self and operator
@@ -56,6 +57,12 @@ API_MD: dict[str, set[str] | None] = {
     "labels.page": PUBLIC,
     "labels.badge": PUBLIC,
     "labels.qr": PUBLIC,
+    "labels.page.head": PUBLIC,
+    "labels.badge.head": PUBLIC,
+    "labels.lookup": PUBLIC,  # GET /verify (API.md: "GET / , /verify")
+    "labels.check_file": PUBLIC,  # POST /verify: a file's C2PA label checked
+    "labels.criteria": PUBLIC,
+    "labels.cawg": PUBLIC,
     "traces.create": MEMBERS,  # "member"
     "traces.get": MEMBERS,  # "its owner"
     "traces.fingerprint": MEMBERS,
