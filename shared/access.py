@@ -108,6 +108,7 @@ POLICY: dict[str, Rule] = {
     # logs
     "audit.list": OPERATOR,
     "log.list": PUBLIC,
+    "log.checkpoints": PUBLIC,
 }
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from shared import canonical
 from shared.aws import client, resource
 from shared.errors import BadRequest
 from shared.settings import get_settings
@@ -29,13 +30,19 @@ def audit_table() -> Any:
 
 
 def to_dynamo(value: Any) -> Any:
-    """Floats become Decimals (DynamoDB has no float type); everything else unchanged."""
+    """The canonical form (shared/canonical.py: nulls in objects dropped, integral numbers as
+    integers) with the remaining floats as Decimals (DynamoDB has no float type). What is stored
+    is therefore exactly what the logs hash."""
+    return _decimals(canonical.normalize(value))
+
+
+def _decimals(value: Any) -> Any:
     if isinstance(value, float):
-        return Decimal(str(value))
+        return Decimal(repr(value))
     if isinstance(value, dict):
-        return {k: to_dynamo(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list | tuple):
-        return [to_dynamo(v) for v in value]
+        return {k: _decimals(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decimals(v) for v in value]
     return value
 
 
