@@ -4,13 +4,13 @@ recompute. Pure Python (no boto3): the ``ailas`` client imports it to verify the
 The rule (README, "The audit log and the transparency log", states it for other implementers):
 
 1. **Normalise**: object members whose value is null are dropped (DynamoDB cannot keep them, so
-   they are never stored); a number with an integral value is an integer (``2.0`` → ``2``);
-   every other number is an IEEE-754 double; tuples are arrays; sets are sorted arrays.
+   they are never stored); every number is an IEEE-754 double, and one with an integral value
+   below 2**53 is an integer (``2.0`` → ``2``); tuples are arrays; sets are sorted arrays.
 2. **Serialise** as RFC 8785 (JSON Canonicalization Scheme): object members sorted by the UTF-16
    code units of their names, no whitespace, strings with only the escapes JSON requires
    (``\\"``, ``\\\\``, ``\\b \\f \\n \\r \\t``, other controls as ``\\u00xx``), everything else
-   as literal UTF-8; integers in plain decimal digits; other numbers as ECMAScript's
-   ``Number.prototype.toString`` writes them (the shortest form that reads back the same).
+   as literal UTF-8; numbers as ECMAScript's ``Number.prototype.toString`` writes them
+   (integers below 2**53 in plain digits, others in the shortest form that reads back the same).
 3. **Hash**: SHA-256 of those bytes, lowercase hex.
 """
 
@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 GENESIS = "0" * 64
+SAFE_INTEGER = 2**53
 AUDIT, PUBLIC = "audit", "public"
 # The members of an entry that enter its hash, per chain (plus "chain" itself).
 HASHED_FIELDS = {
@@ -37,9 +38,7 @@ def normalize(value: Any) -> Any:
     (binary attributes of registry items); :func:`dumps` refuses them."""
     if value is None or isinstance(value, bool | str):
         return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float | Decimal):
+    if isinstance(value, int | float | Decimal):
         return _number(value)
     if isinstance(value, Mapping):
         return {_key(k): normalize(v) for k, v in value.items() if v is not None}
@@ -56,14 +55,20 @@ def _key(key: Any) -> str:
     return key
 
 
-def _number(value: float | Decimal) -> int | float:
+def _number(value: int | float | Decimal) -> int | float:
+    """JSON numbers are IEEE-754 doubles (RFC 8785): an integral value below 2**53 is an int,
+    anything else the double nearest to it (DynamoDB keeps ``repr(float)`` exactly)."""
+    if isinstance(value, int):
+        return value if abs(value) < SAFE_INTEGER else float(value)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError(f"{value} has no canonical form (JSON has no NaN or infinity)")
-        value = Decimal(repr(value))  # the shortest repr, as DynamoDB stores it
-    if not value.is_finite():
+    elif not value.is_finite():
         raise ValueError(f"{value} has no canonical form (JSON has no NaN or infinity)")
-    return int(value) if value == value.to_integral_value() else float(value)
+    number = float(value)
+    if number.is_integer() and abs(number) < SAFE_INTEGER:
+        return int(number)
+    return number
 
 
 def dumps(value: Any) -> bytes:

@@ -47,9 +47,10 @@ def _decimals(value: Any) -> Any:
 
 
 def from_dynamo(value: Any) -> Any:
-    """Decimals back to int or float, sets to sorted lists: plain JSON-able values."""
+    """Decimals back to numbers as the canonical form has them (int below 2**53, else float),
+    sets to sorted lists: plain JSON-able values that store again unchanged."""
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        return canonical.normalize(value)
     if isinstance(value, dict):
         return {k: from_dynamo(v) for k, v in value.items()}
     if isinstance(value, list):
