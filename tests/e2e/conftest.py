@@ -44,6 +44,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "PORT": str(api_port),
         "AILAS_AWS_PORT": str(aws_port),
         "AILAS_OPERATOR_TOKEN": token,
+        "AILAS_STACK_FILE": str(log.parent / "stack.json"),  # not the checkout's .local/
         "POWERTOOLS_LOG_LEVEL": "INFO",
     }
     with open(log, "wb") as out:
