@@ -259,6 +259,8 @@ def verify(ctx: Context, token: str, jwks_source: str | None, online: bool) -> N
     try:
         keys = dataset_audit.load_jwks(ctx.client, jwks_source)
         claims = jws.verify(token, keys)
+        if "label_no" not in claims:  # the same keys sign the log's checkpoints
+            raise jws.TokenError("not_a_label")
     except jws.TokenError as error:
         ctx.emit({"signature_valid": False, "error": error.reason}, f"NOT VALID: {error.reason}")
         sys.exit(1)
