@@ -79,8 +79,12 @@ class Walker:
             self._problem(seq, "inserted", f"numbered {seq} after entry {self.size}")
             return
         if seq > self.next_seq:
-            gap = f"{self.next_seq}" if seq == self.next_seq + 1 else f"{self.next_seq}–{seq - 1}"
-            self._problem(seq, "missing", f"entries {gap} are missing before it")
+            gap = (
+                f"entry {self.next_seq} is"
+                if seq == self.next_seq + 1
+                else f"entries {self.next_seq}–{seq - 1} are"
+            )
+            self._problem(seq, "missing", f"{gap} missing before it")
         elif entry.get("prev_hash") != self.prev_hash:
             if self.prev_prev_hash is not None and entry.get("prev_hash") == self.prev_prev_hash:
                 self._problem(
@@ -133,10 +137,10 @@ def check_checkpoints(
     problems: list[Problem] = []
     good: list[Mapping[str, Any]] = []
     for checkpoint in checkpoints:
-        at, signed_size = checkpoint.get("at"), checkpoint.get("size")
         try:
             checkpoint_claims(checkpoint, jwks)
         except CheckpointError as error:
+            at = checkpoint.get("at")
             problems.append(
                 Problem(chain, None, "bad_checkpoint", f"the checkpoint of {at}: {error}")
             )

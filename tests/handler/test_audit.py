@@ -430,6 +430,25 @@ def test_a_rewritten_history_is_found_against_the_mirror_alone(
     assert mirror.read_text() == kept
 
 
+def test_every_problem_is_listed_not_only_the_first(registry: Registry, tmp_path: Path) -> None:
+    _activity(registry)
+    _public_activity(registry, performers=2)
+    store.audit_table().update_item(
+        Key={"pk": "audit", "sk": f"{2:012d}"},
+        UpdateExpression="SET #d.#k = :v",
+        ExpressionAttributeNames={"#d": "data", "#k": "kind"},
+        ExpressionAttributeValues={":v": "operator"},
+    )
+    store.audit_table().delete_item(Key={"pk": "audit", "sk": f"{4:012d}"})
+    store.audit_table().delete_item(Key={"pk": "public", "sk": f"{3:012d}"})
+    code, output = verify_audit()
+    assert code == 1
+    assert "audit entry 2: content changed" in output
+    assert "audit entry 5: missing — entry 4 is missing before it" in output
+    assert "public entry 4: missing" in output
+    assert (4, "missing") in reasons(ailas_log(registry.api, tmp_path / "m.jsonl"))
+
+
 def test_verify_audit_without_tampering_names_both_chains(registry: Registry) -> None:
     _activity(registry)
     checkpoints.create_all()
