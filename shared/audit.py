@@ -5,6 +5,9 @@ audit entry; an entry carries the SHA-256 of the previous one, so any later edit
 Public events (approvals, intents, labels) are also appended to the separate ``public`` chain,
 which anyone can read and verify. The audit table's stream is the domain-event bus
 (``functions/events/domain.py``).
+
+Entries are stored and hashed in one canonical form (``shared/canonical.py``), so what is read
+back re-hashes equal; ``shared/logchain.py`` checks a chain, ``shared/checkpoints.py`` signs heads.
 """
 
 from __future__ import annotations

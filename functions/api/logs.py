@@ -41,7 +41,7 @@ class LogEntry(BaseModel):
     actor: str
     action: str
     subject: str
-    summary: dict[str, Any] = {}
+    summary: dict[str, Any]
     hash: str
 
 
