@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -139,14 +140,20 @@ def test_an_outsider_recomputes_every_public_hash_from_the_readme_rule(registry:
 
 # --- the canonical form: what is stored re-hashes equal ----------------------------------------
 
+ROOT = Path(__file__).resolve().parents[2]
+# Every action the domain audits: the literal ones, label transitions, and those made with
+# f-strings (member.<decision>, trace.<status>).
 ACTIONS = sorted(
     {
-        "member.applied", "member.approved", "member.suspended", "intent.changed",
-        "intent.agent_added", "voice.created", "voice.registered", "voice.conflict",
-        "ai_system.registered", "contract.filed", "contract.confirmed", "label.issued",
-        "label.status_changed", "trace.created",
+        action
+        for path in (ROOT / "shared").rglob("*.py")
+        for groups in re.findall(r'action="([a-z_.]+)"|"(label\.[a-z_]+)"', path.read_text())
+        for action in groups
+        if action
     }
-)  # fmt: skip
+    | {"member.approved", "member.rejected", "member.suspended", "member.reinstated"}
+    | {"trace.done", "trace.failed"}
+)
 scalars = (
     st.none()
     | st.booleans()
@@ -168,6 +175,10 @@ values = st.recursive(
 )
 # DynamoDB keeps no empty member names (moto fails to read them back)
 event_data = st.dictionaries(st.text(min_size=1, max_size=10), values, max_size=6)
+
+
+def test_every_audited_action_is_covered() -> None:
+    assert {"intent.changed", "label.issued", "voice.registered", "contract.filed"} <= set(ACTIONS)
 
 
 @settings(
