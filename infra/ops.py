@@ -56,9 +56,14 @@ def verify_audit(chain: str) -> None:
     """Walk the whole chain(s): every hash, every link, against every signed checkpoint.
     Lists every problem found; exits 1 when there is any."""
     from shared import checkpoints, logchain
-    from shared.labels import keyring
+    from shared.aws import client
+    from shared.labels import keys
+    from shared.settings import get_settings
 
-    jwks = keyring.jwks(max_age_s=0)
+    # The public keys from KMS itself, not the JWKS stored in the registry table: someone who
+    # can write the tables could replace that one along with the checkpoints.
+    kms = client("kms")
+    jwks = keys.jwks(kms, keys.signing_key_ids(kms, get_settings().label_key_id))
     broken = False
     for name in (audit.AUDIT, audit.PUBLIC) if chain == "all" else (chain,):
         signed = checkpoints.every(name)

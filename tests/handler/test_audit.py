@@ -420,6 +420,24 @@ def test_a_forged_checkpoint_is_found(registry: Registry, signed_log, tmp_path: 
     assert not (tmp_path / "m.jsonl").exists()  # nothing trusted
 
 
+def test_verify_audit_takes_the_keys_from_kms_not_from_the_tables(
+    registry: Registry, signed_log
+) -> None:
+    """A forger who can write the tables swaps the stored JWKS for their own key too."""
+    signer = keys.LocalSigner()
+    store.registry().put_item(
+        Item={"pk": "KEYS#LABEL", "sk": "JWKS", "jwks": {"keys": [signer.jwk]}}
+    )
+    at = "2030-01-01T00:00:00.000000Z"
+    claims = {"kind": "ailas-log-checkpoint", "chain": "public", "size": 99,
+              "head_hash": "f" * 64, "at": at, "iat": 1}  # fmt: skip
+    put_entry({"pk": "checkpoint#public", "sk": f"{99:012d}", "chain": "public", "size": 99,
+               "head_hash": "f" * 64, "at": at, "kid": signer.kid,
+               "jws": jws.sign(claims, signer)})  # fmt: skip
+    code, output = verify_audit()
+    assert code == 1 and "bad checkpoint" in output and "(unknown_kid)" in output
+
+
 def test_a_rewritten_history_is_found_against_the_mirror_alone(
     registry: Registry, tmp_path: Path
 ) -> None:
