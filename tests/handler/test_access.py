@@ -99,6 +99,8 @@ SCOPED_CALLS: dict[str, tuple[str, str, Any]] = {
         voice_sheet(["{victim}"], rights={"holder_role": "other"}),
     ),
     "voices.list": ("GET", "/v1/voices", None),
+    "voices.of_performer": ("GET", "/v1/performers/{victim}/voices", None),
+    "ai_systems.check": ("POST", "/v1/ai-systems/{ai}/check", None),
     "ai_systems.register": (
         "POST",
         "/v1/ai-systems",
@@ -126,7 +128,11 @@ MIXED_CALLS: dict[str, tuple[str, str]] = {
 
 
 def test_every_private_operation_is_in_the_access_table() -> None:
-    private = {name for name, rule in POLICY.items() if not rule.public}
+    # The portal's pages take a session cookie, not a token: tests/handler/test_portal.py
+    # calls them as unrelated members.
+    private = {
+        name for name, rule in POLICY.items() if not rule.public and not name.startswith("portal.")
+    }
     covered = PRIVATE_CALLS.keys() | SCOPED_CALLS.keys()
     assert private <= covered, f"add to the access table: {private - covered}"
 

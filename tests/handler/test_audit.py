@@ -182,8 +182,9 @@ def data_for(action: str) -> Any:
         strategy = BY_TYPE[kind] if kind in BY_TYPE else BY_TYPE.get(inner, texts)
         if field.is_required():
             required[field.alias or name] = strategy
-        else:
-            optional[field.alias or name] = st.none() | strategy
+        else:  # null only where the declaration allows it
+            nullable = type(None) in getattr(kind, "__args__", ())
+            optional[field.alias or name] = (st.none() | strategy) if nullable else strategy
     return st.fixed_dictionaries(required, optional=optional)
 
 

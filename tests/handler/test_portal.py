@@ -185,3 +185,29 @@ def test_a_member_creates_and_revokes_their_own_api_token(
     assert api.get("/v1/contracts", token=business.token).status == 401  # the old one stopped
     form(api, "/portal/tokens", {"csrf": csrf, "action": "revoke"}, session)
     assert api.get("/v1/contracts", token=token).status == 401
+
+
+def test_members_never_see_each_others_records_in_the_portal(
+    registry: Registry, mailbox: Path, registered_voice
+) -> None:
+    from tests.scenario import ai_sheet
+
+    api = registry.api
+    holder = registry.member("rights_holder")
+    owner = registry.member("business")
+    voice_no = registered_voice(holder)
+    ai_no = api.post("/v1/ai-systems", ai_sheet([voice_no]), token=owner.token).json["ai_no"]
+    registry.member("rights_holder", email="other-holder@example.jp")
+    registry.member("business", email="other-business@example.jp")
+    intruder_holder = sign_in(api, mailbox, "other-holder@example.jp")
+    intruder_business = sign_in(api, mailbox, "other-business@example.jp")
+    for cookie, path in (
+        (intruder_holder, f"/portal/voices/{voice_no}"),
+        (intruder_holder, f"/portal/voices/{voice_no}/status"),
+        (intruder_business, f"/portal/ai-systems/{ai_no}"),
+    ):
+        reply = api.get(path, headers={"Cookie": cookie})
+        assert reply.status == 404, (path, reply)
+        assert "RIGHTS-SHEET-PRIVATE" not in reply.body.decode()
+    page = api.get("/portal/ai-systems", headers={"Cookie": intruder_business}).body.decode()
+    assert ai_no not in page
