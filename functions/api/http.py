@@ -14,7 +14,7 @@ from typing import Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
-from shared import access, openapi
+from shared import access, json_input, openapi
 from shared.access import Principal
 from shared.errors import ApiError, BadRequest, PayloadTooLarge, Unauthorized, ValidationFailed
 from shared.logging import logger
@@ -120,14 +120,16 @@ def authenticate(header: str | None) -> Principal | None:
 
 
 def parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
+    """The one place a request body is parsed: size, depth, numbers and characters are bounded
+    (shared/json_input.py) before pydantic sees it."""
     raw = raw or b""
     if len(raw) > get_settings().max_body_bytes:
         limit = get_settings().max_body_bytes
         raise PayloadTooLarge(f"The request body exceeds {limit} bytes.", code="body_too_large")
     try:
-        data = json.loads(raw.decode("utf-8")) if raw else None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BadRequest(f"The body is not valid JSON: {error}", code="invalid_json") from None
+        data = json_input.loads(raw) if raw.strip() else None
+    except json_input.JsonRejected as error:
+        raise ApiError(error.message, code=error.code, status=error.status) from None
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.", code="invalid_json")
     try:

@@ -106,12 +106,13 @@ def issue(call: Call) -> LabelIssued:
     summary="Verify a label token: the signature (no KMS call) and the live status (public)",
 )
 def verify(call: Call) -> Verification:
+    token = jws.normalize(call.body.token)  # once, for both the signature and the lookup
     try:
-        claims = jws.verify(call.body.token, keyring.jwks(), check_expiry=False)
+        claims = jws.verify(token, keyring.jwks(), check_expiry=False)
     except jws.TokenError as error:
         return Verification(signature_valid=False, error=error.reason)
-    label = service.get(claims.get("label_no", ""))
-    if label is None or label["token"] != call.body.token:
+    label = service.get(str(claims.get("label_no", "")))
+    if label is None or label["token"] != token:
         return Verification(signature_valid=True, error="unknown_label")
     return Verification(
         signature_valid=True, label=LabelView.model_validate(service.public_view(label))

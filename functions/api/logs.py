@@ -9,7 +9,6 @@ from pydantic import BaseModel
 
 from functions.api.http import Call, route
 from shared import audit, store
-from shared.errors import BadRequest
 
 bp = Blueprint(__name__)
 
@@ -48,11 +47,8 @@ class LogPage(BaseModel):
 
 
 def _seq(raw: str | None, name: str) -> int:
-    if raw is None:
-        return 0
-    if not raw.isdigit():
-        raise BadRequest(f"{name} must be a sequence number.", code="invalid_cursor")
-    return int(raw)
+    # ASCII digits only: '²'.isdigit() is True and int('²') raises.
+    return store.ascii_int(raw, name, 0, 10**15, "invalid_cursor") or 0
 
 
 @route(

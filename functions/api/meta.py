@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import platform
 from importlib import resources
 
 from chalice import Blueprint, Response
@@ -19,7 +18,6 @@ class Health(BaseModel):
     status: str
     version: str
     stage: str
-    python: str
     events: dict | None = None
 
 
@@ -38,7 +36,6 @@ def health(call: Call) -> Health:
         status="ok",
         version=__version__,
         stage=get_settings().stage,
-        python=platform.python_version(),
         events={"last_delivered_seq": cursor["last_seq"], "delivered_at": cursor["delivered_at"]}
         if cursor
         else None,
