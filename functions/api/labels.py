@@ -7,9 +7,8 @@ from typing import Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, Field
 
-from functions.api.http import Call, json_response, route
+from functions.api.http import AtQuery, Call, json_response, route
 from shared import ids
-from shared.clock import parse_instant
 from shared.errors import NotFound
 from shared.labels import badge, jws, keyring, page, qr, service
 from shared.members.models import Reason, Strict
@@ -127,10 +126,10 @@ def verify(call: Call) -> Verification:
     tag=TAG,
     response=LabelView,
     summary="A label's live status (or its status at a time) (public)",
-    query={"at": "ISO-8601 time"},
+    query=AtQuery,
 )
 def get_label(call: Call) -> LabelView:
-    at = parse_instant(call.query["at"]) if "at" in call.query else None
+    at = call.args.at
     return LabelView.model_validate(service.public_view(service.require(label_no_of(call)), at))
 
 

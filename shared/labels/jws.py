@@ -107,9 +107,12 @@ def header(token: str) -> dict[str, Any]:
 def public_key(jwk: dict[str, Any]) -> ec.EllipticCurvePublicKey:
     if jwk.get("kty") != "EC" or jwk.get("crv") != "P-256":
         raise TokenError("unknown_kid", "not a P-256 key")
-    x = int.from_bytes(b64url_decode(jwk["x"]), "big")
-    y = int.from_bytes(b64url_decode(jwk["y"]), "big")
-    return ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
+    try:
+        x = int.from_bytes(b64url_decode(str(jwk["x"])), "big")
+        y = int.from_bytes(b64url_decode(str(jwk["y"])), "big")
+        return ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
+    except (KeyError, ValueError) as error:  # a JWKS given to `ailas verify` may be anything
+        raise TokenError("unknown_kid", "the key is not a valid P-256 point") from error
 
 
 def verify(
