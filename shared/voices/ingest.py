@@ -26,7 +26,17 @@ from shared.voices import service
 ACTOR = "system:ingest"
 SAME_RECORDING_S = 3.5  # of the 5 s excerpt matched: the same recording, not a shared phrase
 BLOCK_BYTES = 8 * 1024 * 1024  # one ranged GET
-RETRYABLE_CODES = {"RequestTimeout", "SlowDown", "InternalError", "ServiceUnavailable"}
+RETRYABLE_CODES = {
+    "RequestTimeout",
+    "SlowDown",
+    "InternalError",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "TransactionConflictException",
+    "KMSThrottlingException",
+}
 
 
 @dataclass
