@@ -277,14 +277,21 @@ def _activity(energies: np.ndarray, offset: float, found: Peaks, min_active_s: f
     """Seconds of speech-like activity, judged against the file's own level; rejects silence,
     DC, tones and steady noise with their codes."""
     levels = 20 * np.log10(energies + 1e-12)
-    loud = float(np.percentile(levels, 95)) if len(levels) else -240.0
-    if loud < SILENCE_DB:
+    # Percentiles over the frames that are not silence: a long file with a little speech
+    # between digital silence is judged on its speech.
+    levels = levels[levels > SILENCE_DB]
+    if len(levels) * ACTIVITY_FRAME_S < min_active_s:
         if 20 * np.log10(offset + 1e-12) > SILENCE_DB:
             raise AudioRejected(
                 "constant_signal",
                 "The file holds a constant value (DC), not sound.",
             )
-        raise AudioRejected("no_speech", "The file is silent.")
+        raise AudioRejected(
+            "no_speech",
+            f"The file is silent but for {len(levels) * ACTIVITY_FRAME_S:.1f} s; at least "
+            f"{min_active_s:.0f} s of speech are needed.",
+        )
+    loud = float(np.percentile(levels, 95))
     quiet = float(np.percentile(levels, 10))
     if loud - quiet < STEADY_DB:
         if len(found) and _tone_share(found) >= TONE_SHARE:
@@ -297,7 +304,7 @@ def _activity(energies: np.ndarray, offset: float, found: Peaks, min_active_s: f
             f"The level of this file barely changes ({loud - quiet:.1f} dB between its quiet "
             "and loud parts): steady noise or hum, not speech.",
         )
-    active = levels > max(SILENCE_DB, loud - ACTIVE_RELATIVE_DB)
+    active = levels > loud - ACTIVE_RELATIVE_DB
     active_s = float(active.sum() * ACTIVITY_FRAME_S)
     if active_s < min_active_s:
         raise AudioRejected(
