@@ -212,8 +212,8 @@ def trace(ctx: Context, file: Path, send_audio: bool) -> None:
             upload_with_progress(ctx, created["upload"], file, ctype)
             result = wait_for(ctx, f"/v1/traces/{created['trace_id']}", FINAL_TRACE, 600)
         else:
-            result = ctx.client.post(
-                "/v1/traces/fingerprint", dataset_audit.fingerprint_query(file)
+            result = dataset_audit.match_fingerprint(
+                ctx.client, dataset_audit.fingerprint_query(file)
             )
     except (ApiError, dataset_audit.Unreadable) as error:
         if isinstance(error, dataset_audit.Unreadable):
