@@ -159,7 +159,7 @@ def _too_complex(what: str) -> AudioRejected:
 
 
 def _decode_open(audio: sf.SoundFile, head: bytes, size: int, bounds: _Bounds) -> DecodedAudio:
-    max_duration_s, min_active_s = bounds.max_duration_s, bounds.min_active_s
+    max_duration_s = bounds.max_duration_s
     rate, channels = audio.samplerate, audio.channels
     if audio.format not in CONTRACT_FORMATS:
         raise AudioRejected(
@@ -197,16 +197,16 @@ def _decode_open(audio: sf.SoundFile, head: bytes, size: int, bounds: _Bounds) -
     printer = Fingerprinter()
     energies: list[np.ndarray] = []
     offsets: list[np.ndarray] = []
+    spectrum = _LongTermSpectrum()
     carry = np.zeros(0, dtype=np.float32)
     frame = int(ACTIVITY_FRAME_S * SAMPLE_RATE)
     read = 0
     while True:
         try:
             block = audio.read(BLOCK_FRAMES, dtype="float32", always_2d=True)
-        except (sf.LibsndfileError, RuntimeError) as error:
+        except (sf.LibsndfileError, RuntimeError):
             raise AudioRejected(
-                "corrupt_audio",
-                f"The audio stops being readable after {read / rate:.1f} s ({error}).",
+                "corrupt_audio", f"The audio stops being readable after {read / rate:.1f} s."
             ) from None
         last = len(block) < BLOCK_FRAMES
         if time.monotonic() > bounds.deadline:
@@ -226,6 +226,7 @@ def _decode_open(audio: sf.SoundFile, head: bytes, size: int, bounds: _Bounds) -
             mono = np.zeros(0, dtype=np.float32)
         resampled = resampler.resample_chunk(mono, last=last)
         printer.feed(resampled)
+        spectrum.feed(resampled)
         joined = np.concatenate([carry, resampled])
         whole = len(joined) // frame * frame
         if whole:
@@ -251,7 +252,8 @@ def _decode_open(audio: sf.SoundFile, head: bytes, size: int, bounds: _Bounds) -
         np.concatenate(energies) if energies else np.zeros(0),
         float(np.concatenate(offsets).max()) if offsets else 0.0,
         found,
-        min_active_s,
+        spectrum,
+        bounds.min_active_s,
     )
     hashes, times = hashes_of(found)
     if len(hashes) == 0:
@@ -273,7 +275,42 @@ def _decode_open(audio: sf.SoundFile, head: bytes, size: int, bounds: _Bounds) -
     )
 
 
-def _activity(energies: np.ndarray, offset: float, found: Peaks, min_active_s: float) -> float:
+class _LongTermSpectrum:
+    """The file's average power spectrum, from one 64 ms frame in every ``STRIDE`` samples (a
+    few per cent of the fingerprint's FFTs): a tone, even a fading one, holds most of it."""
+
+    SIZE, STRIDE = 512, 4096
+    _window = np.hanning(SIZE).astype(np.float32)
+
+    def __init__(self) -> None:
+        self.power = np.zeros(self.SIZE // 2 + 1)
+        self.pending = np.zeros(0, dtype=np.float32)
+
+    def feed(self, samples: np.ndarray) -> None:
+        joined = np.concatenate([self.pending, samples])
+        count = max(0, (len(joined) - self.SIZE) // self.STRIDE + 1)
+        if count:
+            starts = np.arange(count) * self.STRIDE
+            frames = joined[starts[:, None] + np.arange(self.SIZE)] * self._window
+            self.power += (np.abs(np.fft.rfft(frames, axis=1)) ** 2).sum(axis=0)
+        self.pending = joined[count * self.STRIDE :]
+
+    def tone_share(self) -> float:
+        """The largest share of the 100-3,800 Hz power within ±2 bins (±31 Hz)."""
+        band = self.power[7:244]
+        total = float(band.sum())
+        if total <= 0:
+            return 0.0
+        return float(np.convolve(band, np.ones(5), mode="same").max() / total)
+
+
+def _activity(
+    energies: np.ndarray,
+    offset: float,
+    found: Peaks,
+    spectrum: _LongTermSpectrum,
+    min_active_s: float,
+) -> float:
     """Seconds of speech-like activity, judged against the file's own level; rejects silence,
     DC, tones and steady noise with their codes."""
     levels = 20 * np.log10(energies + 1e-12)
@@ -294,7 +331,7 @@ def _activity(energies: np.ndarray, offset: float, found: Peaks, min_active_s: f
     loud = float(np.percentile(levels, 95))
     quiet = float(np.percentile(levels, 10))
     if loud - quiet < STEADY_DB:
-        if len(found) and _tone_share(found) >= TONE_SHARE:
+        if (len(found) and _tone_share(found) >= TONE_SHARE) or spectrum.tone_share() >= TONE_SHARE:
             raise AudioRejected(
                 "pure_tone",
                 "The file holds a steady tone, not speech.",
@@ -312,7 +349,7 @@ def _activity(energies: np.ndarray, offset: float, found: Peaks, min_active_s: f
             f"The file has {active_s:.1f} s of sound above silence; "
             f"at least {min_active_s:.0f} s are needed.",
         )
-    if _tone_share(found) >= TONE_SHARE:
+    if _tone_share(found) >= TONE_SHARE or spectrum.tone_share() >= TONE_SHARE:
         raise AudioRejected("pure_tone", "The file holds tones, not speech.")
     return active_s
 
