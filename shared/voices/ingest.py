@@ -83,17 +83,18 @@ class S3Audio(io.RawIOBase):
         return self.position
 
     def _block(self, index: int) -> bytes:
+        start = index * self.block_bytes
         if index in self.blocks:
             self.blocks.move_to_end(index)
-            return self.blocks[index]
-        start = index * self.block_bytes
-        end = min(self.size, start + self.block_bytes) - 1
-        response = client("s3").get_object(
-            Bucket=self.bucket, Key=self.key, Range=f"bytes={start}-{end}"
-        )
-        data = response["Body"].read()
-        self.ranged_gets += 1
-        if start == self.hashed:
+            data = self.blocks[index]
+        else:
+            end = min(self.size, start + self.block_bytes) - 1
+            response = client("s3").get_object(
+                Bucket=self.bucket, Key=self.key, Range=f"bytes={start}-{end}"
+            )
+            data = response["Body"].read()
+            self.ranged_gets += 1
+        if start == self.hashed:  # the next bytes of the digest, however they were reached
             self.digest.update(data)
             self.hashed += len(data)
         self.blocks[index] = data

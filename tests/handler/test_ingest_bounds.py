@@ -178,3 +178,19 @@ def test_decoding_is_bounded_by_samples_and_wall_time(tmp_path) -> None:
         with pytest.raises(AudioRejected) as refused:
             decode(other)
         assert refused.value.code == "unsupported_format", fmt
+
+
+def test_s3_reader_hashes_every_byte_whatever_the_order_of_reads(aws: dict[str, str]) -> None:
+    from shared.aws import client
+    from shared.voices.ingest import S3Audio
+
+    data = np.random.default_rng(7).bytes(10 * 1000 + 17)
+    client("s3").put_object(Bucket=get_settings().bucket, Key="uploads/voices/o/r", Body=data)
+    reader = S3Audio(get_settings().bucket, "uploads/voices/o/r", len(data), block_bytes=1000)
+    reader.seek(-20, 2)
+    assert reader.read() == data[-20:]  # the tail first, as an MP3 decoder may
+    reader.seek(3000)
+    assert reader.read(2500) == data[3000:5500]
+    reader.seek(0)
+    assert reader.read(1500) == data[:1500]
+    assert reader.sha256() == hashlib.sha256(data).hexdigest()
