@@ -24,7 +24,7 @@ from tests.e2e.conftest import Stack
 FUZZ_EXAMPLES = int(os.environ.get("AILAS_FUZZ_EXAMPLES", "6"))
 # A bound on the run, not an assertion: past it, each remaining operation gets one example per
 # mode, so every operation is still called on a slow machine.
-BUDGET_S = float(os.environ.get("AILAS_FUZZ_BUDGET_S", "45"))
+BUDGET_S = float(os.environ.get("AILAS_FUZZ_BUDGET_S", "30"))
 MODES = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
 
 
