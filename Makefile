@@ -8,7 +8,7 @@ PYTHON312 ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python
 	$$p -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo $$p; break; }; done)
 PYTEST_ARGS ?=
 
-.PHONY: setup sysdeps run test lint unit handler e2e package deploy bench clean
+.PHONY: setup sysdeps run demo test lint unit handler e2e package deploy bench clean
 
 setup: $(STAMP)
 
@@ -23,13 +23,18 @@ $(STAMP):
 run: setup
 	$(BIN)/python -m infra.local_stack
 
-## Debian packages the tests use: headless Chromium (the verify page) and a Japanese font.
+## The README's terminal walk-through, run as written against the local stack (started if needed).
+demo: setup sysdeps
+	$(BIN)/python -m infra.demo
+
+## Debian packages the tests use: headless Chromium (pages), a Japanese font, jq (the demo).
 sysdeps:
-	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi ipa; then \
+	@if ! command -v chromium >/dev/null || ! command -v jq >/dev/null \
+	    || ! fc-list 2>/dev/null | grep -qi ipa; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	      chromium fonts-ipafont-gothic >/dev/null; \
-	  else echo "install chromium and fonts-ipafont-gothic (Debian) for the browser test"; fi; \
+	      chromium fonts-ipafont-gothic jq >/dev/null; \
+	  else echo "install chromium, fonts-ipafont-gothic and jq (Debian) for the tests"; fi; \
 	fi
 
 ## Lint, then unit, handler and end-to-end tests, then the template checks.

@@ -6,6 +6,7 @@ from chalice import Chalice
 from functions import middleware
 from functions.api import business, intents, labels, logs, members, meta, traces, voices
 from functions.events import domain, ingest, schedule, signer
+from functions.portal import member, public
 
 app = Chalice(app_name="ailas")
 app.api.binary_types = ["application/octet-stream", "multipart/form-data"]
@@ -20,6 +21,8 @@ for blueprint in (
     labels.bp,
     traces.bp,
     logs.bp,
+    public.bp,
+    member.bp,
     ingest.bp,
     domain.bp,
     schedule.bp,

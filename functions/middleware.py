@@ -10,7 +10,21 @@ from typing import Any
 from chalice import Chalice, Response
 
 from functions.api.http import internal_error, json_response, request_id_of
+from shared import access, openapi
 from shared.logging import logger
+
+# Cross-origin reads: public operations answered to GET or HEAD, plus token verification
+# (a POST that only reads). A browser sends no cookies with these, and none are honoured.
+CORS_POSTS = frozenset({"labels.verify"})
+
+
+def cross_origin_readable(request: Any) -> bool:
+    path = (getattr(request, "context", None) or {}).get("resourcePath")
+    for op in openapi.OPERATIONS:
+        if op.path == path and op.method == request.method:
+            public = access.POLICY[op.name].public
+            return public and (op.method in ("GET", "HEAD") or op.name in CORS_POSTS)
+    return False
 
 
 def api_shaped(response: Response, request_id: str) -> Response:
@@ -43,6 +57,11 @@ def install(app: Chalice) -> None:
             response = internal_error(request_id)
         response = api_shaped(response, request_id)
         response.headers.setdefault("X-Request-Id", request_id)
+        if cross_origin_readable(request):
+            # Anyone's web page may read public answers: no credentials, no preflight needed.
+            response.headers.setdefault("Access-Control-Allow-Origin", "*")
+        if request.method == "HEAD":
+            response.body = ""  # the local server would send it; API Gateway drops it
         logger.info(
             "request",
             extra={

@@ -19,6 +19,7 @@ Stage parameters: ``Stage`` is the stage; ``PUBLIC_BASE_URL`` (optional) sets th
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -27,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from botocore.exceptions import WaiterError
 
 from infra import build, sizes
 
@@ -157,12 +160,16 @@ def deploy_stack(
     template_url: str,
     stack_parameters: list[dict[str, str]],
     poll_s: float = 10.0,
+    deadline_s: float = 3600.0,
 ) -> str:
-    """Create and execute a change set; the final stack status, or "NO_CHANGES"."""
+    """Create and execute a change set; the final stack status, or "NO_CHANGES".
+
+    boto3's waiters poll every ``poll_s`` and give up after ``deadline_s``: a deploy that hangs
+    fails instead of polling forever."""
     status = stack_status(cloudformation, stack)
     if status == "ROLLBACK_COMPLETE":  # a failed first create cannot be updated
         cloudformation.delete_stack(StackName=stack)
-        cloudformation.get_waiter("stack_delete_complete").wait(StackName=stack)
+        _wait(cloudformation, "stack_delete_complete", poll_s, deadline_s, StackName=stack)
         status = None
     creating = status is None or status == "REVIEW_IN_PROGRESS"
     name = f"deploy-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -175,27 +182,42 @@ def deploy_stack(
         Capabilities=CAPABILITIES,
         Tags=[{"Key": "app", "Value": "ailas"}],
     )
-    while True:
-        change_set = cloudformation.describe_change_set(StackName=stack, ChangeSetName=name)
-        if change_set["Status"] in ("CREATE_COMPLETE", "FAILED"):
-            break
-        time.sleep(poll_s)
+    with contextlib.suppress(WaiterError):  # FAILED is an answer too: read why below
+        _wait(
+            cloudformation,
+            "change_set_create_complete",
+            poll_s,
+            deadline_s,
+            StackName=stack,
+            ChangeSetName=name,
+        )
+    change_set = cloudformation.describe_change_set(StackName=stack, ChangeSetName=name)
     if change_set["Status"] == "FAILED":
         reason = change_set.get("StatusReason", "")
         if "didn't contain changes" in reason or "No updates" in reason:
             cloudformation.delete_change_set(StackName=stack, ChangeSetName=name)
             return "NO_CHANGES"
         raise SystemExit(f"change set {name} failed: {reason}")
+    if change_set["Status"] != "CREATE_COMPLETE":
+        raise SystemExit(f"change set {name} is still {change_set['Status']}")
     for change in change_set.get("Changes", []):
         rc = change["ResourceChange"]
         replace = " (REPLACEMENT)" if rc.get("Replacement") == "True" else ""
         print(f"  {rc['Action']:8s} {rc['LogicalResourceId']} {rc['ResourceType']}{replace}")
     cloudformation.execute_change_set(StackName=stack, ChangeSetName=name)
-    while True:
-        status = stack_status(cloudformation, stack) or "DELETED"
-        if not status.endswith("_IN_PROGRESS"):
-            return status
-        time.sleep(poll_s)
+    waiter = "stack_create_complete" if creating else "stack_update_complete"
+    try:
+        _wait(cloudformation, waiter, poll_s, deadline_s, StackName=stack)
+    except WaiterError as error:
+        if "Max attempts exceeded" in str(error):
+            raise SystemExit(f"{stack} did not finish within {deadline_s:.0f} s") from None
+    return stack_status(cloudformation, stack) or "DELETED"  # a failure: its rollback status
+
+
+def _wait(client: Any, name: str, poll_s: float, deadline_s: float, **kwargs: Any) -> None:
+    delay = max(1, round(poll_s))
+    config = {"Delay": delay, "MaxAttempts": max(1, int(deadline_s // delay))}
+    client.get_waiter(name).wait(WaiterConfig=config, **kwargs)
 
 
 def main() -> None:

@@ -3,7 +3,9 @@
 1. a moto server (S3, SQS, DynamoDB + Streams, KMS) on 127.0.0.1:$AILAS_AWS_PORT (default 5000);
 2. infra/resources.yaml provisioned into it (the file operators deploy);
 3. the Chalice app on http://127.0.0.1:$PORT (default 8000);
-4. the worker that plays Lambda's event source mappings (ingest queue, audit stream, schedules).
+4. the worker that plays Lambda's event source mappings (ingest queue, audit stream, schedules);
+5. an SMTP server (aiosmtpd) that keeps the mail the registry sends in .local/mail/
+   (AILAS_MAIL_DIR) and prints each sign-in link in this log.
 
 State lives in the moto server's memory: every start is a clean registry.
 """
@@ -23,6 +25,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "ap-northeast-1"
+
+
+def local_dir() -> Path:
+    """Where the running stack keeps its files (operator token, moto log, mail):
+    .local/ of the checkout, or AILAS_LOCAL_DIR (tests give each stack its own)."""
+    return Path(os.environ.get("AILAS_LOCAL_DIR") or ROOT / ".local")
 
 
 def free_port() -> int:
@@ -45,18 +53,21 @@ def wait_for_port(port: int, timeout_s: float = 30.0) -> None:
 
 
 def start_moto(port: int) -> subprocess.Popen[bytes]:
-    log = open(ROOT / ".local" / "moto.log", "wb")  # noqa: SIM115 - lives as long as moto
+    log = open(local_dir() / "moto.log", "wb")  # noqa: SIM115 - lives as long as moto
     process = subprocess.Popen(
         [sys.executable, "-m", "infra.moto_server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
+        # Its own session: Ctrl-C in the terminal reaches the stack, which stops the worker
+        # first and moto last (moto dying first would fail the worker's calls in flight).
+        start_new_session=True,
     )
     wait_for_port(port)
     return process
 
 
 def configure_environment(
-    aws_port: int, api_port: int, outputs: dict[str, str], operator_token: str
+    aws_port: int, api_port: int, outputs: dict[str, str], operator_token: str, smtp_port: int
 ) -> None:
     """What Lambda's environment would hold, pointed at the moto server."""
     os.environ.update(
@@ -72,13 +83,16 @@ def configure_environment(
             "AILAS_LABEL_KEY_ID": outputs["LabelSigningKeyId"],
             "AILAS_PUBLIC_BASE_URL": f"http://127.0.0.1:{api_port}",
             "AILAS_OPERATOR_TOKEN": operator_token,
+            "AILAS_EVENTS_FAILED_QUEUE_URL": outputs["EventsFailedQueueUrl"],
+            "AILAS_SMTP_PORT": str(smtp_port),
+            "AILAS_MAIL_FROM": "AILAS (local) <no-reply@localhost>",
         }
     )
 
 
 def operator_token() -> str:
     token = os.environ.get("AILAS_OPERATOR_TOKEN") or "ailas_op_" + secrets.token_urlsafe(32)
-    path = ROOT / ".local" / "operator.token"
+    path = local_dir() / "operator.token"
     path.write_text(token + "\n", encoding="utf-8")
     path.chmod(0o600)
     return token
@@ -90,9 +104,10 @@ class LocalStack:
         self.moto: subprocess.Popen[bytes] | None = None
         self.worker = None
         self.server = None
+        self.mail: object | None = None
 
     def start(self) -> None:
-        (ROOT / ".local").mkdir(exist_ok=True)
+        local_dir().mkdir(parents=True, exist_ok=True)
         for port, what in ((self.aws_port, "AILAS_AWS_PORT"), (self.api_port, "PORT")):
             if port_in_use(port):
                 raise SystemExit(f"127.0.0.1:{port} is taken: stop what runs there or set {what}.")
@@ -102,7 +117,12 @@ class LocalStack:
 
         outputs = provision(f"http://127.0.0.1:{self.aws_port}", REGION, "local")
         token = operator_token()
-        configure_environment(self.aws_port, self.api_port, outputs, token)
+        from infra import local_mail
+
+        self.mail_dir = Path(os.environ.get("AILAS_MAIL_DIR") or local_dir() / "mail")
+        self.smtp_port = int(os.environ.get("AILAS_SMTP_PORT") or 0) or free_port()
+        self.mail = local_mail.start(self.mail_dir, self.smtp_port)
+        configure_environment(self.aws_port, self.api_port, outputs, token, self.smtp_port)
         self.token = token
 
         from chalice.config import Config
@@ -113,6 +133,7 @@ class LocalStack:
 
         ensure_local_operator(token)
         config = Config.create(chalice_stage="local", app_name="ailas", project_dir=str(ROOT))
+        load_plugins()
         self.server = server(app_module.app, config, "127.0.0.1", self.api_port)
         threading.Thread(target=self.server.serve_forever, name="api", daemon=True).start()
         self.worker = start_worker(app_module.app, outputs)
@@ -122,6 +143,8 @@ class LocalStack:
             self.worker.shutdown()
         if self.server is not None:
             self.server.shutdown()
+        if self.mail is not None:
+            self.mail.stop()  # type: ignore[attr-defined]
         if self.moto is not None:
             self.moto.terminate()
             self.moto.wait(timeout=10)
@@ -140,12 +163,27 @@ def start_worker(app: object, outputs: dict[str, str]) -> object:
     )
     worker.loop("ingest", lambda: ingest.poll_once(wait_s=1), idle_s=0)
     if "domain_events" in handlers:
-        events = StreamPoller(handlers["domain_events"], "domain_events", outputs["AuditStreamArn"])
+        events = StreamPoller(
+            handlers["domain_events"],
+            "domain_events",
+            outputs["AuditStreamArn"],
+            failure_queue_url=outputs["EventsFailedQueueUrl"],
+        )
         worker.loop("domain_events", events.poll_once, idle_s=0.2)
-    for name, seconds in (("end_contracts", 60.0),):
+    # EventBridge's rate: hourly, as deployed (the first run an hour after start).
+    for name, seconds in (("end_contracts", 3600.0),):
         if name in handlers:
             worker.every(name, seconds, handlers[name])
     return worker
+
+
+def load_plugins() -> None:
+    """Extra modules named in AILAS_LOCAL_PLUGINS (comma-separated) are imported before the
+    worker starts, e.g. a test's subscriber that fails on purpose. Local stack only."""
+    import importlib
+
+    for name in filter(None, os.environ.get("AILAS_LOCAL_PLUGINS", "").split(",")):
+        importlib.import_module(name.strip())
 
 
 def main() -> None:
@@ -167,8 +205,10 @@ def main() -> None:
             f"\nAILAS local stack is up ({time.perf_counter() - started:.1f} s)\n"
             f"  API        http://127.0.0.1:{args.port}   (docs: /docs, health: /v1/health)\n"
             f"  AWS (moto) http://127.0.0.1:{args.aws_port}\n"
+            f"  portal     http://127.0.0.1:{args.port}/   (mail: {stack.mail_dir}, "
+            f"SMTP 127.0.0.1:{stack.smtp_port})\n"
             f"  operator token  {stack.token}\n"
-            f"                  (also in .local/operator.token)\n"
+            f"                  (also in {local_dir() / 'operator.token'})\n"
             "Ctrl-C stops everything.\n",
             flush=True,
         )

@@ -4,6 +4,7 @@ event shapes and partial-batch-failure semantics; it also fires the scheduled ha
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from infra.event_sources import STREAM_BATCH_SIZE, STREAM_MAX_RECORD_AGE_S, STREAM_MAX_RETRIES
 from shared.aws import client
 from shared.logging import logger
 
@@ -152,47 +154,140 @@ class SqsPoller:
 
 
 class StreamPoller:
-    """One DynamoDB Streams event source mapping (starting at the trim horizon).
+    """One DynamoDB Streams event source mapping (starting at the trim horizon), with the
+    failure handling of the deployed one (infra/event_sources.py): a record reported failed is
+    retried from its own position, the batch halved each time (bisection), at most
+    ``max_retries`` times; then Lambda's on-failure message is sent to the events failure
+    queue and delivery goes on after it. Records older than ``max_age_s`` go there unprocessed.
 
     A fresh iterator is taken after the last sequence number on every poll: moto replaces a
     table's stream shard object when a transaction is cancelled, which strands old iterators.
     """
 
-    def __init__(self, handler: Handler, name: str, stream_arn: str, batch_size: int = 100) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        name: str,
+        stream_arn: str,
+        failure_queue_url: str | None = None,
+        batch_size: int = STREAM_BATCH_SIZE,
+        max_retries: int = STREAM_MAX_RETRIES,
+        max_age_s: int = STREAM_MAX_RECORD_AGE_S,
+        retry_after_s: float = 0.2,
+    ) -> None:
         self.handler, self.name, self.stream_arn = handler, name, stream_arn
-        self.batch_size = batch_size
+        self.failure_queue_url = failure_queue_url
+        self.batch_size, self.max_retries, self.max_age_s = batch_size, max_retries, max_age_s
+        self.retry_after_s = retry_after_s
         self.positions: dict[str, str] = {}
+        self.attempts: dict[str, int] = {}  # sequence number → failed attempts so far
+        self.limits: dict[str, int] = {}  # shard → batch size while bisecting
+        self.set_aside = 0
 
     def poll_once(self) -> int:
         streams = client("dynamodbstreams")
         shards = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
         delivered = 0
         for shard in shards:
-            shard_id = shard["ShardId"]
-            position = self.positions.get(shard_id)
-            iterator = streams.get_shard_iterator(
-                StreamArn=self.stream_arn,
-                ShardId=shard_id,
-                **(
-                    {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": position}
-                    if position
-                    else {"ShardIteratorType": "TRIM_HORIZON"}
-                ),
-            )["ShardIterator"]
-            records = streams.get_records(ShardIterator=iterator, Limit=self.batch_size).get(
-                "Records", []
-            )
-            if not records:
-                continue
-            event = {"Records": [self._record(r) for r in records]}
-            # Lambda retries a failing stream batch until it succeeds (or the records age
-            # out): the position only moves on once the handler returned without failures.
-            result = self.handler(event, LambdaContext(self.name)) or {}
-            if result.get("batchItemFailures"):
-                continue
-            self.positions[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
-            delivered += len(records)
+            delivered += self._poll_shard(streams, shard["ShardId"])
         return delivered
+
+    def _poll_shard(self, streams: Any, shard_id: str) -> int:
+        position = self.positions.get(shard_id)
+        iterator = streams.get_shard_iterator(
+            StreamArn=self.stream_arn,
+            ShardId=shard_id,
+            **(
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": position}
+                if position
+                else {"ShardIteratorType": "TRIM_HORIZON"}
+            ),
+        )["ShardIterator"]
+        limit = self.limits.get(shard_id, self.batch_size)
+        records = streams.get_records(ShardIterator=iterator, Limit=limit).get("Records", [])
+        if not records:
+            return 0
+        stale = [r for r in records if self._age_s(r) > self.max_age_s]
+        if stale:
+            self._give_up(shard_id, stale, "RecordAgeExceeded")
+            return len(stale)
+        failed = self._invoke(records)
+        if not failed:
+            self._advance(shard_id, records[-1])
+            self.limits.pop(shard_id, None)
+            return len(records)
+        # Lambda checkpoints before the first failed record and retries from it.
+        first = next(i for i, r in enumerate(records) if self._seq(r) in failed)
+        if first:
+            self._advance(shard_id, records[first - 1])
+        record = records[first]
+        tries = self.attempts.get(self._seq(record), 0) + 1
+        self.attempts[self._seq(record)] = tries
+        if tries > self.max_retries:
+            self._give_up(shard_id, [record], "RetryAttemptsExhausted")
+        else:
+            self.limits[shard_id] = max(1, len(records[first:]) // 2)  # bisect
+            time.sleep(self.retry_after_s)
+        return len(records)  # attempted: a retry is still work to do
+
+    def _invoke(self, records: list[dict[str, Any]]) -> set[str]:
+        event = {"Records": [self._record(r) for r in records]}
+        try:
+            result = self.handler(event, LambdaContext(self.name)) or {}
+        except Exception:
+            logger.exception("handler failed the whole batch", extra={"function": self.name})
+            return {self._seq(r) for r in records}
+        return {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+
+    def _advance(self, shard_id: str, record: dict[str, Any]) -> None:
+        self.positions[shard_id] = self._seq(record)
+        self.attempts.pop(self._seq(record), None)
+
+    def _give_up(self, shard_id: str, records: list[dict[str, Any]], condition: str) -> None:
+        """Lambda's on-failure destination message, then move past the records."""
+        first, last = records[0], records[-1]
+        message = {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": LambdaContext(self.name).invoked_function_arn,
+                "condition": condition,
+                "approximateInvokeCount": self.attempts.get(self._seq(first), 0),
+            },
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST"},
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "DDBStreamBatchInfo": {
+                "shardId": shard_id,
+                "startSequenceNumber": self._seq(first),
+                "endSequenceNumber": self._seq(last),
+                "approximateArrivalOfFirstRecord": _iso(first),
+                "approximateArrivalOfLastRecord": _iso(last),
+                "batchSize": len(records),
+                "streamArn": self.stream_arn,
+            },
+        }
+        if self.failure_queue_url:
+            client("sqs").send_message(
+                QueueUrl=self.failure_queue_url, MessageBody=json.dumps(message)
+            )
+        self.set_aside += len(records)
+        logger.error(
+            "domain events set aside in the failure queue",
+            extra={"condition": condition, "records": len(records), "first": self._seq(first)},
+        )
+        self._advance(shard_id, last)
+        self.limits.pop(shard_id, None)
+
+    @staticmethod
+    def _seq(record: dict[str, Any]) -> str:
+        return str(record["dynamodb"]["SequenceNumber"])
+
+    @staticmethod
+    def _age_s(record: dict[str, Any]) -> float:
+        created = record["dynamodb"].get("ApproximateCreationDateTime")
+        if isinstance(created, datetime):
+            return (datetime.now(UTC) - created.astimezone(UTC)).total_seconds()
+        return 0.0
 
     def _record(self, record: dict[str, Any]) -> dict[str, Any]:
         body = dict(record["dynamodb"])
@@ -205,6 +300,12 @@ class StreamPoller:
             "eventSourceARN": self.stream_arn,
             "awsRegion": "ap-northeast-1",
         }
+
+
+def _iso(record: dict[str, Any]) -> str:
+    created = record["dynamodb"].get("ApproximateCreationDateTime")
+    moment = created if isinstance(created, datetime) else datetime.now(UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def scheduled_event() -> dict[str, Any]:
@@ -229,13 +330,24 @@ class Worker:
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
 
-    def loop(self, name: str, step: Callable[[], Any], idle_s: float = 0.2) -> None:
+    def loop(
+        self, name: str, step: Callable[[], Any], idle_s: float = 0.2, max_idle_s: float = 0.8
+    ) -> None:
+        """Call ``step`` until stopped; while it finds nothing to do, wait ``idle_s``, doubling
+        up to ``max_idle_s`` (an idle stack polls a few times a second, not dozens)."""
+
         def run() -> None:
+            wait = idle_s
             while not self.stop.is_set():
                 try:
-                    if not step():
-                        self.stop.wait(idle_s)
+                    if step():
+                        wait = idle_s
+                    else:
+                        self.stop.wait(wait)
+                        wait = min(max_idle_s, wait * 2)
                 except Exception:
+                    if self.stop.is_set():
+                        break  # shutting down: calls in flight may fail, and that is fine
                     logger.exception("worker loop error", extra={"loop": name})
                     self.stop.wait(1.0)
 

@@ -7,7 +7,8 @@ What it adds to what Chalice writes:
 - per function: a fixed name ``ailas-<stage>-<name>``, the environment the code reads
   (shared/settings.py), the audio layer where the function's imports reach numpy/soundfile/soxr,
   a log group with retention (created before the function), and the real event sources: the SQS
-  ingest queue with ``ReportBatchItemFailures`` and the audit table's stream;
+  ingest queue with ``ReportBatchItemFailures`` and the audit table's stream (bounded retries,
+  bisection and the events failure queue: infra/event_sources.py);
 - API Gateway: JSON gateway responses (an unknown route is a 404 ``{"code": "not_found"}``),
   stage throttling, and integration URIs built from the API function's *name*, so that the API
   function may know its own URL without a dependency cycle.
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra.event_sources import stream_event_properties
 from infra.template import load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -185,8 +187,10 @@ def environment(functions: list[Function], api_stage: str) -> dict[str, Any]:
         "AILAS_IDEMPOTENCY_TABLE": {"Ref": "IdempotencyTable"},
         "AILAS_BUCKET": {"Ref": "AudioBucket"},
         "AILAS_INGEST_QUEUE_URL": {"Ref": "IngestQueue"},
+        "AILAS_EVENTS_FAILED_QUEUE_URL": {"Ref": "EventsFailedQueue"},
         "AILAS_AUDIT_STREAM_ARN": {"Fn::GetAtt": ["AuditTable", "StreamArn"]},
         "AILAS_LABEL_KEY_ID": {"Ref": "LabelSigningKeyAlias"},
+        "AILAS_MAIL_FROM": {"Fn::Sub": "AILAS <no-reply@${MailDomain}>"},
     }
     if any(f.name == "label_signer" for f in functions):
         variables["AILAS_LABEL_SIGNER_FUNCTION"] = {"Fn::Sub": "ailas-${Stage}-label_signer"}
@@ -279,13 +283,7 @@ def _event_overrides(function: Function) -> dict[str, Any] | None:
         }
     if function.kind == "dynamodb":
         return {
-            function.event_source: {
-                "Type": "DynamoDB",
-                "Properties": {
-                    "Stream": {"Fn::GetAtt": ["AuditTable", "StreamArn"]},
-                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                },
-            }
+            function.event_source: {"Type": "DynamoDB", "Properties": stream_event_properties()}
         }
     return None
 

@@ -7,6 +7,7 @@ credentials (or the local stack, when AILAS_AWS_ENDPOINT_URL points at it).
     python -m infra.ops rebuild-index [--dry-run]
     python -m infra.ops export-tables DIR
     python -m infra.ops backup-tables
+    python -m infra.ops events show | events redrive [--message ID] [--seq N]
 """
 
 from __future__ import annotations
@@ -181,6 +182,58 @@ def backup_tables() -> None:
             "BackupDetails"
         ]["BackupArn"]
         click.echo(f"{name}: {arn}")
+
+
+@cli.group("events")
+def events_group() -> None:
+    """Domain events: delivery progress, and events set aside after failing their retries."""
+
+
+@events_group.command("show")
+def events_show() -> None:
+    """The delivery cursor and every set-aside event (exit 1 when any waits)."""
+    from infra import event_failures
+    from shared import events
+
+    cursor = events.delivery_cursor() or {}
+    click.echo(
+        f"delivered up to audit entry {cursor.get('last_seq', '-')} "
+        f"({cursor.get('last_action', '-')}, at {cursor.get('delivered_at', '-')})"
+    )
+    waiting = event_failures.set_aside()
+    for item in waiting:
+        what = (
+            ", ".join(f"#{e['seq']} {e['action']} {e['entity']}" for e in item.entries)
+            or "records no longer in the stream: redrive them with --seq"
+        )
+        click.echo(f"set aside {item.message_id} ({item.condition}, {item.arrived}): {what}")
+    if not waiting:
+        click.echo("no events set aside.")
+    sys.exit(1 if waiting else 0)
+
+
+@events_group.command("redrive")
+@click.option("--message", "message_ids", multiple=True, help="a set-aside message (repeatable)")
+@click.option("--seq", "seqs", type=int, multiple=True, help="an audit entry to deliver again")
+def events_redrive(message_ids: tuple[str, ...], seqs: tuple[int, ...]) -> None:
+    """Deliver set-aside events again (all of them by default), or audit entries by seq."""
+    from infra import event_failures
+
+    if seqs:
+        failed = event_failures.deliver(event_failures.audit_entries(list(seqs)))
+        click.echo(f"delivered {len(seqs) - len(failed)} of {len(seqs)} entries")
+        sys.exit(1 if failed else 0)
+    waiting = [
+        i for i in event_failures.set_aside() if not message_ids or i.message_id in message_ids
+    ]
+    still = 0
+    for item in waiting:
+        failed = event_failures.redrive(item)
+        state = f"failed again: {failed}" if failed else "delivered, removed from the queue"
+        click.echo(f"{item.message_id} (entries {item.seqs}): {state}")
+        still += bool(failed)
+    click.echo(f"{len(waiting) - still} of {len(waiting)} set-aside batches redriven.")
+    sys.exit(1 if still else 0)
 
 
 if __name__ == "__main__":

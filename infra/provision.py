@@ -236,6 +236,12 @@ def _table(p: Provisioner, name: str, props: dict[str, Any]) -> None:
     )
 
 
+@creates("AWS::SES::EmailIdentity")
+def _mail_identity(p: Provisioner, name: str, props: dict[str, Any]) -> None:
+    # Locally mail goes to the stack's SMTP server (infra/local_mail.py), not through SES.
+    p.record(name, props["EmailIdentity"])
+
+
 @creates("AWS::CloudWatch::Alarm")
 def _alarm(p: Provisioner, name: str, props: dict[str, Any]) -> None:
     p.client("cloudwatch").put_metric_alarm(**props)

@@ -44,11 +44,17 @@ class Rule:
 
 PUBLIC = Rule(None)
 OPERATOR = Rule(frozenset({"operator"}))
-ANY_MEMBER = Rule(ALL_ROLES)
 
 
 def only(*roles: str, note: str = "") -> Rule:
+    """These member roles, and operators reading on the association's behalf."""
     return Rule(frozenset(roles) | {"operator"}, note)
+
+
+def acting(*roles: str, note: str = "") -> Rule:
+    """These member roles alone: the operator approves, suspends and revokes, but never acts
+    for a member (registers voices, AI systems, contracts or labels, or grants agencies)."""
+    return Rule(frozenset(roles), note)
 
 
 POLICY: dict[str, Rule] = {
@@ -56,6 +62,7 @@ POLICY: dict[str, Rule] = {
     "health": PUBLIC,
     "openapi": PUBLIC,
     "docs": PUBLIC,
+    "docs.asset": PUBLIC,
     # membership
     "members.apply": PUBLIC,
     "members.list": OPERATOR,
@@ -66,33 +73,34 @@ POLICY: dict[str, Rule] = {
     "members.reinstate": OPERATOR,
     "members.tokens.rotate": Rule(ALL_ROLES, "the member itself, or an operator"),
     # intents
-    "intents.put": Rule(
-        frozenset({"performer", "rights_holder"}),
-        "the performer itself, or an agency it authorised",
+    "intents.put": acting(
+        "performer", "rights_holder", note="the performer itself, or an agency it authorised"
     ),
     "intents.get": PUBLIC,
     "intents.history": PUBLIC,
     "intents.list": PUBLIC,
     "intents.agents.list": only("performer", note="the performer itself"),
-    "intents.agents.add": only("performer", note="the performer itself"),
-    "intents.agents.remove": only("performer", note="the performer itself"),
+    "intents.agents.add": acting("performer", note="the performer itself"),
+    "intents.agents.remove": acting("performer", note="the performer itself"),
     # voices
-    "voices.register": only("rights_holder"),
+    "voices.register": acting("rights_holder"),
     "voices.list": only("rights_holder", note="the caller's own voices"),
     "voices.get": Rule(None, "public view; full record for holder, performers, operators"),
     "voices.usage": Rule(ALL_ROLES, "the voice's holder, its member performers, operators"),
+    "voices.of_performer": only("performer", note="that performer"),
     # AI systems and contracts
-    "ai_systems.register": only("business"),
+    "ai_systems.register": acting("business"),
     "ai_systems.list": PUBLIC,
     "ai_systems.get": Rule(None, "public part; training data for its business and operators"),
-    "ai_systems.update": only("business", note="the AI system's business"),
-    "contracts.file": only("business", note="the AI system's business"),
+    "ai_systems.update": acting("business", note="the AI system's business"),
+    "ai_systems.check": acting("business", note="the AI system's business"),
+    "contracts.file": acting("business", note="the AI system's business"),
     "contracts.list": Rule(ALL_ROLES, "the caller's own contracts"),
     "contracts.get": Rule(ALL_ROLES, "its parties and operators"),
-    "contracts.confirm": only("rights_holder", note="a rights holder of the voices"),
-    "contracts.revoke": Rule(ALL_ROLES, "either party, or an operator"),
+    "contracts.confirm": acting("rights_holder", note="a rights holder of the voices"),
+    "contracts.revoke": acting("business", "rights_holder", note="either party"),
     # labels
-    "labels.issue": only("business", note="the AI system's business"),
+    "labels.issue": acting("business", note="the AI system's business"),
     "labels.get": PUBLIC,
     "labels.verify": PUBLIC,
     "labels.revoke": OPERATOR,
@@ -101,13 +109,43 @@ POLICY: dict[str, Rule] = {
     "labels.page": PUBLIC,
     "labels.badge": PUBLIC,
     "labels.qr": PUBLIC,
+    "labels.page.head": PUBLIC,
+    "labels.badge.head": PUBLIC,
+    "labels.lookup": PUBLIC,
+    "labels.check_file": PUBLIC,
+    "labels.criteria": PUBLIC,
+    "labels.cawg": PUBLIC,
     # traces
-    "traces.create": ANY_MEMBER,
-    "traces.get": Rule(ALL_ROLES, "its owner"),
-    "traces.fingerprint": ANY_MEMBER,
+    "traces.create": acting(*MEMBER_ROLES),
+    "traces.get": acting(*MEMBER_ROLES, note="its owner"),
+    "traces.fingerprint": acting(*MEMBER_ROLES),
     # logs
     "audit.list": OPERATOR,
     "log.list": PUBLIC,
+    # the portal's pages (functions/portal/): public pages, then the members' own
+    **dict.fromkeys(
+        (
+            "portal.home",
+            "portal.apply",
+            "portal.signin",
+            "portal.signin_link",
+            "portal.signout",
+            "portal.intents",
+            "portal.ai_systems",
+            "portal.log",
+            "portal.static",
+        ),
+        PUBLIC,
+    ),
+    "portal.dashboard": Rule(ALL_ROLES),
+    "portal.tokens": Rule(ALL_ROLES, "the member's own API token"),
+    "portal.voice": Rule(ALL_ROLES, "the voice's holder, its member performers, operators"),
+    "portal.intent": acting("performer"),
+    "portal.my_voices": acting("performer"),
+    "portal.voices": acting("rights_holder"),
+    "portal.contracts": acting("business", "rights_holder", note="its parties"),
+    "portal.ai": acting("business"),
+    "portal.operator": OPERATOR,
 }
 
 

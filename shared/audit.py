@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared import store
+from shared import actions, store
 from shared.clock import now_iso
 from shared.errors import ApiError, Conflict
 from shared.settings import get_settings
@@ -88,7 +88,7 @@ def commit(
             action=event.action,
             entity=event.entity,
             digest=digest(event.state),
-            data=store.from_dynamo(event.data),
+            data=store.from_dynamo(actions.checked(event.action, event.data)),
         )
         attempt_tx.put(table, entry, "attribute_not_exists(pk)")
         if event.public is not None:

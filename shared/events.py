@@ -1,6 +1,15 @@
 """Domain events. Every audit entry is an event; the audit table's DynamoDB stream delivers them
 (at least once, in order per chain) to ``functions/events/domain.py``, which calls the
-subscribers registered here. Subscribers must be idempotent: a batch may be delivered again."""
+subscribers registered here.
+
+- What an event carries is declared once, in shared/actions.py; a subscriber names the fields it
+  reads and is refused at import if any action under its prefix does not declare them.
+- Subscribers are idempotent: a batch may be delivered again, and delivering an event twice
+  changes nothing the second time.
+- One subscriber failing does not keep the others from an event; the event is then reported
+  failed, retried a bounded number of times by the event source and, if it keeps failing, set
+  aside in the events failure queue for an operator (``python -m infra.ops events``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +19,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared import store
+from shared import actions, store
+from shared.aws import client
 from shared.clock import now_iso
 from shared.logging import logger
 from shared.settings import get_settings
@@ -38,25 +48,71 @@ class DomainEvent:
 
 
 Subscriber = Callable[[DomainEvent], None]
-_SUBSCRIBERS: list[tuple[str, Subscriber]] = []
 
 
-def subscribe(action_prefix: str) -> Callable[[Subscriber], Subscriber]:
-    """Call the decorated function for every event whose action starts with the prefix."""
+@dataclass(frozen=True)
+class Subscription:
+    prefix: str
+    requires: tuple[str, ...]
+    handler: Subscriber
+
+    @property
+    def name(self) -> str:
+        return f"{self.handler.__module__}.{self.handler.__qualname__}"
+
+
+_SUBSCRIPTIONS: list[Subscription] = []
+
+
+def subscribe(prefix: str, requires: tuple[str, ...] = ()) -> Callable[[Subscriber], Subscriber]:
+    """Call the decorated function for every event whose action starts with ``prefix``.
+
+    ``requires`` names the data fields it reads; every action under the prefix must declare
+    them as required (shared/actions.py), else this raises at import time.
+    """
 
     def register(fn: Subscriber) -> Subscriber:
-        _SUBSCRIBERS.append((action_prefix, fn))
+        for action in actions.actions_under(prefix):
+            missing = set(requires) - actions.required_fields(action)
+            if missing:
+                raise actions.UndeclaredAction(
+                    f"{fn.__qualname__} reads {sorted(missing)}, which {action} does not declare"
+                )
+        _SUBSCRIPTIONS.append(Subscription(prefix, tuple(requires), fn))
         return fn
 
     return register
 
 
+def subscriptions() -> list[Subscription]:
+    return list(_SUBSCRIPTIONS)
+
+
+class DeliveryFailed(Exception):
+    """One or more subscribers raised on an event (the others were still called)."""
+
+    def __init__(self, event: DomainEvent, failed: list[str]) -> None:
+        super().__init__(f"event #{event.seq} {event.action}: {', '.join(failed)} failed")
+        self.failed = failed
+
+
 def dispatch(event: DomainEvent) -> int:
-    called = 0
-    for prefix, subscriber in _SUBSCRIBERS:
-        if event.action.startswith(prefix):
-            subscriber(event)
-            called += 1
+    """Call every subscriber of the event; raise DeliveryFailed after all ran if any failed."""
+    called, failed = 0, []
+    for subscription in _SUBSCRIPTIONS:
+        if not event.action.startswith(subscription.prefix):
+            continue
+        called += 1
+        try:
+            subscription.handler(event)
+        except Exception:
+            logger.exception(
+                "subscriber failed",
+                extra={"seq": event.seq, "action": event.action, "subscriber": subscription.name},
+            )
+            failed.append(subscription.name)
+    if failed:
+        raise DeliveryFailed(event, failed)
     return called
 
 
@@ -87,4 +143,30 @@ def stream_arn() -> str:
     s = get_settings()
     return s.audit_stream_arn or (
         f"arn:aws:dynamodb:{s.region}:{s.account_id}:table/{s.audit_table}/stream/latest"
+    )
+
+
+def failure_queue_url() -> str:
+    """The queue where events that kept failing are set aside (the stream's on-failure
+    destination in AWS; the local poller sends the same messages)."""
+    settings = get_settings()
+    return (
+        settings.events_failed_queue_url
+        or client("sqs").get_queue_url(QueueName=f"ailas-{settings.stage}-events-failed")[
+            "QueueUrl"
+        ]
+    )
+
+
+def set_aside_count() -> int | None:
+    """How many failed event batches wait for an operator (None when it cannot be read)."""
+    try:
+        attributes = client("sqs").get_queue_attributes(
+            QueueUrl=failure_queue_url(),
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+    except ClientError:
+        return None
+    return int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
     )

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     idempotency_table: str = ""
     bucket: str = ""
     ingest_queue_url: str = ""
+    events_failed_queue_url: str = ""
     audit_stream_arn: str = ""
     label_key_id: str = ""
     label_signer_function: str = ""
@@ -39,6 +40,14 @@ class Settings(BaseSettings):
     label_review: Literal["auto", "operator"] = "auto"
     # Signs paging cursors; unset, a random key is kept in the registry table (shared/store.py).
     cursor_key: SecretStr | None = None
+    # Mail: SES from this address in AWS; the local stack's SMTP server when smtp_port is set.
+    mail_from: str = "AILAS <no-reply@ailas.example>"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int | None = None
+    # The portal: sign-in links and sessions.
+    signin_link_ttl_s: int = 15 * 60
+    welcome_link_ttl_s: int = 24 * 3600
+    session_ttl_s: int = 12 * 3600
     # Local stage only: the operator token (API.md, "Local stack").
     operator_token: SecretStr | None = None
 

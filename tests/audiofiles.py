@@ -48,3 +48,11 @@ def long_flac(path: Path, hours: float, sr: int = 8000) -> Path:
         for _ in range(int(hours * 60)):
             out.write((rng.standard_normal(block) * 1e-4).astype(np.float32))
     return path
+
+
+if __name__ == "__main__":  # `python -m tests.audiofiles OUT.wav [seconds] [seed]`: a demo clip
+    import sys
+
+    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 12.0
+    seed = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    print(write(Path(sys.argv[1]), speech(seconds, seed=seed), 16000, "WAV", "PCM_16"))

@@ -56,7 +56,12 @@ def voice_sheet(performer_ids: list[str] | None = None, **overrides: Any) -> dic
         "performer_ids": performer_ids or [],
         "performer_names": [] if performer_ids else ["非会員 花子"],
         "language": "ja",
-        "rights": {"holder_role": "agency", "contract_ref": "RIGHTS-SHEET-PRIVATE-123"},
+        "rights": {
+            "holder_role": "agency",
+            "contract_ref": "RIGHTS-SHEET-PRIVATE-123",
+            # the agency answers for the non-member performer (fairness: performer_not_registered)
+            "performer_consent_attested": not performer_ids,
+        },
         "retention": "delete_after_fingerprint",
         "file": {"filename": "sample.wav", "size_bytes": 1_000_000, "content_type": "audio/wav"},
         **overrides,

@@ -22,7 +22,10 @@ class Client:
     def __init__(
         self, base_url: str | None = None, token: str | None = None, timeout: float = 60.0
     ) -> None:
-        self.base_url = (base_url or os.environ.get("AILAS_API") or DEFAULT_API).rstrip("/")
+        # the local stack's port when nothing else is said (make run honours PORT too)
+        port = os.environ.get("PORT")
+        default = f"http://127.0.0.1:{port}" if port else DEFAULT_API
+        self.base_url = (base_url or os.environ.get("AILAS_API") or default).rstrip("/")
         self.token = token or os.environ.get("AILAS_TOKEN")
         self.timeout = timeout
         self.session = requests.Session()

@@ -4,6 +4,9 @@
     ailas trace FILE [--upload]                                   (members)
     ailas audit DIR --ai A-…  [--out audit] [--workers N]         (businesses)
     ailas verify TOKEN [--jwks FILE|URL] [--online]               (anyone, offline)
+    ailas verify FILE [--trust-anchors CA.pem]                    (anyone: C2PA label in audio)
+    ailas label-file IN --label L-… --cert C --key K -o OUT       (businesses)
+    ailas dev-cert --org NAME [--out DIR]                         (a test CA and certificate)
 
 The API and token come from --api/--token or AILAS_API/AILAS_TOKEN. --json prints JSON only.
 """
@@ -130,6 +133,11 @@ def check_locally(file: Path) -> None:
     show_default=True,
 )
 @click.option(
+    "--attest-performer-consent",
+    is_flag=True,
+    help="As rights holder, attest that the --performer-name performers (not members) consented",
+)
+@click.option(
     "--retain",
     is_flag=True,
     help="Keep the audio (encrypted); default: delete it once fingerprinted",
@@ -144,6 +152,7 @@ def upload(
     performer_names: tuple[str, ...],
     language: str,
     holder_role: str,
+    attest_performer_consent: bool,
     retain: bool,
     wait: bool,
 ) -> None:
@@ -158,7 +167,10 @@ def upload(
                 "performer_ids": list(performer_ids),
                 "performer_names": list(performer_names),
                 "language": language,
-                "rights": {"holder_role": holder_role},
+                "rights": {
+                    "holder_role": holder_role,
+                    "performer_consent_attested": attest_performer_consent,
+                },
                 "retention": "retain" if retain else "delete_after_fingerprint",
                 "file": {
                     "filename": file.name,
@@ -264,15 +276,31 @@ def audit(ctx: Context, directory: Path, ai_no: str, out: Path, workers: int) ->
 
 
 @main.command()
-@click.argument("token")
+@click.argument("token_or_file")
 @click.option("--jwks", "jwks_source", help="JWKS file or URL (default: the registry's)")
 @click.option("--online", is_flag=True, help="Also ask the registry for the live status")
+@click.option(
+    "--trust-anchors",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM file of CA certificates whose signers count as trusted (files only)",
+)
 @click.pass_obj
-def verify(ctx: Context, token: str, jwks_source: str | None, online: bool) -> None:
-    """Verify a label token's signature offline (ES256, the published keys)."""
+def verify(
+    ctx: Context,
+    token_or_file: str,
+    jwks_source: str | None,
+    online: bool,
+    trust_anchors: Path | None,
+) -> None:
+    """Verify a label token (offline; ES256 with the published keys), or an audio FILE
+    carrying a C2PA label: the manifest's signature and integrity, the label token, and the
+    label's live status (always asked of the registry for a file). Exit 0 only when valid."""
+    if is_file(token_or_file):
+        verify_file(ctx, Path(token_or_file), jwks_source, trust_anchors)
+        return
     from shared.labels import jws
 
-    token = jws.normalize(token)  # a pasted newline: the same token for the check and lookup
+    token = jws.normalize(token_or_file)  # a pasted newline: the same token for check and lookup
     try:
         keys = dataset_audit.load_jwks(ctx.client, jwks_source)
     except ApiError as error:
@@ -309,6 +337,152 @@ def verify(ctx: Context, token: str, jwks_source: str | None, online: bool) -> N
         result["status"] = live["status"]
         human += f"\nlive status: {live['status']}"
     ctx.emit(result, human)
+
+
+def is_file(argument: str) -> bool:
+    """A token is no file name (and too long to be one: stat() refuses it)."""
+    try:
+        return Path(argument).is_file()
+    except OSError:
+        return False
+
+
+def verify_file(
+    ctx: Context, path: Path, jwks_source: str | None, trust_anchors: Path | None
+) -> None:
+    from shared.labels import provenance
+
+    def live_status(label_no: str) -> dict[str, Any] | None:
+        try:
+            return ctx.client.get(f"/v1/labels/{label_no}")
+        except ApiError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    try:
+        with path.open("rb") as handle:
+            mime = provenance.sniff(handle.read(16))
+            handle.seek(0)
+            manifest = provenance.read(
+                handle, mime, trust_anchors.read_text() if trust_anchors else None
+            )
+        check = provenance.judge(
+            manifest, dataset_audit.load_jwks(ctx.client, jwks_source), live_status
+        )
+    except provenance.Unsupported as error:
+        click.secho(f"error: {error}", fg="red", err=True)
+        sys.exit(2)
+    except ApiError as error:
+        fail(error)
+        return
+    signer = manifest.signer or {}
+    lines = [
+        f"{'OK' if check.ok else 'NOT VALID'}: {check.message_en} [{check.verdict}]",
+        "C2PA manifest: "
+        + (
+            "none"
+            if not manifest.found
+            else f"{manifest.state}"
+            + ("" if manifest.intact else " — " + ", ".join(f["code"] for f in manifest.failures))
+        ),
+    ]
+    if signer:
+        trust = "trusted" if manifest.trusted else "not on a trust list"
+        lines.append(
+            f"signed by: {signer.get('common_name')} / {signer.get('issuer')} "
+            f"({signer.get('alg')}, {trust})"
+        )
+    if check.label_no:
+        token = "valid" if check.token_valid else f"NOT VALID ({check.token_error})"
+        lines.append(f"label: {check.label_no}  token {token}  kid {check.kid or '-'}")
+    if check.live:
+        lines.append(f"live status: {check.live['status']}")
+        lines.append(
+            f"label issued to: {check.live.get('business')} (AI system "
+            f"{check.live.get('ai_system')})"
+        )
+        lines += [
+            f"  - {r.get('message_en', r['reason'])} ({r.get('use')}, {r.get('voice_no')})"
+            for r in check.live.get("reasons", [])
+        ]
+    if check.verify_url:
+        lines.append(f"verify: {check.verify_url}")
+    ctx.emit(check.as_dict(), "\n".join(lines))
+    if not check.ok:
+        sys.exit(1)
+
+
+@main.command("label-file")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--label", "label_no", required=True, help="your label number (L-…)")
+@click.option(
+    "--cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="your signing certificate chain, PEM (end-entity first)",
+)
+@click.option(
+    "--key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="its private key, PEM (ES256 / P-256)",
+)
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.pass_obj
+def label_file(ctx: Context, source: Path, label_no: str, cert: Path, key: Path, out: Path) -> None:
+    """Attach your AILAS label to generated audio (WAV or MP3) as a signed C2PA manifest: an
+    `ailas.label` assertion (number, token, verify URL) and the `cawg.training-mining`
+    assertion of the label's consent, signed with your own certificate."""
+    from ailas import c2pa_label
+
+    try:
+        label = ctx.client.get(f"/v1/labels/{label_no}")
+        if label["status"] != "valid":
+            click.secho(
+                f"error: label {label['label_no']} is {label['status']}; only a valid label "
+                "may be attached.",
+                fg="red",
+                err=True,
+            )
+            sys.exit(1)
+        training_mining = ctx.client.get(f"/v1/labels/{label['label_no']}/cawg")
+        c2pa_label.label_file(
+            source, out, label, training_mining, cert.read_bytes(), key.read_bytes()
+        )
+    except ApiError as error:
+        fail(error)
+        return
+    except c2pa_label.LabelFileError as error:
+        click.secho(f"error: {error}", fg="red", err=True)
+        sys.exit(1)
+    ctx.emit(
+        {"out": str(out), "label_no": label["label_no"], "verify_url": label["verify_url"]},
+        f"{out}: labelled with {label['label_no']} (C2PA, signed by your certificate)\n"
+        f"check it: ailas verify {out}",
+    )
+
+
+@main.command("dev-cert")
+@click.option("--org", "organization", required=True, help="your business's name")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("ailas-dev-cert"),
+    show_default=True,
+)
+@click.pass_obj
+def dev_cert(ctx: Context, organization: str, out_dir: Path) -> None:
+    """Make a test CA and an ES256 signing certificate for trying `label-file` (testing only:
+    real files should be signed with a certificate from a CA on the C2PA trust list)."""
+    from ailas import c2pa_label
+
+    made = c2pa_label.dev_cert(out_dir, organization)
+    ctx.emit(
+        {"ca": str(made.ca), "cert": str(made.cert), "key": str(made.key)},
+        f"test CA {made.ca}\ncertificate chain {made.cert}\nprivate key {made.key}",
+    )
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from shared.business.models import (
 from shared.errors import NotFound
 from shared.labels import service as label_service
 from shared.voices import service as voices
+from shared.voices import usage
 
 bp = Blueprint(__name__)
 
@@ -106,6 +107,30 @@ def get_ai_system(call: Call) -> AiSystem | AiSystemPublic:
 def update_ai_system(call: Call) -> AiSystemCreated:
     record = ai_systems.update(ai_no_of(call), call.body, call.require_principal())
     return AiSystemCreated(ai_no=record["ai_no"], version=record["version"])
+
+
+class FairnessCheck(BaseModel):
+    ai_no: str
+    fair: bool
+    would_issue: bool
+    live_label_no: str | None = None
+    problems: list[dict[str, Any]]
+    notices: list[dict[str, Any]]
+
+
+@route(
+    bp,
+    "/v1/ai-systems/{ai_no}/check",
+    "POST",
+    name="ai_systems.check",
+    tag="ai-systems",
+    response=FairnessCheck,
+    summary="Dry run of the fairness rule: exactly what POST /v1/labels would decide (owner)",
+)
+def check_ai_system(call: Call) -> FairnessCheck:
+    return FairnessCheck.model_validate(
+        label_service.check(ai_no_of(call), call.require_principal())
+    )
 
 
 @route(
@@ -202,44 +227,4 @@ def voice_usage(call: Call) -> Usage:
     voice_no = voice_no_of(call)
     voice = voices.require(voice_no)
     access.require_owner(call.principal, voices.owners(voice), "voice's holder or performers")
-    declared = ai_systems.markers(f"VOICE#{voice_no}", "USEDBY#")
-    systems = []
-    for marker in declared:
-        ai = ai_systems.get(marker["ai_no"])
-        if ai:
-            systems.append(
-                {
-                    "ai_no": ai["ai_no"],
-                    "name": ai["name"],
-                    "kind": ai["kind"],
-                    "business_id": ai["business_id"],
-                    "since": marker["since"],
-                    "label_no": ai.get("label_no"),
-                    "label_status": ai.get("label_status"),
-                }
-            )
-    covering = [
-        {
-            "contract_id": c["contract_id"],
-            "ai_no": c["ai_no"],
-            "status": c["status"],
-            "in_force": contracts.in_force(c),
-            "uses": c["uses"],
-            "starts_on": c["starts_on"],
-            "ends_on": c["ends_on"],
-        }
-        for c in contracts.for_voice(voice_no)
-    ]
-    labels = []
-    for marker in ai_systems.markers(f"VOICE#{voice_no}", "LABEL#"):
-        label = label_service.get(marker["label_no"])
-        if label:
-            labels.append(
-                {
-                    "label_no": label["label_no"],
-                    "ai_no": label["ai_no"],
-                    "status": label_service.status_at(label)[0],
-                    "expires_at": label["expires_at"],
-                }
-            )
-    return Usage(voice_no=voice_no, ai_systems=systems, contracts=covering, labels=labels)
+    return Usage.model_validate(usage.of_voice(voice_no))

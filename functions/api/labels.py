@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -9,8 +11,9 @@ from pydantic import BaseModel, Field
 
 from functions.api.http import AtQuery, Call, json_response, route
 from shared import ids
-from shared.errors import NotFound
-from shared.labels import badge, jws, keyring, page, qr, service
+from shared.clock import now_iso
+from shared.errors import BadRequest, NotFound
+from shared.labels import badge, jws, keyring, page, provenance, qr, service, verification
 from shared.members.models import Reason, Strict
 
 bp = Blueprint(__name__)
@@ -59,12 +62,19 @@ class Verification(BaseModel):
 
 
 def label_no_of(call: Call) -> str:
-    label_no = ids.normalize(call.params["label_no"], "label")
-    if label_no is None:
-        raise NotFound(
-            "No such label (check the number and its last character).", code="label_not_found"
+    """The canonical label number; a mistyped or malformed one is a 400, not a missing label."""
+    number = verification.classify(call.params["label_no"])
+    if number.problem == "mistyped":
+        raise BadRequest(
+            "The label number's last (check) character does not match: most likely a typo.",
+            code="label_no_mistyped",
         )
-    return label_no
+    if number.canonical is None:
+        raise BadRequest(
+            "This is not a label number (they look like L-XXXX-XXXX-X).",
+            code="label_no_malformed",
+        )
+    return number.canonical
 
 
 @route(
@@ -175,56 +185,210 @@ def jwks(call: Call) -> Response:
     return json_response(keyring.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
 
-@route(
+PAGE_HEADERS = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Cache-Control": "no-cache",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "img-src 'self' data:; form-action 'self'",
+}
+# API Gateway hands Lambda at most 6 MB, and a binary body arrives base64-encoded (4/3).
+UPLOAD_MAX_BYTES = 4 * 1024 * 1024
+PAGE_STATUS = {"found": 200, "unknown": 404, "mistyped": 400, "malformed": 400}
+
+
+def _lang(call: Call) -> str:
+    return "en" if call.query.get("lang") == "en" else "ja"
+
+
+def _page(html: str, status: int = 200) -> Response:
+    return Response(body=html, status_code=status, headers=dict(PAGE_HEADERS))
+
+
+def verify_page(call: Call) -> Response:
+    result = verification.verify(call.params["label_no"], call.query.get("at"))
+    html = page.render_verify_page(
+        result, lang=_lang(call), checked_at=result.view.get("checked_at", now_iso())
+    )
+    return _page(html, PAGE_STATUS[result.lookup])
+
+
+route(
     bp,
     "/verify/{label_no}",
     "GET",
     name="labels.page",
     tag=TAG,
     content_type="text/html",
-    summary="The page people see when they scan a label (Japanese and English) (public)",
-)
-def verify_page(call: Call) -> Response:
-    label_no = ids.normalize(call.params["label_no"], "label")
-    label = service.get(label_no) if label_no else None
-    view = (
-        service.public_view(label)
-        if label
-        else {"label_no": call.params["label_no"], "status": "not_found"}
-    )
-    html = page.render_verify_page(view, checked_at=view.get("checked_at", ""))
-    return Response(
-        body=html,
-        status_code=200 if label else 404,
-        headers={
-            "Content-Type": "text/html; charset=utf-8",
-            "Cache-Control": "no-cache",
-            "Content-Security-Policy": "default-src 'none'; "
-            "style-src 'unsafe-inline'; img-src 'self' data:",
-        },
-    )
+    summary="The page people see when they scan a label: status, since when and why, issuer and "
+    "signature, readable uses; 404 for an unknown number, 400 for a mistyped one (public)",
+    query={"lang": "ja (default) | en", "at": "ISO-8601 time"},
+)(verify_page)
+route(
+    bp,
+    "/verify/{label_no}",
+    "HEAD",
+    name="labels.page.head",
+    tag=TAG,
+    content_type="text/html",
+    summary="The verify page's status and headers, without the body (public)",
+)(verify_page)
 
 
 @route(
     bp,
-    "/v1/labels/{label_no}/badge.svg",
+    "/verify",
     "GET",
-    name="labels.badge",
+    name="labels.lookup",
     tag=TAG,
-    content_type="image/svg+xml",
-    summary="The label's badge, with its live status (public)",
+    content_type="text/html",
+    summary="A page to type a label number (?label_no= goes to its page) or upload audio (public)",
+    query={"label_no": "a label number as typed", "lang": "ja (default) | en"},
 )
+def lookup_page(call: Call) -> Response:
+    lang = _lang(call)
+    typed = call.query.get("label_no", "").strip()
+    if not typed:
+        return _page(page.render_lookup_page(lang, UPLOAD_MAX_BYTES // 2**20))
+    number = verification.classify(typed)
+    if number.canonical:
+        suffix = "?lang=en" if lang == "en" else ""
+        return Response(
+            body="",
+            status_code=303,
+            headers={
+                "Location": f"/verify/{number.canonical}{suffix}",
+                "Cache-Control": "no-cache",
+            },
+        )
+    result = verification.Verification(number, number.problem)  # type: ignore[arg-type]
+    return _page(page.render_verify_page(result, lang=lang, checked_at=now_iso()), 400)
+
+
+@route(
+    bp,
+    "/verify",
+    "POST",
+    name="labels.check_file",
+    tag=TAG,
+    content_type="text/html",
+    summary="Check the C2PA label inside an audio file (multipart form field `file`, WAV or MP3, "
+    "up to 4 MB): manifest integrity, label signature, live status; a page (public)",
+)
+def check_file(call: Call) -> Response:
+    lang = _lang(call)
+    limit_mb = UPLOAD_MAX_BYTES // 2**20
+    raw = bp.current_request.raw_body or b""
+    if len(raw) > UPLOAD_MAX_BYTES + 64 * 1024:
+        return _page(page.render_form_error(lang, limit_mb, _too_large(lang, limit_mb)), 413)
+    filename, data = uploaded_file(call.headers.get("content-type", ""), raw)
+    if data is None:
+        message = "ファイルを選んでください。" if lang == "ja" else "Choose a file to check."
+        return _page(page.render_form_error(lang, limit_mb, message), 400)
+    if len(data) > UPLOAD_MAX_BYTES:
+        return _page(page.render_form_error(lang, limit_mb, _too_large(lang, limit_mb)), 413)
+    try:
+        manifest = provenance.read_bytes(data)
+    except provenance.Unsupported:
+        message = (
+            "WAVまたはMP3のファイルを選んでください。"
+            if lang == "ja"
+            else "Only WAV and MP3 files can be checked."
+        )
+        return _page(page.render_form_error(lang, limit_mb, message), 415)
+    check = provenance.judge(manifest, keyring.jwks(), _live_view)
+    return _page(page.render_file_page(check, lang, filename=filename))
+
+
+def _too_large(lang: str, limit_mb: int) -> str:
+    if lang == "ja":
+        return f"ファイルが大きすぎます（{limit_mb} MBまで）。"
+    return f"The file is too large (up to {limit_mb} MB)."
+
+
+def _live_view(label_no: str) -> dict[str, Any] | None:
+    label = service.get(label_no)
+    return service.public_view(label) if label else None
+
+
+def uploaded_file(content_type: str, raw: bytes) -> tuple[str, bytes | None]:
+    """The form field ``file`` of a multipart/form-data body (filename, bytes)."""
+    if not content_type.lower().startswith("multipart/form-data"):
+        return "", None
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + raw)
+    if not message.is_multipart():
+        return "", None
+    for part in message.iter_parts():
+        if part.get_param("name", header="content-disposition") == "file":
+            payload = part.get_payload(decode=True)
+            name = part.get_filename() or ""
+            return name, payload if isinstance(payload, bytes) and payload else None
+    return "", None
+
+
+@route(
+    bp,
+    "/criteria",
+    "GET",
+    name="labels.criteria",
+    tag=TAG,
+    content_type="text/html",
+    summary="The published criteria a label stands for (the fairness rule) (public)",
+    query={"lang": "ja (default) | en"},
+)
+def criteria(call: Call) -> Response:
+    response = _page(page.render_criteria_page(_lang(call)))
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
 def label_badge(call: Call) -> Response:
-    label = service.require(label_no_of(call))
-    status, _ = service.status_at(label)
+    result = verification.classify(call.params["label_no"])
+    label = service.get(result.canonical) if result.canonical else None
+    status = service.status_at(label)[0] if label else "unknown"
     return Response(
-        body=badge.render_badge(status, label["label_no"]),
+        body=badge.render_badge(status, result.canonical or result.typed),
         status_code=200,
         headers={
             "Content-Type": "image/svg+xml; charset=utf-8",
             "Cache-Control": "public, max-age=60",
         },
     )
+
+
+route(
+    bp,
+    "/v1/labels/{label_no}/badge.svg",
+    "GET",
+    name="labels.badge",
+    tag=TAG,
+    content_type="image/svg+xml",
+    summary="The label's badge with its live status; an 'unknown' badge (200) for a number "
+    "that is not a label, so a shop page never shows a broken image (public)",
+)(label_badge)
+route(
+    bp,
+    "/v1/labels/{label_no}/badge.svg",
+    "HEAD",
+    name="labels.badge.head",
+    tag=TAG,
+    content_type="image/svg+xml",
+    summary="The badge's headers, without the body (public)",
+)(label_badge)
+
+
+@route(
+    bp,
+    "/v1/labels/{label_no}/cawg",
+    "GET",
+    name="labels.cawg",
+    tag=TAG,
+    summary="The cawg.training-mining assertion for audio made under this label, from its "
+    "performers' intents in force: what `ailas label-file` embeds (public)",
+)
+def label_cawg(call: Call) -> Response:
+    label = service.require(label_no_of(call))
+    return json_response(verification.training_mining(label))
 
 
 @route(

@@ -6,7 +6,7 @@ from chalice import Blueprint
 from pydantic import Field
 
 from functions.api.http import Call, PageQuery, route
-from shared import ids
+from shared import access, ids
 from shared.errors import NotFound
 from shared.voices import service
 from shared.voices.models import Voice, VoiceCreated, VoicePage, VoicePublic, VoiceRegistration
@@ -76,3 +76,20 @@ def list_voices(call: Call) -> VoicePage:
 def get_voice(call: Call) -> Voice | VoicePublic:
     voice, full = service.view(service.require(voice_no_of(call)), call.principal)
     return Voice.model_validate(voice) if full else VoicePublic.model_validate(voice)
+
+
+@route(
+    bp,
+    "/v1/performers/{member_id}/voices",
+    "GET",
+    name="voices.of_performer",
+    tag=TAG,
+    response=VoicePage,
+    summary="The registered voices that name this performer (that performer, operator)",
+)
+def performer_voices(call: Call) -> VoicePage:
+    member_id = ids.normalize(call.params["member_id"], "member")
+    if member_id is None:
+        raise NotFound("No such member.", code="member_not_found")
+    access.require_owner(call.principal, [member_id], "performer")
+    return VoicePage(voices=[Voice.model_validate(v) for v in service.for_performer(member_id)])

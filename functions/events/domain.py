@@ -1,5 +1,9 @@
 """The domain-event Lambda: the audit table's stream. Each new audit entry is a domain event
-(intent changed, contract confirmed, voice in conflict…) handed to the subscribers in shared/."""
+(intent changed, contract confirmed, voice in conflict…) handed to the subscribers in shared/.
+
+A record whose subscribers fail is reported in ``batchItemFailures``: the event source retries
+from it a bounded number of times (infra/event_sources.py), then sends it to the events failure
+queue and goes on, so one bad event never blocks the ones behind it."""
 
 from __future__ import annotations
 
@@ -18,15 +22,18 @@ from chalice import Blueprint
 from shared import events, store
 from shared.audit import AUDIT
 from shared.labels import consent  # noqa: F401 - subscribes labels to consent events
+from shared.portal import mails  # noqa: F401 - mails approved members their sign-in link
 
 bp = Blueprint(__name__)
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+processor = BatchProcessor(
+    event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False
+)
 
 
 def handle_record(record: DynamoDBRecord) -> None:
     image = record.raw_event.get("dynamodb", {}).get("NewImage")
     if not image or image.get("pk", {}).get("S") != AUDIT:
-        return  # public-log twins and removals carry no new event
+        return  # public-log twins, checkpoints and removals carry no new event
     event = events.DomainEvent.from_audit_entry(store.deserialize(image))
     events.record_delivery(event, events.dispatch(event))
 

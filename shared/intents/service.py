@@ -85,7 +85,7 @@ def add_agent(performer_id: str, agent_id: str, actor: Principal) -> dict[str, A
             action="intent.agent_added",
             entity=f"performer:{performer_id}",
             state=item,
-            data={"agent_id": agent_id},
+            data={"performer_id": performer_id, "agent_id": agent_id},
         ),
         conflict=Conflict(f"{agent_id} is already an agent.", code="already_agent"),
     )
@@ -112,7 +112,7 @@ def remove_agent(performer_id: str, agent_id: str, actor: Principal) -> None:
             action="intent.agent_removed",
             entity=f"performer:{performer_id}",
             state={"agent_id": agent_id, "removed": True},
-            data={"agent_id": agent_id},
+            data={"performer_id": performer_id, "agent_id": agent_id},
         ),
         conflict=NotFound(f"{agent_id} is not an agent of {performer_id}.", code="not_agent"),
     )

@@ -1,4 +1,6 @@
-"""The label badge (SVG): "AILAS" and the live status in Japanese and English, coloured."""
+"""The label badge (SVG): "AILAS" and the live status in Japanese and English, coloured. Every
+state has one, an unknown or mistyped number included: a shop page shows "unknown", never a
+broken image."""
 
 from __future__ import annotations
 
@@ -14,15 +16,15 @@ def _width(text: str) -> int:
 
 
 def render_badge(status: str, label_no: str) -> str:
-    ja, en, colour, _ = STATUS.get(status, STATUS["not_found"])
-    left, right = "AILAS", f"{ja} {en}"
+    known = STATUS.get(status, STATUS["unknown"])
+    left, right = "AILAS", f"{known.ja} {known.en}"
     lw, rw = _width(left), _width(right)
-    title = escape(f"AILAS label {label_no}: {en}")
+    title = escape(f"AILAS label {label_no}: {known.en}")
     return f"""<svg xmlns="http://www.w3.org/2000/svg" width="{lw + rw}" height="20" role="img" \
-aria-label="{title}">
+aria-label="{title}" data-status="{escape(status)}">
 <title>{title}</title>
 <rect width="{lw}" height="20" fill="#24292f"/>
-<rect x="{lw}" width="{rw}" height="20" fill="{colour}"/>
+<rect x="{lw}" width="{rw}" height="20" fill="{known.colour}"/>
 <g fill="#fff" font-family="system-ui,'Hiragino Sans','Noto Sans JP',sans-serif" font-size="11">
 <text x="{lw / 2}" y="14" text-anchor="middle">{left}</text>
 <text x="{lw + rw / 2}" y="14" text-anchor="middle">{escape(right)}</text>

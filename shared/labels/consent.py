@@ -1,5 +1,8 @@
 """Labels follow consent: the domain events that can break (or mend) the fairness of a label,
-and how to find the labels that depend on them, through markers rather than scans."""
+and how to find the labels that depend on them, through markers rather than scans.
+
+Re-evaluation reads the current state, never the event's payload: delivering an event twice, or
+late, leaves a label where the current state puts it."""
 
 from __future__ import annotations
 
@@ -18,17 +21,17 @@ def _reevaluate(pks: list[str], event: events.DomainEvent) -> None:
             )
 
 
-@events.subscribe("intent.changed")
+@events.subscribe("intent.changed", requires=("performer_id",))
 def on_intent(event: events.DomainEvent) -> None:
     _reevaluate([f"PERFORMER#{event.data['performer_id']}"], event)
 
 
-@events.subscribe("contract.")
+@events.subscribe("contract.", requires=("ai_no",))
 def on_contract(event: events.DomainEvent) -> None:
     _reevaluate([f"AI#{event.data['ai_no']}"], event)
 
 
-@events.subscribe("voice.")
+@events.subscribe("voice.", requires=("voice_no",))
 def on_voice(event: events.DomainEvent) -> None:
     _reevaluate([f"VOICE#{event.data['voice_no']}"], event)
 
@@ -40,6 +43,6 @@ def on_member(event: events.DomainEvent) -> None:
         _reevaluate([f"PERFORMER#{member_id}", f"MEMBER#{member_id}"], event)
 
 
-@events.subscribe("ai_system.updated")
+@events.subscribe("ai_system.updated", requires=("ai_no",))
 def on_ai_system(event: events.DomainEvent) -> None:
     _reevaluate([f"AI#{event.data['ai_no']}"], event)

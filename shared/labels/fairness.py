@@ -6,6 +6,13 @@ passes; ``contract`` passes only with an active contract for this AI system that
 and the use (and ``commercial`` when the AI is commercial) and whose dates cover the day;
 ``deny`` fails. A performer with no intent counts as all ``contract``. A voice must be
 ``registered``. Every failure is one problem (``voice_no``, ``use``, ``reason``).
+
+Nothing is certified by default: an AI system whose training data names no registered voice
+gets no label (``no_registered_voices``). A performer who is not a member has no intent the
+registry could check: such a voice blocks the label (``performer_not_registered``) unless its
+rights holder attested the performers' consent in the rights sheet
+(``performer_consent_attested``); the label then names it as a non-blocking reason, so the
+verify page can say "performer not registered: consent attested by the rights holder".
 """
 
 from __future__ import annotations
@@ -53,6 +60,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "事業者の会員資格が有効ではありません。",
         "The business's membership is not active.",
     ),
+    "no_registered_voices": (
+        "学習データに登録音声がありません。ラベルは登録音声の公正な利用を認証するものです。",
+        "The training data names no registered voice; a label certifies the fair use of "
+        "registered voices.",
+    ),
+    "performer_not_registered": (
+        "実演家が会員ではないため、本人の意思を確認できません（権利者による同意の表明もありません）。",
+        "The performer is not a member, so their consent was not checked (and the rights "
+        "holder did not attest it).",
+    ),
+    "training_data_changed": (
+        "学習データの申告が変更されました。新しいラベルの申請が必要です。",
+        "The training-data sheet changed; apply for a new label.",
+    ),
+    "ai_system_missing": ("AIシステムが見つかりません。", "The AI system no longer exists."),
+    "performer_consent_attested": (
+        "実演家は会員ではありません。同意は登録機関ではなく権利者が表明しています。",
+        "The performer is not a member: their consent was attested by the rights holder, not "
+        "checked by the registry.",
+    ),
 }
 
 
@@ -62,6 +89,8 @@ class Problem:
     use: str
     reason: str
     performer_id: str | None = None
+    performer_name: str | None = None
+    blocking: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         ja, en = MESSAGES.get(self.reason, (self.reason, self.reason))
@@ -70,6 +99,8 @@ class Problem:
             "use": self.use,
             "reason": self.reason,
             "performer_id": self.performer_id,
+            "performer_name": self.performer_name,
+            "blocking": self.blocking,
             "message_ja": ja,
             "message_en": en,
         }
@@ -87,7 +118,11 @@ class Verdict:
 
     @property
     def fair(self) -> bool:
-        return not self.problems
+        return not any(p.blocking for p in self.problems)
+
+    @property
+    def blocking(self) -> list[Problem]:
+        return [p for p in self.problems if p.blocking]
 
 
 def _contract_reason(candidates: list[dict[str, Any]], day: date) -> str | None:
@@ -117,6 +152,8 @@ def evaluate(ai: dict[str, Any], at: datetime | None = None) -> Verdict:
     uses: list[str] = ai["uses"]
     commercial: bool = ai["commercial"]
     ai_contracts = contract_store.for_ai(ai["ai_no"])
+    if not ai["training_data"]["voices"]:
+        verdict.problems.append(Problem(None, "*", "no_registered_voices"))
     for voice_no in ai["training_data"]["voices"]:
         verdict.voices.append(voice_no)
         voice = voices.get(voice_no)
@@ -129,6 +166,12 @@ def evaluate(ai: dict[str, Any], at: datetime | None = None) -> Verdict:
             verdict.problems.append(Problem(voice_no, "*", reason))
             continue
         covering = [c for c in ai_contracts if voice_no in c["voice_nos"]]
+        attested = bool(voice.get("rights", {}).get("performer_consent_attested"))
+        for name in voice.get("performer_names", []):
+            reason = "performer_consent_attested" if attested else "performer_not_registered"
+            verdict.problems.append(
+                Problem(voice_no, "*", reason, performer_name=name, blocking=not attested)
+            )
         for performer_id in voice.get("performer_ids", []):
             verdict.performers.append(performer_id)
             performer = members.get(performer_id)

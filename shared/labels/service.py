@@ -74,18 +74,15 @@ def _markers(label_no: str, ai: dict[str, Any], verdict: fairness.Verdict) -> li
 
 
 def issue(ai_no: str, principal: Principal) -> dict[str, Any]:
+    """Issue a label when the trade is fair. One live label per AI system: the AI system's
+    ``label_no`` is the lock (a conditional write on the value read), so of concurrent
+    applications exactly one wins and the others get 409 ``label_exists``."""
     ai = ai_systems.require(ai_no)
     ai_systems.require_owner(ai, principal)
-    current = ai.get("label_no") and get(ai["label_no"])
-    if current and current["status"] in (*LIVE, "pending_review") and not _expired(current):
-        raise Conflict(
-            f"{ai_no} already has label {current['label_no']} ({current['status']}).",
-            code="label_exists",
-            details={"label_no": current["label_no"]},
-        )
+    _refuse_if_live(ai)
     verdict = fairness.evaluate(ai)
     if not verdict.fair:
-        raise Unfair([p.as_dict() for p in verdict.problems])
+        raise Unfair([p.as_dict() for p in verdict.blocking])
     business = members.require(ai["business_id"])
     issued = now()
     expires = _expiry(verdict, issued)
@@ -105,6 +102,7 @@ def issue(ai_no: str, principal: Principal) -> dict[str, Any]:
     }
     signed = signing.sign(claims)
     status = "pending_review" if get_settings().label_review == "operator" else "valid"
+    notices = [p.as_dict() for p in verdict.problems]  # none blocking, by now
     at = iso(issued)
     label = {
         **key(label_no),
@@ -121,46 +119,105 @@ def issue(ai_no: str, principal: Principal) -> dict[str, Any]:
         "contracts": verdict.contracts,
         "credits": verdict.credits,
         "status": status,
-        "reasons": [],
+        "reasons": notices,
         "token": signed["token"],
         "kid": signed["kid"],
         "issued_at": at,
         "expires_at": iso(expires),
         "version": 1,
         "sheet_version": ai["version"],
-        "transitions": [{"at": at, "status": status, "reasons": []}],
+        "transitions": [{"at": at, "status": status, "reasons": notices}],
         # live labels by expiry, for the expiry job
         "gsi1pk": "LABELS#live",
         "gsi1sk": f"{iso(expires)}#{label_no}",
     }
+    markers = _markers(label_no, ai, verdict)
+    _write_markers(label_no, ai_no, markers)
     table = get_settings().registry_table
+    tx = store.Transaction()
+    tx.put(table, label, "attribute_not_exists(pk)")
+    expression, names, values = store.set_fields({"label_no": label_no, "label_status": status})
+    tx.update(
+        table,
+        ai_systems.key(ai_no),
+        expression,
+        "attribute_exists(pk) AND (attribute_not_exists(label_no) OR label_no = :current)"
+        if ai.get("label_no")
+        else "attribute_exists(pk) AND attribute_not_exists(label_no)",
+        {**values, **({":current": ai["label_no"]} if ai.get("label_no") else {})},
+        names,
+    )
+    try:
+        audit.commit(
+            tx,
+            audit.Event(
+                actor=principal.member_id,
+                action="label.issued",
+                entity=f"label:{label_no}",
+                state=_state(label),
+                data={"label_no": label_no, "ai_no": ai_no, "status": status},
+                public={
+                    "label_no": label_no,
+                    "ai_no": ai_no,
+                    "ai_name": ai["name"],
+                    "business": business["display_name"],
+                    "status": status,
+                    "expires_at": label["expires_at"],
+                },
+            ),
+        )
+    except store.TransactionFailed:
+        _delete_markers(label_no, markers)  # another application won the race
+        _refuse_if_live(ai_systems.require(ai_no))
+        raise Conflict(
+            "The AI system's label changed meanwhile; retry.", code="concurrent_write"
+        ) from None
+    return label
+
+
+def check(ai_no: str, principal: Principal) -> dict[str, Any]:
+    """What :func:`issue` would decide now, without issuing: the same rule, the same reads."""
+    ai = ai_systems.require(ai_no)
+    ai_systems.require_owner(ai, principal)
+    verdict = fairness.evaluate(ai)
+    current = ai.get("label_no") and get(ai["label_no"])
+    live = bool(
+        current and current["status"] in (*LIVE, "pending_review") and not _expired(current)
+    )
+    return {
+        "ai_no": ai_no,
+        "fair": verdict.fair,
+        "would_issue": verdict.fair and not live,
+        "live_label_no": current["label_no"] if live else None,
+        "problems": [p.as_dict() for p in verdict.blocking],
+        "notices": [p.as_dict() for p in verdict.problems if not p.blocking],
+    }
+
+
+def _refuse_if_live(ai: dict[str, Any]) -> None:
+    current = ai.get("label_no") and get(ai["label_no"])
+    if current and current["status"] in (*LIVE, "pending_review") and not _expired(current):
+        raise Conflict(
+            f"{ai['ai_no']} already has label {current['label_no']} ({current['status']}).",
+            code="label_exists",
+            details={"label_no": current["label_no"], "status": current["status"]},
+        )
+
+
+def _write_markers(label_no: str, ai_no: str, pks: list[str]) -> None:
+    """Written before the label, so that no committed label is ever missing a marker (a
+    label without its markers would not follow consent)."""
     with store.registry().batch_writer() as batch:
-        for pk in _markers(label_no, ai, verdict):
+        for pk in pks:
             batch.put_item(
                 Item={"pk": pk, "sk": f"LABEL#{label_no}", "label_no": label_no, "ai_no": ai_no}
             )
-    tx = store.Transaction()
-    tx.put(table, label, "attribute_not_exists(pk)")
-    ai_systems.set_label(ai_no, label_no, status, tx)
-    audit.commit(
-        tx,
-        audit.Event(
-            actor=principal.member_id,
-            action="label.issued",
-            entity=f"label:{label_no}",
-            state=_state(label),
-            data={"label_no": label_no, "ai_no": ai_no, "status": status},
-            public={
-                "label_no": label_no,
-                "ai_no": ai_no,
-                "ai_name": ai["name"],
-                "business": business["display_name"],
-                "status": status,
-                "expires_at": label["expires_at"],
-            },
-        ),
-    )
-    return label
+
+
+def _delete_markers(label_no: str, pks: list[str]) -> None:
+    with store.registry().batch_writer() as batch:
+        for pk in pks:
+            batch.delete_item(Key={"pk": pk, "sk": f"LABEL#{label_no}"})
 
 
 def _state(label: dict[str, Any]) -> dict[str, Any]:
@@ -253,40 +310,44 @@ def transition(
     return new
 
 
-def reevaluate(label_no: str, cause: str) -> dict[str, Any] | None:
-    """Bring a live label in step with consent; returns the label when its status changed."""
-    label = get(label_no)
-    if label is None or label["status"] not in LIVE:
-        return None
-    if _expired(label):
-        return transition(label, "expired", [], "system:labels", "label.expired", cause)
+def _as_stored(value: Any) -> Any:
+    """A value as a read gives it back: computed states compare equal to stored ones."""
+    return store.from_dynamo(store.to_dynamo(value))
+
+
+def problems_now(label: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every reason (blocking or not) that the current state gives against the label."""
     ai = ai_systems.get(label["ai_no"])
-    problems = (
-        [p.as_dict() for p in fairness.evaluate(ai).problems]
-        if ai
-        else [{"voice_no": None, "use": "*", "reason": "ai_system_missing"}]
-    )
-    if ai and (
+    if ai is None:
+        return [fairness.Problem(None, "*", "ai_system_missing").as_dict()]
+    problems = [p.as_dict() for p in fairness.evaluate(ai).problems]
+    if (
         ai["version"] != label["sheet_version"]
         or set(ai["training_data"]["voices"]) != set(label["voices"])
         or set(ai["uses"]) != set(label["uses"])
         or ai["commercial"] != label["commercial"]
     ):
-        problems.append(
-            {
-                "voice_no": None,
-                "use": "*",
-                "reason": "training_data_changed",
-                "performer_id": None,
-                "message_ja": "学習データの申告が変更されました。新しいラベルの申請が必要です。",
-                "message_en": "The training-data sheet changed; apply for a new label.",
-            }
-        )
-    status = "suspended" if problems else "valid"
-    if status == label["status"] and problems == label["reasons"]:
+        problems.append(fairness.Problem(None, "*", "training_data_changed").as_dict())
+    return problems
+
+
+def reevaluate(label_no: str, cause: str) -> dict[str, Any] | None:
+    """Bring a live label in step with consent; returns the label when its status changed.
+
+    Idempotent: it depends only on the current state, so a second delivery of the same event
+    finds nothing to change and writes nothing."""
+    label = get(label_no)
+    if label is None or label["status"] not in LIVE:
         return None
-    action = "label.suspended" if problems else "label.restored"
-    return transition(label, status, problems, "system:labels", action, cause)
+    if _expired(label):
+        return transition(label, "expired", [], "system:labels", "label.expired", cause)
+    reasons = _as_stored(problems_now(label))
+    blocked = any(r.get("blocking", True) for r in reasons)
+    status = "suspended" if blocked else "valid"
+    if status == label["status"] and reasons == _as_stored(label["reasons"]):
+        return None
+    action = "label.suspended" if blocked else "label.restored"
+    return transition(label, status, reasons, "system:labels", action, cause)
 
 
 def revoke(label_no: str, operator: Principal, reason: str) -> dict[str, Any]:
@@ -320,11 +381,11 @@ def reinstate(label_no: str, operator: Principal, reason: str) -> dict[str, Any]
         raise Conflict("A revoked label cannot be reinstated.", code="invalid_transition")
     if label["status"] == "valid":
         return label
-    ai = ai_systems.require(label["ai_no"])
-    problems = [p.as_dict() for p in fairness.evaluate(ai).problems]
-    if problems:
-        raise Unfair(problems)
-    return transition(label, "valid", [], operator.member_id, "label.reinstated", reason)
+    reasons = _as_stored(problems_now(label))
+    blocking = [r for r in reasons if r.get("blocking", True)]
+    if blocking:
+        raise Unfair(blocking)
+    return transition(label, "valid", reasons, operator.member_id, "label.reinstated", reason)
 
 
 def labels_depending_on(pks: list[str]) -> list[str]:

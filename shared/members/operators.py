@@ -41,6 +41,8 @@ def create_operator(name: str, email: str, token: str | None = None) -> tuple[di
     tx = store.Transaction()
     tx.put(table, operator, "attribute_not_exists(pk)")
     tx.put(table, tokens.token_item(token, member_id, "operator"), "attribute_not_exists(pk)")
+    # operators sign in to the portal by e-mail link like every member
+    tx.put(table, {"pk": f"EMAIL#{email.lower()}", "sk": "EMAIL", "member_id": member_id})
     audit.commit(
         tx,
         audit.Event(
@@ -48,6 +50,7 @@ def create_operator(name: str, email: str, token: str | None = None) -> tuple[di
             action="operator.created",
             entity=f"member:{member_id}",
             state={k: v for k, v in operator.items() if k != "pk"},
+            data={"member_id": member_id},
         ),
     )
     return operator, token

@@ -70,6 +70,7 @@ def apply(application: Application) -> dict[str, Any]:
             action="member.applied",
             entity=f"member:{member_id}",
             state=state(member),
+            data={"kind": application.kind},
         ),
     )
     return member
@@ -240,8 +241,8 @@ def rotate_token(member_id: str, actor: Principal) -> tuple[dict[str, Any], str]
         table,
         _key(member_id),
         "SET token_prefix = :new, updated_at = :at",
-        "token_prefix = :old",
-        {":new": prefix, ":old": old_prefix, ":at": now_iso()},
+        "token_prefix = :old" if old_prefix else "attribute_not_exists(token_prefix)",
+        {":new": prefix, ":at": now_iso(), **({":old": old_prefix} if old_prefix else {})},
     )
     tx.put(table, tokens.token_item(token, member_id, member["kind"]), "attribute_not_exists(pk)")
     if old_prefix:
@@ -266,3 +267,42 @@ def rotate_token(member_id: str, actor: Principal) -> tuple[dict[str, Any], str]
         conflict=Conflict("The token was rotated concurrently; try again.", code="already_rotated"),
     )
     return new, token
+
+
+def revoke_token(member_id: str, actor: Principal) -> dict[str, Any]:
+    """Stop the member's API token without issuing another (the portal's "revoke")."""
+    member = require(member_id)
+    old_prefix = member.get("token_prefix")
+    if not old_prefix:
+        raise Conflict("There is no token to revoke.", code="no_token")
+    table = get_settings().registry_table
+    at = now_iso()
+    tx = store.Transaction()
+    tx.update(
+        table,
+        _key(member_id),
+        "REMOVE token_prefix SET updated_at = :at",
+        "token_prefix = :old",
+        {":old": old_prefix, ":at": at},
+    )
+    tx.update(
+        table,
+        {"pk": f"TOKEN#{old_prefix}", "sk": "TOKEN"},
+        "SET #s = :revoked, revoked_at = :at",
+        None,
+        {":revoked": "revoked", ":at": at},
+        {"#s": "status"},
+    )
+    new = {k: v for k, v in member.items() if k != "token_prefix"}
+    audit.commit(
+        tx,
+        audit.Event(
+            actor=actor.member_id,
+            action="member.token_revoked",
+            entity=f"member:{member_id}",
+            state=state(new),
+            data={"old_prefix": old_prefix},
+        ),
+        conflict=Conflict("The token changed meanwhile; try again.", code="already_rotated"),
+    )
+    return new

@@ -66,6 +66,7 @@ def create(file: FileFacts, owner: Principal) -> tuple[dict[str, Any], dict[str,
             action="trace.created",
             entity=f"trace:{trace_id}",
             state={k: v for k, v in trace.items() if k not in ("pk", "sk")},
+            data={"trace_id": trace_id},
         ),
     )
     return trace, voices.presigned_upload(object_key, file.content_type, file.size_bytes)

@@ -44,6 +44,12 @@ class RightsSheet(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     holder_role: HolderRole
+    performer_consent_attested: bool = Field(
+        default=False,
+        description="The rights holder attests that performers named in performer_names (who "
+        "are not members, so the registry cannot check their intent) consented to the uses of "
+        "the AI systems that train on this voice. Without it, such a voice blocks a label.",
+    )
 
     @field_validator("*", mode="before")
     @classmethod

@@ -119,6 +119,11 @@ def register(sheet: VoiceRegistration, holder: Principal) -> tuple[dict[str, Any
     }
     tx = store.Transaction()
     tx.put(settings.registry_table, voice, "attribute_not_exists(pk)")
+    for performer_id in performer_ids:  # the voices that name a performer, without a scan
+        tx.put(
+            settings.registry_table,
+            {"pk": f"PERFORMER#{performer_id}", "sk": f"VOICE#{voice_no}", "voice_no": voice_no},
+        )
     audit.commit(
         tx,
         audit.Event(
@@ -126,9 +131,27 @@ def register(sheet: VoiceRegistration, holder: Principal) -> tuple[dict[str, Any
             action="voice.created",
             entity=f"voice:{voice_no}",
             state=state(voice),
+            data={"voice_no": voice_no, "holder_id": holder.member_id},
         ),
     )
     return voice, presigned_upload(object_key, sheet.file.content_type, sheet.file.size_bytes)
+
+
+def for_performer(performer_id: str) -> list[dict[str, Any]]:
+    """Every voice that names the performer, newest first."""
+    found: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {
+        "KeyConditionExpression": Key("pk").eq(f"PERFORMER#{performer_id}")
+        & Key("sk").begins_with("VOICE#")
+    }
+    while True:
+        page = store.registry().query(**kwargs)
+        found += [v for v in (get(i["voice_no"]) for i in page.get("Items", [])) if v]
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    found.sort(key=lambda v: v["created_at"], reverse=True)
+    return [{**v, "performers": performers_of(v)} for v in found]
 
 
 def performers_of(voice: dict[str, Any]) -> list[dict[str, Any]]:

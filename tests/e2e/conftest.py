@@ -29,22 +29,28 @@ class Stack:
     process: subprocess.Popen[bytes]
     log: Path
 
+    @property
+    def mail_dir(self) -> Path:
+        return self.log.parent / "mail"
+
     def env(self) -> dict[str, str]:
         """The environment a client script would use to reach the stack's AWS."""
         return {"AILAS_AWS_ENDPOINT_URL": self.aws_url}
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def start_stack(folder: Path, **extra_env: str) -> Stack:
+    """`python -m infra.local_stack` on free ports, logging to ``folder/stack.log``."""
     api_port, aws_port = free_port(), free_port()
     token = "e2e-operator-" + os.urandom(16).hex()
-    log = tmp_path_factory.mktemp("stack") / "stack.log"
+    log = folder / "stack.log"
     env = {
         **os.environ,
         "PORT": str(api_port),
         "AILAS_AWS_PORT": str(aws_port),
         "AILAS_OPERATOR_TOKEN": token,
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        "AILAS_LOCAL_DIR": str(folder),
+        **extra_env,
     }
     with open(log, "wb") as out:
         process = subprocess.Popen(
@@ -63,14 +69,25 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         except requests.ConnectionError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
             raise RuntimeError("local stack did not start:\n" + log.read_text()[-3000:])
         time.sleep(0.2)
-    yield Stack(base_url, f"http://127.0.0.1:{aws_port}", token, process, log)
-    process.terminate()
+    return Stack(base_url, f"http://127.0.0.1:{aws_port}", token, process, log)
+
+
+def stop_stack(stack: Stack) -> None:
+    stack.process.terminate()
     try:
-        process.wait(timeout=20)
+        stack.process.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        process.kill()
+        stack.process.kill()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    started = start_stack(tmp_path_factory.mktemp("stack"))
+    yield started
+    stop_stack(started)
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,14 @@ DATA_STORES = ("dynamodb:", "s3:", "sqs:", "kms:")
 # What each function may reach (logical ids of the data resources), inferred from the code:
 # a new function fails here until someone decides what it may touch.
 REACH = {
-    "api_handler": {"RegistryTable", "AuditTable", "FingerprintTable", "AudioBucket", "DataKey"},
+    "api_handler": {
+        "RegistryTable",
+        "AuditTable",
+        "FingerprintTable",
+        "AudioBucket",
+        "DataKey",
+        "EventsFailedQueue",
+    },
     "ingest": {
         "RegistryTable",
         "AuditTable",
@@ -36,7 +43,7 @@ REACH = {
         "DataKey",
         "IngestQueue",
     },
-    "domain_events": {"RegistryTable", "AuditTable"},
+    "domain_events": {"RegistryTable", "AuditTable", "EventsFailedQueue"},
     "end_contracts": {"RegistryTable", "AuditTable"},
     "label_signer": {"LabelSigningKey", "RegistryTable"},
 }
@@ -202,9 +209,40 @@ def test_event_sources_use_the_stack_resources(package: Package) -> None:
             if event["Type"] == "DynamoDB":
                 stream = {"Fn::GetAtt": ["AuditTable", "StreamArn"]}
                 assert event["Properties"]["Stream"] == stream
-    if "DomainEvents" in package.resources:
-        events = package.resources["DomainEvents"]["Properties"]["Events"]
-        assert events["DomainEventsDynamodbEventSource"]["Type"] == "DynamoDB"
+    events = package.resources["DomainEvents"]["Properties"]["Events"]
+    stream = events["DomainEventsDynamodbEventSource"]
+    assert stream["Type"] == "DynamoDB"
+
+
+def test_a_failing_domain_event_cannot_block_the_stream(package: Package) -> None:
+    """One bad event must not hold the shard for 24 h: bounded retries from its own position
+    (partial batch responses, bisection), a maximum age, then the failure queue, which alarms."""
+    stream = package.resources["DomainEvents"]["Properties"]["Events"][
+        "DomainEventsDynamodbEventSource"
+    ]["Properties"]
+    assert stream["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert stream["BisectBatchOnFunctionError"] is True
+    assert 0 < stream["MaximumRetryAttempts"] <= 10
+    assert 60 <= stream["MaximumRecordAgeInSeconds"] < 24 * 3600
+    queue = {"Fn::GetAtt": ["EventsFailedQueue", "Arn"]}
+    assert stream["DestinationConfig"] == {"OnFailure": {"Type": "SQS", "Destination": queue}}
+    assert package.resources["EventsFailedQueue"]["Type"] == "AWS::SQS::Queue"
+    # the function may send there (Lambda uses its role for the on-failure destination)
+    sends = [
+        s
+        for s in statements(package, package.resources["DomainEvents"])
+        if "sqs:SendMessage" in as_list(s["Action"])
+    ]
+    assert [s["Resource"] for s in sends] == [queue]
+    alarm = next(
+        r["Properties"]
+        for r in package.resources.values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+        and {"Name": "QueueName", "Value": {"Fn::GetAtt": ["EventsFailedQueue", "QueueName"]}}
+        in r["Properties"]["Dimensions"]
+    )
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
 
 
 def test_functions_get_the_environment_the_code_reads(package: Package) -> None:

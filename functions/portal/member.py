@@ -1,0 +1,385 @@
+"""The members' pages (/portal/…): each form calls the same domain function as the JSON API, with
+the principal of the session. Performers: intent, agencies, the voices that name them. Rights
+holders: register and upload recordings, contracts to confirm. Businesses: AI systems, the
+fairness check, contracts, labels. Operators: the approval queue and the event backlog."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+from chalice import Blueprint, Response
+from pydantic import ValidationError
+
+from functions.portal.web import Redirect, Web, field_errors, page
+from shared import access, audit, events, ids
+from shared.business import ai_systems, contracts
+from shared.business.models import AiSystemSheet, ContractFiling
+from shared.clock import today
+from shared.errors import ApiError, NotFound
+from shared.intents import service as intents
+from shared.intents.models import IntentBody
+from shared.intents.uses import DECISION_NAMES, DECISIONS, PROHIBITED_CONTENT, USES
+from shared.labels import service as labels
+from shared.members import service as members
+from shared.voices import service as voices
+from shared.voices import usage
+from shared.voices.models import VoiceRegistration
+
+bp = Blueprint(__name__)
+FINAL_VOICE = ("registered", "rejected", "conflict")
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(
+        body=json.dumps(body, ensure_ascii=False),
+        status_code=status,
+        headers={"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"},
+    )
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
+
+
+@page(bp, "/portal", name="portal.dashboard")
+def dashboard(web: Web) -> Response:
+    principal = web.session.principal  # type: ignore[union-attr]
+    member = members.require(principal.member_id)
+    return web.render("dashboard.html", member=member, role=principal.role)
+
+
+# --- API token -------------------------------------------------------------------------------
+
+
+@page(bp, "/portal/tokens", name="portal.tokens", methods=("GET", "POST"))
+def tokens(web: Web) -> Response:
+    principal = web.session.principal  # type: ignore[union-attr]
+    shown = None
+    if web.method == "POST":
+        if web.value("action") == "revoke":
+            members.revoke_token(principal.member_id, principal)
+        else:
+            _, shown = members.rotate_token(principal.member_id, principal)
+    member = members.require(principal.member_id)
+    return web.render("tokens.html", member=member, token=shown)
+
+
+# --- performers ------------------------------------------------------------------------------
+
+
+def _intent_form(web: Web) -> dict[str, Any]:
+    return {
+        "uses": {code: web.value(f"use_{code}", "contract") for code in USES},
+        "commercial": web.value("commercial", "contract"),
+        "conditions": {
+            "credit_required": web.value("credit_required") == "yes",
+            "prohibited_content": web.values("prohibited_content"),
+        },
+        "valid_until": web.value("valid_until") or None,
+        "note": web.value("note") or None,
+    }
+
+
+@page(bp, "/portal/intent", name="portal.intent", methods=("GET", "POST"))
+def intent(web: Web) -> Response:
+    principal = web.session.principal  # type: ignore[union-attr]
+    performer_id = principal.member_id
+    errors: dict[str, str] = {}
+    saved = None
+    if web.method == "POST":
+        try:
+            body = IntentBody.model_validate_json(json.dumps(_intent_form(web)))
+            saved = intents.write(performer_id, body, principal)
+        except ValidationError as error:
+            errors = field_errors(error)
+    current = intents.current(performer_id)
+    view = intents.view(current) if current else None
+    history = [intents.view(v) for v in reversed(intents.history(performer_id))]
+    return web.render(
+        "intent.html",
+        status=422 if errors else 200,
+        intent=view,
+        history=history,
+        uses=USES,
+        decisions=DECISION_NAMES,
+        decision_codes=DECISIONS,
+        prohibited=PROHIBITED_CONTENT,
+        errors=errors,
+        saved=saved,
+        agents=intents.agents(performer_id),
+    )
+
+
+@page(bp, "/portal/agents", name="portal.intent", methods=("POST",))
+def agents(web: Web) -> Response:
+    principal = web.session.principal  # type: ignore[union-attr]
+    agent_id = ids.normalize(web.value("agent_id"), "member") or web.value("agent_id")
+    if web.value("action") == "remove":
+        intents.remove_agent(principal.member_id, agent_id, principal)
+    else:
+        intents.add_agent(principal.member_id, agent_id, principal)
+    raise Redirect("/portal/intent#agents")
+
+
+@page(bp, "/portal/my-voices", name="portal.my_voices")
+def my_voices(web: Web) -> Response:
+    performer_id = web.session.principal.member_id  # type: ignore[union-attr]
+    found = voices.for_performer(performer_id)
+    return web.render("my_voices.html", voices=found)
+
+
+# --- voices: one voice, for its holder, performers and operators ------------------------------
+
+
+def _voice(web: Web, voice_no: str) -> dict[str, Any]:
+    number = ids.normalize(voice_no, "voice")
+    voice = voices.get(number) if number else None
+    if voice is None or not access.can_read_private(
+        web.session.principal if web.session else None, voices.owners(voice)
+    ):
+        raise NotFound(web.t("その音声はありません。", "No such voice."), code="voice_not_found")
+    return voice
+
+
+@page(bp, "/portal/voices/{voice_no}", name="portal.voice")
+def voice_page(web: Web, voice_no: str) -> Response:
+    voice = _voice(web, voice_no)
+    return web.render(
+        "voice.html",
+        voice={**voice, "performers": voices.performers_of(voice)},
+        usage=usage.of_voice(voice["voice_no"]),
+    )
+
+
+@page(bp, "/portal/voices/{voice_no}/status", name="portal.voice")
+def voice_status(web: Web, voice_no: str) -> Response:
+    """The upload page's live status (JSON, same session)."""
+    voice = _voice(web, voice_no)
+    return _json(
+        {
+            "voice_no": voice["voice_no"],
+            "status": voice["status"],
+            "final": voice["status"] in FINAL_VOICE,
+            "error": voice.get("error"),
+            "audio": voice.get("audio"),
+        }
+    )
+
+
+# --- rights holders ---------------------------------------------------------------------------
+
+
+@page(bp, "/portal/voices", name="portal.voices")
+def holder_voices(web: Web) -> Response:
+    holder = web.session.principal.member_id  # type: ignore[union-attr]
+    found, cursor = voices.list_for_holder(holder, 100, web.query.get("cursor") or None)
+    return web.render("voices.html", voices=found, next=cursor)
+
+
+def _voice_sheet(web: Web) -> dict[str, Any]:
+    return {
+        "title": web.value("title"),
+        "performer_ids": [
+            ids.normalize(v, "member") or v for v in _lines(web.value("performer_ids"))
+        ],
+        "performer_names": _lines(web.value("performer_names")),
+        "language": web.value("language", "ja") or "ja",
+        "rights": {
+            "holder_role": web.value("holder_role", "agency"),
+            "performer_consent_attested": web.value("consent_attested") == "yes",
+        },
+        "retention": web.value("retention", "delete_after_fingerprint"),
+        "file": {
+            "filename": web.value("file_name"),
+            "size_bytes": int(web.value("file_size") or 0)
+            if web.value("file_size").isascii() and web.value("file_size").isdigit()
+            else 0,
+            "content_type": web.value("file_type") or "application/octet-stream",
+        },
+    }
+
+
+@page(bp, "/portal/voices/new", name="portal.voices", methods=("GET", "POST"))
+def new_voice(web: Web) -> Response:
+    """GET: the form. POST (from the page's script): the sheet → the voice and its presigned
+    upload, as JSON; the browser then uploads the file straight to storage."""
+    if web.method == "GET":
+        return web.render("voice_new.html")
+    try:
+        sheet = VoiceRegistration.model_validate_json(json.dumps(_voice_sheet(web)))
+        voice, upload = voices.register(sheet, web.session.principal)  # type: ignore[union-attr]
+    except ValidationError as error:
+        return _json({"errors": field_errors(error)}, 422)
+    except ApiError as error:
+        return _json({"errors": {"form": error.message}}, error.status)
+    return _json({"voice_no": voice["voice_no"], "upload": upload}, 201)
+
+
+# --- contracts (both parties) -------------------------------------------------------------------
+
+
+@page(bp, "/portal/contracts", name="portal.contracts")
+def contract_list(web: Web) -> Response:
+    principal = web.session.principal  # type: ignore[union-attr]
+    mine = [contracts.view(c) for c in contracts.for_member(principal.member_id)]
+    mine.sort(key=lambda c: c["created_at"], reverse=True)
+    return web.render("contracts.html", contracts=mine, me=principal.member_id)
+
+
+@page(bp, "/portal/contracts/{contract_id}", name="portal.contracts", methods=("POST",))
+def contract_action(web: Web, contract_id: str) -> Response:
+    principal = web.session.principal  # type: ignore[union-attr]
+    number = ids.normalize(contract_id, "contract") or contract_id
+    if web.value("action") == "confirm":
+        contracts.confirm(number, principal)
+    elif web.value("action") == "revoke":
+        contracts.revoke(number, principal, web.value("reason") or "—")
+    raise Redirect("/portal/contracts")
+
+
+# --- businesses -------------------------------------------------------------------------------
+
+
+def _own_ai(web: Web, ai_no: str) -> dict[str, Any]:
+    number = ids.normalize(ai_no, "ai")
+    ai = ai_systems.get(number) if number else None
+    if ai is None or ai["business_id"] != web.session.principal.member_id:  # type: ignore[union-attr]
+        raise NotFound(web.t("そのAIシステムはありません。", "No such AI system."))
+    return ai
+
+
+@page(bp, "/portal/ai-systems", name="portal.ai")
+def ai_list(web: Web) -> Response:
+    me = web.session.principal.member_id  # type: ignore[union-attr]
+    items, _ = ai_systems.public_page(200, None)
+    return web.render("ai_systems.html", systems=[a for a in items if a["business_id"] == me])
+
+
+def _ai_sheet(web: Web) -> dict[str, Any]:
+    sources = []
+    for line in web.value("other_sources").splitlines():
+        if line.strip():
+            description, _, licence = line.partition("|")
+            sources.append({"description": description.strip(), "license": licence.strip()})
+    services = []
+    if web.value("service_name"):
+        services.append(
+            {"name": web.value("service_name"), "url": web.value("service_url") or None}
+        )
+    return {
+        "name": web.value("name"),
+        "kind": web.value("kind", "tts"),
+        "role": web.value("role", "developer"),
+        "commercial": web.value("commercial") == "yes",
+        "uses": web.values("uses"),
+        "description": web.value("description"),
+        "services": services,
+        "training_data": {
+            "voices": [ids.normalize(v, "voice") or v for v in _lines(web.value("voices"))],
+            "other_sources": sources,
+        },
+    }
+
+
+@page(bp, "/portal/ai-systems/new", name="portal.ai", methods=("GET", "POST"))
+def new_ai(web: Web) -> Response:
+    form: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    if web.method == "POST":
+        form = _ai_sheet(web)
+        try:
+            sheet = AiSystemSheet.model_validate_json(json.dumps(form))
+            record = ai_systems.register(sheet, web.session.principal)  # type: ignore[union-attr]
+            raise Redirect(f"/portal/ai-systems/{record['ai_no']}")
+        except ValidationError as error:
+            errors = field_errors(error)
+        except ApiError as error:
+            errors = {"form": error.message}
+    return web.render(
+        "ai_new.html", status=422 if errors else 200, form=form, errors=errors, uses=USES
+    )
+
+
+@page(bp, "/portal/ai-systems/{ai_no}", name="portal.ai")
+def ai_page(web: Web, ai_no: str) -> Response:
+    ai = _own_ai(web, ai_no)
+    principal = web.session.principal  # type: ignore[union-attr]
+    check = labels.check(ai["ai_no"], principal)
+    label = labels.get(ai["label_no"]) if ai.get("label_no") else None
+    return web.render(
+        "ai.html",
+        ai=ai,
+        check=check,
+        label=labels.public_view(label) if label else None,
+        contracts=[contracts.view(c) for c in contracts.for_ai(ai["ai_no"])],
+        uses=USES,
+        today=today().isoformat(),
+    )
+
+
+@page(bp, "/portal/ai-systems/{ai_no}/label", name="portal.ai", methods=("POST",))
+def apply_label(web: Web, ai_no: str) -> Response:
+    ai = _own_ai(web, ai_no)
+    with contextlib.suppress(labels.Unfair):  # the page lists every problem
+        labels.issue(ai["ai_no"], web.session.principal)  # type: ignore[union-attr]
+    raise Redirect(f"/portal/ai-systems/{ai['ai_no']}")
+
+
+@page(bp, "/portal/ai-systems/{ai_no}/contracts", name="portal.ai", methods=("POST",))
+def file_contract(web: Web, ai_no: str) -> Response:
+    ai = _own_ai(web, ai_no)
+    filing = {
+        "ai_no": ai["ai_no"],
+        "voice_nos": web.values("voice_nos"),
+        "uses": web.values("uses"),
+        "commercial": web.value("commercial") == "yes",
+        "starts_on": web.value("starts_on"),
+        "ends_on": web.value("ends_on"),
+        "compensation": web.value("compensation"),
+        "document_sha256": web.value("document_sha256").lower(),
+    }
+    try:
+        contract = ContractFiling.model_validate_json(json.dumps(filing))
+        contracts.file(contract, web.session.principal)  # type: ignore[union-attr]
+    except ValidationError as error:
+        problems = "; ".join(f"{k}: {v}" for k, v in field_errors(error).items())
+        raise ApiError(problems, code="validation_error", status=422) from None
+    raise Redirect(f"/portal/ai-systems/{ai['ai_no']}#contracts")
+
+
+# --- operators --------------------------------------------------------------------------------
+
+
+@page(bp, "/portal/operator", name="portal.operator")
+def operator(web: Web) -> Response:
+    pending, _ = members.list_members("pending", 200, None)
+    active, _ = members.list_members("active", 200, None)
+    suspended, _ = members.list_members("suspended", 200, None)
+    return web.render(
+        "operator.html",
+        pending=pending,
+        active=[m for m in active if m["kind"] != "operator"],
+        suspended=suspended,
+        cursor=events.delivery_cursor(),
+        set_aside=events.set_aside_count(),
+        head=audit.latest(audit.AUDIT),
+    )
+
+
+@page(bp, "/portal/operator/members/{member_id}", name="portal.operator", methods=("POST",))
+def decide(web: Web, member_id: str) -> Response:
+    principal = web.session.principal  # type: ignore[union-attr]
+    number = ids.normalize(member_id, "member") or member_id
+    action = web.value("action")
+    reason = web.value("reason") or web.t("運営の判断", "operator's decision")
+    if action == "approve":
+        members.approve(number, principal)  # the member gets a sign-in link by mail
+    elif action == "reject":
+        members.reject(number, principal, reason)
+    elif action == "suspend":
+        members.suspend(number, principal, reason)
+    elif action == "reinstate":
+        members.reinstate(number, principal, reason)
+    raise Redirect("/portal/operator")

@@ -1,0 +1,273 @@
+"""The glue between Chalice and the portal's pages: declare a page once, get routing, the session,
+CSRF checks, Japanese/English, form parsing and HTML error pages.
+
+Pages call the same domain functions (shared/) as the JSON API, with a Principal taken from the
+session cookie instead of a bearer token, so there is no second set of rules.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+from chalice import Blueprint, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import ValidationError
+
+from functions.api.http import request_id_of
+from shared import access, openapi
+from shared.errors import ApiError
+from shared.logging import logger
+from shared.portal import sessions
+from shared.settings import get_settings
+
+SESSION_COOKIE = "ailas_session"
+CSRF_COOKIE = "ailas_csrf"  # double-submit token for forms before sign-in
+LANG_COOKIE = "ailas_lang"
+
+templates = Environment(
+    loader=PackageLoader("functions.portal", "templates"),
+    autoescape=select_autoescape(default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+# Codes people read on the pages: statuses and kinds, in Japanese and English.
+NAMES: dict[str, tuple[str, str]] = {
+    "valid": ("有効", "valid"),
+    "suspended": ("停止中", "suspended"),
+    "revoked": ("取消", "revoked"),
+    "expired": ("期限切れ", "expired"),
+    "pending_review": ("審査中", "under review"),
+    "registered": ("登録済み", "registered"),
+    "rejected": ("却下", "rejected"),
+    "conflict": ("係争中", "in conflict"),
+    "processing": ("処理中", "processing"),
+    "awaiting_upload": ("アップロード待ち", "awaiting upload"),
+    "active": ("有効", "active"),
+    "awaiting_confirmation": ("確認待ち", "awaiting confirmation"),
+    "ended": ("終了", "ended"),
+    "pending": ("承認待ち", "pending"),
+    "performer": ("実演家", "performer"),
+    "rights_holder": ("権利者", "rights holder"),
+    "business": ("AI事業者", "AI business"),
+    "operator": ("運営", "operator"),
+}
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self' http://127.0.0.1:* https:; form-action 'self' http://127.0.0.1:* https:; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+class Redirect(Exception):
+    def __init__(self, location: str) -> None:
+        self.location = location
+
+
+@dataclass
+class Web:
+    """One request to a page."""
+
+    method: str
+    query: dict[str, str]
+    form: dict[str, list[str]]
+    cookies: dict[str, str]
+    session: sessions.Session | None
+    lang: str
+    request_id: str
+    csrf: str
+    set_cookies: list[str] = field(default_factory=list)
+
+    def t(self, ja: str, en: str) -> str:
+        return en if self.lang == "en" else ja
+
+    def name(self, code: str | None) -> str:
+        """A status or kind code as people read it."""
+        ja, en = NAMES.get(code or "", (code or "—", code or "—"))
+        return self.t(ja, en)
+
+    def value(self, name: str, default: str = "") -> str:
+        return (self.form.get(name) or [default])[0].strip()
+
+    def values(self, name: str) -> list[str]:
+        return [v.strip() for v in self.form.get(name, []) if v.strip()]
+
+    def render(self, template: str, status: int = 200, **context: Any) -> Response:
+        html = templates.get_template(template).render(
+            web=self,
+            t=self.t,
+            name=self.name,
+            session=self.session,
+            lang=self.lang,
+            csrf=self.csrf,
+            **context,
+        )
+        return self._html(html, status)
+
+    def redirect(self, location: str) -> Response:
+        return Response(body="", status_code=303, headers={"Location": location, **self._cookies()})
+
+    def _html(self, html: str, status: int) -> Response:
+        return Response(
+            body=html,
+            status_code=status,
+            headers={
+                "Content-Type": "text/html; charset=utf-8",
+                "Cache-Control": "no-store",
+                "Content-Security-Policy": CSP,
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "same-origin",
+                **self._cookies(),
+            },
+        )
+
+    def _cookies(self) -> dict[str, Any]:
+        return {"Set-Cookie": self.set_cookies} if self.set_cookies else {}
+
+    def set_cookie(self, name: str, value: str, max_age: int | None = None) -> None:
+        secure = "; Secure" if get_settings().public_base_url.startswith("https:") else ""
+        age = f"; Max-Age={max_age}" if max_age is not None else ""
+        self.set_cookies.append(f"{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{age}")
+
+
+def cookie(header: str | None) -> dict[str, str]:
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(header or "")
+    except Exception:
+        return {}
+    return {k: m.value for k, m in jar.items()}
+
+
+def parse_form(raw: bytes | None, content_type: str) -> dict[str, list[str]]:
+    if not raw:
+        return {}
+    if len(raw) > get_settings().max_body_bytes:
+        raise ApiError("The form is too large.", code="body_too_large", status=413)
+    if "application/x-www-form-urlencoded" not in content_type:
+        raise ApiError("Forms are sent url-encoded.", code="unsupported_form", status=415)
+    try:
+        return parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=200)
+    except (UnicodeDecodeError, ValueError):
+        raise ApiError("The form is not readable.", code="invalid_form") from None
+
+
+Handler = Callable[[Web], Response]
+
+
+def page(
+    bp: Blueprint,
+    path: str,
+    *,
+    name: str,
+    methods: tuple[str, ...] = ("GET",),
+    summary: str = "A page of the portal (HTML, Japanese and English)",
+) -> Callable[[Handler], Handler]:
+    """Declare a page. ``name`` is its entry in shared/access.py (public, or the roles that may
+    see it: a page for members redirects to sign-in without a session)."""
+    rule = access.POLICY[name]  # a page missing from the policy table fails at import
+
+    def decorate(handler: Handler) -> Handler:
+        for method in methods:  # documented like every route (text/html), so none is hidden
+            openapi.register(
+                openapi.Operation(
+                    name=f"{name}.{handler.__name__}.{method.lower()}",
+                    method=method,
+                    path=path,
+                    summary=summary,
+                    tag="pages",
+                    access="public" if rule.public else ",".join(sorted(rule.roles or ())),
+                    content_type="text/html",
+                )
+            )
+
+        def view(**params: str) -> Response:
+            request = bp.current_request
+            cookies = cookie(request.headers.get("cookie"))
+            query = dict(request.query_params or {})
+            lang = query.get("lang") or cookies.get(LANG_COOKIE) or "ja"
+            lang = "en" if lang == "en" else "ja"
+            web = Web(
+                method=request.method,
+                query=query,
+                form={},
+                cookies=cookies,
+                session=None,
+                lang=lang,
+                request_id=request_id_of(request),
+                csrf="",
+            )
+            if "lang" in query:
+                web.set_cookie(LANG_COOKIE, lang, 365 * 86400)
+            try:
+                web.session = sessions.resume(cookies.get(SESSION_COOKIE))
+                web.csrf = web.session.csrf if web.session else _anonymous_csrf(web)
+                if not rule.public:
+                    if web.session is None:
+                        return web.redirect(f"/signin?next={quote(request.path)}")
+                    access.authorize(name, web.session.principal)
+                if request.method == "POST":
+                    web.form = parse_form(request.raw_body, request.headers.get("content-type", ""))
+                    if web.value("csrf") != web.csrf or not web.csrf:
+                        return error_page(
+                            web,
+                            403,
+                            web.t(
+                                "フォームの有効期限が切れました。ページを開き直してください。",
+                                "The form expired; open the page again.",
+                            ),
+                        )
+                return handler(web, **params)
+            except Redirect as redirect:
+                return web.redirect(redirect.location)
+            except ApiError as error:
+                return error_page(web, error.status, error.message)
+            except ValidationError as error:
+                return error_page(web, 422, "; ".join(e["msg"] for e in error.errors()))
+            except Exception:
+                logger.exception("page failed", extra={"page": name})
+                return error_page(
+                    web,
+                    500,
+                    web.t(
+                        "問題が発生しました。時間をおいて再度お試しください。",
+                        "Something went wrong on our side. Please try again later.",
+                    ),
+                )
+
+        view.__name__ = "page_" + handler.__name__
+        bp.route(
+            path,
+            methods=list(methods),
+            content_types=["application/x-www-form-urlencoded", "multipart/form-data", "*/*"],
+        )(view)
+        return handler
+
+    return decorate
+
+
+def _anonymous_csrf(web: Web) -> str:
+    token = web.cookies.get(CSRF_COOKIE) or ""
+    if len(token) < 20:
+        token = secrets.token_urlsafe(24)
+        web.set_cookie(CSRF_COOKIE, token)
+    return token
+
+
+def error_page(web: Web, status: int, message: str) -> Response:
+    return web.render("error.html", status=status, status_code=status, message=message)
+
+
+def field_errors(error: ValidationError) -> dict[str, str]:
+    """pydantic errors by the form field they belong to (the first part of the location)."""
+    found: dict[str, str] = {}
+    for problem in error.errors(include_url=False, include_input=False):
+        where = str(problem["loc"][0]) if problem["loc"] else "form"
+        found.setdefault(where, problem["msg"].removeprefix("Value error, "))
+    return found

@@ -1,0 +1,33 @@
+"""The settings of the audit stream's event source mapping, shared by the deployed template
+(infra/merge.py) and the local stack's poller (infra/local_worker.py), so that a failing event
+meets the same fate in both: retried from its own position a bounded number of times (batches
+bisected to isolate it), then sent to the events failure queue while delivery goes on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+STREAM_BATCH_SIZE = 50
+STREAM_MAX_RETRIES = 3  # retries after the first attempt
+STREAM_MAX_RECORD_AGE_S = 6 * 3600  # older records go to the failure queue unprocessed
+STREAM_BISECT_ON_ERROR = True
+EVENTS_FAILED_QUEUE = "EventsFailedQueue"  # logical id in infra/resources.yaml
+
+
+def stream_event_properties() -> dict[str, Any]:
+    """SAM ``DynamoDB`` event properties for the domain-events function."""
+    return {
+        "Stream": {"Fn::GetAtt": ["AuditTable", "StreamArn"]},
+        "StartingPosition": "TRIM_HORIZON",
+        "BatchSize": STREAM_BATCH_SIZE,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "BisectBatchOnFunctionError": STREAM_BISECT_ON_ERROR,
+        "MaximumRetryAttempts": STREAM_MAX_RETRIES,
+        "MaximumRecordAgeInSeconds": STREAM_MAX_RECORD_AGE_S,
+        "DestinationConfig": {
+            "OnFailure": {
+                "Type": "SQS",
+                "Destination": {"Fn::GetAtt": [EVENTS_FAILED_QUEUE, "Arn"]},
+            }
+        },
+    }

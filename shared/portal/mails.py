@@ -1,0 +1,51 @@
+"""The mails members receive: the welcome with a first sign-in link when an operator approves
+them (sent by a domain-event subscriber, once, however often the event is delivered), and a
+sign-in link when they ask for one."""
+
+from __future__ import annotations
+
+from shared import events, mail, store
+from shared.members import service as members
+from shared.portal import sessions
+from shared.settings import get_settings
+
+KINDS_JA = {"performer": "実演家", "rights_holder": "権利者", "business": "事業者"}
+
+
+def signin_url(secret: str) -> str:
+    return f"{get_settings().public_base_url}/signin/{secret}"
+
+
+def send_signin_link(member: dict, ttl_s: int, welcome: bool = False) -> None:
+    secret = sessions.new_link(member["member_id"], ttl_s)
+    minutes = ttl_s // 60
+    kind = KINDS_JA.get(member["kind"], member["kind"])
+    opening = (
+        f"{member['display_name']} 様\n\n"
+        f"AILAS 公正取引音声登録への入会が承認されました（{kind}）。\n"
+        f"Your membership of the AILAS Fair-Trade Voice Registry was approved ({member['kind']}).\n"
+        if welcome
+        else f"{member['display_name']} 様\n\nサインイン用のリンクです。/ Your sign-in link.\n"
+    )
+    text = (
+        f"{opening}\n"
+        f"次のリンクからサインインしてください（1回限り・{minutes}分有効）。\n"
+        f"Sign in with this link (single use, valid for {minutes} minutes):\n\n"
+        f"{signin_url(secret)}\n\n"
+        "このメールに心当たりがない場合は破棄してください。\n"
+        "If you did not expect this mail, ignore it.\n"
+    )
+    subject = "AILAS: 入会承認とサインイン / Welcome" if welcome else "AILAS: サインイン / Sign in"
+    mail.send(member["email"], subject, text)
+
+
+@events.subscribe("member.approved")
+def welcome(event: events.DomainEvent) -> None:
+    """Mail the approved member a first sign-in link — once per approval event."""
+    marker = {"pk": f"MAILED#{event.seq}", "sk": "MAILED"}
+    if store.registry().get_item(Key=marker, ConsistentRead=True).get("Item"):
+        return  # a redelivered event: already mailed
+    member = members.get(event.entity.split(":", 1)[1])
+    if member and member["status"] == "active" and member.get("email"):
+        send_signin_link(member, get_settings().welcome_link_ttl_s, welcome=True)
+    store.registry().put_item(Item={**marker, "action": event.action})

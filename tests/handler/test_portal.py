@@ -1,0 +1,187 @@
+"""The portal's sign-in and sessions through the Chalice test client, with mail delivered to a
+real SMTP server (the local stack's): links work once and expire, sessions are HttpOnly cookies
+stored hashed, every form needs its CSRF token, and pages keep to the access table."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.policy import default
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.http import Api
+from tests.scenario import Registry
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@pytest.fixture
+def mailbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aws) -> Iterator[Path]:
+    from infra import local_mail
+    from infra.local_stack import free_port
+    from shared.settings import reset_settings
+
+    port = free_port()
+    server = local_mail.start(tmp_path / "mail", port)
+    monkeypatch.setenv("AILAS_SMTP_PORT", str(port))
+    reset_settings()
+    yield tmp_path / "mail"
+    server.stop()
+    monkeypatch.delenv("AILAS_SMTP_PORT")
+    reset_settings()
+
+
+def links(mailbox: Path, address: str) -> list[str]:
+    found = []
+    for path in sorted(mailbox.glob("*.eml")):
+        message = message_from_bytes(path.read_bytes(), policy=default)
+        if message["To"] == address:
+            found += re.findall(r"/signin/[\w-]+", message.get_body().get_content())
+    return found
+
+
+def set_cookie(reply) -> str:
+    raw = reply.headers.get("set-cookie", "")
+    return "\n".join(raw) if isinstance(raw, list) else raw
+
+
+def cookies_of(reply) -> dict[str, str]:
+    return dict(re.findall(r"(ailas_\w+)=([^;,]*)", set_cookie(reply)))
+
+
+def form(api: Api, path: str, fields: dict[str, str], cookie: str = "") -> object:
+    headers = {**FORM, **({"Cookie": cookie} if cookie else {})}
+    return api.request("POST", path, raw=urlencode(fields).encode(), headers=headers)
+
+
+def sign_in(api: Api, mailbox: Path, address: str) -> str:
+    """Ask for a link, follow it, press the button: the session cookie header."""
+    page = api.get("/signin")
+    csrf = cookies_of(page)["ailas_csrf"]
+    assert f'value="{csrf}"' in page.body.decode()
+    form(api, "/signin", {"email": address, "csrf": csrf}, f"ailas_csrf={csrf}")
+    link = links(mailbox, address)[-1]
+    assert "サインインする" in api.get(link).body.decode()  # GET does not use the link up
+    used = form(api, link, {"csrf": csrf}, f"ailas_csrf={csrf}")
+    assert used.status == 303 and used.headers["location"] == "/portal"
+    session = cookies_of(used)["ailas_session"]
+    assert "HttpOnly" in set_cookie(used) and "SameSite=Lax" in set_cookie(used)
+    return f"ailas_session={session}"
+
+
+def test_approval_mails_a_link_that_works_once(
+    registry: Registry, mailbox: Path, deliver_events
+) -> None:
+    from shared import store
+    from shared.portal.sessions import _hash
+
+    api = registry.api
+    member = registry.member("performer", email="hanako@example.jp")
+    deliver_events()
+    deliver_events()  # delivered twice: still one welcome mail
+    (welcome,) = links(mailbox, "hanako@example.jp")
+    secret = welcome.rsplit("/", 1)[1]
+    # only the hash is stored
+    assert store.registry().get_item(Key={"pk": f"LOGIN#{_hash(secret)}", "sk": "LOGIN"})["Item"]
+    assert not store.registry().get_item(Key={"pk": f"LOGIN#{secret}", "sk": "LOGIN"}).get("Item")
+    csrf = cookies_of(api.get("/signin"))["ailas_csrf"]
+    first = form(api, welcome, {"csrf": csrf}, f"ailas_csrf={csrf}")
+    assert first.status == 303
+    again = form(api, welcome, {"csrf": csrf}, f"ailas_csrf={csrf}")
+    assert again.status == 410 and "ailas_session" not in cookies_of(again)
+    session = "ailas_session=" + cookies_of(first)["ailas_session"]
+    page = api.get("/portal", headers={"Cookie": session})
+    assert page.status == 200 and member.member_id in page.body.decode()
+
+
+def test_an_expired_link_does_not_sign_in(registry: Registry, mailbox: Path) -> None:
+    from shared import store
+    from shared.portal import sessions
+
+    member = registry.member("business")
+    secret = sessions.new_link(member.member_id, 60)
+    key = {"pk": f"LOGIN#{sessions._hash(secret)}", "sk": "LOGIN"}
+    store.registry().update_item(
+        Key=key,
+        UpdateExpression="SET expires_at = :past",
+        ExpressionAttributeValues={":past": "2000-01-01T00:00:00Z"},
+    )
+    assert sessions.redeem(secret) is None
+
+
+def test_the_signin_page_does_not_tell_who_is_a_member(registry: Registry, mailbox: Path) -> None:
+    api = registry.api
+    registry.member("performer", email="known@example.jp")
+    csrf = cookies_of(api.get("/signin"))["ailas_csrf"]
+    known = form(api, "/signin", {"email": "known@example.jp", "csrf": csrf}, f"ailas_csrf={csrf}")
+    unknown = form(
+        api, "/signin", {"email": "nobody@example.jp", "csrf": csrf}, f"ailas_csrf={csrf}"
+    )
+    assert known.status == unknown.status == 200
+    assert known.body == unknown.body
+    assert links(mailbox, "nobody@example.jp") == []
+    assert len(links(mailbox, "known@example.jp")) == 1
+
+
+def test_forms_need_their_csrf_token(registry: Registry, mailbox: Path) -> None:
+    from shared.intents import service as intents
+
+    api = registry.api
+    performer = registry.member("performer", email="p@example.jp")
+    session = sign_in(api, mailbox, "p@example.jp")
+    forged = form(api, "/portal/intent", {"use_tts": "allow"}, session)
+    assert forged.status == 403
+    assert intents.current(performer.member_id) is None
+    page = api.get("/portal/intent", headers={"Cookie": session}).body.decode()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    saved = form(api, "/portal/intent", {"use_tts": "deny", "csrf": csrf}, session)
+    assert saved.status == 200
+    assert intents.current(performer.member_id)["uses"]["tts"] == "deny"
+    # anonymous forms: the double-submit cookie must match the field
+    refused = form(api, "/apply", {"kind": "performer", "csrf": "x" * 32}, "ailas_csrf=" + "y" * 32)
+    assert refused.status == 403
+
+
+def test_signing_out_ends_the_session(registry: Registry, mailbox: Path) -> None:
+    api = registry.api
+    registry.member("rights_holder", email="h@example.jp")
+    session = sign_in(api, mailbox, "h@example.jp")
+    page = api.get("/portal", headers={"Cookie": session}).body.decode()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    assert form(api, "/signout", {"csrf": csrf}, session).status == 303
+    after = api.get("/portal", headers={"Cookie": session})
+    assert after.status == 303 and after.headers["location"].startswith("/signin")
+
+
+def test_pages_keep_to_the_access_table(registry: Registry, mailbox: Path) -> None:
+    api = registry.api
+    registry.member("performer", email="perf@example.jp")
+    session = sign_in(api, mailbox, "perf@example.jp")
+    assert api.get("/portal/operator", headers={"Cookie": session}).status == 403
+    assert api.get("/portal/ai-systems/new", headers={"Cookie": session}).status == 403
+    assert api.get("/portal/intent", headers={"Cookie": session}).status == 200
+    assert api.get("/portal/intent").status == 303  # no session: to the sign-in page
+    suspended = registry.member("business", email="biz@example.jp")
+    biz = sign_in(api, mailbox, "biz@example.jp")
+    api.post(f"/v1/members/{suspended.member_id}/suspend", {"reason": "x"}, token=registry.operator)
+    assert api.get("/portal", headers={"Cookie": biz}).status == 303  # suspension ends it
+
+
+def test_a_member_creates_and_revokes_their_own_api_token(
+    registry: Registry, mailbox: Path
+) -> None:
+    api = registry.api
+    business = registry.member("business", email="b@example.jp")
+    session = sign_in(api, mailbox, "b@example.jp")
+    page = api.get("/portal/tokens", headers={"Cookie": session}).body.decode()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    made = form(api, "/portal/tokens", {"csrf": csrf, "action": "new"}, session).body.decode()
+    token = re.search(r'<code id="token">([^<]+)</code>', made).group(1)
+    assert api.get("/v1/contracts", token=token).status == 200
+    assert api.get("/v1/contracts", token=business.token).status == 401  # the old one stopped
+    form(api, "/portal/tokens", {"csrf": csrf, "action": "revoke"}, session)
+    assert api.get("/v1/contracts", token=token).status == 401
