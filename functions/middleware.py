@@ -10,7 +10,7 @@ from typing import Any
 from chalice import Chalice, Response
 
 from functions.api.http import internal_error, json_response, request_id_of
-from shared import access, openapi
+from shared import openapi
 from shared.logging import logger
 
 # Cross-origin reads: public operations answered to GET or HEAD, plus token verification
@@ -22,7 +22,9 @@ def cross_origin_readable(request: Any) -> bool:
     path = (getattr(request, "context", None) or {}).get("resourcePath")
     for op in openapi.OPERATIONS:
         if op.path == path and op.method == request.method:
-            public = access.POLICY[op.name].public
+            # op.access, not POLICY[op.name]: portal pages register one operation per method
+            # under a derived name, and a lookup miss here was a 500 on every portal page.
+            public = op.access == "public"
             return public and (op.method in ("GET", "HEAD") or op.name in CORS_POSTS)
     return False
 
