@@ -159,6 +159,14 @@ def install_function_dependencies(target: Path, requirements: Path, constraints:
     offline_first(run, requirements, constraints)
     for scratch in ("bin", "share"):  # console scripts, man pages
         shutil.rmtree(target / scratch, ignore_errors=True)
+    for pattern in UNUSED_AT_RUN_TIME:
+        for path in target.rglob(pattern):
+            path.unlink()
+
+
+# Files wheels carry that a function never loads: Rust link-time archives (c2pa-python ships
+# ~31 MB of them beside its shared library) and JavaScript source maps (Swagger UI's ~8 MB).
+UNUSED_AT_RUN_TIME = ("*.rlib", "*.js.map", "*.css.map")
 
 
 def audio_layer() -> Path:

@@ -13,6 +13,8 @@ State lives in the moto server's memory: every start is a clean registry.
 from __future__ import annotations
 
 import argparse
+import atexit
+import json
 import os
 import secrets
 import signal
@@ -137,6 +139,7 @@ class LocalStack:
         self.server = server(app_module.app, config, "127.0.0.1", self.api_port)
         threading.Thread(target=self.server.serve_forever, name="api", daemon=True).start()
         self.worker = start_worker(app_module.app, outputs)
+        publish_stack_file(self.api_port)
 
     def stop(self) -> None:
         if self.worker is not None:
@@ -148,6 +151,43 @@ class LocalStack:
         if self.moto is not None:
             self.moto.terminate()
             self.moto.wait(timeout=10)
+
+
+STACK_VARIABLES = (
+    "AILAS_STAGE",
+    "AILAS_AWS_ENDPOINT_URL",
+    "AWS_DEFAULT_REGION",
+    "AILAS_BUCKET",
+    "AILAS_INGEST_QUEUE_URL",
+    "AILAS_AUDIT_STREAM_ARN",
+    "AILAS_LABEL_KEY_ID",
+    "AILAS_PUBLIC_BASE_URL",
+)
+
+
+def publish_stack_file(api_port: int) -> Path:
+    """`.local/stack.json` (or $AILAS_STACK_FILE): where this stack's API and AWS are, so that
+    `python -m infra.ops` finds it with no settings. Mode 600, no token in it; removed at exit."""
+    path = Path(os.environ.get("AILAS_STACK_FILE") or local_dir() / "stack.json")
+    stack = {
+        "pid": os.getpid(),
+        "api_url": f"http://127.0.0.1:{api_port}",
+        "environment": {k: os.environ[k] for k in STACK_VARIABLES if k in os.environ},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(json.dumps(stack, indent=2) + "\n", encoding="utf-8")
+
+    def remove() -> None:
+        try:
+            if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+                path.unlink()  # only our own: another stack may have started since
+        except (OSError, ValueError):
+            pass
+
+    atexit.register(remove)
+    return path
 
 
 def start_worker(app: object, outputs: dict[str, str]) -> object:

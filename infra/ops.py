@@ -1,8 +1,11 @@
 """Operator commands, run against the stage named by AILAS_STAGE with the caller's AWS
-credentials (or the local stack, when AILAS_AWS_ENDPOINT_URL points at it).
+credentials, or against the local stack: with AILAS_STAGE unset or `local` and no
+AILAS_AWS_ENDPOINT_URL, the stack that `make run` started in this checkout is found through the
+file it writes, `.local/stack.json` (or AILAS_STACK_FILE).
 
     python -m infra.ops bootstrap-operator --name "…" --email ops@example.org
-    python -m infra.ops verify-audit [--chain audit|public]
+    python -m infra.ops verify-audit [--chain audit|public|all]
+    python -m infra.ops checkpoint
     python -m infra.ops rotate-label-key
     python -m infra.ops rebuild-index [--dry-run]
     python -m infra.ops export-tables DIR
@@ -13,13 +16,17 @@ credentials (or the local stack, when AILAS_AWS_ENDPOINT_URL points at it).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
 from shared import audit
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @click.group()
@@ -40,19 +47,67 @@ def bootstrap_operator(name: str, email: str) -> None:
 
 
 @cli.command("verify-audit")
-@click.option("--chain", type=click.Choice([audit.AUDIT, audit.PUBLIC]), default=audit.AUDIT)
+@click.option(
+    "--chain",
+    type=click.Choice([audit.AUDIT, audit.PUBLIC, "all"]),
+    default="all",
+    help="default: both chains",
+)
 def verify_audit(chain: str) -> None:
-    """Recompute the hash chain; exit 1 and name the first broken link if there is one."""
-    result = audit.verify(chain)
-    if result.ok:
-        click.echo(f"{chain} chain intact: {result.checked} entries verified.")
-        return
-    click.echo(
-        f"{chain} chain BROKEN at entry {result.broken_at}: {result.reason} "
-        f"({result.checked} entries read).",
-        err=True,
-    )
-    sys.exit(1)
+    """Walk the whole chain(s): every hash, every link, against every signed checkpoint.
+    Lists every problem found; exits 1 when there is any."""
+    from shared import checkpoints, logchain
+    from shared.aws import client
+    from shared.labels import keys
+    from shared.settings import get_settings
+
+    # The public keys from KMS itself, not the JWKS stored in the registry table: someone who
+    # can write the tables could replace that one along with the checkpoints.
+    kms = client("kms")
+    jwks = keys.jwks(kms, keys.signing_key_ids(kms, get_settings().label_key_id))
+    broken = False
+    for name in (audit.AUDIT, audit.PUBLIC) if chain == "all" else (chain,):
+        signed = checkpoints.every(name)
+        walker = audit.walk(
+            name, keep={c["size"] for c in signed if isinstance(c.get("size"), int)}
+        )
+        problems, good = logchain.check_checkpoints(name, signed, walker.hashes, walker.size, jwks)
+        problems = walker.problems + problems
+        latest = max(good, key=lambda c: c["size"]) if good else None
+        against = (
+            f"latest checkpoint: {latest['size']} entries at {latest['at']}"
+            if latest
+            else "no checkpoint yet"
+        )
+        if not problems:
+            click.echo(
+                f"{name} chain intact: {walker.checked} entries verified, "
+                f"{len(good)} checkpoints ({against})."
+            )
+            continue
+        broken = True
+        click.echo(
+            f"{name} chain BROKEN: {len(problems)} problems in {walker.checked} entries "
+            f"({against}):",
+            err=True,
+        )
+        for problem in sorted(problems, key=lambda p: (p.seq or 0, p.reason)):
+            click.echo(f"  {problem}", err=True)
+    if broken:
+        sys.exit(1)
+
+
+@cli.command("checkpoint")
+def checkpoint() -> None:
+    """Sign both chains' heads now (the hourly job and bursts of writes do it anyway)."""
+    import functions.events.signer  # noqa: F401 - the local stack signs in-process
+    from shared import checkpoints
+
+    signed = checkpoints.create_all()
+    for item in signed:
+        click.echo(f"{item['chain']}: {item['size']} entries, head {item['head_hash']}")
+    if not signed:
+        click.echo("nothing new to sign: every chain's head already has a checkpoint.")
 
 
 @cli.command("rotate-label-key")
@@ -236,5 +291,57 @@ def events_redrive(message_ids: tuple[str, ...], seqs: tuple[int, ...]) -> None:
     sys.exit(1 if still else 0)
 
 
+STACK_FILE = ROOT / ".local" / "stack.json"
+
+
+def use_local_stack() -> None:
+    """Point the settings at the stack `make run` started in this checkout, unless the caller
+    targets AWS (AILAS_STAGE=dev|prod) or a stack already (AILAS_AWS_ENDPOINT_URL)."""
+    if os.environ.get("AILAS_STAGE", "local") != "local" or os.environ.get(
+        "AILAS_AWS_ENDPOINT_URL"
+    ):
+        return
+    local = os.environ.get("AILAS_LOCAL_DIR")
+    path = Path(
+        os.environ.get("AILAS_STACK_FILE") or (Path(local) / "stack.json" if local else STACK_FILE)
+    )
+    try:
+        stack: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise SystemExit(
+            f"No local stack is running ({path} not found). Start one with `make run`, or set "
+            "AILAS_STAGE=dev|prod (with AWS credentials) to work on a deployed stage."
+        ) from None
+    os.environ.update(stack["environment"])
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")  # moto accepts any credentials
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+
+
+def main() -> None:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    use_local_stack()
+    try:
+        cli(standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.Abort:
+        sys.exit(1)
+    except (BotoCoreError, ClientError) as error:
+        endpoint = os.environ.get("AILAS_AWS_ENDPOINT_URL")
+        where = f"the local stack at {endpoint}" if endpoint else "AWS"
+        click.echo(f"error: cannot work on {where}: {error}", err=True)
+        if endpoint:
+            click.echo(
+                "Is `make run` still up? (a stale .local/stack.json stays after a crash)", err=True
+            )
+        else:
+            click.echo("Check AILAS_STAGE and your AWS credentials (AWS_PROFILE).", err=True)
+        sys.exit(2)
+
+
 if __name__ == "__main__":
-    cli()
+    main()

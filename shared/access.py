@@ -146,6 +146,7 @@ POLICY: dict[str, Rule] = {
     "portal.contracts": acting("business", "rights_holder", note="its parties"),
     "portal.ai": acting("business"),
     "portal.operator": OPERATOR,
+    "log.checkpoints": PUBLIC,
 }
 
 

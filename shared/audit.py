@@ -5,50 +5,34 @@ audit entry; an entry carries the SHA-256 of the previous one, so any later edit
 Public events (approvals, intents, labels) are also appended to the separate ``public`` chain,
 which anyone can read and verify. The audit table's stream is the domain-event bus
 (``functions/events/domain.py``).
+
+Entries are stored and hashed in one canonical form (``shared/canonical.py``), so what is read
+back re-hashes equal; ``shared/logchain.py`` checks a chain, ``shared/checkpoints.py`` signs heads.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared import actions, store
+from shared import actions, canonical, logchain, store
 from shared.clock import now_iso
 from shared.errors import ApiError, Conflict
 from shared.settings import get_settings
 
-AUDIT, PUBLIC = "audit", "public"
-HASHED_FIELDS = (
-    "seq",
-    "prev_hash",
-    "at",
-    "actor",
-    "action",
-    "entity",
-    "digest",
-    "data",
-    "subject",
-    "summary",
-)
-GENESIS = "0" * 64
-
-
-def canonical(value: Any) -> bytes:
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-    ).encode("utf-8")
+AUDIT, PUBLIC = canonical.AUDIT, canonical.PUBLIC
+GENESIS = canonical.GENESIS
 
 
 def digest(state: Any) -> str:
-    return hashlib.sha256(canonical(store.from_dynamo(state))).hexdigest()
+    """SHA-256 of the state's canonical form (what DynamoDB keeps of it)."""
+    return canonical.sha256_hex(state)
 
 
 def entry_hash(entry: dict[str, Any]) -> str:
-    return digest({k: entry[k] for k in HASHED_FIELDS if k in entry})
+    return canonical.entry_hash(entry)
 
 
 @dataclass
@@ -88,7 +72,7 @@ def commit(
             action=event.action,
             entity=event.entity,
             digest=digest(event.state),
-            data=store.from_dynamo(actions.checked(event.action, event.data)),
+            data=canonical.normalize(actions.checked(event.action, event.data)),
         )
         attempt_tx.put(table, entry, "attribute_not_exists(pk)")
         if event.public is not None:
@@ -98,7 +82,7 @@ def commit(
                 event.actor,
                 action=event.action,
                 subject=event.entity,
-                summary=store.from_dynamo(event.public),
+                summary=canonical.normalize(event.public),
             )
             attempt_tx.put(table, public, "attribute_not_exists(pk)")
         try:
@@ -179,42 +163,21 @@ def for_entity(
     )
 
 
-@dataclass
-class Verification:
-    chain: str
-    checked: int
-    ok: bool
-    broken_at: int | None = None
-    reason: str | None = None
+def walk(chain: str = AUDIT, page: int = 500, keep: set[int] | None = None) -> logchain.Walker:
+    """Recompute every hash and link of ``chain``, to its end; every problem is collected.
 
-
-def verify(chain: str = AUDIT, page: int = 500) -> Verification:
-    """Recompute every hash and link of ``chain``; name the first broken link."""
-    previous_hash, expected_seq, checked, after = GENESIS, 1, 0, 0
+    Pages by the stored key, not by ``seq``: an inserted item with a forged number is still read.
+    """
+    walker = logchain.Walker(chain, keep=keep or set())
+    kwargs: dict[str, Any] = {
+        "KeyConditionExpression": "pk = :c",
+        "ExpressionAttributeValues": {":c": chain},
+        "Limit": page,
+        "ConsistentRead": True,
+    }
     while True:
-        batch = entries(chain, after=after, limit=page)
-        for entry in batch:
-            checked += 1
-            if entry["seq"] != expected_seq or entry["sk"] != f"{expected_seq:012d}":
-                return Verification(
-                    chain, checked, False, expected_seq, f"entry {expected_seq} is missing"
-                )
-            if entry["prev_hash"] != previous_hash:
-                return Verification(
-                    chain,
-                    checked,
-                    False,
-                    entry["seq"],
-                    "prev_hash does not match the previous entry's hash",
-                )
-            if entry_hash(entry) != entry["hash"]:
-                return Verification(
-                    chain,
-                    checked,
-                    False,
-                    entry["seq"],
-                    "the entry's content does not match its hash",
-                )
-            previous_hash, expected_seq, after = entry["hash"], expected_seq + 1, entry["seq"]
-        if len(batch) < page:
-            return Verification(chain, checked, True)
+        result = store.audit_table().query(**kwargs)
+        walker.add_all(store.from_dynamo(i) for i in result.get("Items", []))
+        if "LastEvaluatedKey" not in result:
+            return walker
+        kwargs["ExclusiveStartKey"] = result["LastEvaluatedKey"]

@@ -15,6 +15,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from shared import canonical
 from shared.aws import client, resource
 from shared.errors import BadRequest
 from shared.settings import get_settings
@@ -32,20 +33,27 @@ def audit_table() -> Any:
 
 
 def to_dynamo(value: Any) -> Any:
-    """Floats become Decimals (DynamoDB has no float type); everything else unchanged."""
+    """The canonical form (shared/canonical.py: nulls in objects dropped, integral numbers as
+    integers) with the remaining floats as Decimals (DynamoDB has no float type). What is stored
+    is therefore exactly what the logs hash."""
+    return _decimals(canonical.normalize(value))
+
+
+def _decimals(value: Any) -> Any:
     if isinstance(value, float):
-        return Decimal(str(value))
+        return Decimal(repr(value))
     if isinstance(value, dict):
-        return {k: to_dynamo(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list | tuple):
-        return [to_dynamo(v) for v in value]
+        return {k: _decimals(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decimals(v) for v in value]
     return value
 
 
 def from_dynamo(value: Any) -> Any:
-    """Decimals back to int or float, sets to sorted lists: plain JSON-able values."""
+    """Decimals back to numbers as the canonical form has them (int below 2**53, else float),
+    sets to sorted lists: plain JSON-able values that store again unchanged."""
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        return canonical.normalize(value)
     if isinstance(value, dict):
         return {k: from_dynamo(v) for k, v in value.items()}
     if isinstance(value, list):

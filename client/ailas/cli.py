@@ -7,6 +7,7 @@
     ailas verify FILE [--trust-anchors CA.pem]                    (anyone: C2PA label in audio)
     ailas label-file IN --label L-… --cert C --key K -o OUT       (businesses)
     ailas dev-cert --org NAME [--out DIR]                         (a test CA and certificate)
+    ailas log verify [--api URL] [--mirror FILE] [--jwks FILE|URL] (anyone)
 
 The API and token come from --api/--token or AILAS_API/AILAS_TOKEN. --json prints JSON only.
 """
@@ -313,6 +314,8 @@ def verify(
         if not isinstance(keys, dict):
             raise jws.TokenError("unknown_kid", "the JWKS is not a JSON object")
         claims = jws.verify(token, keys)
+        if "label_no" not in claims:  # the same keys sign the log's checkpoints
+            raise jws.TokenError("not_a_label")
         human = (
             f"signature valid: label {claims['label_no']} for AI system {claims['ai_no']} "
             f"({claims.get('ai_name', '')}), expires "
@@ -483,6 +486,62 @@ def dev_cert(ctx: Context, organization: str, out_dir: Path) -> None:
         {"ca": str(made.ca), "cert": str(made.cert), "key": str(made.key)},
         f"test CA {made.ca}\ncertificate chain {made.cert}\nprivate key {made.key}",
     )
+
+
+@main.group()
+def log() -> None:
+    """The public transparency log: mirror it and verify it."""
+
+
+@log.command("verify")
+@click.option("--api", "api_url", help="Registry URL (default: the global --api / AILAS_API)")
+@click.option(
+    "--mirror",
+    "mirror_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The local mirror (default: ~/.local/share/ailas/log-<registry>.jsonl)",
+)
+@click.option("--jwks", "jwks_source", help="JWKS file or URL (default: the registry's)")
+@click.pass_obj
+def log_verify(
+    ctx: Context, api_url: str | None, mirror_path: Path | None, jwks_source: str | None
+) -> None:
+    """Mirror the public log, verify every hash, link and signed checkpoint; on later runs
+    verify what is new against the mirror. Exit 1 on any problem (the mirror is then kept as
+    it was: a rewritten or forked history is never re-trusted)."""
+    from ailas import log as transparency
+
+    client = Client(api_url, ctx.client.token) if api_url else ctx.client
+    path = mirror_path or transparency.default_mirror(client.base_url)
+    try:
+        keys = dataset_audit.load_jwks(client, jwks_source)
+        report = transparency.verify(client, path, client.base_url, keys)
+    except transparency.MirrorError as error:
+        click.secho(f"error: {error}", fg="red", err=True)
+        sys.exit(2)
+    except ApiError as error:
+        fail(error)
+        return
+    latest = report.latest
+    against = (
+        f"latest checkpoint {latest['size']} entries at {latest['at']}"
+        if latest
+        else "no checkpoint yet"
+    )
+    if report.ok:
+        ctx.emit(
+            report.as_dict(),
+            f"public log consistent: {report.size} entries ({report.new_entries} new), "
+            f"{report.checkpoints} signed checkpoints ({against}); mirror {path}",
+        )
+        return
+    ctx.emit(
+        report.as_dict(),
+        f"public log NOT consistent: {len(report.problems)} problems "
+        f"(mirror {path} left as it was):\n"
+        + "\n".join(f"  {p}" for p in sorted(report.problems, key=lambda p: p.seq or 0)),
+    )
+    sys.exit(1)
 
 
 if __name__ == "__main__":

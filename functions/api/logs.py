@@ -8,7 +8,8 @@ from chalice import Blueprint
 from pydantic import BaseModel
 
 from functions.api.http import Call, route
-from shared import audit, store
+from shared import audit, canonical, checkpoints, store
+from shared.errors import BadRequest
 
 bp = Blueprint(__name__)
 
@@ -31,12 +32,16 @@ class AuditPage(BaseModel):
 
 
 class LogEntry(BaseModel):
+    """Every field that enters the entry's hash (README: the hashing rule), and the hash."""
+
+    chain: str = audit.PUBLIC
     seq: int
+    prev_hash: str
     at: str
+    actor: str
     action: str
     subject: str
     summary: dict[str, Any]
-    prev_hash: str
     hash: str
 
 
@@ -89,7 +94,58 @@ def log_list(call: Call) -> LogPage:
     items = audit.entries(audit.PUBLIC, after=_seq(call.query.get("after"), "after"), limit=limit)
     head = audit.latest(audit.PUBLIC)
     return LogPage(
-        entries=[LogEntry.model_validate(i) for i in items],
+        entries=[LogEntry.model_validate(canonical.normalize(i)) for i in items],
         head={"seq": head["seq"], "hash": head["hash"]} if head else None,
         next=str(items[-1]["seq"]) if len(items) == limit else None,
+    )
+
+
+class Checkpoint(BaseModel):
+    """A signed head: ``jws`` is a compact JWS (ES256, a key of /.well-known/jwks.json) whose
+    claims repeat ``chain``, ``size``, ``head_hash`` and ``at``."""
+
+    chain: str
+    size: int
+    head_hash: str
+    at: str
+    kid: str
+    jws: str
+
+
+class CheckpointPage(BaseModel):
+    chain: str
+    latest: Checkpoint | None = None
+    checkpoints: list[Checkpoint]
+    next: str | None = None
+
+
+@route(
+    bp,
+    "/v1/log/checkpoints",
+    "GET",
+    name="log.checkpoints",
+    tag="logs",
+    response=CheckpointPage,
+    summary="Signed checkpoints of a chain's head, newest first (public)",
+    query={
+        "chain": "public (default) or audit",
+        "before": "a size from `next`: older checkpoints",
+        "limit": "1-200",
+    },
+)
+def log_checkpoints(call: Call) -> CheckpointPage:
+    chain = call.query.get("chain") or audit.PUBLIC
+    if chain not in checkpoints.CHAINS:
+        raise BadRequest("chain must be public or audit.", code="invalid_chain")
+    limit = store.page_limit(call.query.get("limit"))
+    before = call.query.get("before")
+    items, more = checkpoints.page(
+        chain, before=_seq(before, "before") if before is not None else None, limit=limit
+    )
+    latest = checkpoints.latest(chain) if before is not None else (items[0] if items else None)
+    return CheckpointPage(
+        chain=chain,
+        latest=Checkpoint.model_validate(latest) if latest else None,
+        checkpoints=[Checkpoint.model_validate(i) for i in items],
+        next=str(more) if more is not None else None,
     )

@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 from chalice import Blueprint
 
+import shared.checkpoints  # noqa: F401 - signs a checkpoint after a burst of entries
 from shared import events, store
 from shared.audit import AUDIT
 from shared.labels import consent  # noqa: F401 - subscribes labels to consent events

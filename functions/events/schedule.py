@@ -6,6 +6,7 @@ from typing import Any
 
 from chalice import Blueprint, Rate
 
+from shared import checkpoints
 from shared.business import contracts
 from shared.labels import service as labels
 from shared.logging import logger
@@ -23,7 +24,13 @@ def end_contracts(event: Any) -> dict[str, Any]:
     # Reads already report `expired` after exp; this records the transition in the audit and
     # transparency logs.
     expired = labels.expire_due()
+    signed = checkpoints.create_all()  # the chains' heads, signed (when they moved)
     logger.info(
-        "hourly housekeeping", extra={"contracts_ended": len(ended), "labels_expired": len(expired)}
+        "hourly housekeeping",
+        extra={
+            "contracts_ended": len(ended),
+            "labels_expired": len(expired),
+            "checkpoints": len(signed),
+        },
     )
     return {"ended": ended, "labels_expired": expired}

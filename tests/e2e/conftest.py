@@ -48,6 +48,7 @@ def start_stack(folder: Path, **extra_env: str) -> Stack:
         "PORT": str(api_port),
         "AILAS_AWS_PORT": str(aws_port),
         "AILAS_OPERATOR_TOKEN": token,
+        "AILAS_STACK_FILE": str(log.parent / "stack.json"),  # not the checkout's .local/
         "POWERTOOLS_LOG_LEVEL": "INFO",
         "AILAS_LOCAL_DIR": str(folder),
         **extra_env,

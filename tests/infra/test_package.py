@@ -366,6 +366,22 @@ def test_only_the_label_signer_signs_and_only_with_the_label_key(package: Packag
     assert signers == ["label_signer"]
 
 
+def test_only_label_and_checkpoint_signing_functions_invoke_the_signer(package: Package) -> None:
+    """The API signs labels; the hourly job and the event stream sign log checkpoints."""
+    signer = {
+        "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}"
+        ":function:ailas-${Stage}-label_signer"
+    }
+    invokers = set()
+    for spec in package.functions().values():
+        for statement in statements(package, spec):
+            if "lambda:InvokeFunction" in as_list(statement["Action"]):
+                assert as_list(statement["Action"]) == ["lambda:InvokeFunction"]
+                assert statement["Resource"] == signer
+                invokers.add(name_of(spec))
+    assert invokers == {"api_handler", "end_contracts", "domain_events"}
+
+
 # --- the data stores are protected --------------------------------------------------------------
 
 

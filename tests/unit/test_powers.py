@@ -68,6 +68,7 @@ API_MD: dict[str, set[str] | None] = {
     "traces.fingerprint": MEMBERS,
     "audit.list": {OPERATOR},
     "log.list": PUBLIC,
+    "log.checkpoints": PUBLIC,
 }
 
 # What an operator must never do for a member.
