@@ -3,12 +3,13 @@ last-resort error answer (500 JSON with the request id, nothing internal leaked)
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 from chalice import Chalice, Response
 
-from functions.api.http import internal_error, request_id_of
+from functions.api.http import internal_error, json_response, request_id_of
 from shared import openapi
 from shared.logging import logger
 
@@ -21,9 +22,26 @@ def cross_origin_readable(request: Any) -> bool:
     path = (getattr(request, "context", None) or {}).get("resourcePath")
     for op in openapi.OPERATIONS:
         if op.path == path and op.method == request.method:
-            public = op.access == "public"  # as declared with the route (shared/access.py)
+            # op.access, not POLICY[op.name]: portal pages register one operation per method
+            # under a derived name, and a lookup miss here was a 500 on every portal page.
+            public = op.access == "public"
             return public and (op.method in ("GET", "HEAD") or op.name in CORS_POSTS)
     return False
+
+
+def api_shaped(response: Response, request_id: str) -> Response:
+    """Chalice answers some requests itself (405 for PATCH or an unknown method on a known path,
+    415) with ``{"Code", "Message"}``: give them the API's error shape."""
+    body = response.body
+    if not (isinstance(body, dict) and set(body) == {"Code", "Message"}):
+        return response
+    code = re.sub(r"(?<!^)(?=[A-Z])", "_", str(body["Code"])).lower().removesuffix("_error")
+    headers = {k: v for k, v in (response.headers or {}).items() if k.lower() != "content-type"}
+    return json_response(
+        {"code": code, "message": str(body["Message"]), "request_id": request_id},
+        response.status_code,
+        headers=headers,
+    )
 
 
 def install(app: Chalice) -> None:
@@ -39,6 +57,7 @@ def install(app: Chalice) -> None:
         except Exception:
             logger.exception("unhandled error")
             response = internal_error(request_id)
+        response = api_shaped(response, request_id)
         response.headers.setdefault("X-Request-Id", request_id)
         if cross_origin_readable(request):
             # Anyone's web page may read public answers: no credentials, no preflight needed.

@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -43,7 +44,12 @@ Handler = Callable[[dict[str, Any], Any], Any]
 
 
 class SqsPoller:
-    """One SQS event source mapping: batch, invoke, delete what succeeded."""
+    """One SQS event source mapping: receive, invoke, delete what succeeded.
+
+    Lambda runs several invocations of one function at once (up to its concurrency), so one slow
+    file does not hold up the others; here each message is its own invocation on a pool of
+    ``concurrency`` threads, and messages are received only while a thread is free.
+    """
 
     def __init__(
         self,
@@ -53,6 +59,7 @@ class SqsPoller:
         queue_arn: str,
         batch_size: int = 5,
         retry_after_s: int = 2,
+        concurrency: int = 4,
     ) -> None:
         self.handler, self.name = handler, name
         self.queue_url, self.queue_arn = queue_url, queue_arn
@@ -60,35 +67,77 @@ class SqsPoller:
         # Lambda leaves a failed message invisible for the queue's visibility timeout (90 min);
         # locally it comes back after a couple of seconds so that retries are visible.
         self.retry_after_s = retry_after_s
+        self.concurrency = concurrency
+        self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=name)
+        self.free = threading.Semaphore(concurrency)
+        self.in_flight: set[Future[None]] = set()
+        self.lock = threading.Lock()
 
     def poll_once(self, wait_s: int = 1) -> int:
-        sqs = client("sqs")
-        messages = sqs.receive_message(
-            QueueUrl=self.queue_url,
-            MaxNumberOfMessages=self.batch_size,
-            WaitTimeSeconds=wait_s,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
-        if not messages:
+        """Receive as many messages as there are free invocations and start them; 0 if none."""
+        slots = 0
+        while slots < min(self.batch_size, self.concurrency) and self.free.acquire(
+            timeout=0 if slots else wait_s
+        ):
+            slots += 1
+        if not slots:
             return 0
-        event = {"Records": [self._record(m) for m in messages]}
+        try:
+            messages = (
+                client("sqs")
+                .receive_message(
+                    QueueUrl=self.queue_url,
+                    MaxNumberOfMessages=slots,
+                    WaitTimeSeconds=wait_s,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                )
+                .get("Messages", [])
+            )
+        except Exception:
+            for _ in range(slots):
+                self.free.release()
+            raise
+        for _ in range(slots - len(messages)):
+            self.free.release()
+        for message in messages:
+            future = self.pool.submit(self._invoke, message)
+            with self.lock:
+                self.in_flight.add(future)
+            future.add_done_callback(self._done)
+        return len(messages)
+
+    def _done(self, future: Future[None]) -> None:
+        with self.lock:
+            self.in_flight.discard(future)
+        self.free.release()
+
+    def wait_idle(self, timeout_s: float = 60.0) -> None:
+        """Until every started invocation has finished (tests)."""
+        with self.lock:
+            pending = set(self.in_flight)
+        wait(pending, timeout=timeout_s)
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def _invoke(self, message: dict[str, Any]) -> None:
+        sqs = client("sqs")
+        event = {"Records": [self._record(message)]}
         try:
             result = self.handler(event, LambdaContext(self.name)) or {}
             failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
         except Exception:
             logger.exception("handler failed the whole batch", extra={"function": self.name})
-            failed = {m["MessageId"] for m in messages}
-        for message in messages:
-            if message["MessageId"] in failed:
-                sqs.change_message_visibility(
-                    QueueUrl=self.queue_url,
-                    ReceiptHandle=message["ReceiptHandle"],
-                    VisibilityTimeout=self.retry_after_s,
-                )
-            else:
-                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-        return len(messages)
+            failed = {message["MessageId"]}
+        if message["MessageId"] in failed:
+            sqs.change_message_visibility(
+                QueueUrl=self.queue_url,
+                ReceiptHandle=message["ReceiptHandle"],
+                VisibilityTimeout=self.retry_after_s,
+            )
+        else:
+            sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def _record(self, message: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -7,6 +7,10 @@ from datetime import UTC, date, datetime
 
 from shared.errors import BadRequest
 
+# The range of times a query may ask about: the registry's past and a plausible future.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
 
 def now() -> datetime:
     return datetime.now(UTC)
@@ -28,10 +32,20 @@ def parse_instant(text: str, field: str = "at") -> datetime:
     """An ISO-8601 date or date-time from a query string; a date means its start (UTC)."""
     # An unencoded "+01:00" in a query string arrives as " 01:00": take it as meant.
     text = re.sub(r" (\d{2}:?\d{2})$", r"+\1", text.strip())
+    if not text.isascii() or len(text) > 40:
+        raise BadRequest(f"{field} must be an ISO-8601 date or date-time.", code="invalid_time")
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        # Normalised to UTC here, once: 0001-01-01T00:00:00+14:00 is before year 1 and would
+        # raise OverflowError wherever it was next compared or converted.
+        moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise BadRequest(
             f"{field} must be an ISO-8601 date or date-time.", code="invalid_time"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not EARLIEST <= moment <= LATEST:
+        raise BadRequest(
+            f"{field} must lie between {EARLIEST.year} and {LATEST.year}.", code="invalid_time"
+        )
+    return moment

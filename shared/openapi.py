@@ -37,6 +37,7 @@ class Operation:
     response: type[BaseModel] | None = None
     status: int = 200
     query: dict[str, str] = field(default_factory=dict)
+    query_model: type[BaseModel] | None = None
     content_type: str = "application/json"
 
 
@@ -78,7 +79,8 @@ def document(version: str) -> dict[str, Any]:
                     "schema": {"type": "string"},
                 }
                 for q, d in op.query.items()
-            ],
+            ]
+            + _query_parameters(op.query_model),
             "responses": {
                 str(op.status): _content(
                     op, ref(op.response, "serialization") if op.response else None
@@ -113,6 +115,35 @@ def document(version: str) -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
+
+
+def _query_parameters(model: type[BaseModel] | None) -> list[dict[str, Any]]:
+    """One parameter per field of a query model, with the field's own schema (types, bounds,
+    enums), so that clients and fuzzers know what a valid value is."""
+    if model is None:
+        return []
+    schema = model.model_json_schema(mode="validation")
+    required = set(schema.get("required", []))
+    parameters = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = dict(prop)
+        if "anyOf" in prop:  # optional: `X | None` is simply an absent parameter
+            options = [o for o in prop.pop("anyOf") if o.get("type") != "null"]
+            prop = {**prop, **(options[0] if len(options) == 1 else {"anyOf": options})}
+        description = prop.pop("description", None)
+        prop.pop("title", None)
+        if prop.get("default", 0) is None:
+            del prop["default"]
+        parameter: dict[str, Any] = {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "schema": prop,
+        }
+        if description:
+            parameter["description"] = description
+        parameters.append(parameter)
+    return parameters
 
 
 def _is_body(model: type[BaseModel]) -> bool:

@@ -36,7 +36,10 @@ class Settings(BaseSettings):
     upload_max_bytes: int = 512 * 1024 * 1024
     upload_expiry_s: int = 15 * 60
     max_duration_s: int = 3 * 3600
+    max_decode_s: float = 600.0  # wall time for one file's decoding (ingest Lambda: 900 s)
     label_review: Literal["auto", "operator"] = "auto"
+    # Signs paging cursors; unset, a random key is kept in the registry table (shared/store.py).
+    cursor_key: SecretStr | None = None
     # Mail: SES from this address in AWS; the local stack's SMTP server when smtp_port is set.
     mail_from: str = "AILAS <no-reply@ailas.example>"
     smtp_host: str = "127.0.0.1"

@@ -4,7 +4,10 @@ transactions, and opaque pagination cursors."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
+import secrets
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -170,18 +173,67 @@ def _reasons_from_message(message: str) -> list[str]:
     return [part.strip() for part in inner.split(",")]
 
 
+# Paging cursors are signed (HMAC-SHA256, 128-bit tag): a cursor is handed back to DynamoDB as
+# ExclusiveStartKey, so one the API did not give out must be refused before it gets there.
+_CURSOR_KEY_ITEM = {"pk": "CONFIG#cursor-key", "sk": "CONFIG"}
+_cursor_key: bytes | None = None
+
+
+def cursor_key() -> bytes:
+    """``AILAS_CURSOR_KEY`` when set; otherwise a random key kept in the registry table (written
+    once, conditionally, so every API instance of a stage signs with the same key)."""
+    global _cursor_key
+    if _cursor_key is None:
+        configured = get_settings().cursor_key
+        if configured is not None:
+            _cursor_key = hashlib.sha256(configured.get_secret_value().encode()).digest()
+        else:
+            table = registry()
+            try:
+                table.put_item(
+                    Item={**_CURSOR_KEY_ITEM, "key": secrets.token_hex(32)},
+                    ConditionExpression="attribute_not_exists(pk)",
+                )
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+            item = table.get_item(Key=_CURSOR_KEY_ITEM, ConsistentRead=True)["Item"]
+            _cursor_key = bytes.fromhex(item["key"])
+    return _cursor_key
+
+
+def forget_cursor_key() -> None:
+    """Tests and the local stack start new tables: read the key again."""
+    global _cursor_key
+    _cursor_key = None
+
+
+def _tag(payload: bytes) -> str:
+    digest = hmac.new(cursor_key(), payload, hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
 def encode_cursor(key: dict[str, Any] | None) -> str | None:
     if not key:
         return None
-    raw = json.dumps(from_dynamo(key), separators=(",", ":"), sort_keys=True)
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    raw = json.dumps(from_dynamo(key), separators=(",", ":"), sort_keys=True).encode()
+    payload = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return f"{payload}.{_tag(payload.encode())}"
 
 
 def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     if not cursor:
         return None
+    payload, _, tag = cursor.partition(".")
+    if (
+        len(cursor) > 2048
+        or not payload.isascii()
+        or not tag.isascii()
+        or not hmac.compare_digest(tag.encode(), _tag(payload.encode()).encode())
+    ):
+        raise _bad_cursor()
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
+        padded = payload + "=" * (-len(payload) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError):
         raise _bad_cursor() from None
@@ -194,9 +246,19 @@ def _bad_cursor() -> BadRequest:
     return BadRequest("The cursor is not one this API gave out.", code="invalid_cursor")
 
 
-def page_limit(raw: str | None, default: int = 50, maximum: int = 200) -> int:
+def ascii_int(raw: str | None, name: str, minimum: int, maximum: int, code: str) -> int | None:
+    """A query-string integer: ASCII digits only (``str.isdigit`` also takes '²' and '٣', which
+    ``int`` then refuses or reads), at most 18 of them, within [minimum, maximum]."""
     if raw is None:
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
-        raise BadRequest(f"limit must be an integer from 1 to {maximum}.", code="invalid_limit")
-    return int(raw)
+        return None
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 18) or not (
+        minimum <= int(text) <= maximum
+    ):
+        raise BadRequest(f"{name} must be an integer from {minimum} to {maximum}.", code=code)
+    return int(text)
+
+
+def page_limit(raw: str | None, default: int = 50, maximum: int = 200) -> int:
+    value = ascii_int(raw, "limit", 1, maximum, "invalid_limit")
+    return default if value is None else value

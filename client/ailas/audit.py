@@ -38,6 +38,47 @@ def fingerprint_query(path: Path) -> dict[str, Any]:
     }
 
 
+OVERLAP_PEAKS = 1_000  # about 33 s shared by consecutive windows: a match across a boundary holds
+
+
+def match_fingerprint(client: Client, query: dict[str, Any]) -> dict[str, Any]:
+    """POST /v1/traces/fingerprint, in windows of at most the API's peaks per query for a long
+    file (a window's peaks keep their absolute frames, so the matches' times stay the file's)."""
+    import numpy as np
+
+    from shared.traces.models import MAX_QUERY_PEAKS
+
+    frames = np.frombuffer(base64.b64decode(query["frames"]), dtype="<u4")
+    hz = np.frombuffer(base64.b64decode(query["hz"]), dtype="<f4")
+    if len(frames) <= MAX_QUERY_PEAKS:
+        return client.post("/v1/traces/fingerprint", query)
+    step = MAX_QUERY_PEAKS - OVERLAP_PEAKS
+    matches: dict[tuple[str, float], dict[str, Any]] = {}
+    cost: dict[str, int] = {}
+    for start in range(0, len(frames) - OVERLAP_PEAKS, step):
+        window = slice(start, start + MAX_QUERY_PEAKS)
+        answer = client.post(
+            "/v1/traces/fingerprint",
+            {
+                "algorithm": query["algorithm"],
+                "frames": base64.b64encode(frames[window].tobytes()).decode(),
+                "hz": base64.b64encode(hz[window].tobytes()).decode(),
+            },
+        )
+        for found in answer["matches"]:
+            key = (found["voice_no"], round(found["query_start_s"] - found["voice_start_s"]))
+            if key not in matches or found["score"] > matches[key]["score"]:
+                matches[key] = found
+        for name, value in answer.get("cost", {}).items():
+            cost[name] = cost.get(name, 0) + value
+    return {
+        "algorithm": query["algorithm"],
+        "peaks": len(frames),
+        "matches": sorted(matches.values(), key=lambda m: m["query_start_s"]),
+        "cost": cost,
+    }
+
+
 def _fingerprint_file(path: str) -> tuple[str, dict[str, Any] | None, str | None]:
     try:
         return path, fingerprint_query(Path(path)), None
@@ -140,7 +181,7 @@ def run(
                 "matches": [],
             }
             if query is not None:
-                row["matches"] = client.post("/v1/traces/fingerprint", query)["matches"]
+                row["matches"] = match_fingerprint(client, query)["matches"]
             state.write(json.dumps(row, ensure_ascii=False) + "\n")
             state.flush()
             done[row["identity"]] = row

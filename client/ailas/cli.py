@@ -100,6 +100,22 @@ def wait_for(ctx: Context, path: str, final: tuple[str, ...], timeout_s: float) 
         time.sleep(0.5)
 
 
+def check_locally(file: Path) -> None:
+    """Decode FILE here with the registry's own checks before anything is registered: a file
+    the registry would reject does not use up a voice number."""
+    from shared import audio
+
+    try:
+        audio.decode(str(file))
+    except audio.AudioRejected as rejection:
+        click.secho(
+            f"error: {file.name}: {rejection.message} [{rejection.code}] (nothing registered)",
+            fg="red",
+            err=True,
+        )
+        sys.exit(1)
+
+
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--title", required=True)
@@ -142,6 +158,7 @@ def upload(
     wait: bool,
 ) -> None:
     """Register a voice: the rights sheet, then the audio (presigned POST)."""
+    check_locally(file)
     ctype = content_type_of(file)
     try:
         created = ctx.client.post(
@@ -208,8 +225,8 @@ def trace(ctx: Context, file: Path, send_audio: bool) -> None:
             upload_with_progress(ctx, created["upload"], file, ctype)
             result = wait_for(ctx, f"/v1/traces/{created['trace_id']}", FINAL_TRACE, 600)
         else:
-            result = ctx.client.post(
-                "/v1/traces/fingerprint", dataset_audit.fingerprint_query(file)
+            result = dataset_audit.match_fingerprint(
+                ctx.client, dataset_audit.fingerprint_query(file)
             )
     except (ApiError, dataset_audit.Unreadable) as error:
         if isinstance(error, dataset_audit.Unreadable):
@@ -284,24 +301,36 @@ def verify(
         return
     from shared.labels import jws
 
-    token = token_or_file
+    token = jws.normalize(token_or_file)  # a pasted newline: the same token for check and lookup
     try:
         keys = dataset_audit.load_jwks(ctx.client, jwks_source)
-        claims = jws.verify(token, keys)
-        if "label_no" not in claims:  # the same keys sign the log's checkpoints
-            raise jws.TokenError("not_a_label")
-    except jws.TokenError as error:
-        ctx.emit({"signature_valid": False, "error": error.reason}, f"NOT VALID: {error.reason}")
-        sys.exit(1)
     except ApiError as error:
         fail(error)
         return
+    except (OSError, ValueError) as error:
+        click.secho(f"error: cannot read the JWKS: {error}", fg="red", err=True)
+        sys.exit(2)
+    try:
+        if not isinstance(keys, dict):
+            raise jws.TokenError("unknown_kid", "the JWKS is not a JSON object")
+        claims = jws.verify(token, keys)
+        if "label_no" not in claims:  # the same keys sign the log's checkpoints
+            raise jws.TokenError("not_a_label")
+        human = (
+            f"signature valid: label {claims['label_no']} for AI system {claims['ai_no']} "
+            f"({claims.get('ai_name', '')}), expires "
+            f"{time.strftime('%Y-%m-%d', time.gmtime(claims['exp']))}"
+        )
+    except jws.TokenError as error:
+        ctx.emit({"signature_valid": False, "error": error.reason}, f"NOT VALID: {error.reason}")
+        sys.exit(1)
+    except (KeyError, TypeError, ValueError, OverflowError):
+        # A signature by a published key over claims that are not a label's.
+        ctx.emit(
+            {"signature_valid": False, "error": "malformed_claims"}, "NOT VALID: malformed_claims"
+        )
+        sys.exit(1)
     result: dict[str, Any] = {"signature_valid": True, "claims": claims}
-    human = (
-        f"signature valid: label {claims['label_no']} for AI system {claims['ai_no']} "
-        f"({claims.get('ai_name', '')}), expires "
-        f"{time.strftime('%Y-%m-%d', time.gmtime(claims['exp']))}"
-    )
     if online:
         try:
             live = ctx.client.get(f"/v1/labels/{claims['label_no']}")

@@ -7,9 +7,9 @@ from typing import Any
 from chalice import Blueprint
 from pydantic import BaseModel
 
-from functions.api.http import Call, route
+from functions.api.http import Call, PageQuery, route
 from functions.api.voices import voice_no_of
-from shared import access, ids, store
+from shared import access, ids
 from shared.business import ai_systems, contracts
 from shared.business.models import (
     AiSystem,
@@ -71,12 +71,10 @@ def register(call: Call) -> AiSystemCreated:
     tag="ai-systems",
     response=AiSystemPage,
     summary="The public list of registered AI systems",
-    query={"limit": "1-200", "cursor": "from `next`"},
+    query=PageQuery,
 )
 def list_ai_systems(call: Call) -> AiSystemPage:
-    items, cursor = ai_systems.public_page(
-        store.page_limit(call.query.get("limit")), call.query.get("cursor")
-    )
+    items, cursor = ai_systems.public_page(call.args.limit, call.args.cursor)
     return AiSystemPage(ai_systems=[AiSystemPublic.model_validate(i) for i in items], next=cursor)
 
 

@@ -9,13 +9,23 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
 from chalice import Blueprint, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    WithJsonSchema,
+)
 
-from shared import access, openapi
+from shared import access, json_input, openapi
 from shared.access import Principal
+from shared.clock import parse_instant
 from shared.errors import ApiError, BadRequest, PayloadTooLarge, Unauthorized, ValidationFailed
 from shared.logging import logger
 from shared.settings import get_settings
@@ -31,6 +41,7 @@ class Call:
     body: Any
     headers: dict[str, str]
     request_id: str
+    args: Any = None  # the validated query model, for routes declared with ``query=Model``
 
     def require_principal(self) -> Principal:
         if self.principal is None:
@@ -39,6 +50,51 @@ class Call:
 
 
 Handler = Callable[[Call], Any]
+
+MAX_QUERY_CHARS = 2048
+
+
+def _ascii_digits(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        # str.isdigit() is True for '²' and '٣'; pydantic alone takes '1_0' and '5.0'.
+        if not (text.isascii() and text.isdigit() and len(text) <= 18):
+            raise ValueError("must be a whole number written with the digits 0-9")
+        return int(text)
+    return value
+
+
+def _instant(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return parse_instant(str(value))  # BadRequest invalid_time: not wrapped by pydantic
+
+
+# Types for query parameters: ``route(..., query=Model)`` validates them and documents them.
+QueryInt = Annotated[int, BeforeValidator(_ascii_digits)]
+Instant = Annotated[
+    datetime,
+    PlainValidator(_instant),
+    WithJsonSchema({"type": "string", "description": "ISO-8601 date or date-time"}),
+]
+Cursor = Annotated[str, Field(max_length=MAX_QUERY_CHARS, description="from `next`")]
+
+
+class AtQuery(BaseModel):
+    """``at``: the state at a time instead of now."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    at: Instant | None = None
+
+
+class PageQuery(BaseModel):
+    """``limit`` and ``cursor`` of every paginated list."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    limit: QueryInt = Field(default=50, ge=1, le=200)
+    cursor: Cursor | None = None
 
 
 def route(
@@ -52,7 +108,7 @@ def route(
     body: type[BaseModel] | None = None,
     response: type[BaseModel] | None = None,
     status: int = 200,
-    query: dict[str, str] | None = None,
+    query: dict[str, str] | type[BaseModel] | None = None,
     content_type: str = "application/json",
 ) -> Callable[[Handler], Handler]:
     """Declare one operation of the public contract."""
@@ -68,7 +124,8 @@ def route(
             body=body,
             response=response,
             status=status,
-            query=query or {},
+            query={} if isinstance(query, type) or query is None else query,
+            query_model=query if isinstance(query, type) else None,
             content_type=content_type,
         )
     )
@@ -80,13 +137,15 @@ def route(
             try:
                 principal = authenticate(request.headers.get("authorization"))
                 access.authorize(name, principal)
+                raw_query = parse_query(dict(request.query_params or {}))
                 call = Call(
                     principal=principal,
-                    params=params,
-                    query=dict(request.query_params or {}),
+                    params={k: check_text(v, k) for k, v in params.items()},
+                    query=raw_query,
                     body=parse_body(request.raw_body, body) if body else None,
                     headers=dict(request.headers),
                     request_id=request_id,
+                    args=query_args(raw_query, query) if isinstance(query, type) else None,
                 )
                 return to_response(handler(call), status)
             except ApiError as error:
@@ -119,15 +178,47 @@ def authenticate(header: str | None) -> Principal | None:
     return principal
 
 
+def check_text(value: str, name: str) -> str:
+    """A path or query value: bounded, and free of format characters and lone surrogates."""
+    if len(value) > MAX_QUERY_CHARS:
+        raise BadRequest(f"{name} is longer than {MAX_QUERY_CHARS} characters.", code="too_long")
+    if (char := json_input.bad_character(value)) is not None:
+        raise BadRequest(
+            f"{name} contains U+{ord(char):04X}, an invisible formatting character.",
+            code="invalid_character",
+        )
+    return value
+
+
+def parse_query(raw: dict[str, str]) -> dict[str, str]:
+    return {check_text(k, "a query parameter"): check_text(v, k) for k, v in raw.items()}
+
+
+def query_args(raw: dict[str, str], model: type[BaseModel]) -> BaseModel:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        raise ValidationFailed(
+            "Invalid query parameters: " + ", ".join(sorted({_field(e) for e in error.errors()})),
+            code="invalid_query",
+            details=[
+                {"field": _field(e), "message": e["msg"], "type": e["type"]}
+                for e in error.errors(include_url=False, include_input=False)
+            ],
+        ) from None
+
+
 def parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
+    """The one place a request body is parsed: size, depth, numbers and characters are bounded
+    (shared/json_input.py) before pydantic sees it."""
     raw = raw or b""
     if len(raw) > get_settings().max_body_bytes:
         limit = get_settings().max_body_bytes
         raise PayloadTooLarge(f"The request body exceeds {limit} bytes.", code="body_too_large")
     try:
-        data = json.loads(raw.decode("utf-8")) if raw else None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BadRequest(f"The body is not valid JSON: {error}", code="invalid_json") from None
+        data = json_input.loads(raw) if raw.strip() else None
+    except json_input.JsonRejected as error:
+        raise ApiError(error.message, code=error.code, status=error.status) from None
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.", code="invalid_json")
     try:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from typing import Literal
 
-from functions.api.http import Call, json_response, route
+from chalice import Blueprint, Response
+from pydantic import Field
+
+from functions.api.http import AtQuery, Call, PageQuery, json_response, route
 from functions.api.members import member_id_of
-from shared import access, ids, store
-from shared.clock import parse_instant
+from shared import access, ids
 from shared.errors import NotFound, ValidationFailed
 from shared.intents import exports, service
 from shared.intents.models import (
@@ -25,6 +27,17 @@ from shared.settings import get_settings
 bp = Blueprint(__name__)
 TAG = "intents"
 PATH = "/v1/performers/{member_id}"
+
+
+class IntentQuery(AtQuery):
+    format: Literal["json", "cawg", "tdmrep"] = Field(
+        default="json", description="json, CAWG training-and-data-mining, or TDMRep"
+    )
+
+
+class RegistryQuery(PageQuery):
+    use: Literal[*USE_CODES] | None = None  # type: ignore[valid-type]
+    value: Literal[*DECISIONS] | None = Field(default=None, description="with `use`")  # type: ignore[valid-type]
 
 
 @route(
@@ -50,12 +63,12 @@ def put_intent(call: Call) -> IntentWritten:
     tag=TAG,
     response=IntentView,
     summary="The intent in force, now or at a time (public)",
-    query={"at": "ISO-8601 time", "format": "json (default) | cawg | tdmrep"},
+    query=IntentQuery,
 )
 def get_intent(call: Call) -> IntentView | Response:
     performer_id = member_id_of(call)
     performer = service.require_performer(performer_id)
-    at = parse_instant(call.query["at"]) if "at" in call.query else None
+    at = call.args.at
     record = service.at_time(performer_id, at) if at else service.current(performer_id)
     if record is None:
         raise NotFound(
@@ -64,7 +77,7 @@ def get_intent(call: Call) -> IntentView | Response:
         )
     intent = service.view(record, performer["display_name"], at)
     intent_url = f"{get_settings().public_base_url}/v1/performers/{performer_id}/intent"
-    match call.query.get("format", "json"):
+    match call.args.format:
         case "json":
             return IntentView.model_validate(intent)
         case "cawg":
@@ -109,24 +122,18 @@ def get_history(call: Call) -> IntentHistory:
     tag=TAG,
     response=IntentPage,
     summary="The public registry of intents in force (machine-readable)",
-    query={
-        "use": f"one of {', '.join(USE_CODES)}",
-        "value": "allow | contract | deny",
-        "limit": "1-200",
-        "cursor": "from `next`",
-    },
+    query=RegistryQuery,
 )
 def list_intents(call: Call) -> IntentPage:
-    use, value = call.query.get("use"), call.query.get("value")
+    args: RegistryQuery = call.args
+    use, value = args.use, args.value
     if use is not None and use not in USE_CODES:
         raise ValidationFailed(f"use must be one of {', '.join(USE_CODES)}.", code="unknown_use")
     if value is not None and (value not in DECISIONS or use is None):
         raise ValidationFailed(
             "value must be allow, contract or deny, with a use.", code="invalid_value"
         )
-    views, cursor = service.registry_page(
-        use, value, store.page_limit(call.query.get("limit")), call.query.get("cursor")
-    )
+    views, cursor = service.registry_page(use, value, args.limit, args.cursor)
     return IntentPage(intents=[IntentView.model_validate(v) for v in views], next=cursor)
 
 

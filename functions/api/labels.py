@@ -9,9 +9,9 @@ from typing import Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, Field
 
-from functions.api.http import Call, json_response, route
+from functions.api.http import AtQuery, Call, json_response, route
 from shared import ids
-from shared.clock import now_iso, parse_instant
+from shared.clock import now_iso
 from shared.errors import BadRequest, NotFound
 from shared.labels import badge, jws, keyring, page, provenance, qr, service, verification
 from shared.members.models import Reason, Strict
@@ -115,12 +115,13 @@ def issue(call: Call) -> LabelIssued:
     summary="Verify a label token: the signature (no KMS call) and the live status (public)",
 )
 def verify(call: Call) -> Verification:
+    token = jws.normalize(call.body.token)  # once, for both the signature and the lookup
     try:
-        claims = jws.verify(call.body.token, keyring.jwks(), check_expiry=False)
+        claims = jws.verify(token, keyring.jwks(), check_expiry=False)
     except jws.TokenError as error:
         return Verification(signature_valid=False, error=error.reason)
-    label = service.get(claims.get("label_no", ""))
-    if label is None or label["token"] != call.body.token:
+    label = service.get(str(claims.get("label_no", "")))
+    if label is None or label["token"] != token:
         return Verification(signature_valid=True, error="unknown_label")
     return Verification(
         signature_valid=True, label=LabelView.model_validate(service.public_view(label))
@@ -135,10 +136,10 @@ def verify(call: Call) -> Verification:
     tag=TAG,
     response=LabelView,
     summary="A label's live status (or its status at a time) (public)",
-    query={"at": "ISO-8601 time"},
+    query=AtQuery,
 )
 def get_label(call: Call) -> LabelView:
-    at = parse_instant(call.query["at"]) if "at" in call.query else None
+    at = call.args.at
     return LabelView.model_validate(service.public_view(service.require(label_no_of(call)), at))
 
 

@@ -52,11 +52,8 @@ class LogPage(BaseModel):
 
 
 def _seq(raw: str | None, name: str) -> int:
-    if raw is None:
-        return 0
-    if not raw.isdigit():
-        raise BadRequest(f"{name} must be a sequence number.", code="invalid_cursor")
-    return int(raw)
+    # ASCII digits only: '²'.isdigit() is True and int('²') raises.
+    return store.ascii_int(raw, name, 0, 10**15, "invalid_cursor") or 0
 
 
 @route(

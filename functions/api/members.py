@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from chalice import Blueprint
 
-from functions.api.http import Call, route
-from shared import access, ids, store
-from shared.errors import NotFound, ValidationFailed
+from functions.api.http import Call, PageQuery, route
+from shared import access, ids
+from shared.errors import NotFound
 from shared.members import service
 from shared.members.models import (
     Application,
@@ -48,6 +50,10 @@ def apply(call: Call) -> Applied:
     return Applied(member_id=member["member_id"], status=member["status"])
 
 
+class MemberQuery(PageQuery):
+    status: Literal[*STATUSES] | None = None  # type: ignore[valid-type]
+
+
 @route(
     bp,
     "/v1/members",
@@ -56,21 +62,11 @@ def apply(call: Call) -> Applied:
     tag=TAG,
     response=MemberPage,
     summary="List applications and members (operator)",
-    query={
-        "status": "pending | active | rejected | suspended",
-        "limit": "1-200",
-        "cursor": "from `next`",
-    },
+    query=MemberQuery,
 )
 def list_members(call: Call) -> MemberPage:
-    status = call.query.get("status")
-    if status is not None and status not in STATUSES:
-        raise ValidationFailed(
-            f"status must be one of {', '.join(STATUSES)}.", code="invalid_status"
-        )
-    members, cursor = service.list_members(
-        status, store.page_limit(call.query.get("limit")), call.query.get("cursor")
-    )
+    args: MemberQuery = call.args
+    members, cursor = service.list_members(args.status, args.limit, args.cursor)
     return MemberPage(members=[Member.model_validate(m) for m in members], next=cursor)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import platform
 from functools import lru_cache
 
 from chalice import Blueprint, Response
@@ -20,7 +19,6 @@ class Health(BaseModel):
     status: str
     version: str
     stage: str
-    python: str
     events: dict | None = None
 
 
@@ -39,7 +37,6 @@ def health(call: Call) -> Health:
         status="ok",
         version=__version__,
         stage=get_settings().stage,
-        python=platform.python_version(),
         events={
             "last_delivered_seq": cursor["last_seq"] if cursor else None,
             "delivered_at": cursor["delivered_at"] if cursor else None,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from chalice import Blueprint
+from pydantic import Field
 
-from functions.api.http import Call, route
-from shared import access, ids, store
+from functions.api.http import Call, PageQuery, route
+from shared import access, ids
 from shared.errors import NotFound
 from shared.voices import service
 from shared.voices.models import Voice, VoiceCreated, VoicePage, VoicePublic, VoiceRegistration
@@ -39,6 +40,10 @@ def register(call: Call) -> VoiceCreated:
     return VoiceCreated(voice_no=voice["voice_no"], status=voice["status"], upload=upload)
 
 
+class VoiceQuery(PageQuery):
+    holder: str | None = Field(default=None, max_length=40, description="member id (operator)")
+
+
 @route(
     bp,
     "/v1/voices",
@@ -47,16 +52,15 @@ def register(call: Call) -> VoiceCreated:
     tag=TAG,
     response=VoicePage,
     summary="The caller's own voices (holder); any holder's with ?holder= (operator)",
-    query={"holder": "member id (operator only)", "limit": "1-200", "cursor": "from `next`"},
+    query=VoiceQuery,
 )
 def list_voices(call: Call) -> VoicePage:
+    args: VoiceQuery = call.args
     principal = call.require_principal()
     holder = principal.member_id
-    if principal.is_operator and "holder" in call.query:
-        holder = ids.normalize(call.query["holder"], "member") or call.query["holder"]
-    voices, cursor = service.list_for_holder(
-        holder, store.page_limit(call.query.get("limit")), call.query.get("cursor")
-    )
+    if principal.is_operator and args.holder is not None:
+        holder = ids.normalize(args.holder, "member") or args.holder
+    voices, cursor = service.list_for_holder(holder, args.limit, args.cursor)
     return VoicePage(voices=[Voice.model_validate(v) for v in voices], next=cursor)
 
 

@@ -23,7 +23,6 @@ from shared.traces import service as trace_service  # noqa: F401 - registers its
 from shared.voices import ingest as voice_ingest  # noqa: F401 - registers its processor
 
 bp = Blueprint(__name__)
-processor = BatchProcessor(event_type=EventType.SQS)
 _settings = get_settings()
 
 
@@ -47,6 +46,8 @@ def ingest(event: Any) -> dict[str, Any]:
     return process_partial_response(
         event=event.to_dict(),
         record_handler=handle_record,
-        processor=processor,
+        # One processor per invocation: it holds the batch's results, and the local worker
+        # runs several invocations at once in one process (Lambda runs one per environment).
+        processor=BatchProcessor(event_type=EventType.SQS),
         context=event.context,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -34,8 +35,22 @@ MAX_CHANNELS = 8
 MIN_RATE, MAX_RATE = 8000, 192000
 MIN_ACTIVE_S = 2.0
 ACTIVITY_FRAME_S = 0.02
-ACTIVE_ABSOLUTE_DB = -55.0  # dBFS: quieter than this is silence, whatever the file
-ACTIVE_RELATIVE_DB = 40.0  # and more than this below the file's loud parts
+# Activity is judged against the file's own level, so a quiet recording (speech at −50 dBFS) is
+# as much speech as a loud one: a 20 ms frame is active within ACTIVE_RELATIVE_DB of the file's
+# loud parts (95th percentile). Only below SILENCE_DB — under 16-bit dither — is it silence
+# whatever the file. A file whose level barely moves (STEADY_DB between its 10th and 95th
+# percentile: DC, hum, a tone, steady noise) holds no speech, however loud.
+SILENCE_DB = -90.0
+ACTIVE_RELATIVE_DB = 40.0
+STEADY_DB = 3.0
+# A pure tone: nearly every spectral peak on the same frequency (speech moves between formants).
+TONE_SHARE = 0.8
+# The formats of the contract (API.md): libsndfile also reads AIFF, AU, CAF, W64, … — refused.
+CONTRACT_FORMATS = frozenset({"WAV", "WAVEX", "RF64", "FLAC", "OGG", "MP3"})
+# Work bounds: decoding cost follows samples × channels, not duration (a 188 KB FLAC may declare
+# 30 min × 192 kHz × 8 channels), and wall time bounds whatever the decoder does.
+MAX_SAMPLES = 1_100_000_000  # ≈ 3 h of 48 kHz stereo, 3 h 10 min of 96 kHz mono
+MAX_WALL_S = 600.0
 
 
 class AudioRejected(Exception):
@@ -100,9 +115,12 @@ def decode(
     *,
     max_duration_s: float = 3 * 3600,
     min_active_s: float = MIN_ACTIVE_S,
+    max_samples: int = MAX_SAMPLES,
+    max_wall_s: float = MAX_WALL_S,
 ) -> DecodedAudio:
     """Decode, check and fingerprint ``source`` (a path or a seekable binary file)."""
     handle: BinaryIO = open(source, "rb") if isinstance(source, str | Path) else source  # noqa: SIM115
+    bounds = _Bounds(max_duration_s, min_active_s, max_samples, time.monotonic() + max_wall_s)
     try:
         head = handle.read(4096)
         handle.seek(0, 2)
@@ -111,22 +129,44 @@ def decode(
         _sniff(head)
         try:
             audio = sf.SoundFile(handle)
-        except (sf.LibsndfileError, RuntimeError, ValueError) as error:
+        except (sf.LibsndfileError, RuntimeError, ValueError, TypeError):
+            # libsndfile's message may name a temporary file: not repeated to the uploader.
             raise AudioRejected(
                 "unsupported_format",
-                f"The file is not audio the registry can read ({error}). Accepted: {ACCEPTED}.",
+                f"The file is not audio the registry can read. Accepted: {ACCEPTED}.",
             ) from None
         with audio:
-            return _decode_open(audio, head, size, max_duration_s, min_active_s)
+            return _decode_open(audio, head, size, bounds)
     finally:
         if isinstance(source, str | Path):
             handle.close()
 
 
-def _decode_open(
-    audio: sf.SoundFile, head: bytes, size: int, max_duration_s: float, min_active_s: float
-) -> DecodedAudio:
+@dataclass(frozen=True)
+class _Bounds:
+    max_duration_s: float
+    min_active_s: float
+    max_samples: int
+    deadline: float  # time.monotonic()
+
+
+def _too_complex(what: str) -> AudioRejected:
+    return AudioRejected(
+        "too_complex",
+        f"{what}. Send a shorter file, fewer channels or a lower sample rate "
+        "(e.g. mono 16-48 kHz).",
+    )
+
+
+def _decode_open(audio: sf.SoundFile, head: bytes, size: int, bounds: _Bounds) -> DecodedAudio:
+    max_duration_s = bounds.max_duration_s
     rate, channels = audio.samplerate, audio.channels
+    if audio.format not in CONTRACT_FORMATS:
+        raise AudioRejected(
+            "unsupported_format",
+            f"This is a {audio.format} file, which the registry does not take. "
+            f"Accepted: {ACCEPTED}.",
+        )
     if channels < 1 or channels > MAX_CHANNELS:
         raise AudioRejected(
             "unsupported_format", f"{channels} channels: the registry takes 1 to {MAX_CHANNELS}."
@@ -142,6 +182,11 @@ def _decode_open(
             f"The file lasts {declared / rate / 3600:.2f} h; the "
             f"limit is {max_duration_s / 3600:.2f} h.",
         )
+    if declared is not None and declared * channels > bounds.max_samples:
+        raise _too_complex(
+            f"The file declares {declared * channels:,} samples ({channels} channels at "
+            f"{rate} Hz); the limit is {bounds.max_samples:,}"
+        )
     if _riff_truncated(head, size):
         raise AudioRejected(
             "corrupt_audio",
@@ -151,24 +196,29 @@ def _decode_open(
     resampler = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
     printer = Fingerprinter()
     energies: list[np.ndarray] = []
+    offsets: list[np.ndarray] = []
+    spectrum = _LongTermSpectrum()
     carry = np.zeros(0, dtype=np.float32)
     frame = int(ACTIVITY_FRAME_S * SAMPLE_RATE)
     read = 0
     while True:
         try:
             block = audio.read(BLOCK_FRAMES, dtype="float32", always_2d=True)
-        except (sf.LibsndfileError, RuntimeError) as error:
+        except (sf.LibsndfileError, RuntimeError):
             raise AudioRejected(
-                "corrupt_audio",
-                f"The audio stops being readable after {read / rate:.1f} s ({error}).",
+                "corrupt_audio", f"The audio stops being readable after {read / rate:.1f} s."
             ) from None
         last = len(block) < BLOCK_FRAMES
+        if time.monotonic() > bounds.deadline:
+            raise _too_complex("Decoding this file takes longer than the registry allows")
         if len(block):
             read += len(block)
             if read / rate > max_duration_s:
                 raise AudioRejected(
                     "too_long", f"The file lasts more than {max_duration_s / 3600:.2f} h."
                 )
+            if read * channels > bounds.max_samples:
+                raise _too_complex(f"The file holds more than {bounds.max_samples:,} samples")
             pcm = np.clip(np.round(block * 32768.0), -32768, 32767).astype("<i2")
             digest.update(pcm.tobytes())
             mono = block.mean(axis=1, dtype=np.float32)
@@ -176,10 +226,15 @@ def _decode_open(
             mono = np.zeros(0, dtype=np.float32)
         resampled = resampler.resample_chunk(mono, last=last)
         printer.feed(resampled)
+        spectrum.feed(resampled)
         joined = np.concatenate([carry, resampled])
         whole = len(joined) // frame * frame
         if whole:
-            energies.append(np.sqrt(np.mean(joined[:whole].reshape(-1, frame) ** 2, axis=1)))
+            # Level around each frame's mean: a DC offset is not sound.
+            rows = joined[:whole].reshape(-1, frame)
+            means = rows.mean(axis=1, keepdims=True)
+            energies.append(np.sqrt(np.mean((rows - means) ** 2, axis=1)))
+            offsets.append(np.abs(means[:, 0]))
         carry = joined[whole:]
         if last:
             break
@@ -192,18 +247,21 @@ def _decode_open(
             f"{declared / rate:.1f} s but holds "
             f"{read / rate:.1f} s.",
         )
-    levels = 20 * np.log10(np.concatenate(energies) + 1e-9) if energies else np.zeros(0)
-    loud = float(np.percentile(levels, 95)) if len(levels) else -200.0
-    active = levels > max(ACTIVE_ABSOLUTE_DB, loud - ACTIVE_RELATIVE_DB)
-    active_s = float(active.sum() * ACTIVITY_FRAME_S)
-    if active_s < min_active_s:
-        raise AudioRejected(
-            "no_speech",
-            f"The file has {active_s:.1f} s of sound above silence; "
-            f"at least {min_active_s:.0f} s are needed.",
-        )
     found = printer.finish_peaks()
+    active_s = _activity(
+        np.concatenate(energies) if energies else np.zeros(0),
+        float(np.concatenate(offsets).max()) if offsets else 0.0,
+        found,
+        spectrum,
+        bounds.min_active_s,
+    )
     hashes, times = hashes_of(found)
+    if len(hashes) == 0:
+        raise AudioRejected(
+            "no_fingerprint",
+            "The registry found nothing in this audio to fingerprint (no spectral peaks "
+            "in the speech band).",
+        )
     return DecodedAudio(
         duration_s=read / rate,
         sample_rate=rate,
@@ -215,6 +273,94 @@ def _decode_open(
         hashes=hashes,
         times=times,
     )
+
+
+class _LongTermSpectrum:
+    """The file's average power spectrum, from one 64 ms frame in every ``STRIDE`` samples (a
+    few per cent of the fingerprint's FFTs): a tone, even a fading one, holds most of it."""
+
+    SIZE, STRIDE = 512, 4096
+    _window = np.hanning(SIZE).astype(np.float32)
+
+    def __init__(self) -> None:
+        self.power = np.zeros(self.SIZE // 2 + 1)
+        self.pending = np.zeros(0, dtype=np.float32)
+
+    def feed(self, samples: np.ndarray) -> None:
+        joined = np.concatenate([self.pending, samples])
+        count = max(0, (len(joined) - self.SIZE) // self.STRIDE + 1)
+        if count:
+            starts = np.arange(count) * self.STRIDE
+            frames = joined[starts[:, None] + np.arange(self.SIZE)] * self._window
+            self.power += (np.abs(np.fft.rfft(frames, axis=1)) ** 2).sum(axis=0)
+        self.pending = joined[count * self.STRIDE :]
+
+    def tone_share(self) -> float:
+        """The largest share of the 100-3,800 Hz power within ±2 bins (±31 Hz)."""
+        band = self.power[7:244]
+        total = float(band.sum())
+        if total <= 0:
+            return 0.0
+        return float(np.convolve(band, np.ones(5), mode="same").max() / total)
+
+
+def _activity(
+    energies: np.ndarray,
+    offset: float,
+    found: Peaks,
+    spectrum: _LongTermSpectrum,
+    min_active_s: float,
+) -> float:
+    """Seconds of speech-like activity, judged against the file's own level; rejects silence,
+    DC, tones and steady noise with their codes."""
+    levels = 20 * np.log10(energies + 1e-12)
+    # Percentiles over the frames that are not silence: a long file with a little speech
+    # between digital silence is judged on its speech.
+    levels = levels[levels > SILENCE_DB]
+    if len(levels) * ACTIVITY_FRAME_S < min_active_s:
+        if 20 * np.log10(offset + 1e-12) > SILENCE_DB:
+            raise AudioRejected(
+                "constant_signal",
+                "The file holds a constant value (DC), not sound.",
+            )
+        raise AudioRejected(
+            "no_speech",
+            f"The file is silent but for {len(levels) * ACTIVITY_FRAME_S:.1f} s; at least "
+            f"{min_active_s:.0f} s of speech are needed.",
+        )
+    loud = float(np.percentile(levels, 95))
+    quiet = float(np.percentile(levels, 10))
+    if loud - quiet < STEADY_DB:
+        if (len(found) and _tone_share(found) >= TONE_SHARE) or spectrum.tone_share() >= TONE_SHARE:
+            raise AudioRejected(
+                "pure_tone",
+                "The file holds a steady tone, not speech.",
+            )
+        raise AudioRejected(
+            "no_speech",
+            f"The level of this file barely changes ({loud - quiet:.1f} dB between its quiet "
+            "and loud parts): steady noise or hum, not speech.",
+        )
+    active = levels > loud - ACTIVE_RELATIVE_DB
+    active_s = float(active.sum() * ACTIVITY_FRAME_S)
+    if active_s < min_active_s:
+        raise AudioRejected(
+            "no_speech",
+            f"The file has {active_s:.1f} s of sound above silence; "
+            f"at least {min_active_s:.0f} s are needed.",
+        )
+    if _tone_share(found) >= TONE_SHARE or spectrum.tone_share() >= TONE_SHARE:
+        raise AudioRejected("pure_tone", "The file holds tones, not speech.")
+    return active_s
+
+
+def _tone_share(found: Peaks) -> float:
+    """The share of spectral peaks on the most common frequency (within ±1 %)."""
+    if len(found) == 0:
+        return 0.0
+    bins = np.round(np.log(np.maximum(found.hz, 1.0)) / np.log(1.01)).astype(np.int64)
+    counts = np.bincount(bins - bins.min())
+    return float(np.convolve(counts, np.ones(3), mode="same").max() / len(found))
 
 
 def decode_array(samples: np.ndarray, sample_rate: int) -> DecodedAudio:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from typing import Any, Protocol
 
@@ -67,29 +68,51 @@ def sign(claims: dict[str, Any], signer: Signer) -> str:
     return f"{signing_input.decode()}.{b64url(der_to_raw(signer.sign_der(signing_input)))}"
 
 
+MAX_TOKEN_CHARS = 20_000
+_B64URL = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def normalize(token: str) -> str:
+    """The token as issued: surrounding whitespace (a pasted newline) removed. Used once, by
+    callers, for both the signature check and the lookup, so that the two cannot disagree."""
+    return token.strip()
+
+
 def _parts(token: str) -> tuple[str, str, str]:
-    parts = token.strip().split(".")
-    if len(parts) != 3 or not all(parts):
-        raise TokenError("malformed", "a compact JWS has three dot-separated parts")
+    if len(token) > MAX_TOKEN_CHARS:
+        raise TokenError("malformed", f"longer than {MAX_TOKEN_CHARS} characters")
+    parts = normalize(token).split(".")
+    if len(parts) != 3 or not all(_B64URL.match(p) for p in parts):
+        raise TokenError("malformed", "a compact JWS has three dot-separated base64url parts")
     return parts[0], parts[1], parts[2]
 
 
-def header(token: str) -> dict[str, Any]:
+def _json_object(encoded: str, what: str) -> dict[str, Any]:
+    """A base64url JSON object, bounded: invalid UTF-8 or 12,000 nested '[' fail cleanly."""
+    from shared import json_input
+
     try:
-        value = json.loads(b64url_decode(_parts(token)[0]))
-    except json.JSONDecodeError as error:
-        raise TokenError("malformed", "the header is not JSON") from error
+        value = json_input.loads(b64url_decode(encoded), max_depth=16, check_strings=False)
+    except json_input.JsonRejected as error:
+        raise TokenError("malformed", f"the {what} is not JSON ({error.code})") from None
     if not isinstance(value, dict):
-        raise TokenError("malformed", "the header is not an object")
+        raise TokenError("malformed", f"the {what} is not an object")
     return value
+
+
+def header(token: str) -> dict[str, Any]:
+    return _json_object(_parts(token)[0], "header")
 
 
 def public_key(jwk: dict[str, Any]) -> ec.EllipticCurvePublicKey:
     if jwk.get("kty") != "EC" or jwk.get("crv") != "P-256":
         raise TokenError("unknown_kid", "not a P-256 key")
-    x = int.from_bytes(b64url_decode(jwk["x"]), "big")
-    y = int.from_bytes(b64url_decode(jwk["y"]), "big")
-    return ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
+    try:
+        x = int.from_bytes(b64url_decode(str(jwk["x"])), "big")
+        y = int.from_bytes(b64url_decode(str(jwk["y"])), "big")
+        return ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
+    except (KeyError, ValueError) as error:  # a JWKS given to `ailas verify` may be anything
+        raise TokenError("unknown_kid", "the key is not a valid P-256 point") from error
 
 
 def verify(
@@ -104,10 +127,12 @@ def verify(
     encoded_header, encoded_claims, encoded_signature = _parts(token)
     head = header(token)
     if head.get("alg") != "ES256":
-        raise TokenError("alg_not_allowed", f"alg {head.get('alg')!r}")
+        raise TokenError("alg_not_allowed", f"alg {str(head.get('alg'))[:20]!r}")
+    if not isinstance(head.get("kid"), str):
+        raise TokenError("unknown_kid", "the header names no key")
     jwk = next((k for k in jwks.get("keys", []) if k.get("kid") == head.get("kid")), None)
     if jwk is None:
-        raise TokenError("unknown_kid", f"no key {head.get('kid')!r} in the JWKS")
+        raise TokenError("unknown_kid", f"no key {head['kid'][:80]!r} in the JWKS")
     try:
         public_key(jwk).verify(
             raw_to_der(b64url_decode(encoded_signature)),
@@ -116,10 +141,7 @@ def verify(
         )
     except InvalidSignature:
         raise TokenError("bad_signature") from None
-    try:
-        claims = json.loads(b64url_decode(encoded_claims))
-    except json.JSONDecodeError as error:
-        raise TokenError("malformed", "the claims are not JSON") from error
+    claims = _json_object(encoded_claims, "claims")
     moment = time.time() if now is None else now
     if (
         check_expiry

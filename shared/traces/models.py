@@ -12,7 +12,10 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from shared.members.models import Strict
 from shared.voices.models import FileFacts, Upload
 
-MAX_QUERY_PEAKS = 20_000  # about ten minutes of audio
+MAX_QUERY_PEAKS = 20_000  # about eleven minutes of audio at 30 peaks per second
+# base64 of MAX_QUERY_PEAKS 4-byte values: the default 2,000-character limit of Strict models
+# would cut a client fingerprint at about 12 s.
+MAX_PEAKS_B64 = 4 * -(-MAX_QUERY_PEAKS * 4 // 3)
 
 
 class TraceRequest(Strict):
@@ -52,8 +55,14 @@ class FingerprintQuery(Strict):
     from which no audio can be rebuilt. The registry hashes them under each speed hypothesis."""
 
     algorithm: str = Field(max_length=64)
-    frames: str = Field(description="base64 of uint32 little-endian peak frames (16 ms hops)")
-    hz: str = Field(description="base64 of float32 little-endian peak frequencies, same length")
+    frames: str = Field(
+        max_length=MAX_PEAKS_B64,
+        description="base64 of uint32 little-endian peak frames (16 ms hops)",
+    )
+    hz: str = Field(
+        max_length=MAX_PEAKS_B64,
+        description="base64 of float32 little-endian peak frequencies, same length",
+    )
 
     @field_validator("frames", "hz")
     @classmethod

@@ -4,7 +4,6 @@ against the registered voices. Only the owner reads a trace; the audio is delete
 from __future__ import annotations
 
 import secrets
-import tempfile
 from typing import TYPE_CHECKING, Any
 
 from shared import audit, ids, store
@@ -70,7 +69,7 @@ def create(file: FileFacts, owner: Principal) -> tuple[dict[str, Any], dict[str,
             data={"trace_id": trace_id},
         ),
     )
-    return trace, voices.presigned_upload(object_key, file.content_type)
+    return trace, voices.presigned_upload(object_key, file.content_type, file.size_bytes)
 
 
 def match(found: Peaks) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -131,8 +130,7 @@ def _finish(trace_id: str, status: str, changes: dict[str, Any]) -> None:
 
 @processes(TRACE_PREFIX)
 def process_trace_upload(obj: UploadedObject) -> None:
-    from shared import audio
-    from shared.voices.ingest import fetch
+    from shared.voices.ingest import INTERNAL_ERROR, decode_upload, transient
 
     trace_id = obj.key[len(TRACE_PREFIX) :].split("/", 1)[0]
     trace = get(trace_id)
@@ -152,14 +150,8 @@ def process_trace_upload(obj: UploadedObject) -> None:
         tx.commit()
     except store.TransactionFailed:
         return  # delivered twice: processed once
-    settings = get_settings()
     try:
-        with tempfile.TemporaryDirectory() as directory:
-            download = fetch(obj, settings.upload_max_bytes, directory)
-            try:
-                decoded = audio.decode(download.path, max_duration_s=settings.max_duration_s)
-            except audio.AudioRejected as rejection:
-                raise Rejected(rejection.code, rejection.message) from None
+        _, decoded = decode_upload(obj, (trace.get("file") or {}).get("size_bytes"))
         matches, cost = match(decoded.peaks)
         _finish(
             trace_id,
@@ -167,8 +159,18 @@ def process_trace_upload(obj: UploadedObject) -> None:
             {"matches": matches, "cost": cost, "duration_s": round(decoded.duration_s, 3)},
         )
     except Rejected as rejection:
-        _finish(
-            trace_id, "failed", {"error": {"code": rejection.code, "message": rejection.message}}
-        )
-    finally:
-        client("s3").delete_object(Bucket=obj.bucket, Key=obj.key)
+        _fail(trace_id, rejection.code, rejection.message)
+    except Exception as error:
+        if transient(error):
+            raise  # SQS retries; the claim lets the retry take processing up again
+        # Deterministic on these bytes (see shared/voices/ingest.py): end the trace now.
+        logger.exception("trace failed", extra={"trace_id": trace_id})
+        _fail(trace_id, *INTERNAL_ERROR)
+    client("s3").delete_object(Bucket=obj.bucket, Key=obj.key)
+
+
+def _fail(trace_id: str, code: str, message: str) -> None:
+    try:
+        _finish(trace_id, "failed", {"error": {"code": code, "message": message}})
+    except store.TransactionFailed:
+        logger.warning("trace already finished", extra={"trace_id": trace_id})

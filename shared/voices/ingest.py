@@ -8,11 +8,12 @@ is processed once; a claim whose processing was interrupted is taken up again by
 from __future__ import annotations
 
 import hashlib
-import tempfile
+import io
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from shared import fingerprint_index, store
 from shared.aws import client
@@ -24,20 +25,117 @@ from shared.voices import service
 
 ACTOR = "system:ingest"
 SAME_RECORDING_S = 3.5  # of the 5 s excerpt matched: the same recording, not a shared phrase
-CHUNK = 1024 * 1024
+BLOCK_BYTES = 8 * 1024 * 1024  # one ranged GET
+RETRYABLE_CODES = {
+    "RequestTimeout",
+    "SlowDown",
+    "InternalError",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "TransactionConflictException",
+    "KMSThrottlingException",
+}
 
 
 @dataclass
 class Download:
-    path: str
+    """The facts of an upload read from S3: size, SHA-256 of its bytes, declared type."""
+
     size: int
     sha256: str
     content_type: str
 
 
-def fetch(obj: UploadedObject, max_bytes: int, directory: str) -> Download:
-    """HEAD first (moto does not enforce the POST policy and a client may lie), then stream the
-    object to local disk, hashing it on the way."""
+class S3Audio(io.RawIOBase):
+    """A seekable, read-only view of an S3 object through ranged GETs, for the decoder.
+
+    Nothing is staged on local disk (Lambda's /tmp is 512 MB by default; an upload may be
+    512 MiB) and memory holds at most ``KEEP_BLOCKS`` blocks. The SHA-256 of the bytes is
+    computed on the way, since decoders read front to back; whatever they skip is read at the
+    end by :meth:`sha256`."""
+
+    KEEP_BLOCKS = 3
+
+    def __init__(self, bucket: str, key: str, size: int, block_bytes: int = BLOCK_BYTES) -> None:
+        super().__init__()
+        self.bucket, self.key, self.size, self.block_bytes = bucket, key, size, block_bytes
+        self.position = 0
+        self.blocks: OrderedDict[int, bytes] = OrderedDict()
+        self.digest = hashlib.sha256()
+        self.hashed = 0  # bytes [0, hashed) are in the digest
+        self.ranged_gets = 0
+        self.max_buffered = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.size}[whence]
+        self.position = max(0, base + offset)
+        return self.position
+
+    def _block(self, index: int) -> bytes:
+        start = index * self.block_bytes
+        if index in self.blocks:
+            self.blocks.move_to_end(index)
+            data = self.blocks[index]
+        else:
+            end = min(self.size, start + self.block_bytes) - 1
+            response = client("s3").get_object(
+                Bucket=self.bucket, Key=self.key, Range=f"bytes={start}-{end}"
+            )
+            data = response["Body"].read()
+            self.ranged_gets += 1
+        if start == self.hashed:  # the next bytes of the digest, however they were reached
+            self.digest.update(data)
+            self.hashed += len(data)
+        self.blocks[index] = data
+        while len(self.blocks) > self.KEEP_BLOCKS:
+            self.blocks.popitem(last=False)
+        self.max_buffered = max(self.max_buffered, sum(len(b) for b in self.blocks.values()))
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = self.size - self.position
+        size = min(size, self.size - self.position)
+        parts = []
+        while size > 0:
+            index, offset = divmod(self.position, self.block_bytes)
+            data = self._block(index)[offset : offset + size]
+            if not data:
+                break
+            parts.append(data)
+            self.position += len(data)
+            size -= len(data)
+        return b"".join(parts)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def sha256(self) -> str:
+        """The digest of every byte: blocks the decoder skipped are read now, in order."""
+        while self.hashed < self.size:
+            self._block(self.hashed // self.block_bytes)
+            self.blocks.clear()
+        return self.digest.hexdigest()
+
+
+def fetch(
+    obj: UploadedObject, max_bytes: int, declared: int | None = None
+) -> tuple[Download, S3Audio]:
+    """HEAD first (moto does not enforce the POST policy and a client may lie), then a
+    streaming, seekable reader of the object."""
     s3 = client("s3")
     try:
         head = s3.head_object(Bucket=obj.bucket, Key=obj.key)
@@ -48,18 +146,54 @@ def fetch(obj: UploadedObject, max_bytes: int, directory: str) -> Download:
         raise Rejected("empty", "The file is empty (0 bytes).")
     if size > max_bytes:
         raise Rejected("too_large", f"The file has {size} bytes; the limit is {max_bytes}.")
-    digest = hashlib.sha256()
-    body = s3.get_object(Bucket=obj.bucket, Key=obj.key)["Body"]
-    path = f"{directory}/upload"
-    written = 0
-    with open(path, "wb") as out:
-        for chunk in body.iter_chunks(CHUNK):
-            written += len(chunk)
-            if written > max_bytes:
-                raise Rejected("too_large", f"The file exceeds {max_bytes} bytes.")
-            digest.update(chunk)
-            out.write(chunk)
-    return Download(path, written, digest.hexdigest(), head.get("ContentType", ""))
+    if declared is not None:
+        low, high = service.size_range(declared)
+        if not low <= size <= high:
+            # The POST policy pins this range in AWS; moto does not enforce it.
+            raise Rejected(
+                "size_mismatch",
+                f"The file has {size} bytes, but {declared} were declared.",
+            )
+    reader = S3Audio(obj.bucket, obj.key, size)
+    return Download(size, "", head.get("ContentType", "")), reader
+
+
+def decode_upload(obj: UploadedObject, declared: int | None = None) -> tuple[Download, Any]:
+    """Decode and fingerprint an upload straight from S3, within the registry's bounds.
+
+    Raises :class:`Rejected` for anything the registry will not take (with its code)."""
+    from shared import audio  # numpy and libsndfile load only where audio is decoded
+
+    settings = get_settings()
+    download, reader = fetch(obj, settings.upload_max_bytes, declared)
+    try:
+        decoded = audio.decode(
+            reader,
+            max_duration_s=settings.max_duration_s,
+            max_wall_s=settings.max_decode_s,
+        )
+    except audio.AudioRejected as rejection:
+        raise Rejected(rejection.code, rejection.message) from None
+    download.sha256 = reader.sha256()
+    return download, decoded
+
+
+def transient(error: BaseException) -> bool:
+    """An AWS error that a retry may cure (throttling, a network fault): SQS redelivers the
+    message and the claim lets the retry take processing up again. Anything else raised while
+    processing the same bytes would fail the same way again."""
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return status >= 500 or "Throttl" in code or code in RETRYABLE_CODES
+    return isinstance(error, BotoCoreError)
+
+
+INTERNAL_ERROR = (
+    "internal_error",
+    "The registry could not process this file because of an error on its side. "
+    "Upload it again; if it fails again, contact the association.",
+)
 
 
 @processes(VOICE_PREFIX)
@@ -85,20 +219,26 @@ def process_voice_upload(obj: UploadedObject) -> None:
     except store.TransactionFailed:
         logger.info("upload already processed", extra={"voice_no": voice_no, "etag": obj.etag})
         return
-    settings = get_settings()
-    # Imported here: numpy and libsndfile load only in the function that decodes audio.
-    from shared import audio
-
     try:
-        with tempfile.TemporaryDirectory() as directory:
-            download = fetch(obj, settings.upload_max_bytes, directory)
-            try:
-                decoded = audio.decode(download.path, max_duration_s=settings.max_duration_s)
-            except audio.AudioRejected as rejection:
-                raise Rejected(rejection.code, rejection.message) from None
+        _register(voice, obj)
     except Rejected as rejection:
         _reject(voice_no, obj, rejection.code, rejection.message)
-        return
+    except Exception as error:
+        if transient(error):
+            raise  # retried by SQS; after three receives the DLQ alarm calls an operator
+        # Deterministic on these bytes: retrying would fail alike and leave the voice stuck
+        # in `processing`. End it now, with a code; the details go to the log only.
+        logger.exception("voice ingest failed", extra={"voice_no": voice_no})
+        try:
+            _reject(voice_no, obj, *INTERNAL_ERROR)
+        except store.TransactionFailed:
+            logger.warning("voice already left processing", extra={"voice_no": voice_no})
+
+
+def _register(voice: dict[str, Any], obj: UploadedObject) -> None:
+    voice_no = voice["voice_no"]
+    settings = get_settings()
+    download, decoded = decode_upload(obj, (voice.get("file") or {}).get("size_bytes"))
     facts = {
         "duration_s": round(decoded.duration_s, 3),
         "sample_rate": decoded.sample_rate,

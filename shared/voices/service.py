@@ -44,16 +44,24 @@ def owners(voice: dict[str, Any]) -> list[str]:
     return [voice["holder_id"], *voice.get("performer_ids", [])]
 
 
-def presigned_upload(object_key: str, content_type: str) -> dict[str, Any]:
+def size_range(declared: int) -> tuple[int, int]:
+    """The sizes an upload declared as ``declared`` bytes may have: the declaration within
+    0.1 % (at least 1 KiB), so a registration cannot be used to store some other, larger file."""
+    margin = max(1024, declared // 1000)
+    return max(1, declared - margin), min(get_settings().upload_max_bytes, declared + margin)
+
+
+def presigned_upload(object_key: str, content_type: str, size_bytes: int) -> dict[str, Any]:
     settings = get_settings()
     expires = now() + timedelta(seconds=settings.upload_expiry_s)
+    low, high = size_range(size_bytes)
     post = client("s3").generate_presigned_post(
         Bucket=settings.bucket,
         Key=object_key,
         Fields={"Content-Type": content_type},
         Conditions=[
             ["starts-with", "$Content-Type", "audio/"],
-            ["content-length-range", 1, settings.upload_max_bytes],
+            ["content-length-range", low, high],
         ],
         ExpiresIn=settings.upload_expiry_s,
     )
@@ -61,7 +69,7 @@ def presigned_upload(object_key: str, content_type: str) -> dict[str, Any]:
         "url": post["url"],
         "fields": post["fields"],
         "expires_at": iso(expires),
-        "max_bytes": settings.upload_max_bytes,
+        "max_bytes": high,
     }
 
 
@@ -126,7 +134,7 @@ def register(sheet: VoiceRegistration, holder: Principal) -> tuple[dict[str, Any
             data={"voice_no": voice_no, "holder_id": holder.member_id},
         ),
     )
-    return voice, presigned_upload(object_key, sheet.file.content_type)
+    return voice, presigned_upload(object_key, sheet.file.content_type, sheet.file.size_bytes)
 
 
 def for_performer(performer_id: str) -> list[dict[str, Any]]:

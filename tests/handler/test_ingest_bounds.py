@@ -1,0 +1,196 @@
+"""Bounded, honest ingest on moto in-process: the upload is decoded straight from S3 (nothing
+staged on local disk, memory bounded by a few ranged-GET blocks), an unexpected error ends the
+voice with a code instead of the DLQ, and the local worker runs invocations concurrently."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import tempfile
+import threading
+from typing import Any
+
+import numpy as np
+import pytest
+
+from shared.settings import get_settings
+from shared.uploads import UploadedObject
+from tests import audiofiles
+from tests.scenario import Registry, voice_sheet
+
+
+@pytest.fixture(autouse=True)
+def plain_bucket(aws: dict[str, str]) -> None:
+    """In-process moto evaluates aws:SecureTransport as false, so the bucket's TLS-only policy
+    would refuse the test's own PutObject: lifted here (the local stack and AWS keep theirs)."""
+    from shared.aws import client
+
+    client("s3").delete_bucket_policy(Bucket=get_settings().bucket)
+
+
+def _upload(registry: Registry, data: bytes) -> tuple[str, UploadedObject]:
+    from shared.aws import client
+
+    holder = registry.member("rights_holder")
+    sheet = voice_sheet(
+        file={"filename": "v.wav", "size_bytes": len(data), "content_type": "audio/wav"}
+    )
+    created = registry.api.post("/v1/voices", sheet, token=holder.token)
+    assert created.status == 201, created
+    key = created.json["upload"]["fields"]["key"]
+    put = client("s3").put_object(Bucket=get_settings().bucket, Key=key, Body=data)
+    obj = UploadedObject(get_settings().bucket, key, len(data), put["ETag"].strip('"'))
+    return created.json["voice_no"], obj
+
+
+def test_s3_reader_streams_in_bounded_blocks_and_hashes_every_byte(aws: dict[str, str]) -> None:
+    from shared.audio import decode
+    from shared.aws import client
+    from shared.voices.ingest import S3Audio
+
+    data = audiofiles.wav_bytes(audiofiles.speech(60, seed=31), 16000)  # 1.9 MB
+    client("s3").put_object(Bucket=get_settings().bucket, Key="uploads/voices/x/y", Body=data)
+    block = 64 * 1024
+    reader = S3Audio(get_settings().bucket, "uploads/voices/x/y", len(data), block_bytes=block)
+    streamed = decode(reader)
+    assert reader.max_buffered <= S3Audio.KEEP_BLOCKS * block < len(data)
+    assert reader.ranged_gets >= len(data) // block
+    assert reader.sha256() == hashlib.sha256(data).hexdigest()
+    import io
+
+    assert streamed.pcm_sha256 == decode(io.BytesIO(data)).pcm_sha256
+
+
+def test_ingest_needs_no_local_disk(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lambda's /tmp is 512 MB by default and an upload may be 512 MiB: with every way of making
+    a temporary file failing with ENOSPC, a voice still registers."""
+    from shared.voices import ingest, service
+
+    def full(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    for name in ("mkstemp", "mkdtemp", "TemporaryDirectory", "NamedTemporaryFile", "TemporaryFile"):
+        monkeypatch.setattr(tempfile, name, full)
+    monkeypatch.setattr(ingest, "BLOCK_BYTES", 256 * 1024)
+    data = audiofiles.wav_bytes(audiofiles.speech(20, seed=41), 16000)
+    voice_no, obj = _upload(registry, data)
+    ingest.process_voice_upload(obj)
+    voice = service.require(voice_no)
+    assert voice["status"] == "registered", voice.get("error")
+    assert voice["audio"]["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_an_unexpected_error_ends_the_voice_with_a_code(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared import fingerprint_index
+    from shared.voices import ingest, service
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("index exploded at /tmp/tmpabc123/upload")
+
+    monkeypatch.setattr(fingerprint_index, "write", broken)
+    data = audiofiles.wav_bytes(audiofiles.speech(8, seed=43), 16000)
+    voice_no, obj = _upload(registry, data)
+    ingest.process_voice_upload(obj)  # does not raise: no retry, no DLQ
+    voice = service.require(voice_no)
+    assert voice["status"] == "rejected"
+    assert voice["error"]["code"] == "internal_error"
+    assert "/tmp" not in voice["error"]["message"] and "exploded" not in voice["error"]["message"]
+
+
+def test_a_transient_aws_error_is_left_to_the_queue_to_retry(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from shared import fingerprint_index
+    from shared.voices import ingest, service
+
+    def throttled(*args: Any, **kwargs: Any) -> Any:
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
+            "BatchWriteItem",
+        )
+
+    monkeypatch.setattr(fingerprint_index, "write", throttled)
+    data = audiofiles.wav_bytes(audiofiles.speech(8, seed=47), 16000)
+    voice_no, obj = _upload(registry, data)
+    with pytest.raises(ClientError):
+        ingest.process_voice_upload(obj)
+    assert service.require(voice_no)["status"] == "processing"
+    monkeypatch.undo()
+    ingest.process_voice_upload(obj)  # the redelivery takes the claim up again
+    assert service.require(voice_no)["status"] == "registered"
+
+
+def test_the_local_worker_runs_messages_concurrently(aws: dict[str, str]) -> None:
+    """A slow message does not hold up the others: the first invocation blocks until the second
+    has finished, which only a concurrent poller can satisfy."""
+    from infra.local_worker import SqsPoller
+    from shared.aws import client
+
+    sqs = client("sqs")
+    queue = sqs.create_queue(QueueName="concurrency-test")["QueueUrl"]
+    fast_done = threading.Event()
+    finished: list[str] = []
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        body = json.loads(event["Records"][0]["body"])
+        if body["kind"] == "slow":
+            assert fast_done.wait(timeout=30), "the fast message waited behind the slow one"
+        else:
+            fast_done.set()
+        finished.append(body["kind"])
+        return {"batchItemFailures": []}
+
+    poller = SqsPoller(handler, "ingest", queue, "arn:aws:sqs:x", concurrency=2)
+    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"kind": "slow"}))
+    started = 0
+    while started < 1:
+        started += poller.poll_once(wait_s=1)
+    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"kind": "fast"}))
+    while started < 2:
+        started += poller.poll_once(wait_s=1)
+    poller.wait_idle(timeout_s=60)
+    poller.shutdown()
+    assert finished == ["fast", "slow"]
+    left = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])[
+        "Attributes"
+    ]
+    assert int(left["ApproximateNumberOfMessages"]) == 0
+
+
+def test_decoding_is_bounded_by_samples_and_wall_time(tmp_path) -> None:
+    from shared.audio import AudioRejected, decode
+
+    stereo = np.repeat(audiofiles.speech(6, seed=53, sr=48000)[:, None], 2, axis=1)
+    path = audiofiles.write(tmp_path / "s.flac", stereo, 48000, "FLAC")
+    with pytest.raises(AudioRejected) as by_samples:
+        decode(path, max_samples=48000 * 2 * 5)  # 5 s of stereo: the declaration exceeds it
+    assert by_samples.value.code == "too_complex"
+    with pytest.raises(AudioRejected) as by_time:
+        decode(path, max_wall_s=0.0)
+    assert by_time.value.code == "too_complex"
+    for fmt in ("AIFF", "AU", "CAF", "W64"):
+        other = audiofiles.write(tmp_path / f"s.{fmt.lower()}", stereo, 48000, fmt, "PCM_16")
+        with pytest.raises(AudioRejected) as refused:
+            decode(other)
+        assert refused.value.code == "unsupported_format", fmt
+
+
+def test_s3_reader_hashes_every_byte_whatever_the_order_of_reads(aws: dict[str, str]) -> None:
+    from shared.aws import client
+    from shared.voices.ingest import S3Audio
+
+    data = np.random.default_rng(7).bytes(10 * 1000 + 17)
+    client("s3").put_object(Bucket=get_settings().bucket, Key="uploads/voices/o/r", Body=data)
+    reader = S3Audio(get_settings().bucket, "uploads/voices/o/r", len(data), block_bytes=1000)
+    reader.seek(-20, 2)
+    assert reader.read() == data[-20:]  # the tail first, as an MP3 decoder may
+    reader.seek(3000)
+    assert reader.read(2500) == data[3000:5500]
+    reader.seek(0)
+    assert reader.read(1500) == data[:1500]
+    assert reader.sha256() == hashlib.sha256(data).hexdigest()
