@@ -22,6 +22,7 @@ from chalice import Blueprint
 from shared import events, store
 from shared.audit import AUDIT
 from shared.labels import consent  # noqa: F401 - subscribes labels to consent events
+from shared.screens import voiceprints  # noqa: F401 - voiceprints follow voice events
 
 bp = Blueprint(__name__)
 processor = BatchProcessor(

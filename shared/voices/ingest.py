@@ -18,6 +18,7 @@ from shared import fingerprint_index, store
 from shared.aws import client
 from shared.clock import now_iso
 from shared.logging import logger
+from shared.screens import enrol as voiceprints
 from shared.settings import get_settings
 from shared.uploads import VOICE_PREFIX, Rejected, UploadedObject, processes
 from shared.voices import service
@@ -96,6 +97,8 @@ def process_voice_upload(obj: UploadedObject) -> None:
                 decoded = audio.decode(download.path, max_duration_s=settings.max_duration_s)
             except audio.AudioRejected as rejection:
                 raise Rejected(rejection.code, rejection.message) from None
+            # Voice likeness (shared/screens): keep the speech's embedding, never the audio.
+            voiceprints.add_from_file(voice, download.path)
     except Rejected as rejection:
         _reject(voice_no, obj, rejection.code, rejection.message)
         return
