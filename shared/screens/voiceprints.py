@@ -109,22 +109,20 @@ def recompute(performer_id: str) -> dict[str, Any] | None:
         parts.append((vector_of(item["vector"]), speech_s))
         used.append({"voice_no": item["voice_no"], "speech_s": speech_s})
         model = item["model"]
-    key = {"pk": PARTITION, "sk": performer_id}
     mean = weighted_mean(parts) if parts else None
-    if mean is None:
-        store.registry().delete_item(Key=key)
-        return None
-    record = {
-        **key,
+    record: dict[str, Any] = {
+        "pk": PARTITION,
+        "sk": performer_id,
         "performer_id": performer_id,
-        "vector": Binary(vector_bytes(mean)),
-        "speech_s": round(sum(s for _, s in parts), 2),
-        "voices": sorted(used, key=lambda v: v["voice_no"]),
-        "model": model,
+        "speech_s": round(sum(s for _, s in parts), 2) if mean else 0.0,
+        "voices": sorted(used, key=lambda v: v["voice_no"]) if mean else [],
         "updated_at": now_iso(),
     }
+    if mean is not None:
+        record |= {"vector": Binary(vector_bytes(mean)), "model": model}
+    # Overwritten, never deleted: the functions that write voiceprints need no DeleteItem.
     store.registry().put_item(Item=store.to_dynamo(record))
-    return record
+    return record if mean is not None else None
 
 
 def get(performer_id: str) -> dict[str, Any] | None:
@@ -139,7 +137,7 @@ def get(performer_id: str) -> dict[str, Any] | None:
 def status(performer_id: str) -> dict[str, Any]:
     """What a performer sees: whether screening can recognise them, and on how much speech."""
     record = get(performer_id)
-    if record is None:
+    if record is None or "vector" not in record:
         return {"performer_id": performer_id, "status": "none", "speech_s": 0.0, "voices": []}
     return {
         "performer_id": performer_id,
@@ -158,6 +156,8 @@ def all_voiceprints() -> list[dict[str, Any]]:
     while True:
         page = store.registry().query(**query)
         for item in page.get("Items", []):
+            if "vector" not in item:
+                continue  # a performer with no registered voice left
             out.append(
                 {
                     "performer_id": item["performer_id"],
