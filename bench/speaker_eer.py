@@ -33,14 +33,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import speakers as corpus_speakers  # noqa: E402
 
-from shared.speaker import encoder  # noqa: E402
+from shared.speaker import channel, encoder  # noqa: E402
 
 LENGTHS = (3.0, 5.0, 10.0)
 CHANNELS = ("clean", "telephone")
 ENROL_S = 30.0
 PER_LENGTH = 4
 TARGET_FAR = 0.01
-OUT = ROOT / "bench" / "out" / "speaker_eer.json"
+OUT = ROOT / "bench" / "out" / "speaker_eer{}.json"
 
 
 def telephone(wav: np.ndarray, sr: int = 16000) -> np.ndarray:
@@ -66,19 +66,27 @@ class Trials:
     length: np.ndarray
     channel: np.ndarray
     speaker: np.ndarray
+    route: np.ndarray  # 0: clean voiceprint variant, 1: telephone variant
 
 
 def trials_for(fold: list[str], prints: dict[str, np.ndarray], queries: list[dict]) -> Trials:
     rows = []
     names = [s for s in fold if s in prints]
-    matrix = np.stack([prints[s] for s in names])
     for q in queries:
         if q["speaker"] not in names:
             continue
-        for name, cos in zip(names, matrix @ q["embedding"], strict=True):
-            rows.append((float(cos), name == q["speaker"], q["length"], q["channel"], name))
-    cos, tgt, length, channel, spk = zip(*rows, strict=True)
-    return Trials(np.array(cos), np.array(tgt), np.array(length), np.array(channel), np.array(spk))
+        best = [similarity(prints[s], q["embedding"], q["route"]) for s in names]
+        for name, cos in zip(names, best, strict=True):
+            rows.append(
+                (float(cos), name == q["speaker"], q["length"], q["channel"], name, q["route"])
+            )
+    return Trials(*(np.array(column) for column in zip(*rows, strict=True)))
+
+
+def similarity(voiceprint: np.ndarray, query: np.ndarray, route: int = 0) -> float:
+    """The cosine with the voiceprint's variant for the query's channel (row 0 clean, row 1
+    telephone: a narrowband query meets the telephone variant, as the service does)."""
+    return float(np.atleast_2d(voiceprint)[route] @ query)
 
 
 def eer(cos: np.ndarray, target: np.ndarray) -> tuple[float, float]:
@@ -114,22 +122,24 @@ def fit_logistic(cos: np.ndarray, target: np.ndarray) -> tuple[float, float]:
     return float(theta[0]), float(theta[1])
 
 
-def report(trials: Trials, threshold: float) -> list[dict]:
+def report(trials: Trials, thresholds: dict[int, float]) -> list[dict]:
+    """Per condition; each trial is decided by the threshold of its route."""
     rows = []
-    for channel in CHANNELS:
+    for condition in CHANNELS:
         for length in LENGTHS:
-            sel = (trials.length == length) & (trials.channel == channel)
+            sel = (trials.length == length) & (trials.channel == condition)
             cos, tgt = trials.cosine[sel], trials.target[sel]
             if tgt.sum() == 0:
                 continue
+            threshold = np.array([thresholds[r] for r in trials.route[sel]])
             rate, _ = eer(cos, tgt)
             rows.append(
                 {
-                    "channel": channel,
+                    "channel": condition,
                     "length_s": length,
                     "eer": rate,
-                    "far": float((cos[~tgt] >= threshold).mean()),
-                    "frr": float((cos[tgt] < threshold).mean()),
+                    "far": float((cos[~tgt] >= threshold[~tgt]).mean()),
+                    "frr": float((cos[tgt] < threshold[tgt]).mean()),
                     "targets": int(tgt.sum()),
                     "impostors": int((~tgt).sum()),
                 }
@@ -153,6 +163,11 @@ def table(rows: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--per-length", type=int, default=PER_LENGTH)
+    parser.add_argument(
+        "--channel-prints",
+        action="store_true",
+        help="enrol each voice clean and through the telephone channel; a query takes the best",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     everyone = corpus_speakers.speakers()
@@ -165,19 +180,25 @@ def main() -> None:
         if cut is None or not any(cut.queries.values()):
             print(f"  left out {spk.id}: {spk.seconds:.1f} s of speech", file=sys.stderr)
             continue
-        wavs, meta = [cut.enrolment], [None]
+        enrolments = [cut.enrolment] + (
+            [channel.telephone(cut.enrolment)] if args.channel_prints else []
+        )
+        wavs, meta = list(enrolments), [None] * len(enrolments)
         for length, reels in cut.queries.items():
             for reel in reels:
                 wavs += [reel, telephone(reel)]
                 meta += [(length, "clean"), (length, "telephone")]
         embedded = embed_all(wavs)
-        prints[spk.id] = embedded[0]
-        for vector, m in zip(embedded[1:], meta[1:], strict=True):
+        prints[spk.id] = embedded[: len(enrolments)]
+        n = len(enrolments)
+        for vector, m in zip(embedded[n:], meta[n:], strict=True):
             queries.append(
                 {"speaker": spk.id, "length": m[0], "channel": m[1], "embedding": vector}
             )
+        for q, wav in zip(queries[len(queries) - len(wavs) + n :], wavs[n:], strict=True):
+            q["route"] = int(args.channel_prints and channel.is_narrowband(wav))
         sources[spk.id], languages[spk.id] = spk.source, spk.language
-        print(f"  {spk.id}: {len(wavs) - 1} queries", file=sys.stderr)
+        print(f"  {spk.id}: {len(wavs) - n} queries", file=sys.stderr)
 
     ordered = sorted(prints, key=lambda s: (sources[s], s))
     by_source: dict[str, list[str]] = {}
@@ -189,16 +210,20 @@ def main() -> None:
     results = {}
     for name, setting, held_out in (("B", fold_a, fold_b), ("A", fold_b, fold_a)):
         fit = trials_for(setting, prints, queries)
-        threshold = threshold_at_far(fit.cosine, fit.target, TARGET_FAR)
-        a, b = fit_logistic(fit.cosine, fit.target)
-        rows = report(trials_for(held_out, prints, queries), threshold)
-        results[name] = {
-            "threshold": threshold,
-            "logistic": {"a": a, "b": b},
-            "score_at_threshold": 1 / (1 + np.exp(-(a * threshold + b))),
-            "rows": rows,
-            "speakers": held_out,
-        }
+        calibration = {}
+        for route in sorted(set(fit.route.tolist())):
+            sel = fit.route == route
+            threshold = threshold_at_far(fit.cosine[sel], fit.target[sel], TARGET_FAR)
+            a, b = fit_logistic(fit.cosine[sel], fit.target[sel])
+            calibration[route] = {
+                "threshold": threshold,
+                "logistic": {"a": a, "b": b},
+                "score_at_threshold": 1 / (1 + np.exp(-(a * threshold + b))),
+                "trials": int(sel.sum()),
+            }
+        thresholds = {r: c["threshold"] for r, c in calibration.items()}
+        rows = report(trials_for(held_out, prints, queries), thresholds)
+        results[name] = {"calibration": calibration, "rows": rows, "speakers": held_out}
 
     main_run = results["B"]
     langs = sorted({languages[s] for s in prints})
@@ -208,15 +233,18 @@ def main() -> None:
         f"voiceprints from up to {ENROL_S:.0f} s of each speaker's first utterances.\n"
     )
     print(table(main_run["rows"]))
-    print(
-        f"\noperating threshold: cosine ≥ {main_run['threshold']:.3f} "
-        f"(score ≥ {main_run['score_at_threshold']:.2f}); "
-        f"score = 1 / (1 + exp(-({main_run['logistic']['a']:.2f}·cos "
-        f"{main_run['logistic']['b']:+.2f})))"
-    )
+    for route, c in main_run["calibration"].items():
+        print(
+            f"\n{('clean', 'narrowband')[route]} queries ({c['trials']} trials on fold A): "
+            f"operating threshold cosine ≥ {c['threshold']:.3f} "
+            f"(score ≥ {c['score_at_threshold']:.2f}); "
+            f"score = 1 / (1 + exp(-({c['logistic']['a']:.2f}·cos "
+            f"{c['logistic']['b']:+.2f})))"
+        )
     swapped = results["A"]
+    set_by_b = ", ".join(f"{c['threshold']:.3f}" for c in swapped["calibration"].values())
     print(
-        f"\nswapped folds (B sets cosine ≥ {swapped['threshold']:.3f}, A reports): "
+        f"\nswapped folds (B sets cosine ≥ {set_by_b}, A reports): "
         + "; ".join(
             f"{r['length_s']:.0f} s {r['channel']} EER {r['eer']:.1%} FA {r['far']:.2%} "
             f"FR {r['frr']:.1%}"
@@ -226,16 +254,17 @@ def main() -> None:
     ja = [s for s in prints if languages[s] == "ja"]
     for s in ja:
         own = [q for q in queries if q["speaker"] == s and q["channel"] == "clean"]
-        others = np.array([prints[o] for o in prints if o != s])
+        others = [prints[o] for o in prints if o != s]
         for q in own:
             print(
                 f"Japanese ({s}): {q['length']:.0f} s query vs own voiceprint "
-                f"{float(prints[s] @ q['embedding']):.3f}, best other "
-                f"{float((others @ q['embedding']).max()):.3f}"
+                f"{similarity(prints[s], q['embedding'], q['route']):.3f}, best other "
+                f"{max(similarity(o, q['embedding'], q['route']) for o in others):.3f}"
             )
     print(f"\n({time.perf_counter() - started:.0f} s)")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(
+    out = Path(str(OUT).format("_channel_prints" if args.channel_prints else ""))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
         json.dumps(
             {
                 "speakers": {s: {"source": sources[s], "language": languages[s]} for s in prints},

@@ -187,3 +187,18 @@ def test_same_reader_is_closer_than_another_speaker_on_real_speech() -> None:
 def test_silence_is_no_speech() -> None:
     with pytest.raises(speaker.NoSpeech):
         speaker.embed_samples(np.zeros(16000 * 3, np.float32))
+
+
+def test_a_phone_line_is_told_from_clean_speech() -> None:
+    from shared.speaker import channel
+
+    clean = realspeech.joined(realspeech.reader_sentences()[:1])
+    phone = channel.telephone(clean)
+    assert len(phone) == len(clean)
+    assert not channel.is_narrowband(clean)
+    assert channel.is_narrowband(phone)
+    # the reader heard through the phone line is still closer to itself than to the cards
+    own = speaker.embed_samples(clean).vector
+    other = speaker.embed_samples(realspeech.joined(realspeech.card_names())).vector
+    heard = speaker.embed_samples(phone).vector
+    assert float(heard @ own) > float(heard @ other)
