@@ -233,9 +233,10 @@ def main() -> None:
         f"voiceprints from up to {ENROL_S:.0f} s of each speaker's first utterances.\n"
     )
     print(table(main_run["rows"]))
+    kinds = ("clean", "narrowband") if args.channel_prints else ("all",)
     for route, c in main_run["calibration"].items():
         print(
-            f"\n{('clean', 'narrowband')[route]} queries ({c['trials']} trials on fold A): "
+            f"\n{kinds[route]} queries ({c['trials']} trials on fold A): "
             f"operating threshold cosine ≥ {c['threshold']:.3f} "
             f"(score ≥ {c['score_at_threshold']:.2f}); "
             f"score = 1 / (1 + exp(-({c['logistic']['a']:.2f}·cos "
