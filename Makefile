@@ -7,10 +7,16 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt py
 PYTHON312 ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12 /usr/local/bin/python3.12 /usr/bin/python3.12; do \
 	$$p -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo $$p; break; }; done)
 PYTEST_ARGS ?=
+SPEAKER_WEIGHTS := shared/speaker/weights.npz
 
 .PHONY: setup sysdeps run demo test lint unit handler e2e package deploy bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(SPEAKER_WEIGHTS)
+
+## The speaker encoder's weights: Resemblyzer's wheel from PyPI (pinned, hash-checked), converted
+## to numpy without torch. Not committed; packaged with shared/.
+$(SPEAKER_WEIGHTS): shared/speaker/convert.py | $(STAMP)
+	$(BIN)/python -m shared.speaker.convert
 
 $(STAMP):
 	@test -n "$(PYTHON312)" || { echo "Python 3.12 is required (pyenv install 3.12)"; exit 1; }

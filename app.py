@@ -4,7 +4,17 @@ registers the blueprints of ``functions/`` and the cross-cutting middleware."""
 from chalice import Chalice
 
 from functions import middleware
-from functions.api import business, intents, labels, logs, members, meta, traces, voices
+from functions.api import (
+    business,
+    intents,
+    labels,
+    logs,
+    members,
+    meta,
+    screens,
+    traces,
+    voices,
+)
 from functions.events import domain, ingest, schedule, signer
 from functions.portal import member, public
 
@@ -20,6 +30,7 @@ for blueprint in (
     business.bp,
     labels.bp,
     traces.bp,
+    screens.bp,
     logs.bp,
     public.bp,
     member.bp,

@@ -119,6 +119,10 @@ POLICY: dict[str, Rule] = {
     "traces.create": acting(*MEMBER_ROLES),
     "traces.get": acting(*MEMBER_ROLES, note="its owner"),
     "traces.fingerprint": acting(*MEMBER_ROLES),
+    # voice-likeness screening
+    "screens.create": acting(*MEMBER_ROLES),
+    "screens.get": acting(*MEMBER_ROLES, note="its owner"),
+    "voiceprints.get": only("performer", note="the performer itself"),
     # logs
     "audit.list": OPERATOR,
     "log.list": PUBLIC,

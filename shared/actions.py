@@ -111,6 +111,11 @@ class TraceEvent(EventData):
     matches: int | None = None
 
 
+class ScreenEvent(EventData):
+    screen_id: str
+    matches: int | None = None
+
+
 CATALOG: dict[str, type[EventData]] = {
     "member.applied": MemberApplied,
     "member.approved": MemberDecided,
@@ -145,6 +150,9 @@ CATALOG: dict[str, type[EventData]] = {
     "trace.created": TraceEvent,
     "trace.done": TraceEvent,
     "trace.failed": TraceEvent,
+    "screen.created": ScreenEvent,
+    "screen.done": ScreenEvent,
+    "screen.failed": ScreenEvent,
 }
 
 

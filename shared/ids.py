@@ -5,6 +5,7 @@ caught before any lookup.
     V-7K3M-9Q2D-X   a voice (登録認証番号)      A-...   an AI system
     M-...           a member                    L-...   a label
     C-...           a contract                  T-...   a trace
+    S-...           a voice-likeness screen
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ import secrets
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CHECK_SYMBOLS = ALPHABET + "*~$=U"
 _DECODE = {c: i for i, c in enumerate(ALPHABET)} | {"O": 0, "I": 1, "L": 1}
-KINDS = {"voice": "V", "ai": "A", "member": "M", "label": "L", "contract": "C", "trace": "T"}
+KINDS = {
+    "voice": "V",
+    "ai": "A",
+    "member": "M",
+    "label": "L",
+    "contract": "C",
+    "trace": "T",
+    "screen": "S",
+}
 _SHAPE = re.compile(r"^([A-Z])-([0-9A-Z]{4})-([0-9A-Z]{4})-([0-9A-Z*~$=U])$")
 
 

@@ -11,6 +11,7 @@ from urllib.parse import unquote_plus
 
 VOICE_PREFIX = "uploads/voices/"
 TRACE_PREFIX = "uploads/traces/"
+SCREEN_PREFIX = "uploads/screens/"
 
 
 class Rejected(Exception):

@@ -8,6 +8,7 @@
     ailas label-file IN --label L-… --cert C --key K -o OUT       (businesses)
     ailas dev-cert --org NAME [--out DIR]                         (a test CA and certificate)
     ailas log verify [--api URL] [--mirror FILE] [--jwks FILE|URL] (anyone)
+    ailas screen FILE | DIR [--out report]                        (members)
 
 The API and token come from --api/--token or AILAS_API/AILAS_TOKEN. --json prints JSON only.
 """
@@ -28,6 +29,7 @@ from ailas.api import ApiError, Client, presigned_post
 
 FINAL_VOICE = ("registered", "rejected", "conflict")
 FINAL_TRACE = ("done", "failed")
+SCREENED = ("tts", "voice_conversion", "singing")
 
 
 class Context:
@@ -542,6 +544,110 @@ def log_verify(
         + "\n".join(f"  {p}" for p in sorted(report.problems, key=lambda p: p.seq or 0)),
     )
     sys.exit(1)
+
+
+def screen_one(ctx: Context, path: Path) -> dict[str, Any]:
+    """Upload one clip for voice-likeness screening and wait for the answer."""
+    ctype = content_type_of(path)
+    created = ctx.client.post(
+        "/v1/screens",
+        {"file": {"filename": path.name, "size_bytes": path.stat().st_size, "content_type": ctype}},
+    )
+    upload_with_progress(ctx, created["upload"], path, ctype)
+    return wait_for(ctx, f"/v1/screens/{created['screen_id']}", FINAL_TRACE, 600)
+
+
+def screen_lines(name: str, result: dict[str, Any]) -> list[str]:
+    if result["status"] != "done":
+        error = result.get("error") or {}
+        return [f"{name}: {result['status']} {error.get('code', '')} {error.get('message', '')}"]
+    if not result["matches"]:
+        return [f"{name}: sounds like no registered performer"]
+    return [
+        f"{name}: {m['display_name']} ({m['performer_id']})  score {m['score']:.2f}  "
+        f"similarity {m['similarity']:.3f}  tts {m['intent']['tts']}  "
+        f"voice_conversion {m['intent']['voice_conversion']}  singing {m['intent']['singing']}"
+        for m in result["matches"]
+    ]
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="for a folder: writes OUT.csv and OUT.json (default ailas-screen)",
+)
+@click.pass_obj
+def screen(ctx: Context, path: Path, out: Path | None) -> None:
+    """Does PATH (a clip, or a folder of AI outputs) sound like a registered performer?
+
+    The audio is uploaded, embedded and deleted; only the answer is kept, for you alone.
+    """
+    import csv
+
+    files = (
+        [path]
+        if path.is_file()
+        else sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file() and p.suffix.lower() in dataset_audit.AUDIO_SUFFIXES
+        )
+    )
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        for file in files:
+            name = str(file.relative_to(path)) if path.is_dir() else file.name
+            results[name] = screen_one(ctx, file)
+    except ApiError as error:
+        fail(error)
+        return
+    if path.is_file():
+        result = results[path.name]
+        ctx.emit(result, "\n".join(screen_lines(path.name, result)))
+        sys.exit(0 if result["status"] == "done" else 1)
+    out = out or Path("ailas-screen")
+    out.with_suffix(".json").write_text(json.dumps(results, ensure_ascii=False, indent=2))
+    with out.with_suffix(".csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            [
+                "file",
+                "status",
+                "performer_id",
+                "display_name",
+                "similarity",
+                "score",
+                "tts",
+                "voice_conversion",
+                "singing",
+            ]
+        )
+        for name, result in results.items():
+            for m in result.get("matches") or [None]:
+                if m is None:
+                    writer.writerow([name, result["status"], "", "", "", "", "", "", ""])
+                    continue
+                writer.writerow(
+                    [
+                        name,
+                        result["status"],
+                        m["performer_id"],
+                        m["display_name"],
+                        m["similarity"],
+                        m["score"],
+                        *(m["intent"][u] for u in SCREENED),
+                    ]
+                )
+    summary = {
+        "files": len(results),
+        "matched": sum(1 for r in results.values() if r.get("matches")),
+        "failed": sum(1 for r in results.values() if r["status"] != "done"),
+        "report": [str(out.with_suffix(".csv")), str(out.with_suffix(".json"))],
+    }
+    lines = [line for name, r in results.items() for line in screen_lines(name, r)]
+    ctx.emit(summary, "\n".join([*lines, f"report: {out.with_suffix('.csv')}"]))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from shared import events, store
 from shared.audit import AUDIT
 from shared.labels import consent  # noqa: F401 - subscribes labels to consent events
 from shared.portal import mails  # noqa: F401 - mails approved members their sign-in link
+from shared.screens import voiceprints  # noqa: F401 - voiceprints follow voice events
 
 bp = Blueprint(__name__)
 processor = BatchProcessor(

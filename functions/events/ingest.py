@@ -18,6 +18,7 @@ from chalice import Blueprint
 
 from shared import uploads
 from shared.logging import logger
+from shared.screens import service as screen_service  # noqa: F401 - registers its processor
 from shared.settings import get_settings
 from shared.traces import service as trace_service  # noqa: F401 - registers its processor
 from shared.voices import ingest as voice_ingest  # noqa: F401 - registers its processor

@@ -19,6 +19,7 @@ from shared import fingerprint_index, store
 from shared.aws import client
 from shared.clock import now_iso
 from shared.logging import logger
+from shared.screens import enrol as voiceprints
 from shared.settings import get_settings
 from shared.uploads import VOICE_PREFIX, Rejected, UploadedObject, processes
 from shared.voices import service
@@ -254,6 +255,9 @@ def _register(voice: dict[str, Any], obj: UploadedObject) -> None:
         voice, obj, facts, _same_recording(decoded.peaks, decoded.algorithm, voice_no)
     ):
         return
+    # Voice likeness (shared/screens): keep the speech's embedding, never the audio; read
+    # again from S3 while the upload is still there.
+    voiceprints.add_from_file(voice, S3Audio(obj.bucket, obj.key, download.size))
     stats = fingerprint_index.write(voice_no, decoded.algorithm, decoded.hashes, decoded.times)
     _keep_or_delete(voice, obj)
     tx = store.Transaction()

@@ -24,6 +24,7 @@ class World:
     contract: str
     trace: str
     secrets: list[str]
+    screen: str = ""
 
 
 @pytest.fixture
@@ -63,6 +64,11 @@ def world(registry: Registry, registered_voice) -> World:
         contract.json["contract_id"],
         trace.json["trace_id"],
         secrets,
+        screen=registry.api.post(
+            "/v1/screens",
+            {"file": {"filename": "q.wav", "size_bytes": 100, "content_type": "audio/wav"}},
+            token=holder.token,
+        ).json["screen_id"],
     )
 
 
@@ -87,6 +93,8 @@ PRIVATE_CALLS: dict[str, tuple[str, str, Any]] = {
     "contracts.revoke": ("POST", "/v1/contracts/{contract}/revoke", {"reason": "x"}),
     "labels.issue": ("POST", "/v1/labels", {"ai_no": "{ai}"}),
     "traces.get": ("GET", "/v1/traces/{trace}", None),
+    "screens.get": ("GET", "/v1/screens/{screen}", None),
+    "voiceprints.get": ("GET", "/v1/performers/{victim}/voiceprint", None),
     "labels.revoke": ("POST", "/v1/labels/L-0000-0000-0/revoke", {"reason": "x"}),
     "labels.reinstate": ("POST", "/v1/labels/L-0000-0000-0/reinstate", {"reason": "x"}),
 }
@@ -110,6 +118,11 @@ SCOPED_CALLS: dict[str, tuple[str, str, Any]] = {
     "traces.create": (
         "POST",
         "/v1/traces",
+        {"file": {"filename": "q.wav", "size_bytes": 10, "content_type": "audio/wav"}},
+    ),
+    "screens.create": (
+        "POST",
+        "/v1/screens",
         {"file": {"filename": "q.wav", "size_bytes": 10, "content_type": "audio/wav"}},
     ),
     "traces.fingerprint": (
@@ -145,6 +158,7 @@ def _path(template: str, world: World) -> str:
         ai=world.ai,
         contract=world.contract,
         trace=world.trace,
+        screen=world.screen,
     )
 
 

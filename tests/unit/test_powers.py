@@ -66,6 +66,9 @@ API_MD: dict[str, set[str] | None] = {
     "traces.create": MEMBERS,  # "member"
     "traces.get": MEMBERS,  # "its owner"
     "traces.fingerprint": MEMBERS,
+    "screens.create": MEMBERS,  # "member"
+    "screens.get": MEMBERS,  # "its owner"
+    "voiceprints.get": {PERFORMER, OPERATOR},  # README: that performer, operator
     "audit.list": {OPERATOR},
     "log.list": PUBLIC,
     "log.checkpoints": PUBLIC,
@@ -83,6 +86,7 @@ ACTS_FOR_A_MEMBER = {
     "intents.put",
     "intents.agents.add",
     "intents.agents.remove",
+    "screens.create",
 }
 
 

@@ -1,0 +1,66 @@
+"""Voice-likeness screening routes: a clip against every performer's voiceprint, and a
+performer's own voiceprint status."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from functions.api.http import Call, route
+from functions.api.members import member_id_of
+from shared import ids
+from shared.access import require_owner
+from shared.errors import NotFound
+from shared.intents import service as intents
+from shared.screens import service, voiceprints
+from shared.screens.models import Screen, ScreenCreated, ScreenRequest, Voiceprint
+
+bp = Blueprint(__name__)
+TAG = "screens"
+
+
+@route(
+    bp,
+    "/v1/screens",
+    "POST",
+    name="screens.create",
+    tag=TAG,
+    body=ScreenRequest,
+    response=ScreenCreated,
+    status=201,
+    summary="Screen a clip for the likeness of registered performers' voices (member)",
+)
+def create(call: Call) -> ScreenCreated:
+    screen, upload = service.create(call.body.file, call.require_principal())
+    return ScreenCreated(screen_id=screen["screen_id"], status=screen["status"], upload=upload)
+
+
+@route(
+    bp,
+    "/v1/screens/{screen_id}",
+    "GET",
+    name="screens.get",
+    tag=TAG,
+    response=Screen,
+    summary="A screen and the performers whose voice the clip resembles (its owner)",
+)
+def get_screen(call: Call) -> Screen:
+    screen_id = ids.normalize(call.params["screen_id"], "screen")
+    if screen_id is None:
+        raise NotFound("No such screen.", code="screen_not_found")
+    return Screen.model_validate(service.require_own(screen_id, call.require_principal()))
+
+
+@route(
+    bp,
+    "/v1/performers/{member_id}/voiceprint",
+    "GET",
+    name="voiceprints.get",
+    tag=TAG,
+    response=Voiceprint,
+    summary="The seconds of registered speech a performer's voiceprint rests on (that performer)",
+)
+def get_voiceprint(call: Call) -> Voiceprint:
+    performer_id = member_id_of(call)
+    require_owner(call.require_principal(), [performer_id], "voiceprint")
+    intents.require_performer(performer_id)
+    return Voiceprint.model_validate(voiceprints.status(performer_id))

@@ -1,0 +1,207 @@
+"""Screens: does a member's clip sound like a registered performer? The clip's speaker
+embedding against every voiceprint; only the owner reads a screen; the audio is deleted as soon
+as it is embedded (before the comparison, whatever happens)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from shared import audit, ids, store
+from shared.access import Principal
+from shared.aws import client
+from shared.clock import now_iso
+from shared.errors import NotFound, PayloadTooLarge
+from shared.intents import service as intents
+from shared.logging import logger
+from shared.members import service as members
+from shared.screens import voiceprints
+from shared.settings import get_settings
+from shared.uploads import SCREEN_PREFIX, Rejected, UploadedObject, processes
+from shared.voices import service as voices
+from shared.voices.models import FileFacts
+
+ACTOR = "system:ingest"
+SCREENED_USES = ("tts", "voice_conversion", "singing")
+
+
+def key(screen_id: str) -> dict[str, str]:
+    return {"pk": f"SCREEN#{screen_id}", "sk": "SCREEN"}
+
+
+def get(screen_id: str) -> dict[str, Any] | None:
+    item = store.registry().get_item(Key=key(screen_id), ConsistentRead=True).get("Item")
+    return store.from_dynamo(item) if item else None
+
+
+def require_own(screen_id: str, principal: Principal) -> dict[str, Any]:
+    """The owner's screen; anyone else (operators included) is told it does not exist."""
+    screen = get(screen_id)
+    if screen is None or screen["owner_id"] != principal.member_id:
+        raise NotFound(f"No screen {screen_id}.", code="screen_not_found")
+    return screen
+
+
+def create(file: FileFacts, owner: Principal) -> tuple[dict[str, Any], dict[str, Any]]:
+    settings = get_settings()
+    if file.size_bytes > settings.upload_max_bytes:
+        raise PayloadTooLarge("The file is too large for a screen.", code="too_large")
+    screen_id = ids.new_id("screen")
+    at = now_iso()
+    screen = {
+        **key(screen_id),
+        "screen_id": screen_id,
+        "owner_id": owner.member_id,
+        "status": "awaiting_upload",
+        "file": file.model_dump(),
+        "upload_key": f"{SCREEN_PREFIX}{screen_id}/{secrets.token_hex(8)}",
+        "created_at": at,
+        "updated_at": at,
+        "matches": [],
+    }
+    tx = store.Transaction()
+    tx.put(settings.registry_table, screen, "attribute_not_exists(pk)")
+    audit.commit(
+        tx,
+        audit.Event(
+            actor=owner.member_id,
+            action="screen.created",
+            entity=f"screen:{screen_id}",
+            state={k: v for k, v in screen.items() if k not in ("pk", "sk")},
+            data={"screen_id": screen_id},
+        ),
+    )
+    return screen, voices.presigned_upload(screen["upload_key"], file.content_type, file.size_bytes)
+
+
+def intent_for_screen(performer_id: str) -> dict[str, str]:
+    record = intents.current(performer_id)
+    if record is None:  # no intent: every use needs a contract
+        return dict.fromkeys(SCREENED_USES, "contract")
+    uses = intents.in_force_decisions(record)["uses"]
+    return {use: uses[use] for use in SCREENED_USES}
+
+
+def compare(vector: Any) -> tuple[list[dict[str, Any]], int]:
+    """Matches of a clip's embedding among every voiceprint, best first, and how many were
+    compared. Only voiceprints of the same model count."""
+    import numpy as np
+
+    from shared.speaker import MODEL_VERSION, calibration
+
+    prints = [p for p in voiceprints.all_voiceprints() if p["model"] == MODEL_VERSION]
+    if not prints:
+        return [], 0
+    matrix = np.stack([np.asarray(voiceprints.vector_of(p["vector"]), np.float32) for p in prints])
+    similarities = matrix @ np.asarray(vector, np.float32)
+    matches = []
+    for p, similarity in zip(prints, similarities.tolist(), strict=True):
+        if not calibration.is_match(similarity):
+            continue
+        member = members.get(p["performer_id"]) or {}
+        matches.append(
+            {
+                "performer_id": p["performer_id"],
+                "display_name": member.get("display_name") or member.get("name", ""),
+                "similarity": round(similarity, 4),
+                "score": round(calibration.score(similarity), 4),
+                "intent": intent_for_screen(p["performer_id"]),
+                "voiceprint_speech_s": p["speech_s"],
+            }
+        )
+    matches.sort(key=lambda m: (-m["score"], -m["similarity"], m["performer_id"]))
+    return matches, len(prints)
+
+
+def _finish(screen_id: str, status: str, changes: dict[str, Any]) -> None:
+    fields = {"status": status, "updated_at": now_iso(), **changes}
+    expression, names, values = store.set_fields(fields)
+    tx = store.Transaction()
+    tx.update(
+        get_settings().registry_table,
+        key(screen_id),
+        expression,
+        "#status = :processing",
+        values | {":processing": "processing"},
+        names,
+    )
+    audit.commit(
+        tx,
+        audit.Event(
+            actor=ACTOR,
+            action=f"screen.{status}",
+            entity=f"screen:{screen_id}",
+            state=fields,
+            data={"screen_id": screen_id, "matches": len(changes.get("matches", []))},
+        ),
+    )
+
+
+@processes(SCREEN_PREFIX)
+def process_screen_upload(obj: UploadedObject) -> None:
+    from shared import speaker
+
+    screen_id = obj.key[len(SCREEN_PREFIX) :].split("/", 1)[0]
+    screen = get(screen_id)
+    if screen is None or screen.get("upload_key") != obj.key:
+        logger.warning("upload for no awaiting screen", extra={"key": obj.key})
+        client("s3").delete_object(Bucket=obj.bucket, Key=obj.key)
+        return
+    tx = store.Transaction()
+    tx.update(
+        get_settings().registry_table,
+        key(screen_id),
+        "SET #status = :processing, upload_etag = :etag",
+        "#status = :awaiting OR (#status = :processing AND upload_etag = :etag)",
+        {":processing": "processing", ":awaiting": "awaiting_upload", ":etag": obj.etag},
+        {"#status": "status"},
+    )
+    try:
+        tx.commit()
+    except store.TransactionFailed:
+        return  # delivered twice: processed once
+    from shared.voices.ingest import INTERNAL_ERROR, S3Audio, decode_upload, transient
+
+    try:
+        try:
+            # the registry's bounds and rejection codes, as for voices and traces
+            download, decoded = decode_upload(obj, (screen.get("file") or {}).get("size_bytes"))
+            try:
+                embedding = speaker.embed_file(S3Audio(obj.bucket, obj.key, download.size))
+            except speaker.NoSpeech as error:
+                raise Rejected("no_speech", str(error)) from None
+        finally:
+            client("s3").delete_object(Bucket=obj.bucket, Key=obj.key)  # no audio is kept
+        matches, compared = compare(embedding.vector)
+        _finish(
+            screen_id,
+            "done",
+            {
+                "matches": matches,
+                "duration_s": round(decoded.duration_s, 3),
+                "speech_s": embedding.speech_s,
+                "voiceprints_compared": compared,
+                "threshold": _threshold(),
+                "model": embedding.model,
+            },
+        )
+    except Rejected as rejection:
+        _fail(screen_id, rejection.code, rejection.message)
+    except Exception as error:
+        if transient(error):
+            raise  # SQS retries; the claim lets the retry take processing up again
+        logger.exception("screen failed", extra={"screen_id": screen_id})
+        _fail(screen_id, *INTERNAL_ERROR)
+
+
+def _fail(screen_id: str, code: str, message: str) -> None:
+    try:
+        _finish(screen_id, "failed", {"error": {"code": code, "message": message}})
+    except store.TransactionFailed:
+        logger.warning("screen already finished", extra={"screen_id": screen_id})
+
+
+def _threshold() -> float:
+    from shared.speaker import calibration
+
+    return calibration.THRESHOLD
