@@ -13,7 +13,7 @@ from chalice import Blueprint, Response
 from pydantic import ValidationError
 
 from functions.portal.web import Redirect, Web, field_errors, page
-from shared import access, audit, events, ids
+from shared import access, audit, checkpoints, events, ids
 from shared.business import ai_systems, contracts
 from shared.business.models import AiSystemSheet, ContractFiling
 from shared.clock import today
@@ -365,6 +365,10 @@ def operator(web: Web) -> Response:
         cursor=events.delivery_cursor(),
         set_aside=events.set_aside_count(),
         head=audit.latest(audit.AUDIT),
+        chains=[
+            (chain, audit.latest(chain), checkpoints.latest(chain))
+            for chain in (audit.AUDIT, audit.PUBLIC)
+        ],
     )
 
 

@@ -211,3 +211,16 @@ def test_members_never_see_each_others_records_in_the_portal(
         assert "RIGHTS-SHEET-PRIVATE" not in reply.body.decode()
     page = api.get("/portal/ai-systems", headers={"Cookie": intruder_business}).body.decode()
     assert ai_no not in page
+
+
+def test_the_operator_page_shows_the_queue_the_backlog_and_the_audit_status(
+    registry: Registry, mailbox: Path
+) -> None:
+    api = registry.api
+    pending = registry.apply("performer", display_name="申請中 花子")
+    session = sign_in(api, mailbox, "op@example.org")  # the registry fixture's operator
+    page = api.get("/portal/operator", headers={"Cookie": session})
+    assert page.status == 200
+    text = page.body.decode()
+    assert pending in text and "申請中 花子" in text
+    assert "監査ログ" in text and "保留中のイベント" in text
