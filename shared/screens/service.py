@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from shared import audit, ids, store
+from shared import audit, ids, query_jobs, store
 from shared.access import Principal
 from shared.aws import client
 from shared.clock import now_iso
@@ -21,12 +21,11 @@ from shared.uploads import SCREEN_PREFIX, Rejected, UploadedObject, processes
 from shared.voices import service as voices
 from shared.voices.models import FileFacts
 
-ACTOR = "system:ingest"
 SCREENED_USES = ("tts", "voice_conversion", "singing")
 
 
 def key(screen_id: str) -> dict[str, str]:
-    return {"pk": f"SCREEN#{screen_id}", "sk": "SCREEN"}
+    return query_jobs.key("screen", screen_id)
 
 
 def get(screen_id: str) -> dict[str, Any] | None:
@@ -113,30 +112,6 @@ def compare(vector: Any) -> tuple[list[dict[str, Any]], int]:
     return matches, len(prints)
 
 
-def _finish(screen_id: str, status: str, changes: dict[str, Any]) -> None:
-    fields = {"status": status, "updated_at": now_iso(), **changes}
-    expression, names, values = store.set_fields(fields)
-    tx = store.Transaction()
-    tx.update(
-        get_settings().registry_table,
-        key(screen_id),
-        expression,
-        "#status = :processing",
-        values | {":processing": "processing"},
-        names,
-    )
-    audit.commit(
-        tx,
-        audit.Event(
-            actor=ACTOR,
-            action=f"screen.{status}",
-            entity=f"screen:{screen_id}",
-            state=fields,
-            data={"screen_id": screen_id, "matches": len(changes.get("matches", []))},
-        ),
-    )
-
-
 @processes(SCREEN_PREFIX)
 def process_screen_upload(obj: UploadedObject) -> None:
     from shared import speaker
@@ -147,18 +122,7 @@ def process_screen_upload(obj: UploadedObject) -> None:
         logger.warning("upload for no awaiting screen", extra={"key": obj.key})
         client("s3").delete_object(Bucket=obj.bucket, Key=obj.key)
         return
-    tx = store.Transaction()
-    tx.update(
-        get_settings().registry_table,
-        key(screen_id),
-        "SET #status = :processing, upload_etag = :etag",
-        "#status = :awaiting OR (#status = :processing AND upload_etag = :etag)",
-        {":processing": "processing", ":awaiting": "awaiting_upload", ":etag": obj.etag},
-        {"#status": "status"},
-    )
-    try:
-        tx.commit()
-    except store.TransactionFailed:
+    if not query_jobs.claim("screen", screen_id, obj):
         return  # delivered twice: processed once
     from shared.voices.ingest import INTERNAL_ERROR, S3Audio, decode_upload, transient
 
@@ -173,7 +137,8 @@ def process_screen_upload(obj: UploadedObject) -> None:
         finally:
             client("s3").delete_object(Bucket=obj.bucket, Key=obj.key)  # no audio is kept
         matches, compared = compare(embedding.vector)
-        _finish(
+        query_jobs.finish(
+            "screen",
             screen_id,
             "done",
             {
@@ -186,19 +151,12 @@ def process_screen_upload(obj: UploadedObject) -> None:
             },
         )
     except Rejected as rejection:
-        _fail(screen_id, rejection.code, rejection.message)
+        query_jobs.fail("screen", screen_id, rejection.code, rejection.message)
     except Exception as error:
         if transient(error):
             raise  # SQS retries; the claim lets the retry take processing up again
         logger.exception("screen failed", extra={"screen_id": screen_id})
-        _fail(screen_id, *INTERNAL_ERROR)
-
-
-def _fail(screen_id: str, code: str, message: str) -> None:
-    try:
-        _finish(screen_id, "failed", {"error": {"code": code, "message": message}})
-    except store.TransactionFailed:
-        logger.warning("screen already finished", extra={"screen_id": screen_id})
+        query_jobs.fail("screen", screen_id, *INTERNAL_ERROR)
 
 
 def _threshold() -> float:

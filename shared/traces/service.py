@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from shared import audit, ids, store
+from shared import audit, ids, query_jobs, store
 from shared.access import Principal
 from shared.aws import client
 from shared.clock import now_iso
@@ -17,14 +17,12 @@ from shared.uploads import TRACE_PREFIX, Rejected, UploadedObject, processes
 from shared.voices import service as voices
 from shared.voices.models import FileFacts
 
-ACTOR = "system:ingest"
-
 if TYPE_CHECKING:
     from shared.audio.fingerprint import Peaks
 
 
 def key(trace_id: str) -> dict[str, str]:
-    return {"pk": f"TRACE#{trace_id}", "sk": "TRACE"}
+    return query_jobs.key("trace", trace_id)
 
 
 def get(trace_id: str) -> dict[str, Any] | None:
@@ -104,30 +102,6 @@ def match(found: Peaks) -> tuple[list[dict[str, Any]], dict[str, int]]:
     return matches, cost
 
 
-def _finish(trace_id: str, status: str, changes: dict[str, Any]) -> None:
-    fields = {"status": status, "updated_at": now_iso(), **changes}
-    expression, names, values = store.set_fields(fields)
-    tx = store.Transaction()
-    tx.update(
-        get_settings().registry_table,
-        key(trace_id),
-        expression,
-        "#status = :processing",
-        values | {":processing": "processing"},
-        names,
-    )
-    audit.commit(
-        tx,
-        audit.Event(
-            actor=ACTOR,
-            action=f"trace.{status}",
-            entity=f"trace:{trace_id}",
-            state=fields,
-            data={"trace_id": trace_id, "matches": len(changes.get("matches", []))},
-        ),
-    )
-
-
 @processes(TRACE_PREFIX)
 def process_trace_upload(obj: UploadedObject) -> None:
     from shared.voices.ingest import INTERNAL_ERROR, decode_upload, transient
@@ -137,40 +111,23 @@ def process_trace_upload(obj: UploadedObject) -> None:
     if trace is None or trace.get("upload_key") != obj.key:
         logger.warning("upload for no awaiting trace", extra={"key": obj.key})
         return
-    tx = store.Transaction()
-    tx.update(
-        get_settings().registry_table,
-        key(trace_id),
-        "SET #status = :processing, upload_etag = :etag",
-        "#status = :awaiting OR (#status = :processing AND upload_etag = :etag)",
-        {":processing": "processing", ":awaiting": "awaiting_upload", ":etag": obj.etag},
-        {"#status": "status"},
-    )
-    try:
-        tx.commit()
-    except store.TransactionFailed:
+    if not query_jobs.claim("trace", trace_id, obj):
         return  # delivered twice: processed once
     try:
         _, decoded = decode_upload(obj, (trace.get("file") or {}).get("size_bytes"))
         matches, cost = match(decoded.peaks)
-        _finish(
+        query_jobs.finish(
+            "trace",
             trace_id,
             "done",
             {"matches": matches, "cost": cost, "duration_s": round(decoded.duration_s, 3)},
         )
     except Rejected as rejection:
-        _fail(trace_id, rejection.code, rejection.message)
+        query_jobs.fail("trace", trace_id, rejection.code, rejection.message)
     except Exception as error:
         if transient(error):
             raise  # SQS retries; the claim lets the retry take processing up again
         # Deterministic on these bytes (see shared/voices/ingest.py): end the trace now.
         logger.exception("trace failed", extra={"trace_id": trace_id})
-        _fail(trace_id, *INTERNAL_ERROR)
+        query_jobs.fail("trace", trace_id, *INTERNAL_ERROR)
     client("s3").delete_object(Bucket=obj.bucket, Key=obj.key)
-
-
-def _fail(trace_id: str, code: str, message: str) -> None:
-    try:
-        _finish(trace_id, "failed", {"error": {"code": code, "message": message}})
-    except store.TransactionFailed:
-        logger.warning("trace already finished", extra={"trace_id": trace_id})
