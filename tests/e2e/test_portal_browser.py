@@ -154,7 +154,9 @@ def test_from_application_to_a_valid_label_in_the_browser(
     for who, person in (("performer", performer), ("holder", holder), ("business", business)):
         person.sign_in_by_mail(emails[who], started)
         person.shoot("dashboard")
-    performer_id = re.search(r"M-[0-9A-Z-]+", performer.page.inner_text("main")).group(0)
+    performer_id = re.search(
+        r"M-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z*~$=]", performer.page.inner_text("main")
+    ).group(0)
 
     # 意思登録: TTS and fine-tuning need a contract; training is refused.
     performer.open("/portal/intent")
