@@ -4,19 +4,72 @@ owner: claiming the upload (idempotent on the object's ETag), and ending the job
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
-from shared import audit, store
+from shared import audit, ids, store
+from shared.access import Principal
 from shared.clock import now_iso
+from shared.errors import NotFound, PayloadTooLarge
 from shared.logging import logger
 from shared.settings import get_settings
 from shared.uploads import UploadedObject
+from shared.voices import service as voices
+from shared.voices.models import FileFacts
 
 ACTOR = "system:ingest"
 
 
 def key(kind: str, job_id: str) -> dict[str, str]:
     return {"pk": f"{kind.upper()}#{job_id}", "sk": kind.upper()}
+
+
+def get(kind: str, job_id: str) -> dict[str, Any] | None:
+    item = store.registry().get_item(Key=key(kind, job_id), ConsistentRead=True).get("Item")
+    return store.from_dynamo(item) if item else None
+
+
+def require_own(kind: str, job_id: str, principal: Principal) -> dict[str, Any]:
+    """The owner's job; anyone else is told it does not exist."""
+    job = get(kind, job_id)
+    if job is None or job["owner_id"] != principal.member_id:
+        raise NotFound(f"No {kind} {job_id}.", code=f"{kind}_not_found")
+    return job
+
+
+def create(
+    kind: str, prefix: str, file: FileFacts, owner: Principal
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A job awaiting its upload, audited as ``<kind>.created``, and its presigned POST."""
+    settings = get_settings()
+    if file.size_bytes > settings.upload_max_bytes:
+        raise PayloadTooLarge(f"The file is too large for a {kind}.", code="too_large")
+    job_id = ids.new_id(kind)
+    at = now_iso()
+    job = {
+        **key(kind, job_id),
+        f"{kind}_id": job_id,
+        "owner_id": owner.member_id,
+        "status": "awaiting_upload",
+        "file": file.model_dump(),
+        "upload_key": f"{prefix}{job_id}/{secrets.token_hex(8)}",
+        "created_at": at,
+        "updated_at": at,
+        "matches": [],
+    }
+    tx = store.Transaction()
+    tx.put(settings.registry_table, job, "attribute_not_exists(pk)")
+    audit.commit(
+        tx,
+        audit.Event(
+            actor=owner.member_id,
+            action=f"{kind}.created",
+            entity=f"{kind}:{job_id}",
+            state={k: v for k, v in job.items() if k not in ("pk", "sk")},
+            data={f"{kind}_id": job_id},
+        ),
+    )
+    return job, voices.presigned_upload(job["upload_key"], file.content_type, file.size_bytes)
 
 
 def claim(kind: str, job_id: str, obj: UploadedObject) -> bool:

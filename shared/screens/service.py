@@ -4,21 +4,16 @@ as it is embedded (before the comparison, whatever happens)."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
-from shared import audit, ids, query_jobs, store
+from shared import query_jobs
 from shared.access import Principal
 from shared.aws import client
-from shared.clock import now_iso
-from shared.errors import NotFound, PayloadTooLarge
 from shared.intents import service as intents
 from shared.logging import logger
 from shared.members import service as members
 from shared.screens import voiceprints
-from shared.settings import get_settings
 from shared.uploads import SCREEN_PREFIX, Rejected, UploadedObject, processes
-from shared.voices import service as voices
 from shared.voices.models import FileFacts
 
 SCREENED_USES = ("tts", "voice_conversion", "singing")
@@ -29,48 +24,15 @@ def key(screen_id: str) -> dict[str, str]:
 
 
 def get(screen_id: str) -> dict[str, Any] | None:
-    item = store.registry().get_item(Key=key(screen_id), ConsistentRead=True).get("Item")
-    return store.from_dynamo(item) if item else None
+    return query_jobs.get("screen", screen_id)
 
 
 def require_own(screen_id: str, principal: Principal) -> dict[str, Any]:
-    """The owner's screen; anyone else (operators included) is told it does not exist."""
-    screen = get(screen_id)
-    if screen is None or screen["owner_id"] != principal.member_id:
-        raise NotFound(f"No screen {screen_id}.", code="screen_not_found")
-    return screen
+    return query_jobs.require_own("screen", screen_id, principal)
 
 
 def create(file: FileFacts, owner: Principal) -> tuple[dict[str, Any], dict[str, Any]]:
-    settings = get_settings()
-    if file.size_bytes > settings.upload_max_bytes:
-        raise PayloadTooLarge("The file is too large for a screen.", code="too_large")
-    screen_id = ids.new_id("screen")
-    at = now_iso()
-    screen = {
-        **key(screen_id),
-        "screen_id": screen_id,
-        "owner_id": owner.member_id,
-        "status": "awaiting_upload",
-        "file": file.model_dump(),
-        "upload_key": f"{SCREEN_PREFIX}{screen_id}/{secrets.token_hex(8)}",
-        "created_at": at,
-        "updated_at": at,
-        "matches": [],
-    }
-    tx = store.Transaction()
-    tx.put(settings.registry_table, screen, "attribute_not_exists(pk)")
-    audit.commit(
-        tx,
-        audit.Event(
-            actor=owner.member_id,
-            action="screen.created",
-            entity=f"screen:{screen_id}",
-            state={k: v for k, v in screen.items() if k not in ("pk", "sk")},
-            data={"screen_id": screen_id},
-        ),
-    )
-    return screen, voices.presigned_upload(screen["upload_key"], file.content_type, file.size_bytes)
+    return query_jobs.create("screen", SCREEN_PREFIX, file, owner)
 
 
 def intent_for_screen(performer_id: str) -> dict[str, str]:

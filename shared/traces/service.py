@@ -3,16 +3,12 @@ against the registered voices. Only the owner reads a trace; the audio is delete
 
 from __future__ import annotations
 
-import secrets
 from typing import TYPE_CHECKING, Any
 
-from shared import audit, ids, query_jobs, store
+from shared import query_jobs
 from shared.access import Principal
 from shared.aws import client
-from shared.clock import now_iso
-from shared.errors import NotFound, PayloadTooLarge
 from shared.logging import logger
-from shared.settings import get_settings
 from shared.uploads import TRACE_PREFIX, Rejected, UploadedObject, processes
 from shared.voices import service as voices
 from shared.voices.models import FileFacts
@@ -26,48 +22,15 @@ def key(trace_id: str) -> dict[str, str]:
 
 
 def get(trace_id: str) -> dict[str, Any] | None:
-    item = store.registry().get_item(Key=key(trace_id), ConsistentRead=True).get("Item")
-    return store.from_dynamo(item) if item else None
+    return query_jobs.get("trace", trace_id)
 
 
 def require_own(trace_id: str, principal: Principal) -> dict[str, Any]:
-    trace = get(trace_id)
-    if trace is None or not (principal.is_operator or trace["owner_id"] == principal.member_id):
-        raise NotFound(f"No trace {trace_id}.", code="trace_not_found")
-    return trace
+    return query_jobs.require_own("trace", trace_id, principal)
 
 
 def create(file: FileFacts, owner: Principal) -> tuple[dict[str, Any], dict[str, Any]]:
-    settings = get_settings()
-    if file.size_bytes > settings.upload_max_bytes:
-        raise PayloadTooLarge("The file is too large for a trace.", code="too_large")
-    trace_id = ids.new_id("trace")
-    object_key = f"{TRACE_PREFIX}{trace_id}/{secrets.token_hex(8)}"
-    at = now_iso()
-    trace = {
-        **key(trace_id),
-        "trace_id": trace_id,
-        "owner_id": owner.member_id,
-        "status": "awaiting_upload",
-        "file": file.model_dump(),
-        "upload_key": object_key,
-        "created_at": at,
-        "updated_at": at,
-        "matches": [],
-    }
-    tx = store.Transaction()
-    tx.put(settings.registry_table, trace, "attribute_not_exists(pk)")
-    audit.commit(
-        tx,
-        audit.Event(
-            actor=owner.member_id,
-            action="trace.created",
-            entity=f"trace:{trace_id}",
-            state={k: v for k, v in trace.items() if k not in ("pk", "sk")},
-            data={"trace_id": trace_id},
-        ),
-    )
-    return trace, voices.presigned_upload(object_key, file.content_type, file.size_bytes)
+    return query_jobs.create("trace", TRACE_PREFIX, file, owner)
 
 
 def match(found: Peaks) -> tuple[list[dict[str, Any]], dict[str, int]]:
