@@ -49,10 +49,12 @@ def normalize(text: str, kind: str) -> str | None:
     prefix = KINDS[kind]
     if len(compact) != 10 or compact[0] != prefix:
         return None
-    body = "".join("0" if c == "O" else "1" if c in "IL" else c for c in compact[1:9])
-    if any(c not in ALPHABET for c in body) or compact[9] not in CHECK_SYMBOLS:
+    # the look-alikes read the same in the check position too (0 and 1 are check symbols)
+    read = "".join("0" if c == "O" else "1" if c in "IL" else c for c in compact[1:])
+    body, check = read[:8], read[8]
+    if any(c not in ALPHABET for c in body) or check not in CHECK_SYMBOLS:
         return None
-    if check_symbol(body) != compact[9]:
+    if check_symbol(body) != check:
         return None
-    candidate = f"{prefix}-{body[:4]}-{body[4:]}-{compact[9]}"
+    candidate = f"{prefix}-{body[:4]}-{body[4:]}-{check}"
     return candidate if _SHAPE.match(candidate) else None

@@ -37,3 +37,16 @@ def test_typing_is_forgiving_about_case_dashes_and_lookalikes() -> None:
     assert ids.normalize(typed, "voice") == voice_no
     assert ids.normalize(voice_no, "member") is None
     assert ids.normalize("V-" + "Z" * 40, "voice") is None
+
+
+def test_look_alikes_read_the_same_in_the_check_position() -> None:
+    # 0 and 1 are check symbols too: "o" and "l" typed there must read as them
+    found = {}
+    while len(found) < 2:
+        voice_no = ids.new_id("voice")
+        if voice_no[-1] in "01":
+            found[voice_no[-1]] = voice_no
+    for check, voice_no in found.items():
+        typed = voice_no[:-1] + {"0": "o", "1": "l"}[check]
+        assert ids.normalize(typed, "voice") == voice_no
+        assert ids.normalize(voice_no[:-1] + ("I" if check == "1" else "O"), "voice") == voice_no
