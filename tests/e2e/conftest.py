@@ -99,3 +99,17 @@ def api(stack: Stack) -> Api:
 @pytest.fixture(scope="session")
 def registry(api: Api, stack: Stack) -> Registry:
     return Registry(api, stack.operator_token)
+
+
+def ops(stack_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m infra.ops` as an operator types it in the checkout: no AWS settings at all."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AILAS_", "AWS_"))}
+    env["AILAS_STACK_FILE"] = str(stack_file)
+    return subprocess.run(
+        [sys.executable, "-m", "infra.ops", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

@@ -6,10 +6,7 @@ set aside — the others still arrive — and an operator sees it and redrives i
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -18,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests import audiofiles
-from tests.e2e.conftest import ROOT, Stack, start_stack, stop_stack
+from tests.e2e.conftest import Stack, ops, start_stack, stop_stack
 from tests.e2e.failing_subscriber import BROKEN_NAME
 from tests.e2e.test_voices import register, wait
 from tests.http import http_api
@@ -125,26 +122,6 @@ def test_labels_follow_consent_and_each_event_arrives_once(quiet_stack: Stack) -
     ]
 
 
-def ops(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "AILAS_STAGE": "local",
-        "AILAS_AWS_ENDPOINT_URL": stack.aws_url,
-        "AWS_DEFAULT_REGION": "ap-northeast-1",
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "infra.ops", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_an_event_that_keeps_failing_is_set_aside_and_redriven(flawed_stack: Stack) -> None:
     registry = Registry(http_api(flawed_stack.base_url), flawed_stack.operator_token)
     api = registry.api
@@ -158,7 +135,7 @@ def test_an_event_that_keeps_failing_is_set_aside_and_redriven(flawed_stack: Sta
         time.sleep(0.2)
     assert api.get(f"/v1/members/{after.member_id}").status == 200
 
-    shown = ops(flawed_stack, "events", "show")
+    shown = ops(flawed_stack.log.parent / "stack.json", "events", "show")
     assert shown.returncode == 1, shown.stdout + shown.stderr
     applied = [
         e["seq"]
@@ -170,10 +147,10 @@ def test_an_event_that_keeps_failing_is_set_aside_and_redriven(flawed_stack: Sta
     assert f"#{applied[0]} member.applied member:{broken}" in shown.stdout, shown.stdout
 
     # the operator's process has the fixed code (no faulty plugin): the redrive goes through
-    redriven = ops(flawed_stack, "events", "redrive")
+    redriven = ops(flawed_stack.log.parent / "stack.json", "events", "redrive")
     assert redriven.returncode == 0, redriven.stdout + redriven.stderr
     assert "1 of 1 set-aside batches redriven" in redriven.stdout
-    assert ops(flawed_stack, "events", "show").returncode == 0
+    assert ops(flawed_stack.log.parent / "stack.json", "events", "show").returncode == 0
     assert api.get("/v1/health").json["events"]["set_aside"] == 0
     log = flawed_stack.log.read_text("utf-8")
     errors = [json.loads(line) for line in log.splitlines() if '"level":"ERROR"' in line]

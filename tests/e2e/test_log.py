@@ -6,31 +6,14 @@ exits 0; an edited entry is then reported by both, and the chain verifies again 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import boto3
 
 from tests import audiofiles
-from tests.e2e.conftest import ROOT, Stack
+from tests.e2e.conftest import Stack, ops
 from tests.e2e.test_flow import INTENT, ailas, label_status
 from tests.scenario import Registry, ai_sheet, contract_filing
-
-
-def ops(stack_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`python -m infra.ops` as an operator types it in the checkout: no AWS settings at all."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AILAS_", "AWS_"))}
-    env["AILAS_STACK_FILE"] = str(stack_file)
-    return subprocess.run(
-        [sys.executable, "-m", "infra.ops", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_without_a_running_stack_ops_says_so(tmp_path: Path) -> None:
