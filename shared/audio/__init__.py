@@ -1,8 +1,8 @@
 """The audio engine of the deployed path: numpy, soundfile and soxr only (librosa's JIT costs
 13-15 s on a cold start and its dependencies exceed Lambda's 250 MB)."""
 
-from shared.audio.decode import ACCEPTED, AudioRejected, DecodedAudio, decode, decode_array
-from shared.audio.fingerprint import ALGORITHM_VERSION, HOP_S
+from .decode import ACCEPTED, AudioRejected, DecodedAudio, decode, decode_array
+from .fingerprint import ALGORITHM_VERSION, HOP_S
 
 __all__ = [
     "ACCEPTED",

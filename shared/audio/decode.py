@@ -21,7 +21,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from shared.audio.fingerprint import (
+from .fingerprint import (
     ALGORITHM_VERSION,
     SAMPLE_RATE,
     Fingerprinter,

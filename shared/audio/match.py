@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from shared.audio.fingerprint import HOP_S, Peaks, hashes_of
+from .fingerprint import HOP_S, Peaks, hashes_of
 
 # (frequency scale, time scale) applied to the query's peaks: speed ±1.5 %, ±3 %; tempo ±2.5 %, ±5 %
 HYPOTHESES: tuple[tuple[float, float], ...] = (
