@@ -24,7 +24,8 @@ from cryptography.hazmat.primitives import hashes  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
 from ailas import c2pa_label  # noqa: E402
-from shared.labels import jws, keys, provenance  # noqa: E402
+from shared.formats import jws, provenance  # noqa: E402
+from shared.labels import keys  # noqa: E402
 
 
 class LocalSigner:

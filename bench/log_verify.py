@@ -48,7 +48,8 @@ def main() -> None:
     import infra.moto_server  # noqa: F401 - the local stack's faithful moto
     from ailas import log as transparency
     from infra.provision import Provisioner
-    from shared import audit, canonical, checkpoints
+    from shared import audit, checkpoints
+    from shared.formats import canonical
     from tests.http import chalice_api
 
     entry = {"chain": "public", "seq": 1, "prev_hash": "0" * 64, "at": "2026-01-01T00:00:00Z",

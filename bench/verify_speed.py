@@ -112,7 +112,7 @@ def main() -> None:
     began = time.perf_counter()
     import json
 
-    from shared.labels import jws
+    from shared.formats import jws
 
     keys = json.loads(jwks)
     for _ in range(1000):

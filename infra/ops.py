@@ -56,8 +56,9 @@ def bootstrap_operator(name: str, email: str) -> None:
 def verify_audit(chain: str) -> None:
     """Walk the whole chain(s): every hash, every link, against every signed checkpoint.
     Lists every problem found; exits 1 when there is any."""
-    from shared import checkpoints, logchain
+    from shared import checkpoints
     from shared.aws import client
+    from shared.formats import logchain
     from shared.labels import keys
     from shared.settings import get_settings
 

@@ -17,9 +17,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared import actions, canonical, logchain, store
+from shared import actions, store
 from shared.clock import now_iso
 from shared.errors import ApiError, Conflict
+from shared.formats import canonical, logchain
 from shared.settings import get_settings
 
 AUDIT, PUBLIC = canonical.AUDIT, canonical.PUBLIC

@@ -13,8 +13,8 @@ from botocore.exceptions import ClientError
 
 from shared import audit, events, store
 from shared.clock import now_iso
+from shared.formats.logchain import CHECKPOINT_KIND
 from shared.labels import signing
-from shared.logchain import CHECKPOINT_KIND
 from shared.logging import logger
 from shared.settings import get_settings
 

@@ -15,9 +15,9 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from shared import canonical
 from shared.aws import client, resource
 from shared.errors import BadRequest
+from shared.formats import canonical
 from shared.settings import get_settings
 
 _serializer = TypeSerializer()

@@ -24,8 +24,8 @@ class Unreadable(Exception):
 
 def fingerprint_query(path: Path) -> dict[str, Any]:
     """The body of POST /v1/traces/fingerprint for a local file."""
-    from shared import audio
-    from shared.audio.fingerprint import ALGORITHM_VERSION
+    from ailas import audio
+    from ailas.audio.fingerprint import ALGORITHM_VERSION
 
     try:
         decoded = audio.decode(str(path))

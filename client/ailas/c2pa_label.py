@@ -1,6 +1,6 @@
 """Writing an AILAS label into AI-generated audio as a C2PA manifest (``ailas label-file``), and
 a test certificate authority for trying it (``ailas dev-cert``). Reading and judging a labelled
-file is shared with the registry's upload check: :mod:`shared.labels.provenance`.
+file is shared with the registry's upload check: :mod:`shared.formats.provenance`.
 
 The manifest is signed with the business's own certificate (ES256, an X.509 chain in PEM:
 end-entity first), not with AILAS's key: the C2PA signature says who made the audio; the
@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from shared.labels import provenance
+from ailas.formats import provenance
 
 
 class LabelFileError(Exception):

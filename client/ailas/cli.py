@@ -105,7 +105,7 @@ def wait_for(ctx: Context, path: str, final: tuple[str, ...], timeout_s: float) 
 def check_locally(file: Path) -> None:
     """Decode FILE here with the registry's own checks before anything is registered: a file
     the registry would reject does not use up a voice number."""
-    from shared import audio
+    from ailas import audio
 
     try:
         audio.decode(str(file))
@@ -301,7 +301,7 @@ def verify(
     if is_file(token_or_file):
         verify_file(ctx, Path(token_or_file), jwks_source, trust_anchors)
         return
-    from shared.labels import jws
+    from ailas.formats import jws
 
     token = jws.normalize(token_or_file)  # a pasted newline: the same token for check and lookup
     try:
@@ -355,7 +355,7 @@ def is_file(argument: str) -> bool:
 def verify_file(
     ctx: Context, path: Path, jwks_source: str | None, trust_anchors: Path | None
 ) -> None:
-    from shared.labels import provenance
+    from ailas.formats import provenance
 
     def live_status(label_no: str) -> dict[str, Any] | None:
         try:

@@ -4,8 +4,8 @@ what is new, against what the mirror kept. A rewritten or forked history is repo
 re-trusted: the mirror only grows when everything verified.
 
 The mirror is JSON Lines: a header line, then one ``{"entry": …}`` or ``{"checkpoint": …}`` per
-line, appended in order. No boto3 here: the hashing rule is ``shared.canonical``, the checks are
-``shared.logchain``, the same code the registry's own ``verify-audit`` runs.
+line, appended in order. No boto3 here: the hashing rule is ``ailas.formats.canonical``, the
+checks are ``ailas.formats.logchain``: the registry's own ``verify-audit`` runs the same files.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from shared import canonical, logchain
+from ailas.formats import canonical, logchain
 
 FORMAT = "ailas-log-mirror/1"
 CHAIN = canonical.PUBLIC

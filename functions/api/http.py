@@ -23,10 +23,11 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from shared import access, json_input, openapi
+from shared import access, openapi
 from shared.access import Principal
 from shared.clock import parse_instant
 from shared.errors import ApiError, BadRequest, PayloadTooLarge, Unauthorized, ValidationFailed
+from shared.formats import json_input
 from shared.logging import logger
 from shared.settings import get_settings
 

@@ -11,6 +11,8 @@ from functions.api.http import AtQuery, Call, PageQuery, json_response, route
 from functions.api.members import member_id_of
 from shared import access, ids
 from shared.errors import NotFound, ValidationFailed
+from shared.formats import cawg
+from shared.formats.uses import DECISIONS, USE_CODES
 from shared.intents import exports, service
 from shared.intents.models import (
     AgentBody,
@@ -21,7 +23,6 @@ from shared.intents.models import (
     IntentView,
     IntentWritten,
 )
-from shared.intents.uses import DECISIONS, USE_CODES
 from shared.settings import get_settings
 
 bp = Blueprint(__name__)
@@ -81,7 +82,7 @@ def get_intent(call: Call) -> IntentView | Response:
         case "json":
             return IntentView.model_validate(intent)
         case "cawg":
-            return json_response(exports.cawg(intent, intent_url))
+            return json_response(cawg.cawg(intent, intent_url))
         case "tdmrep":
             performer_url = f"{get_settings().public_base_url}/v1/members/{performer_id}"
             return json_response(

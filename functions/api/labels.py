@@ -13,7 +13,8 @@ from functions.api.http import AtQuery, Call, json_response, route
 from shared import ids
 from shared.clock import now_iso
 from shared.errors import BadRequest, NotFound
-from shared.labels import badge, jws, keyring, page, provenance, qr, service, verification
+from shared.formats import jws, provenance
+from shared.labels import badge, keyring, page, qr, service, verification
 from shared.members.models import Reason, Strict
 
 bp = Blueprint(__name__)

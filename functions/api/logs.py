@@ -8,8 +8,9 @@ from chalice import Blueprint
 from pydantic import BaseModel
 
 from functions.api.http import Call, route
-from shared import audit, canonical, checkpoints, store
+from shared import audit, checkpoints, store
 from shared.errors import BadRequest
+from shared.formats import canonical
 
 bp = Blueprint(__name__)
 

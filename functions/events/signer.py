@@ -7,7 +7,8 @@ from typing import Any
 from chalice import Blueprint
 
 from shared.aws import client
-from shared.labels import jws, keyring, keys, signing
+from shared.formats import jws
+from shared.labels import keyring, keys, signing
 from shared.settings import get_settings
 
 bp = Blueprint(__name__)

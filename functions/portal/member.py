@@ -18,9 +18,9 @@ from shared.business import ai_systems, contracts
 from shared.business.models import AiSystemSheet, ContractFiling
 from shared.clock import today
 from shared.errors import ApiError, NotFound
+from shared.formats.uses import DECISION_NAMES, DECISIONS, PROHIBITED_CONTENT, USES
 from shared.intents import service as intents
 from shared.intents.models import IntentBody
-from shared.intents.uses import DECISION_NAMES, DECISIONS, PROHIBITED_CONTENT, USES
 from shared.labels import service as labels
 from shared.members import service as members
 from shared.voices import service as voices

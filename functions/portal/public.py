@@ -12,8 +12,8 @@ from functions.portal.web import SESSION_COOKIE, Web, field_errors, page
 from shared import audit
 from shared.business import ai_systems
 from shared.errors import ApiError
+from shared.formats.uses import DECISION_NAMES, DECISIONS, USES
 from shared.intents import service as intents
-from shared.intents.uses import DECISION_NAMES, DECISIONS, USES
 from shared.members import service as members
 from shared.members.models import Application
 from shared.portal import mails, sessions

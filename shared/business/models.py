@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, HttpUrl, field_validator, model_validator
 
 from shared import ids
 from shared.clock import today
-from shared.intents.uses import USE_CODES
+from shared.formats.uses import USE_CODES
 from shared.members.models import Strict
 from shared.text import clean_free_text, clean_name
 

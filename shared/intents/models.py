@@ -8,7 +8,7 @@ from datetime import date
 from pydantic import BaseModel, Field, field_validator
 
 from shared.clock import today
-from shared.intents.uses import PROHIBITED_CONTENT, USE_CODES, USES, Decision
+from shared.formats.uses import PROHIBITED_CONTENT, USE_CODES, USES, Decision
 from shared.members.models import Strict
 from shared.text import clean_free_text
 

@@ -14,8 +14,8 @@ from shared import audit, store
 from shared.access import Principal
 from shared.clock import now, now_iso
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from shared.formats.uses import DECISION_NAMES, USE_CODES, USES
 from shared.intents.models import IntentBody
-from shared.intents.uses import DECISION_NAMES, USE_CODES, USES
 from shared.members import service as members
 from shared.settings import get_settings
 

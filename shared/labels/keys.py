@@ -9,7 +9,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from shared.labels.jws import b64url
+from shared.formats.jws import b64url
 
 TAG = {"TagKey": "ailas:label-signing", "TagValue": "true"}
 _public_keys: dict[str, dict[str, Any]] = {}  # KMS key id → JWK; public keys never change

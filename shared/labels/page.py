@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from html import escape
 from typing import Any
 
-from shared.intents.uses import USES
+from shared.formats.uses import USES
 
 JST = timezone(timedelta(hours=9), "JST")
 LANGS = ("ja", "en")
@@ -578,7 +578,7 @@ def _f(key: str, lang: str) -> str:
 
 
 def render_file_page(check: Any, lang: str = "ja", *, filename: str = "") -> str:
-    """``check`` is a :class:`shared.labels.provenance.FileCheck`."""
+    """``check`` is a :class:`shared.formats.provenance.FileCheck`."""
     lang = lang if lang in LANGS else "ja"
     status = "valid" if check.ok else (check.live or {}).get("status") or "unknown"
     if check.verdict in ("tampered", "bad_token", "no_manifest", "no_label"):

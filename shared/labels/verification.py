@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 from shared import ids
 from shared.clock import parse_instant
-from shared.labels import jws, keyring, service
+from shared.formats import jws
+from shared.labels import keyring, service
 from shared.settings import get_settings
 
 Lookup = Literal["found", "unknown", "malformed", "mistyped"]
@@ -129,9 +130,9 @@ def verify(text: str, at: str | None = None) -> Verification:
 def training_mining(label: dict[str, Any]) -> dict[str, Any]:
     """The ``cawg.training-mining`` assertion for audio made under this label: from the intents
     in force of the label's member performers (no intent: every use needs a contract)."""
+    from shared.formats import provenance
+    from shared.formats.uses import USE_CODES
     from shared.intents import service as intents
-    from shared.intents.uses import USE_CODES
-    from shared.labels import provenance
 
     base = get_settings().public_base_url
     views, urls = [], []

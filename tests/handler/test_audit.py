@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 
 from ailas import log as transparency
 from infra.ops import cli
-from shared import actions, audit, canonical, checkpoints, store
-from shared.labels import jws, keys
+from shared import actions, audit, checkpoints, store
+from shared.formats import canonical, jws
+from shared.labels import keys
 from tests.http import Api
 from tests.scenario import Registry, ai_sheet, contract_filing
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ailas import c2pa_label
-from shared.labels import provenance
+from shared.formats import provenance
 from tests import labelled_audio
 from tests.handler.test_labels import INTENT
 from tests.handler.test_verify_page import make_label
@@ -137,7 +137,8 @@ def test_a_forged_or_borrowed_label_token_is_refused(
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from shared.labels import jws, keys
+    from shared.formats import jws
+    from shared.labels import keys
 
     api = registry.api
     label_no, _, _ = label

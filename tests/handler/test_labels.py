@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.labels import jws
+from shared.formats import jws
 from tests.scenario import Registry, ai_sheet, contract_filing
 
 INTENT = {

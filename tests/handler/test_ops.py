@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from infra.ops import cli
-from shared.labels import jws
+from shared.formats import jws
 from tests.scenario import Registry, ai_sheet, contract_filing
 
 

@@ -15,7 +15,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared import canonical, store
+from shared import store
+from shared.formats import canonical
 
 ROOT = Path(__file__).resolve().parents[2]
 finite = st.floats(allow_nan=False, allow_infinity=False)
@@ -92,7 +93,7 @@ def test_nulls_in_objects_are_dropped_and_integral_numbers_are_integers() -> Non
 
 def test_the_client_side_modules_do_not_import_boto3() -> None:
     code = (
-        "import sys, ailas.log, ailas.cli, shared.canonical, shared.logchain; "
+        "import sys, ailas.log, ailas.cli, shared.formats.canonical, shared.formats.logchain; "
         "assert 'boto3' not in sys.modules and 'botocore' not in sys.modules, sorted(sys.modules)"
     )
     result = subprocess.run(

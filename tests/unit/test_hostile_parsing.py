@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from shared import json_input, store
+from shared import store
 from shared.clock import parse_instant
 from shared.errors import BadRequest
-from shared.labels import jws
+from shared.formats import json_input, jws
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, BinaryIO
 
-from shared.intents.exports import CAWG_MAPPING, cawg
-from shared.labels import jws
+from . import jws
+from .cawg import CAWG_MAPPING, cawg
 
 LABEL_ASSERTION = "ailas.label"
 CAWG_ASSERTION = "cawg.training-mining"

@@ -89,7 +89,7 @@ def _parts(token: str) -> tuple[str, str, str]:
 
 def _json_object(encoded: str, what: str) -> dict[str, Any]:
     """A base64url JSON object, bounded: invalid UTF-8 or 12,000 nested '[' fail cleanly."""
-    from shared import json_input
+    from . import json_input
 
     try:
         value = json_input.loads(b64url_decode(encoded), max_depth=16, check_strings=False)

@@ -10,8 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.canonical import GENESIS, entry_hash
-from shared.labels import jws
+from . import jws
+from .canonical import GENESIS, entry_hash
 
 CHECKPOINT_KIND = "ailas-log-checkpoint"
 CHECKPOINT_FIELDS = ("chain", "size", "head_hash", "at")
