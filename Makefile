@@ -2,14 +2,14 @@
 SHELL := /bin/bash
 VENV  := .venv
 BIN   := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml client/pyproject.toml | sha1sum | cut -c1-12)
 # Python 3.12 exactly (Chalice takes the Lambda runtime from the local interpreter).
 PYTHON312 ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12 /usr/local/bin/python3.12 /usr/bin/python3.12; do \
 	$$p -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo $$p; break; }; done)
 PYTEST_ARGS ?=
 SPEAKER_WEIGHTS := shared/speaker/weights.npz
 
-.PHONY: setup sysdeps run demo test lint unit handler e2e package deploy bench clean
+.PHONY: setup sysdeps run demo test lint lock unit handler e2e package deploy bench clean
 
 setup: $(STAMP) $(SPEAKER_WEIGHTS)
 
@@ -22,7 +22,7 @@ $(STAMP):
 	@test -n "$(PYTHON312)" || { echo "Python 3.12 is required (pyenv install 3.12)"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON312) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . -e ./client
 	@rm -f $(VENV)/.installed-* && touch $@
 
 ## Start the local stack: moto (S3, SQS, DynamoDB, KMS) + the API + the worker. Ctrl-C stops it.
@@ -53,6 +53,13 @@ lint: setup
 
 unit handler e2e: setup
 	$(BIN)/python -m pytest tests/$@ $(PYTEST_ARGS)
+
+## requirements.lock: every runtime package for Lambda's platform, pinned with hashes (uv), after
+## a change to requirements.txt. The build installs exactly this; a test checks the venv runs it.
+lock: setup
+	$(BIN)/uv pip compile requirements.txt --generate-hashes --python-version 3.12 \
+	  --python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock" \
+	  --quiet -o requirements.lock
 
 ## `chalice package` for STAGE (default dev) merged with infra/resources.yaml, into build/.
 package: setup

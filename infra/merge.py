@@ -184,7 +184,6 @@ def environment(functions: list[Function], api_stage: str) -> dict[str, Any]:
         "AILAS_REGISTRY_TABLE": {"Ref": "RegistryTable"},
         "AILAS_AUDIT_TABLE": {"Ref": "AuditTable"},
         "AILAS_FINGERPRINT_TABLE": {"Ref": "FingerprintTable"},
-        "AILAS_IDEMPOTENCY_TABLE": {"Ref": "IdempotencyTable"},
         "AILAS_BUCKET": {"Ref": "AudioBucket"},
         "AILAS_INGEST_QUEUE_URL": {"Ref": "IngestQueue"},
         "AILAS_EVENTS_FAILED_QUEUE_URL": {"Ref": "EventsFailedQueue"},

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 import threading
 from typing import Any
@@ -20,6 +21,7 @@ from moto.dynamodb.models.table import Table
 from moto.server import main
 
 _original_query = Table.query
+_query_signature = inspect.signature(_original_query)
 _original_all_items = Table.all_items
 _scope = threading.local()  # the partition the current thread's Query is reading
 
@@ -37,8 +39,10 @@ def _all_items(self: Table) -> Any:
 
 
 def _query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-    index_name = args[6] if len(args) > 6 else kwargs.get("index_name")  # positional in moto
-    conditions = kwargs.get("hash_key_conditions") or []
+    # bound by name against moto's own signature: a reordered parameter cannot be misread
+    call = _query_signature.bind(self, hash_key, *args, **kwargs).arguments
+    index_name = call.get("index_name")
+    conditions = call.get("hash_key_conditions") or []
     key = hash_key
     if key is None and len(conditions) == 1 and conditions[0][0] == self.hash_key_attr:
         key = conditions[0][1]

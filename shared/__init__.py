@@ -1,3 +1,7 @@
 """The AILAS domain: models, rules, storage and audio, importable without Chalice."""
 
-__version__ = "0.1.0"
+from importlib.metadata import version
+
+# pyproject.toml is the one version source: installed editable locally, and written as
+# dist-info into the Lambda package by infra/build.py.
+__version__ = version("ailas-registry")

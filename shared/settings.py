@@ -23,7 +23,6 @@ class Settings(BaseSettings):
     registry_table: str = ""
     audit_table: str = ""
     fingerprint_table: str = ""
-    idempotency_table: str = ""
     bucket: str = ""
     ingest_queue_url: str = ""
     events_failed_queue_url: str = ""
@@ -58,7 +57,6 @@ class Settings(BaseSettings):
         self.registry_table = self.registry_table or f"{prefix}-registry"
         self.audit_table = self.audit_table or f"{prefix}-audit"
         self.fingerprint_table = self.fingerprint_table or f"{prefix}-fingerprints"
-        self.idempotency_table = self.idempotency_table or f"{prefix}-idempotency"
         self.bucket = self.bucket or f"{prefix}-audio-{self.account_id}"
         self.label_key_id = self.label_key_id or f"alias/{prefix}-label-signing"
         self.label_signer_function = (

@@ -52,7 +52,7 @@ def fail(error: ApiError) -> None:
 @click.option("--api", envvar="AILAS_API", help="Registry URL (default http://127.0.0.1:8000)")
 @click.option("--token", envvar="AILAS_TOKEN", help="Your member token")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only (for scripts)")
-@click.version_option("0.1.0", prog_name="ailas")
+@click.version_option(package_name="ailas", prog_name="ailas")
 @click.pass_context
 def main(ctx: click.Context, api: str | None, token: str | None, as_json: bool) -> None:
     """AILAS Fair-Trade Voice Registry client."""

@@ -52,7 +52,6 @@ def test_resources_template_creates_a_complete_stack() -> None:
             "ailas-dev-registry",
             "ailas-dev-audit",
             "ailas-dev-fingerprints",
-            "ailas-dev-idempotency",
         } <= set(ddb.list_tables()["TableNames"])
         audit = ddb.describe_table(TableName="ailas-dev-audit")["Table"]
         assert audit["StreamSpecification"]["StreamViewType"] == "NEW_IMAGE"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import re
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from infra import merge
+from infra import build, merge
 from infra.build import pins
 from infra.sizes import FORBIDDEN, LIMIT_MB, function_sizes, top_level_names
 from infra.template import RESOURCES, load
@@ -38,7 +39,6 @@ REACH = {
         "RegistryTable",
         "AuditTable",
         "FingerprintTable",
-        "IdempotencyTable",
         "AudioBucket",
         "DataKey",
         "IngestQueue",
@@ -431,3 +431,26 @@ def test_dead_letter_queue_raises_an_alarm(package: Package) -> None:
     assert (
         watched[0]["Threshold"] == 0 and watched[0]["ComparisonOperator"] == "GreaterThanThreshold"
     )
+
+
+def test_the_lock_is_what_the_tests_run_and_what_requirements_pin() -> None:
+    """requirements.lock (the Lambda build's only source) holds every pin of requirements.txt at
+    its version, each with hashes, and every locked package at the version the venv runs."""
+    locked = build.locked()
+    for name, line in pins(ROOT / "requirements.txt").items():
+        assert name in locked, f"{name} is missing from requirements.lock: run make lock"
+        assert locked[name].block.startswith(line + " \\"), (name, "run make lock")
+    for name, package in locked.items():
+        assert "--hash=sha256:" in package.block, name
+        version = package.block.split("==", 1)[1].split()[0]
+        assert importlib.metadata.version(name) == version, (name, "venv differs from the lock")
+
+
+def test_the_layer_holds_what_only_it_needs_and_the_zip_the_rest() -> None:
+    function, layer = build.split_lock()
+    in_function = {build.requirement_name(b) for b in function.split("\n") if "==" in b}
+    in_layer = {build.requirement_name(b) for b in layer.split("\n") if "==" in b}
+    assert {"numpy", "soundfile", "soxr"} <= in_layer
+    assert not {"numpy", "soundfile", "soxr"} & in_function
+    assert "cffi" in in_function  # cryptography needs it where the layer is absent
+    assert in_function | in_layer == set(build.locked())
