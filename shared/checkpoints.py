@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from shared import audit, events, store
 from shared.clock import now_iso
+from shared.formats import jws
 from shared.formats.logchain import CHECKPOINT_KIND
 from shared.labels import signing
 from shared.logging import logger
@@ -51,7 +52,7 @@ def create(chain: str) -> dict[str, Any] | None:
         "at": at,
         "iat": int(time.time()),
     }
-    signed = signing.sign(claims)
+    signed = signing.sign(claims, typ=jws.CHECKPOINT_TYP)
     item = {
         "pk": _pk(chain),
         "sk": f"{head['seq']:012d}",

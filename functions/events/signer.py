@@ -20,7 +20,8 @@ def label_signer(event: dict[str, Any], context: Any) -> dict[str, Any]:
     current = keys.KmsSigner(get_settings().label_key_id, client("kms"))
     if not keyring.knows(current.kid):
         keyring.publish()  # a new key (first use, or after rotation) joins the JWKS first
-    return {"token": jws.sign(event["claims"], current), "kid": current.kid}
+    typ = event.get("typ", jws.TYP)  # sign() refuses any type but a label's or a checkpoint's
+    return {"token": jws.sign(event["claims"], current, typ), "kid": current.kid}
 
 
 signing.use_in_process(label_signer)

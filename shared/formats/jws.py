@@ -18,6 +18,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 
 TYP = "ailas-label+jwt"
+# A checkpoint is signed with the same key, so its own type keeps one from passing as a label.
+CHECKPOINT_TYP = "ailas-checkpoint+jwt"
+TYPES = (TYP, CHECKPOINT_TYP)
 LEEWAY_S = 60
 
 
@@ -62,8 +65,10 @@ def _json(data: dict[str, Any]) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode()
 
 
-def sign(claims: dict[str, Any], signer: Signer) -> str:
-    header = {"alg": "ES256", "typ": TYP, "kid": signer.kid}
+def sign(claims: dict[str, Any], signer: Signer, typ: str = TYP) -> str:
+    if typ not in TYPES:
+        raise ValueError(f"this key signs only {', '.join(TYPES)}")
+    header = {"alg": "ES256", "typ": typ, "kid": signer.kid}
     signing_input = f"{b64url(_json(header))}.{b64url(_json(claims))}".encode()
     return f"{signing_input.decode()}.{b64url(der_to_raw(signer.sign_der(signing_input)))}"
 
@@ -122,12 +127,16 @@ def verify(
     now: float | None = None,
     check_expiry: bool = True,
     leeway_s: int = LEEWAY_S,
+    typ: str = TYP,
 ) -> dict[str, Any]:
-    """The claims of a token whose ES256 signature verifies with a key of ``jwks``."""
+    """The claims of a token of type ``typ`` whose ES256 signature verifies with a key of
+    ``jwks``."""
     encoded_header, encoded_claims, encoded_signature = _parts(token)
     head = header(token)
     if head.get("alg") != "ES256":
         raise TokenError("alg_not_allowed", f"alg {str(head.get('alg'))[:20]!r}")
+    if head.get("typ") != typ:
+        raise TokenError("wrong_type", f"typ {str(head.get('typ'))[:40]!r}, expected {typ!r}")
     if not isinstance(head.get("kid"), str):
         raise TokenError("unknown_kid", "the header names no key")
     jwk = next((k for k in jwks.get("keys", []) if k.get("kid") == head.get("kid")), None)

@@ -113,7 +113,7 @@ def checkpoint_claims(checkpoint: Mapping[str, Any], jwks: Mapping[str, Any]) ->
     if not isinstance(token, str):
         raise CheckpointError("it carries no JWS")
     try:
-        claims = jws.verify(token, dict(jwks), check_expiry=False)
+        claims = jws.verify(token, dict(jwks), check_expiry=False, typ=jws.CHECKPOINT_TYP)
     except jws.TokenError as error:
         raise CheckpointError(f"its signature does not verify ({error.reason})") from None
     if claims.get("kind") != CHECKPOINT_KIND:

@@ -10,6 +10,7 @@ from typing import Any
 
 from shared.aws import client
 from shared.errors import ApiError
+from shared.formats import jws
 from shared.settings import get_settings
 
 SignerHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -21,10 +22,10 @@ def use_in_process(handler: SignerHandler) -> None:
     _in_process = handler
 
 
-def sign(claims: dict[str, Any]) -> dict[str, Any]:
-    """{"token": compact JWS, "kid": key id} for ``claims``."""
+def sign(claims: dict[str, Any], typ: str = jws.TYP) -> dict[str, Any]:
+    """{"token": compact JWS, "kid": key id} for ``claims``, of type ``typ`` (label/checkpoint)."""
     settings = get_settings()
-    event = {"claims": claims}
+    event = {"claims": claims, "typ": typ}
     if settings.stage == "local" or settings.aws_endpoint_url:
         if _in_process is None:
             raise RuntimeError("the label signer is not loaded")

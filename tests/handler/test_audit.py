@@ -271,7 +271,7 @@ def test_checkpoints_are_signed_published_and_paginated(registry: Registry) -> N
     assert older["latest"] == first["latest"]
     head = api.get("/v1/log").json["head"]
     latest = first["latest"]
-    claims = jws.verify(latest["jws"], jwks, check_expiry=False)
+    claims = jws.verify(latest["jws"], jwks, check_expiry=False, typ=jws.CHECKPOINT_TYP)
     assert claims["size"] == head["seq"] == latest["size"]
     assert claims["head_hash"] == head["hash"] == latest["head_hash"]
     assert claims["chain"] == "public" and claims["at"] == latest["at"]
@@ -279,6 +279,12 @@ def test_checkpoints_are_signed_published_and_paginated(registry: Registry) -> N
     assert audit_cps["latest"]["size"] == audit.latest(audit.AUDIT)["seq"]
     bad = api.get("/v1/log/checkpoints?chain=private")
     assert bad.status == 400 and bad.json["code"] == "invalid_chain"
+    # signed with the label key, but typed: a checkpoint never passes for a label
+    with pytest.raises(jws.TokenError) as refused:
+        jws.verify(latest["jws"], jwks, check_expiry=False)
+    assert refused.value.reason == "wrong_type"
+    as_label = api.post("/v1/labels/verify", {"token": latest["jws"]})
+    assert as_label.status == 200 and as_label.json["signature_valid"] is False
 
 
 def test_a_burst_of_public_entries_is_checkpointed_by_the_event_stream(
@@ -435,7 +441,7 @@ def test_a_forged_checkpoint_is_found(registry: Registry, signed_log, tmp_path: 
               "head_hash": "f" * 64, "at": at, "iat": 1}  # fmt: skip
     forged = {"pk": "checkpoint#public", "sk": f"{99:012d}", "chain": "public", "size": 99,
               "head_hash": "f" * 64, "at": at, "kid": signer.kid,
-              "jws": jws.sign(claims, signer)}  # fmt: skip
+              "jws": jws.sign(claims, signer, jws.CHECKPOINT_TYP)}  # fmt: skip
     put_entry(forged)
     code, output = verify_audit()
     assert code == 1 and "bad checkpoint" in output and "(bad_signature)" in output
@@ -457,7 +463,7 @@ def test_verify_audit_takes_the_keys_from_kms_not_from_the_tables(
               "head_hash": "f" * 64, "at": at, "iat": 1}  # fmt: skip
     put_entry({"pk": "checkpoint#public", "sk": f"{99:012d}", "chain": "public", "size": 99,
                "head_hash": "f" * 64, "at": at, "kid": signer.kid,
-               "jws": jws.sign(claims, signer)})  # fmt: skip
+               "jws": jws.sign(claims, signer, jws.CHECKPOINT_TYP)})  # fmt: skip
     code, output = verify_audit()
     assert code == 1 and "bad checkpoint" in output and "(unknown_kid)" in output
 
