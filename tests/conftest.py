@@ -18,3 +18,13 @@ os.environ.update(
 )
 os.environ.pop("AILAS_AWS_ENDPOINT_URL", None)
 os.environ.pop("AILAS_OPERATOR_TOKEN", None)
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    """Under `pytest -n` (make test): the template checks share one `make package` build
+    directory, so they run in one worker (--dist loadgroup); everything else spreads."""
+    import pytest
+
+    for item in items:
+        if "/tests/infra/" in str(item.path):
+            item.add_marker(pytest.mark.xdist_group("package"))

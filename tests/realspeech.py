@@ -5,6 +5,7 @@ another speaker's five spoken card names, all 16 kHz. Unpacked into the benchmar
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 from functools import cache
@@ -21,17 +22,24 @@ DATA = "usr/share/pocketsphinx/test/data"
 @cache
 def pocketsphinx_data() -> Path:
     root = CACHE / "pkg" / PACKAGE
-    if not (root / DATA).exists():
-        debs = CACHE / "debs"
-        debs.mkdir(parents=True, exist_ok=True)
-        download = ["apt-get", "download", PACKAGE]
-        if subprocess.run(download, cwd=debs, capture_output=True).returncode != 0:
-            subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
-            subprocess.run(download, cwd=debs, check=True, capture_output=True)
-        deb = sorted(debs.glob(f"{PACKAGE}_*.deb"))[-1]
-        root.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / ".lock").open("w") as lock:  # test workers (pytest -n) unpack it once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / DATA).exists():
+            _unpack(root)
     return root / DATA
+
+
+def _unpack(root: Path) -> None:
+    debs = CACHE / "debs"
+    debs.mkdir(parents=True, exist_ok=True)
+    download = ["apt-get", "download", PACKAGE]
+    if subprocess.run(download, cwd=debs, capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
+        subprocess.run(download, cwd=debs, check=True, capture_output=True)
+    deb = sorted(debs.glob(f"{PACKAGE}_*.deb"))[-1]
+    root.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
 
 
 def reader_sentences() -> list[Path]:
