@@ -135,8 +135,6 @@ def verify(
     head = header(token)
     if head.get("alg") != "ES256":
         raise TokenError("alg_not_allowed", f"alg {str(head.get('alg'))[:20]!r}")
-    if head.get("typ") != typ:
-        raise TokenError("wrong_type", f"typ {str(head.get('typ'))[:40]!r}, expected {typ!r}")
     if not isinstance(head.get("kid"), str):
         raise TokenError("unknown_kid", "the header names no key")
     jwk = next((k for k in jwks.get("keys", []) if k.get("kid") == head.get("kid")), None)
@@ -150,6 +148,8 @@ def verify(
         )
     except InvalidSignature:
         raise TokenError("bad_signature") from None
+    if head.get("typ") != typ:  # checked once signed: a genuine token of another kind
+        raise TokenError("wrong_type", f"typ {str(head.get('typ'))[:40]!r}, expected {typ!r}")
     claims = _json_object(encoded_claims, "claims")
     moment = time.time() if now is None else now
     if (
