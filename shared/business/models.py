@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, HttpUrl, field_validator, model_validator
 
 from shared import ids
 from shared.clock import today
-from shared.intents.uses import USE_CODES
+from shared.intents.uses import USE_CODES, UseCode
 from shared.members.models import Strict
 from shared.text import clean_free_text, clean_name
 
@@ -72,7 +72,7 @@ class AiSystemSheet(Strict):
     kind: AiKind
     role: AiRole
     commercial: bool
-    uses: list[str] = Field(min_length=1, max_length=len(USE_CODES))
+    uses: list[UseCode] = Field(min_length=1, max_length=len(USE_CODES))
     description: str = Field(default="", max_length=4000)
     services: list[Service] = Field(default_factory=list, max_length=50)
     training_data: TrainingData = Field(default_factory=TrainingData)
@@ -106,10 +106,10 @@ class BusinessRef(BaseModel):
 class AiSystemPublic(BaseModel):
     ai_no: str
     name: str
-    kind: str
-    role: str
+    kind: AiKind
+    role: AiRole
     commercial: bool
-    uses: list[str]
+    uses: list[UseCode]
     description: str
     services: list[ServiceView]
     business: BusinessRef
@@ -137,7 +137,7 @@ class AiSystemPage(BaseModel):
 class ContractFiling(Strict):
     ai_no: str
     voice_nos: list[str] = Field(min_length=1, max_length=MAX_VOICES)
-    uses: list[str] = Field(min_length=1, max_length=len(USE_CODES))
+    uses: list[UseCode] = Field(min_length=1, max_length=len(USE_CODES))
     commercial: bool
     starts_on: date
     ends_on: date
@@ -199,7 +199,7 @@ class Contract(BaseModel):
     ai_no: str
     business_id: str
     voice_nos: list[str]
-    uses: list[str]
+    uses: list[UseCode]
     commercial: bool
     starts_on: str
     ends_on: str

@@ -8,7 +8,7 @@ from datetime import date
 from pydantic import BaseModel, Field, field_validator
 
 from shared.clock import today
-from shared.intents.uses import PROHIBITED_CONTENT, USE_CODES, USES, Decision
+from shared.intents.uses import PROHIBITED_CONTENT, USE_CODES, USES, Decision, UseCode
 from shared.members.models import Strict
 from shared.text import clean_free_text
 
@@ -83,8 +83,8 @@ class IntentBody(Strict):
 
 
 class UseView(BaseModel):
-    code: str
-    decision: str
+    code: UseCode
+    decision: Decision
     name_ja: str
     name_en: str
     decision_ja: str
@@ -98,8 +98,8 @@ class IntentView(BaseModel):
     effective_at: str
     author: str
     author_role: str = Field(description="performer, agent (an authorised agency) or operator")
-    uses: dict[str, str] = Field(description="The decisions in force (lapsed → all contract)")
-    commercial: str
+    uses: dict[str, Decision] = Field(description="The decisions in force (lapsed → all contract)")
+    commercial: Decision
     conditions: dict
     valid_until: str | None = None
     lapsed: bool = False

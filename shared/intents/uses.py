@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import WithJsonSchema
 
 Decision = Literal["allow", "contract", "deny"]
 DECISIONS: tuple[str, ...] = ("allow", "contract", "deny")
@@ -17,6 +19,9 @@ USES: dict[str, tuple[str, str]] = {
     "research": ("研究", "Non-commercial research"),
 }
 USE_CODES: tuple[str, ...] = tuple(USES)
+# A use code as documents show it: an enum of USES (inputs are checked against it by validators;
+# a plain string at run time, so adding a code never breaks stored records).
+UseCode = Annotated[str, WithJsonSchema({"type": "string", "enum": list(USE_CODES)})]
 
 DECISION_NAMES: dict[str, tuple[str, str]] = {
     "allow": ("許可", "Allowed"),

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shared.aws import client
-from shared.errors import ApiError
+from shared.errors import Unavailable
 from shared.settings import get_settings
 
 SignerHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -34,7 +34,5 @@ def sign(claims: dict[str, Any]) -> dict[str, Any]:
     )
     payload = json.loads(reply["Payload"].read())
     if reply.get("FunctionError"):
-        raise ApiError(
-            "The label could not be signed; try again.", code="signing_failed", status=503
-        )
+        raise Unavailable("The label could not be signed; try again.", code="signing_failed")
     return payload
