@@ -108,6 +108,23 @@ ERRORS: dict[int, tuple[str, str, str]] = {
 }
 
 
+_PROBLEM = {
+    "voice_no": "V-7K3M-9Q2G-0",
+    "use": "tts",
+    "reason": "contract_missing",
+    "performer_id": "M-7K3M-9Q2G-0",
+    "blocking": True,
+    "message_en": MESSAGES["contract_missing"][1],
+}
+UNFAIR_EXAMPLE = {
+    "code": "unfair",
+    "message": "The trade is not fair yet: 1 problem(s) with 1 voice(s).",
+    "details": {"problems": [_PROBLEM]},
+    "problems": [_PROBLEM],
+    "request_id": "…",
+}
+
+
 @dataclass(frozen=True)
 class Operation:
     name: str
@@ -284,7 +301,8 @@ def _errors(op: Operation, ref: Any) -> dict[str, Any]:
     for status in sorted({*op.errors, 429}):
         name = ERRORS[status][0]
         causes = ", ".join(op.errors.get(status, [])) or "the gateway"
-        if op.content_type == "text/html" and status != 401:  # a bad token: JSON everywhere
+        # a page's own refusals are pages; a bad token and the gateway's throttle are JSON
+        if op.content_type == "text/html" and status not in (401, 429):
             answers[str(status)] = {
                 "description": f"{ERRORS[status][1]}: a page for people",
                 "content": {"text/html": {"schema": {"type": "string"}}},
@@ -293,7 +311,7 @@ def _errors(op: Operation, ref: Any) -> dict[str, Any]:
             schema = {"oneOf": [ref(UnfairBody), ref(ValidationErrorBody)]}
             answers["422"] = {
                 "description": f"{ERRORS[422][1]}, or `unfair` with every problem ({causes})",
-                "content": {"application/json": {"schema": schema}},
+                "content": {"application/json": {"schema": schema, "example": UNFAIR_EXAMPLE}},
             }
         else:
             answers[str(status)] = {"$ref": f"#/components/responses/{name}"}

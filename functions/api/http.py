@@ -228,54 +228,30 @@ def route(
     documents the operation (``links`` of the success answer, ``x-`` ``extensions``, request
     ``examples``)."""
     rule = access.POLICY[name]  # an operation missing from the policy table fails at import
-    openapi.register(
-        openapi.Operation(
-            name=name,
-            method=method,
-            path=url,
-            summary=summary,
-            tag=tag,
-            access="public" if rule.public else ",".join(sorted(rule.roles or ())),
-            body=body,
-            response=response,
-            status=status,
-            query_model=query,
-            path_model=path,
-            content_type=content_type,
-            errors=_error_statuses(rule.public, body, query, path, errors),
-            description=description,
-            links=links or {},
-            extensions=extensions or {},
-            examples=examples or {},
-        )
+    op = openapi.Operation(
+        name=name,
+        method=method,
+        path=url,
+        summary=summary,
+        tag=tag,
+        access="public" if rule.public else ",".join(sorted(rule.roles or ())),
+        body=body,
+        response=response,
+        status=status,
+        query_model=query,
+        path_model=path,
+        content_type=content_type,
+        errors=_error_statuses(rule.public, body, query, path, errors),
+        description=description,
+        links=links or {},
+        extensions=extensions or {},
+        examples=examples or {},
     )
+    openapi.register(op)
 
     def decorate(handler: Handler) -> Handler:
         def view(**params: str) -> Response:
-            request = bp.current_request
-            request_id = request_id_of(request)
-            try:
-                principal = authenticate(request.headers.get("authorization"))
-                access.authorize(name, principal)
-                raw_query = parse_query(dict(request.query_params or {}))
-                checked = {k: check_text(v, k) for k, v in params.items()}
-                call = Call(
-                    principal=principal,
-                    params=checked,
-                    query=raw_query,
-                    body=parse_body(request.raw_body, body) if body else None,
-                    headers=dict(request.headers),
-                    request_id=request_id,
-                    args=query_args(raw_query, query) if query else None,
-                    path=path_args(checked, path) if path else None,
-                )
-                return to_response(handler(call), status)
-            except (ApiError, json_input.JsonRejected) as error:
-                return error_response(error, request_id)
-            except Exception:
-                # Answered here, not by Chalice, so that a 500 has the API's error shape.
-                logger.exception("unhandled error", extra={"operation": name})
-                return internal_error(request_id)
+            return serve(op, handler, bp.current_request, params)
 
         view.__name__ = name.replace(".", "_")
         view.__doc__ = summary
@@ -283,6 +259,36 @@ def route(
         return handler
 
     return decorate
+
+
+def serve(
+    op: openapi.Operation, handler: Handler, request: Any, params: dict[str, str]
+) -> Response:
+    """One request: authenticate, authorise, validate path, query and body, run the handler;
+    every refusal in the error shape with its status from :data:`STATUSES`."""
+    request_id = request_id_of(request)
+    try:
+        principal = authenticate(request.headers.get("authorization"))
+        access.authorize(op.name, principal)
+        raw_query = parse_query(dict(request.query_params or {}))
+        checked = {k: check_text(v, k) for k, v in params.items()}
+        call = Call(
+            principal=principal,
+            params=checked,
+            query=raw_query,
+            body=parse_body(request.raw_body, op.body) if op.body else None,
+            headers=dict(request.headers),
+            request_id=request_id,
+            args=query_args(raw_query, op.query_model) if op.query_model else None,
+            path=path_args(checked, op.path_model) if op.path_model else None,
+        )
+        return to_response(handler(call), op.status)
+    except (ApiError, json_input.JsonRejected) as error:
+        return error_response(error, request_id)
+    except Exception:
+        # Answered here, not by Chalice, so that a 500 has the API's error shape.
+        logger.exception("unhandled error", extra={"operation": op.name})
+        return internal_error(request_id)
 
 
 def authenticate(header: str | None) -> Principal | None:
