@@ -21,7 +21,6 @@ from shared.business.models import (
     ContractPage,
     Revocation,
 )
-from shared.errors import Conflict
 from shared.labels import service as label_service
 from shared.openapi import Problem
 from shared.voices import service as voices
@@ -141,7 +140,6 @@ def check_ai_system(call: Call) -> FairnessCheck:
     response=Contract,
     status=201,
     summary="File a contract attestation for confirmation by the rights holders (business)",
-    errors=(Conflict,),
     examples={
         "TTS, commercial": {
             "ai_no": id_example("ai"),
@@ -199,7 +197,6 @@ def get_contract(call: Call) -> Contract:
     response=Contract,
     summary="Confirm as a rights holder of the voices; active once all holders confirmed",
     path=ContractPath,
-    errors=(Conflict,),
 )
 def confirm_contract(call: Call) -> Contract:
     contract = contracts.confirm(call.path.contract_id, call.require_principal())
@@ -216,7 +213,6 @@ def confirm_contract(call: Call) -> Contract:
     response=Contract,
     summary="Revoke (either party)",
     path=ContractPath,
-    errors=(Conflict,),
 )
 def revoke_contract(call: Call) -> Contract:
     contract = contracts.revoke(call.path.contract_id, call.require_principal(), call.body.reason)

@@ -241,7 +241,7 @@ def route(
         query_model=query,
         path_model=path,
         content_type=content_type,
-        errors=_error_statuses(rule.public, body, query, path, errors),
+        errors=_error_statuses(method, rule.public, body, query, path, errors),
         description=description,
         links=links or {},
         extensions=extensions or {},
@@ -319,6 +319,7 @@ def check_text(value: str, name: str) -> str:
 
 
 def _error_statuses(
+    method: str,
     public: bool,
     body: type[BaseModel] | None,
     query: type[BaseModel] | None,
@@ -329,8 +330,10 @@ def _error_statuses(
     kinds: list[type[Exception]] = [BadRequest, Unauthorized]  # a bad character; a bad token
     if not public:
         kinds.append(Forbidden)
-    if path is not None:
+    if path is not None or body is not None:  # a body names records too (ai_no, voice_nos)
         kinds.append(NotFound)
+    if method not in ("GET", "HEAD") and not public:  # a write: 409 busy (the audit log) or
+        kinds.append(Conflict)  # a transition its record's state does not allow
     if body is not None:
         kinds += [PayloadTooLarge, ValidationFailed]
     if query is not None:

@@ -22,7 +22,6 @@ from shared import ids
 from shared.clock import now_iso
 from shared.errors import (
     BadRequest,
-    Conflict,
     NotFound,
     PayloadTooLarge,
     Unavailable,
@@ -140,7 +139,7 @@ class Verification(BaseModel):
     response=LabelIssued,
     status=201,
     summary="Apply for a label: issued if the trade is fair, else 422 with every problem",
-    errors=(NotFound, Conflict, service.Unfair, Unavailable),
+    errors=(service.Unfair, Unavailable),
     examples={"an AI system": {"ai_no": id_example("ai")}},
 )
 def issue(call: Call) -> LabelIssued:
@@ -193,7 +192,6 @@ def verify(call: Call) -> Verification:
     summary="A label's live status (or its status at a time) (public)",
     query=AtQuery,
     path=LabelPath,
-    errors=(NotFound,),
 )
 def get_label(call: Call) -> LabelView:
     at = call.args.at
@@ -210,7 +208,6 @@ def get_label(call: Call) -> LabelView:
     response=LabelView,
     summary="Revoke a label for good, with a reason (operator)",
     path=LabelPath,
-    errors=(NotFound, Conflict),
 )
 def revoke(call: Call) -> LabelView:
     label = service.revoke(call.path.label_no, call.require_principal(), call.body.reason)
@@ -227,7 +224,6 @@ def revoke(call: Call) -> LabelView:
     response=LabelView,
     summary="Approve a label awaiting review, or re-check a suspended one (operator)",
     path=LabelPath,
-    errors=(NotFound, Conflict),
 )
 def reinstate(call: Call) -> LabelView:
     label = service.reinstate(call.path.label_no, call.require_principal(), call.body.reason)
@@ -284,7 +280,6 @@ route(
     "signature, readable uses; 404 for an unknown number, 400 for a mistyped one (public)",
     query=PageAtQuery,
     path=TypedLabelPath,
-    errors=(NotFound,),
 )(verify_page)
 route(
     bp,
@@ -296,7 +291,6 @@ route(
     summary="The verify page's status and headers, without the body (public)",
     query=PageAtQuery,
     path=TypedLabelPath,
-    errors=(NotFound,),
 )(verify_page)
 
 
@@ -456,7 +450,6 @@ route(
     summary="The cawg.training-mining assertion for audio made under this label, from its "
     "performers' intents in force: what `ailas label-file` embeds (public)",
     path=LabelPath,
-    errors=(NotFound,),
 )
 def label_cawg(call: Call) -> Response:
     label = service.require(call.path.label_no)
@@ -472,7 +465,6 @@ def label_cawg(call: Call) -> Response:
     content_type="image/svg+xml",
     summary="A QR code of the label's verify URL (public)",
     path=LabelPath,
-    errors=(NotFound,),
 )
 def label_qr(call: Call) -> Response:
     label = service.require(call.path.label_no)

@@ -35,7 +35,7 @@ STATUSES = ("pending", "active", "rejected", "suspended")
     response=Applied,
     status=201,
     summary="Apply for membership (public)",
-    errors=(Conflict,),
+    errors=(Conflict,),  # a public write
     examples={
         "performer": {
             "kind": "performer",
@@ -104,7 +104,6 @@ def get_member(call: Call) -> Member | MemberPublic:
     response=TokenIssued,
     summary="Approve an application; the token is shown once (operator)",
     path=MemberPath,
-    errors=(Conflict,),
 )
 def approve(call: Call) -> TokenIssued:
     member, token = service.approve(call.path.member_id, call.require_principal())
@@ -127,7 +126,6 @@ def _decision(action: str, summary: str) -> None:
         response=Member,
         summary=summary,
         path=MemberPath,
-        errors=(Conflict,),
     )
     def decide(call: Call) -> Member:
         change = getattr(service, action)
@@ -151,7 +149,6 @@ _decision("reinstate", "Reinstate a suspended member (operator)")
     status=201,
     summary="Issue a new token; the old one stops working (the member, operator)",
     path=MemberPath,
-    errors=(Conflict,),
 )
 def rotate(call: Call) -> TokenIssued:
     member_id = call.path.member_id
