@@ -159,7 +159,9 @@ def document(version: str, server: str | None = None) -> dict[str, Any]:
     for op in OPERATIONS:
         models.update(m for m in (op.body, *_answers(op)) if m is not None)
     ordered = sorted(models, key=lambda m: m.__name__)
-    keys = [(m, "validation" if _is_body(m) else "serialization") for m in ordered]
+    keys: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
+        (m, "validation" if _is_body(m) else "serialization") for m in ordered
+    ]
     refs, defs = models_json_schema(keys, ref_template="#/components/schemas/{model}")
 
     def ref(model: type[BaseModel]) -> dict[str, Any]:

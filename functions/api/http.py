@@ -144,8 +144,8 @@ def id_example(kind: str) -> str:
     return f"{ids.KINDS[kind]}-{body[:4]}-{body[4:]}-{ids.check_symbol(body)}"
 
 
-def IdOf(kind: str, noun: str, code: str) -> Any:
-    """A path identifier: normalised to its canonical form; a malformed or mistyped one is a
+def _id_parser(kind: str, noun: str, code: str) -> Callable[[Any], str]:
+    """A path identifier, normalised to its canonical form; a malformed or mistyped one is a
     404 ``code`` (no such thing can exist), answered before any lookup."""
 
     def parse(value: Any) -> str:
@@ -154,16 +154,43 @@ def IdOf(kind: str, noun: str, code: str) -> Any:
             raise NotFound(f"No such {noun} (check it and its last character).", code=code)
         return canonical
 
-    schema = {"type": "string", "pattern": id_pattern(kind), "examples": [id_example(kind)]}
-    return Annotated[str, PlainValidator(parse), WithJsonSchema(schema)]
+    return parse
 
 
-MemberId = IdOf("member", "member", "member_not_found")
-VoiceNo = IdOf("voice", "voice", "voice_not_found")
-AiNo = IdOf("ai", "AI system", "ai_system_not_found")
-ContractId = IdOf("contract", "contract", "contract_not_found")
-TraceId = IdOf("trace", "trace", "trace_not_found")
-ScreenId = IdOf("screen", "screen", "screen_not_found")
+def _id_schema(kind: str) -> dict[str, Any]:
+    return {"type": "string", "pattern": id_pattern(kind), "examples": [id_example(kind)]}
+
+
+MemberId = Annotated[
+    str,
+    PlainValidator(_id_parser("member", "member", "member_not_found")),
+    WithJsonSchema(_id_schema("member")),
+]
+VoiceNo = Annotated[
+    str,
+    PlainValidator(_id_parser("voice", "voice", "voice_not_found")),
+    WithJsonSchema(_id_schema("voice")),
+]
+AiNo = Annotated[
+    str,
+    PlainValidator(_id_parser("ai", "AI system", "ai_system_not_found")),
+    WithJsonSchema(_id_schema("ai")),
+]
+ContractId = Annotated[
+    str,
+    PlainValidator(_id_parser("contract", "contract", "contract_not_found")),
+    WithJsonSchema(_id_schema("contract")),
+]
+TraceId = Annotated[
+    str,
+    PlainValidator(_id_parser("trace", "trace", "trace_not_found")),
+    WithJsonSchema(_id_schema("trace")),
+]
+ScreenId = Annotated[
+    str,
+    PlainValidator(_id_parser("screen", "screen", "screen_not_found")),
+    WithJsonSchema(_id_schema("screen")),
+]
 
 
 class PathModel(BaseModel):
