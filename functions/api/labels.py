@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from email.parser import BytesParser
 from email.policy import HTTP
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from chalice import Blueprint, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, WithJsonSchema
@@ -28,15 +28,22 @@ from shared.errors import (
     UnsupportedMedia,
 )
 from shared.intents.uses import UseCode
-from shared.labels import badge, jws, keyring, page, provenance, qr, service, verification
+from shared.labels import (
+    LabelStatus,
+    badge,
+    jws,
+    keyring,
+    page,
+    provenance,
+    qr,
+    service,
+    verification,
+)
 from shared.members.models import Reason, Strict
 from shared.openapi import Problem
 
 bp = Blueprint(__name__)
 TAG = "labels"
-
-
-LabelStatus = Literal["pending_review", "valid", "suspended", "revoked", "expired"]
 
 
 def _label_no(value: Any) -> str:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, HttpUrl, field_validator, model_validator
 from shared import ids
 from shared.clock import today
 from shared.intents.uses import USE_CODES, UseCode
+from shared.labels import LabelStatus
 from shared.members.models import Strict
 from shared.text import clean_free_text, clean_name
 
@@ -116,7 +117,7 @@ class AiSystemPublic(BaseModel):
     version: int
     registered_at: str
     updated_at: str
-    label_status: str | None = None
+    label_status: LabelStatus | None = None
     label_no: str | None = None
 
 
