@@ -1,15 +1,34 @@
 """Chalice's local API server, with API Gateway's unknown-route answer replaced by our 404 JSON
-(in AWS the same is done by a GatewayResponse in the merge template)."""
+(in AWS the same is done by a GatewayResponse in the merge template), and path parameters
+percent-decoded as API Gateway hands them to Lambda (a generated client sends the check symbol
+``*`` of ``M-…-*`` as ``%2A``)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import unquote
 
-from chalice.local import ChaliceRequestHandler, LocalDevServer, LocalGateway
+from chalice.local import (
+    ChaliceRequestHandler,
+    LocalDevServer,
+    LocalGateway,
+    MatchResult,
+    RouteMatcher,
+)
+
+
+class DecodingRouteMatcher(RouteMatcher):
+    def match_route(self, url: str) -> MatchResult:
+        route, captured, query = super().match_route(url)
+        return MatchResult(route, {k: unquote(v) for k, v in captured.items()}, query)
 
 
 class Gateway(LocalGateway):
+    def __init__(self, app_object: Any, config: Any) -> None:
+        super().__init__(app_object, config)
+        self.event_converter._route_matcher = DecodingRouteMatcher(list(app_object.routes))
+
     def handle_request(self, method: str, path: str, headers: Any, body: Any) -> Any:
         try:
             self.event_converter._route_matcher.match_route(path.split("?")[0])

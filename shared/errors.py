@@ -1,4 +1,6 @@
-"""One error model for the whole API: a machine-readable ``code``, a human ``message``."""
+"""One error model for the whole API: a machine-readable ``code``, a human ``message`` and
+``details``. The class says what kind of refusal it is; the HTTP status belongs to the edge
+(``functions/api/http.py:STATUSES``), so the domain never speaks HTTP."""
 
 from __future__ import annotations
 
@@ -6,22 +8,13 @@ from typing import Any
 
 
 class ApiError(Exception):
-    status = 400
     code = "bad_request"
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        details: Any = None,
-        status: int | None = None,
-    ) -> None:
+    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code or self.code
         self.details = details
-        self.status = status or self.status
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -31,28 +24,48 @@ class ApiError(Exception):
 
 
 class BadRequest(ApiError):
-    status, code = 400, "bad_request"
+    """The request cannot be read (malformed value, bad cursor, bad time)."""
+
+    code = "bad_request"
 
 
 class ValidationFailed(ApiError):
-    status, code = 422, "validation_error"
+    """A readable request whose fields break a rule."""
+
+    code = "validation_error"
 
 
 class Unauthorized(ApiError):
-    status, code = 401, "unauthorized"
+    """No credentials, or credentials that do not resolve."""
+
+    code = "unauthorized"
 
 
 class Forbidden(ApiError):
-    status, code = 403, "forbidden"
+    """Known caller, not allowed."""
+
+    code = "forbidden"
 
 
 class NotFound(ApiError):
-    status, code = 404, "not_found"
+    code = "not_found"
 
 
 class Conflict(ApiError):
-    status, code = 409, "conflict"
+    """The request contradicts the current state (a transition that is not allowed)."""
+
+    code = "conflict"
 
 
 class PayloadTooLarge(ApiError):
-    status, code = 413, "payload_too_large"
+    code = "payload_too_large"
+
+
+class UnsupportedMedia(ApiError):
+    code = "unsupported_media_type"
+
+
+class Unavailable(ApiError):
+    """A dependency failed; the same request may succeed later."""
+
+    code = "unavailable"

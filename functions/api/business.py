@@ -7,9 +7,8 @@ from typing import Any
 from chalice import Blueprint
 from pydantic import BaseModel
 
-from functions.api.http import Call, PageQuery, route
-from functions.api.voices import voice_no_of
-from shared import access, ids
+from functions.api.http import AiPath, Call, ContractPath, PageQuery, VoicePath, id_example, route
+from shared import access
 from shared.business import ai_systems, contracts
 from shared.business.models import (
     AiSystem,
@@ -22,29 +21,12 @@ from shared.business.models import (
     ContractPage,
     Revocation,
 )
-from shared.errors import NotFound
 from shared.labels import service as label_service
+from shared.openapi import Problem
 from shared.voices import service as voices
 from shared.voices import usage
 
 bp = Blueprint(__name__)
-
-
-def ai_no_of(call: Call) -> str:
-    ai_no = ids.normalize(call.params["ai_no"], "ai")
-    if ai_no is None:
-        raise NotFound(
-            "No such AI system (check the number and its last character).",
-            code="ai_system_not_found",
-        )
-    return ai_no
-
-
-def contract_id_of(call: Call) -> str:
-    contract_id = ids.normalize(call.params["contract_id"], "contract")
-    if contract_id is None:
-        raise NotFound("No such contract.", code="contract_not_found")
-    return contract_id
 
 
 @route(
@@ -57,6 +39,18 @@ def contract_id_of(call: Call) -> str:
     response=AiSystemCreated,
     status=201,
     summary="Register an AI system with its training-data sheet (business)",
+    examples={
+        "a TTS service": {
+            "name": "Hanako TTS",
+            "kind": "tts",
+            "role": "developer",
+            "commercial": True,
+            "uses": ["tts"],
+            "description": "Speech synthesis for audiobooks",
+            "services": [{"name": "Hanako TTS", "url": "https://tts.example.com"}],
+            "training_data": {"voices": [id_example("voice")], "other_sources": []},
+        }
+    },
 )
 def register(call: Call) -> AiSystemCreated:
     record = ai_systems.register(call.body, call.require_principal())
@@ -84,11 +78,12 @@ def list_ai_systems(call: Call) -> AiSystemPage:
     "GET",
     name="ai_systems.get",
     tag="ai-systems",
-    response=AiSystem,
+    response=(AiSystem, AiSystemPublic),
     summary="An AI system: public part; training data for its business and operators",
+    path=AiPath,
 )
 def get_ai_system(call: Call) -> AiSystem | AiSystemPublic:
-    ai = ai_systems.with_business(ai_systems.require(ai_no_of(call)))
+    ai = ai_systems.with_business(ai_systems.require(call.path.ai_no))
     if access.can_read_private(call.principal, [ai["business_id"]]):
         return AiSystem.model_validate(ai)
     return AiSystemPublic.model_validate(ai)
@@ -103,9 +98,10 @@ def get_ai_system(call: Call) -> AiSystem | AiSystemPublic:
     body=AiSystemSheet,
     response=AiSystemCreated,
     summary="A new version of the training-data sheet (its business)",
+    path=AiPath,
 )
 def update_ai_system(call: Call) -> AiSystemCreated:
-    record = ai_systems.update(ai_no_of(call), call.body, call.require_principal())
+    record = ai_systems.update(call.path.ai_no, call.body, call.require_principal())
     return AiSystemCreated(ai_no=record["ai_no"], version=record["version"])
 
 
@@ -114,8 +110,8 @@ class FairnessCheck(BaseModel):
     fair: bool
     would_issue: bool
     live_label_no: str | None = None
-    problems: list[dict[str, Any]]
-    notices: list[dict[str, Any]]
+    problems: list[Problem]
+    notices: list[Problem]
 
 
 @route(
@@ -126,10 +122,11 @@ class FairnessCheck(BaseModel):
     tag="ai-systems",
     response=FairnessCheck,
     summary="Dry run of the fairness rule: exactly what POST /v1/labels would decide (owner)",
+    path=AiPath,
 )
 def check_ai_system(call: Call) -> FairnessCheck:
     return FairnessCheck.model_validate(
-        label_service.check(ai_no_of(call), call.require_principal())
+        label_service.check(call.path.ai_no, call.require_principal())
     )
 
 
@@ -143,6 +140,18 @@ def check_ai_system(call: Call) -> FairnessCheck:
     response=Contract,
     status=201,
     summary="File a contract attestation for confirmation by the rights holders (business)",
+    examples={
+        "TTS, commercial": {
+            "ai_no": id_example("ai"),
+            "voice_nos": [id_example("voice")],
+            "uses": ["tts"],
+            "commercial": True,
+            "starts_on": "2026-01-01",
+            "ends_on": "2027-12-31",
+            "compensation": "a fee per month",
+            "document_sha256": "0" * 64,
+        }
+    },
 )
 def file_contract(call: Call) -> Contract:
     return Contract.model_validate(
@@ -172,9 +181,10 @@ def list_contracts(call: Call) -> ContractPage:
     tag="contracts",
     response=Contract,
     summary="A contract attestation (its parties, operators)",
+    path=ContractPath,
 )
 def get_contract(call: Call) -> Contract:
-    contract = contracts.require_visible(contract_id_of(call), call.require_principal())
+    contract = contracts.require_visible(call.path.contract_id, call.require_principal())
     return Contract.model_validate(contracts.view(contract))
 
 
@@ -186,9 +196,10 @@ def get_contract(call: Call) -> Contract:
     tag="contracts",
     response=Contract,
     summary="Confirm as a rights holder of the voices; active once all holders confirmed",
+    path=ContractPath,
 )
 def confirm_contract(call: Call) -> Contract:
-    contract = contracts.confirm(contract_id_of(call), call.require_principal())
+    contract = contracts.confirm(call.path.contract_id, call.require_principal())
     return Contract.model_validate(contracts.view(contract))
 
 
@@ -201,9 +212,10 @@ def confirm_contract(call: Call) -> Contract:
     body=Revocation,
     response=Contract,
     summary="Revoke (either party)",
+    path=ContractPath,
 )
 def revoke_contract(call: Call) -> Contract:
-    contract = contracts.revoke(contract_id_of(call), call.require_principal(), call.body.reason)
+    contract = contracts.revoke(call.path.contract_id, call.require_principal(), call.body.reason)
     return Contract.model_validate(contracts.view(contract))
 
 
@@ -222,9 +234,10 @@ class Usage(BaseModel):
     tag="voices",
     response=Usage,
     summary="AI systems, contracts and labels that rely on this voice (holder, performers)",
+    path=VoicePath,
 )
 def voice_usage(call: Call) -> Usage:
-    voice_no = voice_no_of(call)
+    voice_no = call.path.voice_no
     voice = voices.require(voice_no)
     access.require_owner(call.principal, voices.owners(voice), "voice's holder or performers")
     return Usage.model_validate(usage.of_voice(voice_no))

@@ -1,7 +1,9 @@
 """The glue between Chalice and the domain: declare an operation once, get routing, auth,
-body validation, the error model and its OpenAPI entry.
+validation of the path, query and body, the error model and its OpenAPI entry.
 
 Handlers receive a :class:`Call` and return a pydantic model, a dict or a Chalice ``Response``.
+Domain errors carry a code, never an HTTP status: :data:`STATUSES` is the one place a refusal
+becomes a status.
 """
 
 from __future__ import annotations
@@ -23,15 +25,53 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from shared import access, openapi
+from shared import access, ids, openapi
 from shared.access import Principal
 from shared.clock import parse_instant
-from shared.errors import ApiError, BadRequest, PayloadTooLarge, Unauthorized, ValidationFailed
+from shared.errors import (
+    ApiError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    Unavailable,
+    UnsupportedMedia,
+    ValidationFailed,
+)
 from shared.formats import json_input
+from shared.labels.service import Unfair
 from shared.logging import logger
 from shared.settings import get_settings
 
 JSON = "application/json; charset=utf-8"
+
+# The one table from domain refusals to HTTP statuses, looked up along the class's MRO (so a
+# subclass may have its own status). The OpenAPI document's error responses come from it too.
+STATUSES: dict[type[Exception], int] = {
+    ApiError: 400,
+    BadRequest: 400,
+    json_input.JsonRejected: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    PayloadTooLarge: 413,
+    UnsupportedMedia: 415,
+    ValidationFailed: 422,
+    json_input.JsonValueRejected: 422,
+    Unfair: 422,
+    Unavailable: 503,
+}
+
+
+def status_of(error: Exception) -> int:
+    """The HTTP status of a domain error (500 for anything the table does not know)."""
+    for cls in type(error).__mro__:
+        if cls in STATUSES:
+            return STATUSES[cls]
+    return 500
 
 
 @dataclass
@@ -43,6 +83,7 @@ class Call:
     headers: dict[str, str]
     request_id: str
     args: Any = None  # the validated query model, for routes declared with ``query=Model``
+    path: Any = None  # the validated path model, for routes declared with ``path=Model``
 
     def require_principal(self) -> Principal:
         if self.principal is None:
@@ -81,6 +122,98 @@ Instant = Annotated[
 Cursor = Annotated[str, Field(max_length=MAX_QUERY_CHARS, description="from `next`")]
 
 
+def _char_class(chars: str) -> str:
+    """``0123456789ABCDEFGHJK`` → ``0-9A-HJK``: a regex class of sorted ASCII characters."""
+    runs: list[list[str]] = []
+    for char in sorted(chars):
+        if runs and ord(char) == ord(runs[-1][-1]) + 1:
+            runs[-1].append(char)
+        else:
+            runs.append([char])
+    return "".join(f"{r[0]}-{r[-1]}" if len(r) > 2 else "".join(r) for r in runs)
+
+
+def id_pattern(kind: str) -> str:
+    """The canonical shape of an identifier (shared/ids.py): prefix, two groups of four Crockford
+    base32 characters, a check symbol. Lower case, missing dashes and O/I/L are accepted too."""
+    body, check = _char_class(ids.ALPHABET), _char_class(ids.CHECK_SYMBOLS)
+    return f"^{ids.KINDS[kind]}-[{body}]{{4}}-[{body}]{{4}}-[{check}]$"
+
+
+def id_example(kind: str) -> str:
+    body = "7K3M9Q2G"
+    return f"{ids.KINDS[kind]}-{body[:4]}-{body[4:]}-{ids.check_symbol(body)}"
+
+
+def _id_parser(kind: str, noun: str, code: str) -> Callable[[Any], str]:
+    """A path identifier, normalised to its canonical form; a malformed or mistyped one is a
+    404 ``code`` (no such thing can exist), answered before any lookup."""
+
+    def parse(value: Any) -> str:
+        canonical = ids.normalize(str(value), kind)
+        if canonical is None:
+            raise NotFound(f"No such {noun} (check it and its last character).", code=code)
+        return canonical
+
+    return parse
+
+
+def _id_schema(kind: str) -> dict[str, Any]:
+    return {"type": "string", "pattern": id_pattern(kind), "examples": [id_example(kind)]}
+
+
+MemberId = Annotated[
+    str,
+    PlainValidator(_id_parser("member", "member", "member_not_found")),
+    WithJsonSchema(_id_schema("member")),
+]
+VoiceNo = Annotated[
+    str,
+    PlainValidator(_id_parser("voice", "voice", "voice_not_found")),
+    WithJsonSchema(_id_schema("voice")),
+]
+AiNo = Annotated[
+    str,
+    PlainValidator(_id_parser("ai", "AI system", "ai_system_not_found")),
+    WithJsonSchema(_id_schema("ai")),
+]
+ContractId = Annotated[
+    str,
+    PlainValidator(_id_parser("contract", "contract", "contract_not_found")),
+    WithJsonSchema(_id_schema("contract")),
+]
+TraceId = Annotated[
+    str,
+    PlainValidator(_id_parser("trace", "trace", "trace_not_found")),
+    WithJsonSchema(_id_schema("trace")),
+]
+ScreenId = Annotated[
+    str,
+    PlainValidator(_id_parser("screen", "screen", "screen_not_found")),
+    WithJsonSchema(_id_schema("screen")),
+]
+
+
+class PathModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MemberPath(PathModel):
+    member_id: MemberId
+
+
+class VoicePath(PathModel):
+    voice_no: VoiceNo
+
+
+class AiPath(PathModel):
+    ai_no: AiNo
+
+
+class ContractPath(PathModel):
+    contract_id: ContractId
+
+
 class AtQuery(BaseModel):
     """``at``: the state at a time instead of now."""
 
@@ -100,68 +233,90 @@ class PageQuery(BaseModel):
 
 def route(
     bp: Blueprint,
-    path: str,
+    url: str,
     method: str,
     *,
     name: str,
     summary: str,
     tag: str,
     body: type[BaseModel] | None = None,
-    response: type[BaseModel] | None = None,
+    response: type[BaseModel] | tuple[type[BaseModel], ...] | None = None,
     status: int = 200,
-    query: dict[str, str] | type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    path: type[BaseModel] | None = None,
     content_type: str = "application/json",
+    errors: tuple[type[Exception], ...] = (),
+    description: str | None = None,
+    links: dict[str, Any] | None = None,
+    extensions: dict[str, Any] | None = None,
+    examples: dict[str, Any] | None = None,
 ) -> Callable[[Handler], Handler]:
-    """Declare one operation of the public contract."""
+    """Declare one operation of the public contract. ``errors``: refusals beyond those the
+    declaration implies (auth, path, query, body), documented with their statuses; the rest
+    documents the operation (``links`` of the success answer, ``x-`` ``extensions``, request
+    ``examples``)."""
     rule = access.POLICY[name]  # an operation missing from the policy table fails at import
-    openapi.register(
-        openapi.Operation(
-            name=name,
-            method=method,
-            path=path,
-            summary=summary,
-            tag=tag,
-            access="public" if rule.public else ",".join(sorted(rule.roles or ())),
-            body=body,
-            response=response,
-            status=status,
-            query={} if isinstance(query, type) or query is None else query,
-            query_model=query if isinstance(query, type) else None,
-            content_type=content_type,
-        )
+    op = openapi.Operation(
+        name=name,
+        method=method,
+        path=url,
+        summary=summary,
+        tag=tag,
+        access="public" if rule.public else ",".join(sorted(rule.roles or ())),
+        body=body,
+        response=response,
+        status=status,
+        query_model=query,
+        path_model=path,
+        content_type=content_type,
+        errors=_error_statuses(method, rule.public, body, query, path, errors),
+        description=description,
+        links=links or {},
+        extensions=extensions or {},
+        examples=examples or {},
     )
+    openapi.register(op)
 
     def decorate(handler: Handler) -> Handler:
         def view(**params: str) -> Response:
-            request = bp.current_request
-            request_id = request_id_of(request)
-            try:
-                principal = authenticate(request.headers.get("authorization"))
-                access.authorize(name, principal)
-                raw_query = parse_query(dict(request.query_params or {}))
-                call = Call(
-                    principal=principal,
-                    params={k: check_text(v, k) for k, v in params.items()},
-                    query=raw_query,
-                    body=parse_body(request.raw_body, body) if body else None,
-                    headers=dict(request.headers),
-                    request_id=request_id,
-                    args=query_args(raw_query, query) if isinstance(query, type) else None,
-                )
-                return to_response(handler(call), status)
-            except ApiError as error:
-                return error_response(error, request_id)
-            except Exception:
-                # Answered here, not by Chalice, so that a 500 has the API's error shape.
-                logger.exception("unhandled error", extra={"operation": name})
-                return internal_error(request_id)
+            return serve(op, handler, bp.current_request, params)
 
         view.__name__ = name.replace(".", "_")
         view.__doc__ = summary
-        bp.route(path, methods=[method], content_types=["*/*"])(view)
+        bp.route(url, methods=[method], content_types=["*/*"])(view)
         return handler
 
     return decorate
+
+
+def serve(
+    op: openapi.Operation, handler: Handler, request: Any, params: dict[str, str]
+) -> Response:
+    """One request: authenticate, authorise, validate path, query and body, run the handler;
+    every refusal in the error shape with its status from :data:`STATUSES`."""
+    request_id = request_id_of(request)
+    try:
+        principal = authenticate(request.headers.get("authorization"))
+        access.authorize(op.name, principal)
+        raw_query = parse_query(dict(request.query_params or {}))
+        checked = {k: check_text(v, k) for k, v in params.items()}
+        call = Call(
+            principal=principal,
+            params=checked,
+            query=raw_query,
+            body=parse_body(request.raw_body, op.body) if op.body else None,
+            headers=dict(request.headers),
+            request_id=request_id,
+            args=query_args(raw_query, op.query_model) if op.query_model else None,
+            path=path_args(checked, op.path_model) if op.path_model else None,
+        )
+        return to_response(handler(call), op.status)
+    except (ApiError, json_input.JsonRejected) as error:
+        return error_response(error, request_id)
+    except Exception:
+        # Answered here, not by Chalice, so that a 500 has the API's error shape.
+        logger.exception("unhandled error", extra={"operation": op.name})
+        return internal_error(request_id)
 
 
 def authenticate(header: str | None) -> Principal | None:
@@ -191,6 +346,34 @@ def check_text(value: str, name: str) -> str:
     return value
 
 
+def _error_statuses(
+    method: str,
+    public: bool,
+    body: type[BaseModel] | None,
+    query: type[BaseModel] | None,
+    path: type[BaseModel] | None,
+    extra: tuple[type[Exception], ...],
+) -> dict[int, list[str]]:
+    """The error statuses an operation can answer, each with the error classes behind it."""
+    kinds: list[type[Exception]] = [BadRequest, Unauthorized]  # a bad character; a bad token
+    if not public:
+        kinds.append(Forbidden)
+    if path is not None or body is not None:  # a body names records too (ai_no, voice_nos)
+        kinds.append(NotFound)
+    if method not in ("GET", "HEAD") and not public:  # a write: 409 busy (the audit log) or
+        kinds.append(Conflict)  # a transition its record's state does not allow
+    if body is not None:
+        kinds += [PayloadTooLarge, ValidationFailed]
+    if query is not None:
+        kinds.append(ValidationFailed)
+    statuses: dict[int, list[str]] = {}
+    for kind in [*kinds, *extra]:
+        names = statuses.setdefault(STATUSES[kind], [])
+        if kind.__name__ not in names:
+            names.append(kind.__name__)
+    return statuses
+
+
 def parse_query(raw: dict[str, str]) -> dict[str, str]:
     return {check_text(k, "a query parameter"): check_text(v, k) for k, v in raw.items()}
 
@@ -209,6 +392,22 @@ def query_args(raw: dict[str, str], model: type[BaseModel]) -> BaseModel:
         ) from None
 
 
+def path_args(raw: dict[str, str], model: type[BaseModel]) -> BaseModel:
+    """Identifier types answer their own 404 (e.g. ``voice_not_found``); any other path value
+    that does not fit its type names nothing that exists."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        raise NotFound(
+            "No such resource: " + ", ".join(sorted({_field(e) for e in error.errors()})),
+            code="not_found",
+            details=[
+                {"field": _field(e), "message": e["msg"], "type": e["type"]}
+                for e in error.errors(include_url=False, include_input=False)
+            ],
+        ) from None
+
+
 def parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
     """The one place a request body is parsed: size, depth, numbers and characters are bounded
     (shared/json_input.py) before pydantic sees it."""
@@ -216,10 +415,7 @@ def parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
     if len(raw) > get_settings().max_body_bytes:
         limit = get_settings().max_body_bytes
         raise PayloadTooLarge(f"The request body exceeds {limit} bytes.", code="body_too_large")
-    try:
-        data = json_input.loads(raw) if raw.strip() else None
-    except json_input.JsonRejected as error:
-        raise ApiError(error.message, code=error.code, status=error.status) from None
+    data = json_input.loads(raw) if raw.strip() else None  # JsonRejected: a 400 or 422
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.", code="invalid_json")
     try:
@@ -257,10 +453,16 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
-def error_response(error: ApiError, request_id: str) -> Response:
-    if error.status >= 500:
+def error_response(error: ApiError | json_input.JsonRejected, request_id: str) -> Response:
+    status = status_of(error)
+    if status >= 500:
         logger.error("request failed", extra={"code": error.code})
-    return json_response({**error.body(), "request_id": request_id}, error.status)
+    body = (
+        error.body()
+        if isinstance(error, ApiError)
+        else {"code": error.code, "message": error.message}
+    )
+    return json_response({**body, "request_id": request_id}, status)
 
 
 def internal_error(request_id: str) -> Response:

@@ -7,8 +7,16 @@ from typing import Literal
 from chalice import Blueprint, Response
 from pydantic import Field
 
-from functions.api.http import AtQuery, Call, PageQuery, json_response, route
-from functions.api.members import member_id_of
+from functions.api.http import (
+    AtQuery,
+    Call,
+    MemberId,
+    MemberPath,
+    PageQuery,
+    PathModel,
+    json_response,
+    route,
+)
 from shared import access, ids
 from shared.errors import NotFound, ValidationFailed
 from shared.formats import cawg
@@ -27,6 +35,20 @@ from shared.settings import get_settings
 
 bp = Blueprint(__name__)
 TAG = "intents"
+EXAMPLE_INTENT = {
+    "uses": {
+        "training": "deny",
+        "fine_tuning": "contract",
+        "tts": "contract",
+        "voice_conversion": "deny",
+        "singing": "deny",
+        "research": "allow",
+    },
+    "commercial": "contract",
+    "conditions": {"credit_required": True, "prohibited_content": ["political", "adult"]},
+    "valid_until": "2027-12-31",
+    "note": "事務所経由でご相談ください",
+}
 PATH = "/v1/performers/{member_id}"
 
 
@@ -34,6 +56,11 @@ class IntentQuery(AtQuery):
     format: Literal["json", "cawg", "tdmrep"] = Field(
         default="json", description="json, CAWG training-and-data-mining, or TDMRep"
     )
+
+
+class AgentPath(PathModel):
+    member_id: MemberId
+    agent_id: str = Field(max_length=40, description="the agency's member id")
 
 
 class RegistryQuery(PageQuery):
@@ -50,9 +77,11 @@ class RegistryQuery(PageQuery):
     body=IntentBody,
     response=IntentWritten,
     summary="Register a new intent version (the performer or its agent)",
+    path=MemberPath,
+    examples={"API.md": EXAMPLE_INTENT},
 )
 def put_intent(call: Call) -> IntentWritten:
-    record = service.write(member_id_of(call), call.body, call.require_principal())
+    record = service.write(call.path.member_id, call.body, call.require_principal())
     return IntentWritten.model_validate(record)
 
 
@@ -65,9 +94,10 @@ def put_intent(call: Call) -> IntentWritten:
     response=IntentView,
     summary="The intent in force, now or at a time (public)",
     query=IntentQuery,
+    path=MemberPath,
 )
 def get_intent(call: Call) -> IntentView | Response:
-    performer_id = member_id_of(call)
+    performer_id = call.path.member_id
     performer = service.require_performer(performer_id)
     at = call.args.at
     record = service.at_time(performer_id, at) if at else service.current(performer_id)
@@ -103,9 +133,10 @@ def get_intent(call: Call) -> IntentView | Response:
     tag=TAG,
     response=IntentHistory,
     summary="Every version of a performer's intent (public)",
+    path=MemberPath,
 )
 def get_history(call: Call) -> IntentHistory:
-    performer_id = member_id_of(call)
+    performer_id = call.path.member_id
     performer = service.require_performer(performer_id)
     versions = [
         service.view(v, performer["display_name"], None) for v in service.history(performer_id)
@@ -150,9 +181,10 @@ def _only_the_performer(call: Call, performer_id: str) -> None:
     tag=TAG,
     response=Agents,
     summary="The agencies a performer has authorised to write its intent (the performer)",
+    path=MemberPath,
 )
 def list_agents(call: Call) -> Agents:
-    performer_id = member_id_of(call)
+    performer_id = call.path.member_id
     _only_the_performer(call, performer_id)
     return Agents(performer_id=performer_id, agents=service.agents(performer_id))
 
@@ -167,9 +199,10 @@ def list_agents(call: Call) -> Agents:
     response=Agents,
     status=201,
     summary="Authorise an agency (the performer)",
+    path=MemberPath,
 )
 def add_agent(call: Call) -> Agents:
-    performer_id = member_id_of(call)
+    performer_id = call.path.member_id
     _only_the_performer(call, performer_id)
     agent_id = ids.normalize(call.body.agent_id, "member") or call.body.agent_id
     service.add_agent(performer_id, agent_id, call.require_principal())
@@ -184,9 +217,10 @@ def add_agent(call: Call) -> Agents:
     tag=TAG,
     response=Agents,
     summary="Withdraw an agency's authorisation (the performer)",
+    path=AgentPath,
 )
 def remove_agent(call: Call) -> Agents:
-    performer_id = member_id_of(call)
+    performer_id = call.path.member_id
     _only_the_performer(call, performer_id)
     agent_id = ids.normalize(call.params["agent_id"], "member") or call.params["agent_id"]
     service.remove_agent(performer_id, agent_id, call.require_principal())

@@ -4,21 +4,80 @@ from __future__ import annotations
 
 from email.parser import BytesParser
 from email.policy import HTTP
-from typing import Any
+from typing import Annotated, Any
 
 from chalice import Blueprint, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, WithJsonSchema
 
-from functions.api.http import AtQuery, Call, json_response, route
+from functions.api.http import (
+    AtQuery,
+    Call,
+    PathModel,
+    id_example,
+    id_pattern,
+    json_response,
+    route,
+)
 from shared import ids
 from shared.clock import now_iso
-from shared.errors import BadRequest, NotFound
+from shared.errors import BadRequest, NotFound, PayloadTooLarge, Unavailable, UnsupportedMedia
 from shared.formats import jws, provenance
-from shared.labels import badge, keyring, page, qr, service, verification
+from shared.intents.models import UseCode
+from shared.labels import LabelStatus, badge, keyring, page, qr, service, verification
 from shared.members.models import Reason, Strict
+from shared.openapi import Problem
 
 bp = Blueprint(__name__)
 TAG = "labels"
+
+
+def _label_no(value: Any) -> str:
+    """The canonical label number; a mistyped or malformed one is a 400, not a missing label."""
+    number = verification.classify(str(value))
+    if number.problem == "mistyped":
+        raise BadRequest(
+            "The label number's last (check) character does not match: most likely a typo.",
+            code="label_no_mistyped",
+        )
+    if number.canonical is None:
+        raise BadRequest(
+            "This is not a label number (they look like L-XXXX-XXXX-X).",
+            code="label_no_malformed",
+        )
+    return number.canonical
+
+
+LABEL_SCHEMA = {"type": "string", "pattern": id_pattern("label"), "examples": [id_example("label")]}
+LabelNo = Annotated[str, PlainValidator(_label_no), WithJsonSchema(LABEL_SCHEMA)]
+# As a person typed it: the pages and the badge answer every value themselves.
+TypedLabelNo = Annotated[str, WithJsonSchema({"type": "string", "examples": [id_example("label")]})]
+Lang = Annotated[
+    str,
+    BeforeValidator(lambda v: "en" if v == "en" else "ja"),
+    WithJsonSchema({"type": "string", "enum": ["ja", "en"], "default": "ja"}),
+]
+
+
+class LabelPath(PathModel):
+    label_no: LabelNo
+
+
+class TypedLabelPath(PathModel):
+    label_no: TypedLabelNo
+
+
+class LangQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    lang: Lang = Field(default="ja", description="the page's language (Japanese first)")
+
+
+class PageAtQuery(LangQuery):
+    at: str | None = Field(default=None, max_length=64, description="ISO-8601 time")
+
+
+class LookupQuery(LangQuery):
+    label_no: str | None = Field(default=None, max_length=64, description="as typed")
 
 
 class LabelRequest(Strict):
@@ -27,7 +86,7 @@ class LabelRequest(Strict):
 
 class LabelIssued(BaseModel):
     label_no: str
-    status: str
+    status: LabelStatus
     token: str
     verify_url: str
     issued_at: str
@@ -36,11 +95,11 @@ class LabelIssued(BaseModel):
 
 class LabelView(BaseModel):
     label_no: str
-    status: str = Field(description="valid, suspended, revoked, expired (or pending_review)")
-    reasons: list[dict[str, Any]]
+    status: LabelStatus
+    reasons: list[Problem]
     ai_system: dict[str, Any]
     business: dict[str, Any]
-    uses: list[str]
+    uses: list[UseCode]
     commercial: bool
     voices: list[str]
     credits: list[str]
@@ -62,22 +121,6 @@ class Verification(BaseModel):
     label: LabelView | None = None
 
 
-def label_no_of(call: Call) -> str:
-    """The canonical label number; a mistyped or malformed one is a 400, not a missing label."""
-    number = verification.classify(call.params["label_no"])
-    if number.problem == "mistyped":
-        raise BadRequest(
-            "The label number's last (check) character does not match: most likely a typo.",
-            code="label_no_mistyped",
-        )
-    if number.canonical is None:
-        raise BadRequest(
-            "This is not a label number (they look like L-XXXX-XXXX-X).",
-            code="label_no_malformed",
-        )
-    return number.canonical
-
-
 @route(
     bp,
     "/v1/labels",
@@ -88,6 +131,8 @@ def label_no_of(call: Call) -> str:
     response=LabelIssued,
     status=201,
     summary="Apply for a label: issued if the trade is fair, else 422 with every problem",
+    errors=(service.Unfair, Unavailable),
+    examples={"an AI system": {"ai_no": id_example("ai")}},
 )
 def issue(call: Call) -> LabelIssued:
     ai_no = ids.normalize(call.body.ai_no, "ai")
@@ -138,10 +183,11 @@ def verify(call: Call) -> Verification:
     response=LabelView,
     summary="A label's live status (or its status at a time) (public)",
     query=AtQuery,
+    path=LabelPath,
 )
 def get_label(call: Call) -> LabelView:
     at = call.args.at
-    return LabelView.model_validate(service.public_view(service.require(label_no_of(call)), at))
+    return LabelView.model_validate(service.public_view(service.require(call.path.label_no), at))
 
 
 @route(
@@ -153,9 +199,10 @@ def get_label(call: Call) -> LabelView:
     body=Reason,
     response=LabelView,
     summary="Revoke a label for good, with a reason (operator)",
+    path=LabelPath,
 )
 def revoke(call: Call) -> LabelView:
-    label = service.revoke(label_no_of(call), call.require_principal(), call.body.reason)
+    label = service.revoke(call.path.label_no, call.require_principal(), call.body.reason)
     return LabelView.model_validate(service.public_view(label))
 
 
@@ -168,9 +215,10 @@ def revoke(call: Call) -> LabelView:
     body=Reason,
     response=LabelView,
     summary="Approve a label awaiting review, or re-check a suspended one (operator)",
+    path=LabelPath,
 )
 def reinstate(call: Call) -> LabelView:
-    label = service.reinstate(label_no_of(call), call.require_principal(), call.body.reason)
+    label = service.reinstate(call.path.label_no, call.require_principal(), call.body.reason)
     return LabelView.model_validate(service.public_view(label))
 
 
@@ -222,7 +270,8 @@ route(
     content_type="text/html",
     summary="The page people see when they scan a label: status, since when and why, issuer and "
     "signature, readable uses; 404 for an unknown number, 400 for a mistyped one (public)",
-    query={"lang": "ja (default) | en", "at": "ISO-8601 time"},
+    query=PageAtQuery,
+    path=TypedLabelPath,
 )(verify_page)
 route(
     bp,
@@ -232,6 +281,8 @@ route(
     tag=TAG,
     content_type="text/html",
     summary="The verify page's status and headers, without the body (public)",
+    query=PageAtQuery,
+    path=TypedLabelPath,
 )(verify_page)
 
 
@@ -243,7 +294,7 @@ route(
     tag=TAG,
     content_type="text/html",
     summary="A page to type a label number (?label_no= goes to its page) or upload audio (public)",
-    query={"label_no": "a label number as typed", "lang": "ja (default) | en"},
+    query=LookupQuery,
 )
 def lookup_page(call: Call) -> Response:
     lang = _lang(call)
@@ -274,6 +325,8 @@ def lookup_page(call: Call) -> Response:
     content_type="text/html",
     summary="Check the C2PA label inside an audio file (multipart form field `file`, WAV or MP3, "
     "up to 4 MB): manifest integrity, label signature, live status; a page (public)",
+    query=LangQuery,
+    errors=(PayloadTooLarge, UnsupportedMedia),
 )
 def check_file(call: Call) -> Response:
     lang = _lang(call)
@@ -335,7 +388,7 @@ def uploaded_file(content_type: str, raw: bytes) -> tuple[str, bytes | None]:
     tag=TAG,
     content_type="text/html",
     summary="The published criteria a label stands for (the fairness rule) (public)",
-    query={"lang": "ja (default) | en"},
+    query=LangQuery,
 )
 def criteria(call: Call) -> Response:
     response = _page(page.render_criteria_page(_lang(call)))
@@ -366,6 +419,7 @@ route(
     content_type="image/svg+xml",
     summary="The label's badge with its live status; an 'unknown' badge (200) for a number "
     "that is not a label, so a shop page never shows a broken image (public)",
+    path=TypedLabelPath,
 )(label_badge)
 route(
     bp,
@@ -375,6 +429,7 @@ route(
     tag=TAG,
     content_type="image/svg+xml",
     summary="The badge's headers, without the body (public)",
+    path=TypedLabelPath,
 )(label_badge)
 
 
@@ -386,9 +441,10 @@ route(
     tag=TAG,
     summary="The cawg.training-mining assertion for audio made under this label, from its "
     "performers' intents in force: what `ailas label-file` embeds (public)",
+    path=LabelPath,
 )
 def label_cawg(call: Call) -> Response:
-    label = service.require(label_no_of(call))
+    label = service.require(call.path.label_no)
     return json_response(verification.training_mining(label))
 
 
@@ -400,9 +456,10 @@ def label_cawg(call: Call) -> Response:
     tag=TAG,
     content_type="image/svg+xml",
     summary="A QR code of the label's verify URL (public)",
+    path=LabelPath,
 )
 def label_qr(call: Call) -> Response:
-    label = service.require(label_no_of(call))
+    label = service.require(call.path.label_no)
     return Response(
         body=qr.qr_svg(service.verify_url(label["label_no"])),
         status_code=200,

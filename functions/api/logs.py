@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from chalice import Blueprint
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from functions.api.http import Call, route
 from shared import audit, checkpoints, store
@@ -52,6 +52,36 @@ class LogPage(BaseModel):
     next: str | None = None
 
 
+# The handlers read these values themselves (store.ascii_int: 400 invalid_limit / invalid_cursor);
+# the models give the document their real types.
+Limit = Annotated[str, WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 200})]
+Seq = Annotated[str, WithJsonSchema({"type": "integer", "minimum": 0, "maximum": 10**15})]
+
+
+class LogQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    limit: Limit | None = Field(default=None, description="1-200 (default 50)")
+
+
+class AuditQuery(LogQuery):
+    entity: str | None = Field(default=None, description="e.g. member:M-XXXX-XXXX-X")
+    cursor: str | None = Field(default=None, description="from `next`")
+
+
+class PublicLogQuery(LogQuery):
+    after: Seq | None = Field(default=None, description="sequence number to continue after")
+
+
+class CheckpointQuery(LogQuery):
+    chain: str | None = Field(
+        default=None,
+        description="public (default) or audit",
+        json_schema_extra={"enum": list(checkpoints.CHAINS)},
+    )
+    before: Seq | None = Field(default=None, description="a size from `next`: older checkpoints")
+
+
 def _seq(raw: str | None, name: str) -> int:
     # ASCII digits only: '²'.isdigit() is True and int('²') raises.
     return store.ascii_int(raw, name, 0, 10**15, "invalid_cursor") or 0
@@ -65,7 +95,7 @@ def _seq(raw: str | None, name: str) -> int:
     tag="logs",
     response=AuditPage,
     summary="Every state change, newest first, or one entity's (operator)",
-    query={"entity": "e.g. member:M-XXXX-XXXX-X", "limit": "1-200", "cursor": "from `next`"},
+    query=AuditQuery,
 )
 def audit_list(call: Call) -> AuditPage:
     limit = store.page_limit(call.query.get("limit"))
@@ -88,7 +118,7 @@ def audit_list(call: Call) -> AuditPage:
     tag="logs",
     response=LogPage,
     summary="The public transparency log, oldest first, hash-chained (public)",
-    query={"after": "sequence number to continue after", "limit": "1-200"},
+    query=PublicLogQuery,
 )
 def log_list(call: Call) -> LogPage:
     limit = store.page_limit(call.query.get("limit"))
@@ -128,11 +158,7 @@ class CheckpointPage(BaseModel):
     tag="logs",
     response=CheckpointPage,
     summary="Signed checkpoints of a chain's head, newest first (public)",
-    query={
-        "chain": "public (default) or audit",
-        "before": "a size from `next`: older checkpoints",
-        "limit": "1-200",
-    },
+    query=CheckpointQuery,
 )
 def log_checkpoints(call: Call) -> CheckpointPage:
     chain = call.query.get("chain") or audit.PUBLIC

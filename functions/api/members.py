@@ -6,9 +6,9 @@ from typing import Literal
 
 from chalice import Blueprint
 
-from functions.api.http import Call, PageQuery, route
-from shared import access, ids
-from shared.errors import NotFound
+from functions.api.http import Call, MemberPath, PageQuery, route
+from shared import access
+from shared.errors import Conflict, NotFound
 from shared.members import service
 from shared.members.models import (
     Application,
@@ -25,15 +25,6 @@ TAG = "members"
 STATUSES = ("pending", "active", "rejected", "suspended")
 
 
-def member_id_of(call: Call) -> str:
-    member_id = ids.normalize(call.params["member_id"], "member")
-    if member_id is None:
-        raise NotFound(
-            "No such member (check the id and its last character).", code="member_not_found"
-        )
-    return member_id
-
-
 @route(
     bp,
     "/v1/members",
@@ -44,6 +35,17 @@ def member_id_of(call: Call) -> str:
     response=Applied,
     status=201,
     summary="Apply for membership (public)",
+    errors=(Conflict,),  # a public write
+    examples={
+        "performer": {
+            "kind": "performer",
+            "name": "山田 花子",
+            "name_kana": "ヤマダ ハナコ",
+            "display_name": "Hanako Yamada",
+            "email": "hanako@example.org",
+            "terms_version": "2026-01",
+        }
+    },
 )
 def apply(call: Call) -> Applied:
     member = service.apply(call.body)
@@ -76,11 +78,12 @@ def list_members(call: Call) -> MemberPage:
     "GET",
     name="members.get",
     tag=TAG,
-    response=Member,
+    response=(Member, MemberPublic),
     summary="A member: the public profile, or the full record for the member and operators",
+    path=MemberPath,
 )
 def get_member(call: Call) -> Member | MemberPublic:
-    member_id = member_id_of(call)
+    member_id = call.path.member_id
     member = service.get(member_id)
     if member is None or member["kind"] == "operator":
         raise NotFound(f"No member {member_id}.", code="member_not_found")
@@ -100,9 +103,10 @@ def get_member(call: Call) -> Member | MemberPublic:
     tag=TAG,
     response=TokenIssued,
     summary="Approve an application; the token is shown once (operator)",
+    path=MemberPath,
 )
 def approve(call: Call) -> TokenIssued:
-    member, token = service.approve(member_id_of(call), call.require_principal())
+    member, token = service.approve(call.path.member_id, call.require_principal())
     return TokenIssued(
         member_id=member["member_id"],
         status=member["status"],
@@ -121,11 +125,12 @@ def _decision(action: str, summary: str) -> None:
         body=Reason,
         response=Member,
         summary=summary,
+        path=MemberPath,
     )
     def decide(call: Call) -> Member:
         change = getattr(service, action)
         return Member.model_validate(
-            change(member_id_of(call), call.require_principal(), call.body.reason)
+            change(call.path.member_id, call.require_principal(), call.body.reason)
         )
 
 
@@ -143,9 +148,10 @@ _decision("reinstate", "Reinstate a suspended member (operator)")
     response=TokenIssued,
     status=201,
     summary="Issue a new token; the old one stops working (the member, operator)",
+    path=MemberPath,
 )
 def rotate(call: Call) -> TokenIssued:
-    member_id = member_id_of(call)
+    member_id = call.path.member_id
     access.require_owner(call.principal, [member_id], "member")
     member, token = service.rotate_token(member_id, call.require_principal())
     return TokenIssued(

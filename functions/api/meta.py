@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from chalice import Blueprint, Response
 from pydantic import BaseModel
 
-from functions.api.http import Call, json_response, route
+from functions.api.http import Call, PathModel, json_response, route
 from shared import __version__, events, openapi
 from shared.errors import NotFound
 from shared.settings import get_settings
@@ -50,7 +51,8 @@ def health(call: Call) -> Health:
     bp, "/v1/openapi.json", "GET", name="openapi", summary="This API's OpenAPI document", tag="meta"
 )
 def openapi_document(call: Call) -> Response:
-    return json_response(openapi.document(__version__), headers={"Cache-Control": "max-age=60"})
+    document = openapi.document(__version__, get_settings().public_base_url)
+    return json_response(document, headers={"Cache-Control": "max-age=60"})
 
 
 # Swagger UI, vendored by the pinned swagger-ui-bundle package and served by the app itself:
@@ -79,11 +81,17 @@ DOCS_INIT = """window.ui = SwaggerUIBundle({
   displayRequestDuration: true,
 });
 """
-DOCS_ASSETS = {
+DOCS_ASSETS: dict[str, str] = {
     "swagger-ui.css": "text/css; charset=utf-8",
     "swagger-ui-bundle.js": "application/javascript; charset=utf-8",
     "init.js": "application/javascript; charset=utf-8",
 }
+
+
+class DocsAssetPath(PathModel):
+    asset: Literal[*DOCS_ASSETS]  # type: ignore[valid-type]
+
+
 DOCS_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; connect-src 'self'; font-src 'self' data:"
@@ -124,6 +132,7 @@ def docs(call: Call) -> Response:
     summary="The docs page's scripts and styles (Swagger UI, served from the app)",
     tag="meta",
     content_type="text/plain",
+    path=DocsAssetPath,
 )
 def docs_assets(call: Call) -> Response:
     name = call.params["asset"]

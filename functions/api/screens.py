@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from functions.api.http import Call, route
-from functions.api.members import member_id_of
-from shared import ids
+from functions.api.http import Call, MemberPath, PathModel, ScreenId, route
+from functions.api.voices import PRESIGNED_UPLOAD, UPLOAD_STEPS
 from shared.access import require_owner
-from shared.errors import NotFound
 from shared.intents import service as intents
 from shared.screens import service, voiceprints
 from shared.screens.models import Screen, ScreenCreated, ScreenRequest, Voiceprint
 
 bp = Blueprint(__name__)
 TAG = "screens"
+
+
+class ScreenPath(PathModel):
+    screen_id: ScreenId
 
 
 @route(
@@ -28,6 +30,15 @@ TAG = "screens"
     response=ScreenCreated,
     status=201,
     summary="Screen a clip for the likeness of registered performers' voices (member)",
+    description=UPLOAD_STEPS.format(link="screen"),
+    links={
+        "screen": {
+            "operationId": "screens.get",
+            "parameters": {"screen_id": "$response.body#/screen_id"},
+            "description": "poll until done or failed",
+        }
+    },
+    extensions=PRESIGNED_UPLOAD,
 )
 def create(call: Call) -> ScreenCreated:
     screen, upload = service.create(call.body.file, call.require_principal())
@@ -42,12 +53,11 @@ def create(call: Call) -> ScreenCreated:
     tag=TAG,
     response=Screen,
     summary="A screen and the performers whose voice the clip resembles (its owner)",
+    path=ScreenPath,
 )
 def get_screen(call: Call) -> Screen:
-    screen_id = ids.normalize(call.params["screen_id"], "screen")
-    if screen_id is None:
-        raise NotFound("No such screen.", code="screen_not_found")
-    return Screen.model_validate(service.require_own(screen_id, call.require_principal()))
+    screen = service.require_own(call.path.screen_id, call.require_principal())
+    return Screen.model_validate(screen)
 
 
 @route(
@@ -58,9 +68,10 @@ def get_screen(call: Call) -> Screen:
     tag=TAG,
     response=Voiceprint,
     summary="The seconds of registered speech a performer's voiceprint rests on (that performer)",
+    path=MemberPath,
 )
 def get_voiceprint(call: Call) -> Voiceprint:
-    performer_id = member_id_of(call)
+    performer_id = call.path.member_id
     require_owner(call.require_principal(), [performer_id], "voiceprint")
     intents.require_performer(performer_id)
     return Voiceprint.model_validate(voiceprints.status(performer_id))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from chalice import Blueprint
 
-from functions.api.http import Call, route
-from shared import ids
-from shared.errors import NotFound, ValidationFailed
+from functions.api.http import Call, PathModel, TraceId, route
+from functions.api.voices import PRESIGNED_UPLOAD, UPLOAD_STEPS
+from shared.errors import ValidationFailed
 from shared.traces import service
 from shared.traces.models import (
     FingerprintMatches,
@@ -21,6 +21,10 @@ bp = Blueprint(__name__)
 TAG = "traces"
 
 
+class TracePath(PathModel):
+    trace_id: TraceId
+
+
 @route(
     bp,
     "/v1/traces",
@@ -31,6 +35,15 @@ TAG = "traces"
     response=TraceCreated,
     status=201,
     summary="Trace a clip: a presigned upload matched by the ingest pipeline (member)",
+    description=UPLOAD_STEPS.format(link="trace"),
+    links={
+        "trace": {
+            "operationId": "traces.get",
+            "parameters": {"trace_id": "$response.body#/trace_id"},
+            "description": "poll until done or failed",
+        }
+    },
+    extensions=PRESIGNED_UPLOAD,
 )
 def create(call: Call) -> TraceCreated:
     trace, upload = service.create(call.body.file, call.require_principal())
@@ -75,9 +88,7 @@ def fingerprint(call: Call) -> FingerprintMatches:
     tag=TAG,
     response=Trace,
     summary="A trace and its matches (its owner)",
+    path=TracePath,
 )
 def get_trace(call: Call) -> Trace:
-    trace_id = ids.normalize(call.params["trace_id"], "trace")
-    if trace_id is None:
-        raise NotFound("No such trace.", code="trace_not_found")
-    return Trace.model_validate(service.require_own(trace_id, call.require_principal()))
+    return Trace.model_validate(service.require_own(call.path.trace_id, call.require_principal()))

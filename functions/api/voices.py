@@ -5,9 +5,8 @@ from __future__ import annotations
 from chalice import Blueprint
 from pydantic import Field
 
-from functions.api.http import Call, PageQuery, route
+from functions.api.http import Call, MemberPath, PageQuery, VoicePath, id_example, route
 from shared import access, ids
-from shared.errors import NotFound
 from shared.voices import service
 from shared.voices.models import Voice, VoiceCreated, VoicePage, VoicePublic, VoiceRegistration
 
@@ -15,13 +14,31 @@ bp = Blueprint(__name__)
 TAG = "voices"
 
 
-def voice_no_of(call: Call) -> str:
-    voice_no = ids.normalize(call.params["voice_no"], "voice")
-    if voice_no is None:
-        raise NotFound(
-            "No such voice (check the number and its last character).", code="voice_not_found"
-        )
-    return voice_no
+# How a client sends the audio after POST /v1/voices (and /v1/traces, /v1/screens): a
+# presigned S3 POST, documented as an extension because OpenAPI cannot describe a request to a
+# URL taken from a response.
+PRESIGNED_UPLOAD = {
+    "x-presigned-upload": {
+        "upload": "$response.body#/upload",
+        "method": "POST",
+        "url": "$response.body#/upload/url",
+        "content_type": "multipart/form-data",
+        "form": "every pair of upload.fields as a form field, in order, then the file",
+        "file_field": "file",
+        "file_last": True,
+        "max_bytes": "$response.body#/upload/max_bytes",
+        "expires_at": "$response.body#/upload/expires_at",
+        "success": [204, 201, 200],
+    }
+}
+UPLOAD_STEPS = (
+    "The answer's `upload` is a presigned POST to storage, not to this API: send "
+    "`multipart/form-data` to `upload.url` with every pair of `upload.fields` as form fields "
+    "(unchanged, in order) and then the audio as the form field `file`, last; at most "
+    "`upload.max_bytes`, before `upload.expires_at`. No bearer token: the fields authorise it. "
+    "Storage answers 204. Then poll the resource (link `{link}`) until its `status` leaves "
+    "`awaiting_upload` and `processing`."
+)
 
 
 @route(
@@ -34,6 +51,25 @@ def voice_no_of(call: Call) -> str:
     response=VoiceCreated,
     status=201,
     summary="Register a voice: the rights sheet → voice_no and a presigned upload (holder)",
+    description=UPLOAD_STEPS.format(link="voice") + " A voice ends `registered`, `rejected` "
+    "(with `error`) or `conflict`.",
+    links={
+        "voice": {
+            "operationId": "voices.get",
+            "parameters": {"voice_no": "$response.body#/voice_no"},
+            "description": "poll until registered, rejected or conflict",
+        }
+    },
+    extensions=PRESIGNED_UPLOAD,
+    examples={
+        "a voice": {
+            "title": "Narration sample",
+            "performer_ids": [id_example("member")],
+            "language": "ja",
+            "rights": {"holder_role": "agency"},
+            "file": {"filename": "voice.wav", "size_bytes": 960044, "content_type": "audio/wav"},
+        }
+    },
 )
 def register(call: Call) -> VoiceCreated:
     voice, upload = service.register(call.body, call.require_principal())
@@ -70,11 +106,12 @@ def list_voices(call: Call) -> VoicePage:
     "GET",
     name="voices.get",
     tag=TAG,
-    response=Voice,
+    response=(Voice, VoicePublic),
     summary="A voice: public view, or the full record for its holder, performers, operators",
+    path=VoicePath,
 )
 def get_voice(call: Call) -> Voice | VoicePublic:
-    voice, full = service.view(service.require(voice_no_of(call)), call.principal)
+    voice, full = service.view(service.require(call.path.voice_no), call.principal)
     return Voice.model_validate(voice) if full else VoicePublic.model_validate(voice)
 
 
@@ -86,10 +123,9 @@ def get_voice(call: Call) -> Voice | VoicePublic:
     tag=TAG,
     response=VoicePage,
     summary="The registered voices that name this performer (that performer, operator)",
+    path=MemberPath,
 )
 def performer_voices(call: Call) -> VoicePage:
-    member_id = ids.normalize(call.params["member_id"], "member")
-    if member_id is None:
-        raise NotFound("No such member.", code="member_not_found")
+    member_id = call.path.member_id
     access.require_owner(call.principal, [member_id], "performer")
     return VoicePage(voices=[Voice.model_validate(v) for v in service.for_performer(member_id)])

@@ -12,12 +12,13 @@ from typing import Any
 from chalice import Blueprint, Response
 from pydantic import ValidationError
 
+from functions.api.http import status_of
 from functions.portal.web import Redirect, Web, field_errors, page
 from shared import access, audit, checkpoints, events, ids
 from shared.business import ai_systems, contracts
 from shared.business.models import AiSystemSheet, ContractFiling
 from shared.clock import today
-from shared.errors import ApiError, NotFound
+from shared.errors import ApiError, NotFound, ValidationFailed
 from shared.formats.uses import DECISION_NAMES, DECISIONS, PROHIBITED_CONTENT, USES
 from shared.intents import service as intents
 from shared.intents.models import IntentBody
@@ -213,7 +214,7 @@ def new_voice(web: Web) -> Response:
     except ValidationError as error:
         return _json({"errors": field_errors(error)}, 422)
     except ApiError as error:
-        return _json({"errors": {"form": error.message}}, error.status)
+        return _json({"errors": {"form": error.message}}, status_of(error))
     return _json({"voice_no": voice["voice_no"], "upload": upload}, 201)
 
 
@@ -345,7 +346,7 @@ def file_contract(web: Web, ai_no: str) -> Response:
         contracts.file(contract, web.session.principal)  # type: ignore[union-attr]
     except ValidationError as error:
         problems = "; ".join(f"{k}: {v}" for k, v in field_errors(error).items())
-        raise ApiError(problems, code="validation_error", status=422) from None
+        raise ValidationFailed(problems) from None
     raise Redirect(f"/portal/ai-systems/{ai['ai_no']}#contracts")
 
 

@@ -8,10 +8,11 @@ from importlib import resources
 from chalice import Blueprint, Response
 from pydantic import ValidationError
 
+from functions.api.http import status_of
 from functions.portal.web import SESSION_COOKIE, Web, field_errors, page
 from shared import audit
 from shared.business import ai_systems
-from shared.errors import ApiError
+from shared.errors import ApiError, NotFound
 from shared.formats.uses import DECISION_NAMES, DECISIONS, USES
 from shared.intents import service as intents
 from shared.members import service as members
@@ -54,7 +55,8 @@ def apply(web: Web) -> Response:
         return web.render("apply.html", status=422, form=form, errors=errors, kinds=KINDS)
     except ApiError as error:
         errors = {"form": error.message}
-        return web.render("apply.html", status=error.status, form=form, errors=errors, kinds=KINDS)
+        status = status_of(error)
+        return web.render("apply.html", status=status, form=form, errors=errors, kinds=KINDS)
     return web.render(
         "message.html",
         heading=web.t("申請を受け付けました", "Application received"),
@@ -166,7 +168,7 @@ def static(web: Web, name: str) -> Response:
     path = _STATIC.joinpath(name)
     suffix = name[name.rfind(".") :] if "." in name else ""
     if "/" in name or suffix not in _TYPES or not path.is_file():
-        raise ApiError("No such file.", code="not_found", status=404)
+        raise NotFound("No such file.")
     return Response(
         body=path.read_text("utf-8"),
         status_code=200,

@@ -18,9 +18,9 @@ from chalice import Blueprint, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
 
-from functions.api.http import request_id_of
+from functions.api.http import request_id_of, status_of
 from shared import access, openapi
-from shared.errors import ApiError
+from shared.errors import ApiError, PayloadTooLarge, UnsupportedMedia
 from shared.logging import logger
 from shared.portal import sessions
 from shared.settings import get_settings
@@ -149,9 +149,9 @@ def parse_form(raw: bytes | None, content_type: str) -> dict[str, list[str]]:
     if not raw:
         return {}
     if len(raw) > get_settings().max_body_bytes:
-        raise ApiError("The form is too large.", code="body_too_large", status=413)
+        raise PayloadTooLarge("The form is too large.", code="body_too_large")
     if "application/x-www-form-urlencoded" not in content_type:
-        raise ApiError("Forms are sent url-encoded.", code="unsupported_form", status=415)
+        raise UnsupportedMedia("Forms are sent url-encoded.", code="unsupported_form")
     try:
         return parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=200)
     except (UnicodeDecodeError, ValueError):
@@ -227,7 +227,7 @@ def page(
             except Redirect as redirect:
                 return web.redirect(redirect.location)
             except ApiError as error:
-                return error_page(web, error.status, error.message)
+                return error_page(web, status_of(error), error.message)
             except ValidationError as error:
                 return error_page(web, 422, "; ".join(e["msg"] for e in error.errors()))
             except Exception:

@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field, HttpUrl, field_validator, model_validator
 from shared import ids
 from shared.clock import today
 from shared.formats.uses import USE_CODES
+from shared.intents.models import UseCode
+from shared.labels import LabelStatus
 from shared.members.models import Strict
 from shared.text import clean_free_text, clean_name
 
@@ -72,7 +74,7 @@ class AiSystemSheet(Strict):
     kind: AiKind
     role: AiRole
     commercial: bool
-    uses: list[str] = Field(min_length=1, max_length=len(USE_CODES))
+    uses: list[UseCode] = Field(min_length=1, max_length=len(USE_CODES))
     description: str = Field(default="", max_length=4000)
     services: list[Service] = Field(default_factory=list, max_length=50)
     training_data: TrainingData = Field(default_factory=TrainingData)
@@ -106,17 +108,17 @@ class BusinessRef(BaseModel):
 class AiSystemPublic(BaseModel):
     ai_no: str
     name: str
-    kind: str
-    role: str
+    kind: AiKind
+    role: AiRole
     commercial: bool
-    uses: list[str]
+    uses: list[UseCode]
     description: str
     services: list[ServiceView]
     business: BusinessRef
     version: int
     registered_at: str
     updated_at: str
-    label_status: str | None = None
+    label_status: LabelStatus | None = None
     label_no: str | None = None
 
 
@@ -137,7 +139,7 @@ class AiSystemPage(BaseModel):
 class ContractFiling(Strict):
     ai_no: str
     voice_nos: list[str] = Field(min_length=1, max_length=MAX_VOICES)
-    uses: list[str] = Field(min_length=1, max_length=len(USE_CODES))
+    uses: list[UseCode] = Field(min_length=1, max_length=len(USE_CODES))
     commercial: bool
     starts_on: date
     ends_on: date
@@ -199,7 +201,7 @@ class Contract(BaseModel):
     ai_no: str
     business_id: str
     voice_nos: list[str]
-    uses: list[str]
+    uses: list[UseCode]
     commercial: bool
     starts_on: str
     ends_on: str

@@ -27,11 +27,16 @@ _OPEN, _CLOSE = frozenset(b"[{"), frozenset(b"]}")
 
 
 class JsonRejected(Exception):
-    """Input that is not JSON this API takes: ``code`` says why; ``status`` 400 or 422."""
+    """Input that is not JSON this API reads (malformed, not UTF-8, too deep): ``code`` says why."""
 
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
+    def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
-        self.code, self.message, self.status = code, message, status
+        self.code, self.message = code, message
+
+
+class JsonValueRejected(JsonRejected):
+    """Well-formed JSON holding a value this API does not store (a number out of range, an
+    invisible formatting character)."""
 
 
 def depth(raw: bytes) -> int:
@@ -44,25 +49,22 @@ def depth(raw: bytes) -> int:
 
 
 def _constant(name: str) -> Any:
-    raise JsonRejected("invalid_number", f"{name} is not a number this API takes.", 422)
+    raise JsonValueRejected("invalid_number", f"{name} is not a number this API takes.")
 
 
 def _integer(text: str) -> int:
     if len(text.lstrip("-")) > MAX_INT_DIGITS:
-        raise JsonRejected(
-            "invalid_number", f"Integers have at most {MAX_INT_DIGITS} digits.", status=422
-        )
+        raise JsonValueRejected("invalid_number", f"Integers have at most {MAX_INT_DIGITS} digits.")
     return int(text)
 
 
 def _float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value) or (value != 0 and not MIN_FLOAT <= abs(value) <= MAX_FLOAT):
-        raise JsonRejected(
+        raise JsonValueRejected(
             "invalid_number",
             f"{text[:40]} is out of range: numbers are finite, 0 or between "
             f"{MIN_FLOAT:g} and {MAX_FLOAT:g} in magnitude.",
-            status=422,
         )
     return value
 
@@ -78,11 +80,10 @@ def bad_character(text: str) -> str | None:
 def _check_strings(value: Any, path: str) -> None:
     if isinstance(value, str):
         if (char := bad_character(value)) is not None:
-            raise JsonRejected(
+            raise JsonValueRejected(
                 "invalid_character",
                 f"{path or 'body'} contains U+{ord(char):04X}, an invisible formatting or "
                 "direction character; remove it.",
-                status=422,
             )
     elif isinstance(value, dict):
         for key, item in value.items():

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, WithJsonSchema, field_validator
 
 from shared.clock import today
 from shared.formats.uses import PROHIBITED_CONTENT, USE_CODES, USES, Decision
 from shared.members.models import Strict
 from shared.text import clean_free_text
+
+# A use code as documents show it: an enum of USES (inputs are checked against it by validators;
+# a plain string at run time, so adding a code never breaks stored records).
+UseCode = Annotated[str, WithJsonSchema({"type": "string", "enum": list(USE_CODES)})]
 
 # ISO 3166-1 alpha-2 (upper case); "JP", "US"… Checked for shape here; the list is long.
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -83,8 +88,8 @@ class IntentBody(Strict):
 
 
 class UseView(BaseModel):
-    code: str
-    decision: str
+    code: UseCode
+    decision: Decision
     name_ja: str
     name_en: str
     decision_ja: str
@@ -98,8 +103,8 @@ class IntentView(BaseModel):
     effective_at: str
     author: str
     author_role: str = Field(description="performer, agent (an authorised agency) or operator")
-    uses: dict[str, str] = Field(description="The decisions in force (lapsed → all contract)")
-    commercial: str
+    uses: dict[str, Decision] = Field(description="The decisions in force (lapsed → all contract)")
+    commercial: Decision
     conditions: dict
     valid_until: str | None = None
     lapsed: bool = False

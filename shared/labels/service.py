@@ -24,7 +24,7 @@ MAX_VALIDITY = timedelta(days=365)
 
 
 class Unfair(ApiError):
-    status, code = 422, "unfair"
+    code = "unfair"
 
     def __init__(self, problems: list[dict[str, Any]]) -> None:
         voices = sorted({p["voice_no"] for p in problems if p["voice_no"]})

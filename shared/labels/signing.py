@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shared.aws import client
-from shared.errors import ApiError
+from shared.errors import Unavailable
 from shared.formats import jws
 from shared.settings import get_settings
 
@@ -35,7 +35,5 @@ def sign(claims: dict[str, Any], typ: str = jws.TYP) -> dict[str, Any]:
     )
     payload = json.loads(reply["Payload"].read())
     if reply.get("FunctionError"):
-        raise ApiError(
-            "The label could not be signed; try again.", code="signing_failed", status=503
-        )
+        raise Unavailable("The label could not be signed; try again.", code="signing_failed")
     return payload

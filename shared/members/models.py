@@ -10,6 +10,7 @@ from shared.text import clean_free_text, clean_kana, clean_name
 
 MemberKind = Literal["performer", "rights_holder", "business"]
 MemberStatus = Literal["pending", "active", "rejected", "suspended"]
+StoredKind = Literal["performer", "rights_holder", "business", "operator"]  # what a record holds
 
 
 class Strict(BaseModel):
@@ -56,7 +57,7 @@ class Reason(Strict):
 
 class MemberPublic(BaseModel):
     member_id: str
-    kind: str
+    kind: StoredKind
     display_name: str
     organization: str | None = None
     status: MemberStatus

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from shared.formats.uses import Decision
 from shared.members.models import Strict
+from shared.traces.models import JobStatus
 from shared.voices.models import FileFacts, Upload
 
 
@@ -16,14 +18,14 @@ class ScreenRequest(Strict):
 
 class ScreenCreated(BaseModel):
     screen_id: str
-    status: str
+    status: JobStatus
     upload: Upload
 
 
 class ScreenIntent(BaseModel):
-    tts: str
-    voice_conversion: str
-    singing: str
+    tts: Decision
+    voice_conversion: Decision
+    singing: Decision
 
 
 class ScreenMatch(BaseModel):
@@ -39,7 +41,7 @@ class ScreenMatch(BaseModel):
 
 class Screen(BaseModel):
     screen_id: str
-    status: str = Field(description="awaiting_upload, processing, done, failed")
+    status: JobStatus
     matches: list[ScreenMatch]
     created_at: str
     updated_at: str
@@ -58,7 +60,9 @@ class VoiceprintVoice(BaseModel):
 
 class Voiceprint(BaseModel):
     performer_id: str
-    status: str = Field(description="active (screening can recognise this voice) or none")
+    status: Literal["active", "none"] = Field(
+        description="active (screening can recognise this voice) or none"
+    )
     speech_s: float = Field(description="seconds of speech the voiceprint rests on")
     voices: list[VoiceprintVoice]
     model: str | None = None

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from shared.members.models import Strict
-from shared.voices.models import FileFacts, Upload
+from shared.voices.models import FileFacts, Upload, VoiceStatus
 
+JobStatus = Literal["awaiting_upload", "processing", "done", "failed"]  # traces and screens
 MAX_QUERY_PEAKS = 20_000  # about eleven minutes of audio at 30 peaks per second
 # base64 of MAX_QUERY_PEAKS 4-byte values: the default 2,000-character limit of Strict models
 # would cut a client fingerprint at about 12 s.
@@ -24,14 +25,14 @@ class TraceRequest(Strict):
 
 class TraceCreated(BaseModel):
     trace_id: str
-    status: str
+    status: JobStatus
     upload: Upload
 
 
 class Match(BaseModel):
     voice_no: str
     title: str
-    voice_status: str
+    voice_status: VoiceStatus
     score: float = Field(description="1 − the chance that a random voice scores these votes")
     query_start_s: float
     voice_start_s: float
@@ -41,7 +42,7 @@ class Match(BaseModel):
 
 class Trace(BaseModel):
     trace_id: str
-    status: str = Field(description="awaiting_upload, processing, done, failed")
+    status: JobStatus
     matches: list[Match]
     created_at: str
     updated_at: str

@@ -61,8 +61,8 @@ def test_no_request_gets_a_5xx_and_every_4xx_has_the_error_shape(stack: Stack) -
         for method, spec in methods.items()
         if not any(
             "json" in ctype
-            for answer in spec["responses"].values()
-            if answer["description"] != "Error"
+            for status, answer in spec["responses"].items()
+            if status < "400"  # error answers are shared references or the page's own
             for ctype in answer.get("content", {})
         )
     }
