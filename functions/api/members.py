@@ -80,16 +80,8 @@ def list_members(call: Call) -> MemberPage:
     summary="A member: the public profile, or the full record for the member and operators",
 )
 def get_member(call: Call) -> Member | MemberPublic:
-    member_id = member_id_of(call)
-    member = service.get(member_id)
-    if member is None or member["kind"] == "operator":
-        raise NotFound(f"No member {member_id}.", code="member_not_found")
-    if access.can_read_private(call.principal, [member_id]):
-        return Member.model_validate(member)
-    if member["status"] not in ("active", "suspended"):
-        # Applications are private until approved.
-        raise NotFound(f"No member {member_id}.", code="member_not_found")
-    return MemberPublic.model_validate(service.public_view(member))
+    member, full = service.visible(member_id_of(call), call.principal)
+    return Member.model_validate(member) if full else MemberPublic.model_validate(member)
 
 
 @route(
