@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared import fingerprint_index, store
+from shared import fingerprint_index, keys, store
 from shared.aws import client
 from shared.clock import now_iso
 from shared.logging import logger
@@ -264,8 +264,7 @@ def _register(voice: dict[str, Any], obj: UploadedObject) -> None:
     tx.put(
         settings.registry_table,
         {
-            "pk": f"PCM#{decoded.pcm_sha256}",
-            "sk": "PCM",
+            **keys.pcm(decoded.pcm_sha256),
             "voice_no": voice_no,
             "holder_id": voice["holder_id"],
         },
@@ -336,11 +335,7 @@ def _duplicate_or_conflict(
     """The same audio registered before — the same decoded samples, or the same recording found
     by its fingerprint: by the same holder it is a duplicate (refer to the existing voice); by
     another holder both voices go to ``conflict`` for an operator."""
-    existing = (
-        store.registry()
-        .get_item(Key={"pk": f"PCM#{facts['pcm_sha256']}", "sk": "PCM"}, ConsistentRead=True)
-        .get("Item")
-    ) or similar
+    existing = store.get(keys.pcm(facts["pcm_sha256"])) or similar
     if not existing or existing["voice_no"] == voice["voice_no"]:
         return False
     other_no = existing["voice_no"]

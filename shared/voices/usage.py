@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared import keys, store
 from shared.business import ai_systems, contracts
 from shared.labels import service as labels
 
 
 def of_voice(voice_no: str) -> dict[str, Any]:
     systems = []
-    for marker in ai_systems.markers(f"VOICE#{voice_no}", "USEDBY#"):
+    for marker in store.markers(keys.voice_pk(voice_no), keys.USED_BY):
         ai = ai_systems.get(marker["ai_no"])
         if ai:
             systems.append(
@@ -38,7 +39,7 @@ def of_voice(voice_no: str) -> dict[str, Any]:
         for c in contracts.for_voice(voice_no)
     ]
     relying = []
-    for marker in ai_systems.markers(f"VOICE#{voice_no}", "LABEL#"):
+    for marker in store.markers(keys.voice_pk(voice_no), keys.LABEL):
         label = labels.get(marker["label_no"])
         if label:
             relying.append(
