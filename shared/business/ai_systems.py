@@ -137,17 +137,8 @@ def update(ai_no: str, sheet: AiSystemSheet, principal: Principal) -> dict[str, 
         "version = :v",
         {":v": ai["version"]},
     )
-    tx.put(
-        table,
-        {**keys.ai_version(ai_no, version), **record},
-        "attribute_not_exists(pk)",
-    )
-    before = set(ai["training_data"]["voices"])
-    after = set(sheet.training_data.voices)
-    for voice_no in sorted(after - before):
-        tx.put(table, _usage_marker(voice_no, ai_no, sheet.name, ai["business_id"]))
-    for voice_no in sorted(before - after):
-        tx.delete(table, keys.marker(keys.voice_pk(voice_no), keys.USED_BY, ai_no))
+    tx.put(table, {**keys.ai_version(ai_no, version), **record}, "attribute_not_exists(pk)")
+    added, removed = _move_usage_markers(tx, ai, sheet)
     audit.commit(
         tx,
         audit.Event(
@@ -158,8 +149,8 @@ def update(ai_no: str, sheet: AiSystemSheet, principal: Principal) -> dict[str, 
             data={
                 "ai_no": ai_no,
                 "version": version,
-                "voices_added": sorted(after - before),
-                "voices_removed": sorted(before - after),
+                "voices_added": added,
+                "voices_removed": removed,
             },
         ),
         conflict=Conflict(
@@ -167,6 +158,19 @@ def update(ai_no: str, sheet: AiSystemSheet, principal: Principal) -> dict[str, 
         ),
     )
     return record
+
+
+def _move_usage_markers(
+    tx: store.Transaction, ai: dict[str, Any], sheet: AiSystemSheet
+) -> tuple[list[str], list[str]]:
+    """Markers for the voices the new sheet adds, deletes for those it drops."""
+    table, ai_no = get_settings().registry_table, ai["ai_no"]
+    before, after = set(ai["training_data"]["voices"]), set(sheet.training_data.voices)
+    for voice_no in sorted(after - before):
+        tx.put(table, _usage_marker(voice_no, ai_no, sheet.name, ai["business_id"]))
+    for voice_no in sorted(before - after):
+        tx.delete(table, keys.marker(keys.voice_pk(voice_no), keys.USED_BY, ai_no))
+    return sorted(after - before), sorted(before - after)
 
 
 def with_business(ai: dict[str, Any], business: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -204,6 +204,13 @@ def process_voice_upload(obj: UploadedObject) -> None:
     if voice is None or voice.get("upload_key") != obj.key:
         logger.warning("upload for no awaiting voice", extra={"key": obj.key})
         return
+    if _claim(voice_no, obj):
+        _process(voice, obj)
+
+
+def _claim(voice_no: str, obj: UploadedObject) -> bool:
+    """``awaiting_upload`` → ``processing`` for this upload's ETag; a redelivery of the same
+    object may take it up again, anything else finds it claimed (False)."""
     try:
         service.transition(
             voice_no,
@@ -219,7 +226,12 @@ def process_voice_upload(obj: UploadedObject) -> None:
         )
     except store.TransactionFailed:
         logger.info("upload already processed", extra={"voice_no": voice_no, "etag": obj.etag})
-        return
+        return False
+    return True
+
+
+def _process(voice: dict[str, Any], obj: UploadedObject) -> None:
+    voice_no = voice["voice_no"]
     try:
         _register(voice, obj)
     except Rejected as rejection:
@@ -238,7 +250,6 @@ def process_voice_upload(obj: UploadedObject) -> None:
 
 def _register(voice: dict[str, Any], obj: UploadedObject) -> None:
     voice_no = voice["voice_no"]
-    settings = get_settings()
     download, decoded = decode_upload(obj, (voice.get("file") or {}).get("size_bytes"))
     facts = {
         "duration_s": round(decoded.duration_s, 3),
@@ -260,33 +271,35 @@ def _register(voice: dict[str, Any], obj: UploadedObject) -> None:
     voiceprints.add_from_file(voice, S3Audio(obj.bucket, obj.key, download.size))
     stats = fingerprint_index.write(voice_no, decoded.algorithm, decoded.hashes, decoded.times)
     _keep_or_delete(voice, obj)
+    index = {"items": stats.items, "bytes": stats.bytes}
+    try:
+        _mark_registered(voice, facts, index)
+    except store.TransactionFailed:
+        # The same audio was registered by someone else in the meantime: decide again.
+        _duplicate_or_conflict(service.require(voice_no), obj, facts)
+
+
+def _mark_registered(voice: dict[str, Any], facts: dict[str, Any], index: dict[str, int]) -> None:
+    """``registered``, with the PCM hash claimed for this voice in the same transaction."""
     tx = store.Transaction()
     tx.put(
-        settings.registry_table,
+        get_settings().registry_table,
         {
-            **keys.pcm(decoded.pcm_sha256),
-            "voice_no": voice_no,
+            **keys.pcm(facts["pcm_sha256"]),
+            "voice_no": voice["voice_no"],
             "holder_id": voice["holder_id"],
         },
         "attribute_not_exists(pk)",
     )
-    try:
-        service.transition(
-            voice_no,
-            to="registered",
-            allowed_from=("processing",),
-            actor=ACTOR,
-            action="voice.registered",
-            tx=tx,
-            changes={
-                "audio": facts,
-                "registered_at": now_iso(),
-                "index": {"items": stats.items, "bytes": stats.bytes},
-            },
-        )
-    except store.TransactionFailed:
-        # The same audio was registered by someone else in the meantime: decide again.
-        _duplicate_or_conflict(service.require(voice_no), obj, facts)
+    service.transition(
+        voice["voice_no"],
+        to="registered",
+        allowed_from=("processing",),
+        actor=ACTOR,
+        action="voice.registered",
+        tx=tx,
+        changes={"audio": facts, "registered_at": now_iso(), "index": index},
+    )
 
 
 def _reject(voice_no: str, obj: UploadedObject, code: str, message: str) -> None:
@@ -356,8 +369,14 @@ def _duplicate_or_conflict(
             },
             data={"code": "duplicate", "duplicate_of": other_no},
         )
-        _delete(obj)
-        return True
+    else:
+        _conflict(voice, other_no, facts)
+    _delete(obj)
+    return True
+
+
+def _conflict(voice: dict[str, Any], other_no: str, facts: dict[str, Any]) -> None:
+    """Another holder's voice has the same audio: both go to ``conflict`` for an operator."""
     service.transition(
         voice["voice_no"],
         to="conflict",
@@ -377,9 +396,7 @@ def _duplicate_or_conflict(
         changes={"conflict_with": sorted({*other.get("conflict_with", []), voice["voice_no"]})},
         data={"with": voice["voice_no"]},
     )
-    _delete(obj)
     logger.warning("voice conflict", extra={"voice_no": voice["voice_no"], "with": other_no})
-    return True
 
 
 def _keep_or_delete(voice: dict[str, Any], obj: UploadedObject) -> None:

@@ -64,8 +64,36 @@ def register(sheet: VoiceRegistration, holder: Principal) -> tuple[dict[str, Any
             f"The file is larger than the {settings.upload_max_bytes} bytes a voice may have.",
             code="too_large",
         )
+    performer_ids = _member_performers(sheet.performer_ids)
+    if not performer_ids and not sheet.performer_names:
+        raise ValidationFailed(
+            "Name at least one performer (performer_ids or performer_names).", code="no_performer"
+        )
+    voice = _new_voice(sheet, holder, performer_ids)
+    voice_no = voice["voice_no"]
+    tx = store.Transaction()
+    tx.put(settings.registry_table, voice, "attribute_not_exists(pk)")
+    for performer_id in performer_ids:  # the voices that name a performer, without a scan
+        marker = keys.marker(keys.performer_pk(performer_id), keys.VOICE, voice_no)
+        tx.put(settings.registry_table, {**marker, "voice_no": voice_no})
+    audit.commit(
+        tx,
+        audit.Event(
+            actor=holder.member_id,
+            action="voice.created",
+            entity=f"voice:{voice_no}",
+            state=state(voice),
+            data={"voice_no": voice_no, "holder_id": holder.member_id},
+        ),
+    )
+    upload = presigned_upload(voice["upload_key"], sheet.file.content_type, sheet.file.size_bytes)
+    return voice, upload
+
+
+def _member_performers(raw_ids: list[str]) -> list[str]:
+    """The named member performers, normalised; each must be an active performer."""
     performer_ids = []
-    for raw in dict.fromkeys(sheet.performer_ids):
+    for raw in dict.fromkeys(raw_ids):
         performer_id = ids.normalize(raw, "member")
         performer = members.get(performer_id) if performer_id else None
         if performer is None or performer["kind"] != "performer" or performer["status"] != "active":
@@ -75,15 +103,16 @@ def register(sheet: VoiceRegistration, holder: Principal) -> tuple[dict[str, Any
                 code="unknown_performer",
                 details={"performer_id": raw},
             )
-        performer_ids.append(performer_id)
-    if not performer_ids and not sheet.performer_names:
-        raise ValidationFailed(
-            "Name at least one performer (performer_ids or performer_names).", code="no_performer"
-        )
+        performer_ids.append(performer["member_id"])
+    return performer_ids
+
+
+def _new_voice(
+    sheet: VoiceRegistration, holder: Principal, performer_ids: list[str]
+) -> dict[str, Any]:
     at = now_iso()
     voice_no = ids.new_id("voice")
-    object_key = f"{VOICE_PREFIX}{voice_no}/{secrets.token_hex(8)}"
-    voice = {
+    return {
         **key(voice_no),
         "voice_no": voice_no,
         "status": "awaiting_upload",
@@ -95,33 +124,12 @@ def register(sheet: VoiceRegistration, holder: Principal) -> tuple[dict[str, Any
         "rights": sheet.rights.model_dump(),
         "retention": sheet.retention,
         "file": sheet.file.model_dump(),
-        "upload_key": object_key,
+        "upload_key": f"{VOICE_PREFIX}{voice_no}/{secrets.token_hex(8)}",
         "created_at": at,
         "updated_at": at,
         "gsi1pk": keys.holder(holder.member_id),
         "gsi1sk": f"VOICE#{at}#{voice_no}",
     }
-    tx = store.Transaction()
-    tx.put(settings.registry_table, voice, "attribute_not_exists(pk)")
-    for performer_id in performer_ids:  # the voices that name a performer, without a scan
-        tx.put(
-            settings.registry_table,
-            {
-                **keys.marker(keys.performer_pk(performer_id), keys.VOICE, voice_no),
-                "voice_no": voice_no,
-            },
-        )
-    audit.commit(
-        tx,
-        audit.Event(
-            actor=holder.member_id,
-            action="voice.created",
-            entity=f"voice:{voice_no}",
-            state=state(voice),
-            data={"voice_no": voice_no, "holder_id": holder.member_id},
-        ),
-    )
-    return voice, presigned_upload(object_key, sheet.file.content_type, sheet.file.size_bytes)
 
 
 def voice_markers(performer_id: str) -> list[dict[str, Any]]:
