@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from shared.errors import ApiError
 
@@ -53,10 +53,12 @@ def document(version: str) -> dict[str, Any]:
     for op in OPERATIONS:
         models.update(m for m in (op.body, op.response) if m is not None)
     ordered = sorted(models, key=lambda m: m.__name__)
-    keys = [(m, "validation" if _is_body(m) else "serialization") for m in ordered]
+    keys: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (m, "validation" if _is_body(m) else "serialization") for m in ordered
+    ]
     refs, defs = models_json_schema(keys, ref_template="#/components/schemas/{model}")
 
-    def ref(model: type[BaseModel], mode: str) -> dict[str, Any]:
+    def ref(model: type[BaseModel], mode: JsonSchemaMode) -> dict[str, Any]:
         return refs[(model, mode)]
 
     paths: dict[str, dict[str, Any]] = {}

@@ -69,7 +69,7 @@ def create(
             data={f"{kind}_id": job_id},
         ),
     )
-    return job, voices.presigned_upload(job["upload_key"], file.content_type, file.size_bytes)
+    return job, voices.presigned_upload(str(job["upload_key"]), file.content_type, file.size_bytes)
 
 
 def claim(kind: str, job_id: str, obj: UploadedObject) -> bool:

@@ -208,7 +208,7 @@ def _changed_event(
 
 def lapsed(record: dict[str, Any], at: datetime) -> bool:
     until = record.get("valid_until")
-    return bool(until) and at.astimezone(UTC).date().isoformat() > until
+    return bool(until) and at.astimezone(UTC).date().isoformat() > str(until)
 
 
 def in_force_decisions(record: dict[str, Any], at: datetime | None = None) -> dict[str, Any]:

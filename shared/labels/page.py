@@ -660,11 +660,15 @@ def _cawg_items(cawg: Any, lang: str) -> str:
     entries = ((cawg or {}).get("entries") or {}) if isinstance(cawg, dict) else {}
     side = 1 if lang == "en" else 0
     return "".join(
-        f"<li><code>{escape(name)}</code>: "
-        f"{escape(CAWG_WORDS.get(v.get('use'), (v.get('use'), v.get('use')))[side])}</li>"
+        f"<li><code>{escape(name)}</code>: {escape(_cawg_word(v.get('use'), side))}</li>"
         for name, v in entries.items()
         if isinstance(v, dict)
     )
+
+
+def _cawg_word(use: Any, side: int) -> str:
+    word = str(use)
+    return CAWG_WORDS.get(word, (word, word))[side]
 
 
 def _label_link(check: Any, lang: str) -> str:

@@ -198,23 +198,27 @@ def check(ai_no: str, principal: Principal) -> dict[str, Any]:
     ai = ai_systems.require(ai_no)
     ai_systems.require_owner(ai, principal)
     verdict = fairness.verdict_now(ai)
-    current = ai.get("label_no") and get(ai["label_no"])
-    live = bool(
-        current and current["status"] in (*LIVE, "pending_review") and not _expired(current)
-    )
+    live = _live_label(ai)
     return {
         "ai_no": ai_no,
         "fair": verdict.fair,
-        "would_issue": verdict.fair and not live,
-        "live_label_no": current["label_no"] if live else None,
+        "would_issue": verdict.fair and live is None,
+        "live_label_no": live["label_no"] if live else None,
         "problems": [p.as_dict() for p in verdict.blocking],
         "notices": [p.as_dict() for p in verdict.problems if not p.blocking],
     }
 
 
-def _refuse_if_live(ai: dict[str, Any]) -> None:
-    current = ai.get("label_no") and get(ai["label_no"])
+def _live_label(ai: dict[str, Any]) -> dict[str, Any] | None:
+    """The AI system's label while it is live (or awaiting review) and not expired."""
+    current = get(ai["label_no"]) if ai.get("label_no") else None
     if current and current["status"] in (*LIVE, "pending_review") and not _expired(current):
+        return current
+    return None
+
+
+def _refuse_if_live(ai: dict[str, Any]) -> None:
+    if current := _live_label(ai):
         raise Conflict(
             f"{ai['ai_no']} already has label {current['label_no']} ({current['status']}).",
             code="label_exists",

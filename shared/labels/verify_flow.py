@@ -27,8 +27,9 @@ def lookup(lang: str, typed: str) -> tuple[str, int, str | None]:
     return page.render_verify_page(result, lang=lang, checked_at=now_iso()), 400, None
 
 
-def check_upload(lang: str, content_type: str, raw: bytes) -> tuple[str, int]:
+def check_upload(lang: str, content_type: str, body: bytes | str) -> tuple[str, int]:
     """(html, status) for a multipart form carrying ``file``: the file's label checked."""
+    raw = body.encode() if isinstance(body, str) else body
     if len(raw) > UPLOAD_MAX_BYTES + 64 * 1024:
         return page.render_form_error(lang, LIMIT_MB, _too_large(lang)), 413
     filename, data = uploaded_file(content_type, raw)
@@ -69,7 +70,7 @@ def uploaded_file(content_type: str, raw: bytes) -> tuple[str, bytes | None]:
     message = BytesParser(policy=HTTP).parsebytes(head + raw)
     if not message.is_multipart():
         return "", None
-    for part in message.iter_parts():  # type: ignore[attr-defined]  # an EmailMessage (policy HTTP)
+    for part in message.iter_parts():
         if part.get_param("name", header="content-disposition") == "file":
             payload = part.get_payload(decode=True)
             name = part.get_filename() or ""

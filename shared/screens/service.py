@@ -4,7 +4,7 @@ as it is embedded (before the comparison, whatever happens)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from shared import query_jobs
 from shared.access import Principal
@@ -93,7 +93,8 @@ def process_screen_upload(obj: UploadedObject) -> None:
             # the registry's bounds and rejection codes, as for voices and traces
             download, decoded = decode_upload(obj, (screen.get("file") or {}).get("size_bytes"))
             try:
-                embedding = speaker.embed_file(S3Audio(obj.bucket, obj.key, download.size))
+                audio = cast(BinaryIO, S3Audio(obj.bucket, obj.key, download.size))  # RawIOBase
+                embedding = speaker.embed_file(audio)
             except speaker.NoSpeech as error:
                 raise Rejected("no_speech", str(error)) from None
         finally:

@@ -11,7 +11,7 @@ import hashlib
 import io
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -169,7 +169,7 @@ def decode_upload(obj: UploadedObject, declared: int | None = None) -> tuple[Dow
     download, reader = fetch(obj, settings.upload_max_bytes, declared)
     try:
         decoded = audio.decode(
-            reader,
+            cast(BinaryIO, reader),  # an io.RawIOBase: the binary file interface it reads
             max_duration_s=settings.max_duration_s,
             max_wall_s=settings.max_decode_s,
         )
@@ -268,7 +268,8 @@ def _register(voice: dict[str, Any], obj: UploadedObject) -> None:
         return
     # Voice likeness (shared/screens): keep the speech's embedding, never the audio; read
     # again from S3 while the upload is still there.
-    voiceprints.add_from_file(voice, S3Audio(obj.bucket, obj.key, download.size))
+    audio = cast(BinaryIO, S3Audio(obj.bucket, obj.key, download.size))  # an io.RawIOBase
+    voiceprints.add_from_file(voice, audio)
     stats = fingerprint_index.write(voice_no, decoded.algorithm, decoded.hashes, decoded.times)
     _keep_or_delete(voice, obj)
     index = {"items": stats.items, "bytes": stats.bytes}
