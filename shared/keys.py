@@ -75,6 +75,11 @@ def label(label_no: str) -> Key:
     return {"pk": f"LABEL#{label_no}", "sk": "LABEL"}
 
 
+def job(kind: str, job_id: str) -> Key:
+    """A member's query job: ``trace`` or ``screen``."""
+    return {"pk": f"{kind.upper()}#{job_id}", "sk": kind.upper()}
+
+
 def intent_current(performer_id: str) -> Key:
     return {"pk": performer_pk(performer_id), "sk": "INTENT#CURRENT"}
 
@@ -87,8 +92,19 @@ def agent(performer_id: str, agent_id: str) -> Key:
     return {"pk": performer_pk(performer_id), "sk": f"AGENT#{agent_id}"}
 
 
+# Singletons: the domain events' delivery cursor, the published label keys (JWKS).
+EVENTS_CURSOR: Key = {"pk": "EVENTS", "sk": "CURSOR"}
+JWKS: Key = {"pk": "KEYS#LABEL", "sk": "JWKS"}
+
+
+def mailed(seq: int) -> Key:
+    """The mail sent for the audit entry ``seq`` (sent once, whatever the redeliveries)."""
+    return {"pk": f"MAILED#{seq}", "sk": "MAILED"}
+
+
 # Marker kinds: the sort-key prefix of a marker under another entity's partition.
 USED_BY, CONTRACT, LABEL, VOICE, AGENT = "USEDBY#", "CONTRACT#", "LABEL#", "VOICE#", "AGENT#"
+SPEAKER = "SPEAKER#"  # a voice's speaker embedding, under its performer
 
 
 def marker(pk: str, kind: str, ident: str) -> Key:

@@ -395,6 +395,18 @@ def query_all(
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+def scan_all(filter_: ConditionBase) -> list[Item]:
+    """Every item that passes ``filter_``: a scan of the whole table, for operator jobs only."""
+    kwargs: dict[str, Any] = {"FilterExpression": filter_}
+    items: list[Item] = []
+    while True:
+        page = registry().scan(**kwargs)
+        items += [from_dynamo(i) for i in page.get("Items", [])]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def markers(pk: str, kind: str) -> list[Item]:
     """The markers of ``kind`` (shared/keys.py) under the partition ``pk``."""
     from boto3.dynamodb.conditions import Key as K

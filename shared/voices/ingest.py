@@ -15,8 +15,7 @@ from typing import Any, BinaryIO, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared import fingerprint_index, keys, store
-from shared.aws import client
+from shared import aws, fingerprint_index, keys, store
 from shared.clock import now_iso
 from shared.logging import logger
 from shared.screens import enrol as voiceprints
@@ -90,10 +89,7 @@ class S3Audio(io.RawIOBase):
             data = self.blocks[index]
         else:
             end = min(self.size, start + self.block_bytes) - 1
-            response = client("s3").get_object(
-                Bucket=self.bucket, Key=self.key, Range=f"bytes={start}-{end}"
-            )
-            data = response["Body"].read()
+            data = aws.s3.read_range(self.bucket, self.key, start, end)
             self.ranged_gets += 1
         if start == self.hashed:  # the next bytes of the digest, however they were reached
             self.digest.update(data)
@@ -137,9 +133,8 @@ def fetch(
 ) -> tuple[Download, S3Audio]:
     """HEAD first (moto does not enforce the POST policy and a client may lie), then a
     streaming, seekable reader of the object."""
-    s3 = client("s3")
     try:
-        head = s3.head_object(Bucket=obj.bucket, Key=obj.key)
+        head = aws.s3.head(obj.bucket, obj.key)
     except ClientError as error:
         raise Rejected("empty", "The upload is gone (expired or deleted).") from error
     size = int(head["ContentLength"])
@@ -403,15 +398,9 @@ def _conflict(voice: dict[str, Any], other_no: str, facts: dict[str, Any]) -> No
 def _keep_or_delete(voice: dict[str, Any], obj: UploadedObject) -> None:
     """The association keeps fingerprints, not voices, unless the holder asked to retain."""
     if voice.get("retention") == "retain":
-        client("s3").copy_object(
-            Bucket=obj.bucket,
-            Key=f"retained/{voice['voice_no']}/original",
-            CopySource={"Bucket": obj.bucket, "Key": obj.key},
-            ServerSideEncryption="aws:kms",
-            MetadataDirective="COPY",
-        )
+        aws.s3.copy_encrypted(obj.bucket, obj.key, f"retained/{voice['voice_no']}/original")
     _delete(obj)
 
 
 def _delete(obj: UploadedObject) -> None:
-    client("s3").delete_object(Bucket=obj.bucket, Key=obj.key)
+    aws.s3.delete(obj.bucket, obj.key)

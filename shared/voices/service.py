@@ -8,9 +8,8 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from shared import audit, ids, keys, store
+from shared import audit, aws, ids, keys, store
 from shared.access import Principal, can_read_private
-from shared.aws import client
 from shared.clock import iso, now, now_iso
 from shared.errors import PayloadTooLarge, ValidationFailed
 from shared.members import service as members
@@ -39,15 +38,12 @@ def presigned_upload(object_key: str, content_type: str, size_bytes: int) -> dic
     settings = get_settings()
     expires = now() + timedelta(seconds=settings.upload_expiry_s)
     low, high = size_range(size_bytes)
-    post = client("s3").generate_presigned_post(
-        Bucket=settings.bucket,
-        Key=object_key,
-        Fields={"Content-Type": content_type},
-        Conditions=[
-            ["starts-with", "$Content-Type", "audio/"],
-            ["content-length-range", low, high],
-        ],
-        ExpiresIn=settings.upload_expiry_s,
+    post = aws.s3.presigned_post(
+        settings.bucket,
+        object_key,
+        {"Content-Type": content_type},
+        [["starts-with", "$Content-Type", "audio/"], ["content-length-range", low, high]],
+        settings.upload_expiry_s,
     )
     return {
         "url": post["url"],
