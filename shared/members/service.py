@@ -206,38 +206,14 @@ def rotate_token(member_id: str, actor: Principal) -> tuple[dict[str, Any], str]
     member = require(member_id)
     if member["status"] != "active":
         raise Conflict(f"The member is {member['status']}.", code="invalid_transition")
-    old_prefix = member.get("token_prefix")
     token, prefix = tokens.new_token()
-    table = get_settings().registry_table
-    tx = store.Transaction()
-    tx.update(
-        table,
-        keys.member(member_id),
-        "SET token_prefix = :new, updated_at = :at",
-        "token_prefix = :old" if old_prefix else "attribute_not_exists(token_prefix)",
-        {":new": prefix, ":at": now_iso(), **({":old": old_prefix} if old_prefix else {})},
-    )
-    tx.put(table, tokens.token_item(token, member_id, member["kind"]), "attribute_not_exists(pk)")
-    if old_prefix:
-        tx.update(
-            table,
-            keys.token(old_prefix),
-            "SET #s = :revoked, revoked_at = :at",
-            None,
-            {":revoked": "revoked", ":at": now_iso()},
-            {"#s": "status"},
-        )
-    new = {**member, "token_prefix": prefix}
-    audit.commit(
-        tx,
-        audit.Event(
-            actor=actor.member_id,
-            action="member.token_rotated",
-            entity=f"member:{member_id}",
-            state=state(new),
-            data={"old_prefix": old_prefix, "new_prefix": prefix},
-        ),
-        conflict=Conflict("The token was rotated concurrently; try again.", code="already_rotated"),
+    new = _swap_token(
+        member,
+        actor,
+        token,
+        "member.token_rotated",
+        {"old_prefix": member.get("token_prefix"), "new_prefix": prefix},
+        Conflict("The token was rotated concurrently; try again.", code="already_rotated"),
     )
     return new, token
 
@@ -248,34 +224,62 @@ def revoke_token(member_id: str, actor: Principal) -> dict[str, Any]:
     old_prefix = member.get("token_prefix")
     if not old_prefix:
         raise Conflict("There is no token to revoke.", code="no_token")
-    table = get_settings().registry_table
-    at = now_iso()
+    return _swap_token(
+        member,
+        actor,
+        None,
+        "member.token_revoked",
+        {"old_prefix": old_prefix},
+        Conflict("The token changed meanwhile; try again.", code="already_rotated"),
+    )
+
+
+def _swap_token(
+    member: dict[str, Any],
+    actor: Principal,
+    token: str | None,
+    action: str,
+    data: dict[str, Any],
+    conflict: Conflict,
+) -> dict[str, Any]:
+    """The member's token replaced by ``token`` (or by none) and the old one revoked, in one
+    transaction conditional on the token read."""
+    member_id, old_prefix = member["member_id"], member.get("token_prefix")
+    prefix = tokens.prefix_of(token) if token else None
+    at, table = now_iso(), get_settings().registry_table
+    expression, names, values = store.set_fields({"token_prefix": prefix, "updated_at": at})
     tx = store.Transaction()
     tx.update(
         table,
         keys.member(member_id),
-        "REMOVE token_prefix SET updated_at = :at",
-        "token_prefix = :old",
-        {":old": old_prefix, ":at": at},
+        expression,
+        "token_prefix = :old" if old_prefix else "attribute_not_exists(token_prefix)",
+        values | ({":old": old_prefix} if old_prefix else {}),
+        names,
     )
-    tx.update(
-        table,
-        keys.token(old_prefix),
-        "SET #s = :revoked, revoked_at = :at",
-        None,
-        {":revoked": "revoked", ":at": at},
-        {"#s": "status"},
-    )
-    new = {k: v for k, v in member.items() if k != "token_prefix"}
+    if token:
+        tx.put(
+            table, tokens.token_item(token, member_id, member["kind"]), "attribute_not_exists(pk)"
+        )
+    if old_prefix:
+        tx.update(
+            table,
+            keys.token(old_prefix),
+            "SET #s = :revoked, revoked_at = :at",
+            None,
+            {":revoked": "revoked", ":at": at},
+            {"#s": "status"},
+        )
+    new = {k: v for k, v in {**member, "token_prefix": prefix}.items() if v is not None}
     audit.commit(
         tx,
         audit.Event(
             actor=actor.member_id,
-            action="member.token_revoked",
+            action=action,
             entity=f"member:{member_id}",
             state=state(new),
-            data={"old_prefix": old_prefix},
+            data=data,
         ),
-        conflict=Conflict("The token changed meanwhile; try again.", code="already_rotated"),
+        conflict=conflict,
     )
     return new
