@@ -166,12 +166,13 @@ def _intents_at(performer_ids: list[str], at: datetime) -> dict[str, dict[str, A
         i["performer_id"]: i for i in store.get_many(keys.intent_current(p) for p in performer_ids)
     }
     stamp = intents.stamp(at)
-    return {
-        p: current[p]
-        if p in current and current[p]["effective_at"] <= stamp
-        else (intents.at_time(p, at) if p in current else None)
-        for p in performer_ids
-    }
+    found: dict[str, dict[str, Any] | None] = {}
+    for performer_id in performer_ids:
+        record = current.get(performer_id)
+        if record is not None and record["effective_at"] > stamp:
+            record = intents.at_time(performer_id, at)  # changed since: the version then
+        found[performer_id] = record
+    return found
 
 
 def _contract_reason(candidates: list[dict[str, Any]], day: date) -> str | None:

@@ -62,7 +62,7 @@ def _markers(label_no: str, ai: dict[str, Any], verdict: fairness.Verdict) -> li
     )
     return [
         {**keys.marker(pk, keys.LABEL, label_no), "label_no": label_no, "ai_no": ai["ai_no"]}
-        for pk in pks
+        for pk in dict.fromkeys(pks)  # one write per item in a transaction
     ]
 
 

@@ -372,16 +372,8 @@ def _duplicate_or_conflict(
 
 
 def _conflict(voice: dict[str, Any], other_no: str, facts: dict[str, Any]) -> None:
-    """Another holder's voice has the same audio: both go to ``conflict`` for an operator."""
-    service.transition(
-        voice["voice_no"],
-        to="conflict",
-        allowed_from=("processing",),
-        actor=ACTOR,
-        action="voice.conflict",
-        changes={"audio": facts, "conflict_with": [other_no]},
-        data={"with": other_no},
-    )
+    """Another holder's voice has the same audio: both go to ``conflict`` for an operator. The
+    registered one first, so that whoever sees the new voice in ``conflict`` sees both."""
     other = service.require(other_no)
     service.transition(
         other_no,
@@ -391,6 +383,15 @@ def _conflict(voice: dict[str, Any], other_no: str, facts: dict[str, Any]) -> No
         action="voice.conflict",
         changes={"conflict_with": sorted({*other.get("conflict_with", []), voice["voice_no"]})},
         data={"with": voice["voice_no"]},
+    )
+    service.transition(
+        voice["voice_no"],
+        to="conflict",
+        allowed_from=("processing",),
+        actor=ACTOR,
+        action="voice.conflict",
+        changes={"audio": facts, "conflict_with": [other_no]},
+        data={"with": other_no},
     )
     logger.warning("voice conflict", extra={"voice_no": voice["voice_no"], "with": other_no})
 
