@@ -26,6 +26,7 @@ from shared.errors import NotFound
 from shared.labels import service as label_service
 from shared.voices import service as voices
 from shared.voices import usage
+from shared.voices.models import Usage
 
 bp = Blueprint(__name__)
 
@@ -205,13 +206,6 @@ def confirm_contract(call: Call) -> Contract:
 def revoke_contract(call: Call) -> Contract:
     contract = contracts.revoke(contract_id_of(call), call.require_principal(), call.body.reason)
     return Contract.model_validate(contracts.view(contract))
-
-
-class Usage(BaseModel):
-    voice_no: str
-    ai_systems: list[dict[str, Any]]
-    contracts: list[dict[str, Any]]
-    labels: list[dict[str, Any]]
 
 
 @route(
