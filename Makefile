@@ -50,6 +50,7 @@ test: setup sysdeps lint
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 unit handler e2e: setup
 	$(BIN)/python -m pytest tests/$@ $(PYTEST_ARGS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any
+from typing import Any, cast
 
 from chalice import Chalice, Response
 
@@ -40,7 +40,8 @@ def api_shaped(response: Response, request_id: str) -> Response:
     return json_response(
         {"code": code, "message": str(body["Message"]), "request_id": request_id},
         response.status_code,
-        headers=headers,
+        # Chalice takes a list as a multi-value header and passes it through as it came.
+        headers=cast(dict[str, str], headers),
     )
 
 

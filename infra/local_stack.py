@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "ap-northeast-1"
@@ -104,8 +105,8 @@ class LocalStack:
     def __init__(self, api_port: int, aws_port: int) -> None:
         self.api_port, self.aws_port = api_port, aws_port
         self.moto: subprocess.Popen[bytes] | None = None
-        self.worker = None
-        self.server = None
+        self.worker: Any = None  # infra.local_worker.Worker once started
+        self.server: Any = None  # chalice's LocalDevServer once started
         self.mail: object | None = None
 
     def start(self) -> None:

@@ -270,6 +270,8 @@ def _api_overrides(api: Function, stage: dict[str, int]) -> dict[str, Any]:
 
 
 def _event_overrides(function: Function) -> dict[str, Any] | None:
+    if function.event_source is None:  # an API or scheduled function: no event source
+        return None
     if function.kind == "sqs":
         return {
             function.event_source: {

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import inspect
-import sys
 import threading
 from typing import Any
 
@@ -74,4 +73,4 @@ Table.all_items = _all_items  # type: ignore[method-assign]
 Table.query = _query  # type: ignore[method-assign]
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

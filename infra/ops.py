@@ -205,7 +205,7 @@ def export_tables(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for name in (settings.registry_table, settings.audit_table, settings.fingerprint_table):
         table = resource("dynamodb").Table(name)
-        count, kwargs = 0, {}
+        count, kwargs = 0, dict[str, Any]()
         with open(directory / f"{name}.jsonl", "w", encoding="utf-8") as out:
             while True:
                 page = table.scan(**kwargs)

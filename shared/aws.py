@@ -1,9 +1,12 @@
-"""boto3 clients for the stage: real AWS, or the moto server of the local stack."""
+"""boto3 clients for the stage (real AWS, or the moto server of the local stack), and one small
+adapter per service for the calls the domain makes: ``s3``, ``kms``, ``lambda_`` and ``sqs``.
+DynamoDB has its own: the repository in shared/store.py."""
 
 from __future__ import annotations
 
+import json
 from functools import cache
-from typing import Any
+from typing import IO, Any
 
 import boto3
 from botocore.config import Config
@@ -46,3 +49,76 @@ def resource(service: str) -> Any:
 def reset_all() -> None:
     client.cache_clear()
     resource.cache_clear()
+
+
+class S3:
+    """Objects of the stage's buckets: presigned uploads, ranged reads, copies, deletes."""
+
+    def presigned_post(
+        self,
+        bucket: str,
+        key: str,
+        fields: dict[str, str],
+        conditions: list[Any],
+        expires_s: int,
+    ) -> dict[str, Any]:
+        return client("s3").generate_presigned_post(
+            Bucket=bucket, Key=key, Fields=fields, Conditions=conditions, ExpiresIn=expires_s
+        )
+
+    def head(self, bucket: str, key: str) -> dict[str, Any]:
+        return client("s3").head_object(Bucket=bucket, Key=key)
+
+    def read_range(self, bucket: str, key: str, start: int, end: int) -> bytes:
+        """Bytes ``start`` to ``end`` inclusive (an HTTP Range)."""
+        reply = client("s3").get_object(Bucket=bucket, Key=key, Range=f"bytes={start}-{end}")
+        return reply["Body"].read()
+
+    def download(self, bucket: str, key: str, handle: IO[bytes]) -> None:
+        client("s3").download_fileobj(bucket, key, handle)
+
+    def copy_encrypted(self, bucket: str, source: str, key: str) -> None:
+        """A copy under ``key``, encrypted with the stage's KMS key, metadata kept."""
+        client("s3").copy_object(
+            Bucket=bucket,
+            Key=key,
+            CopySource={"Bucket": bucket, "Key": source},
+            ServerSideEncryption="aws:kms",
+            MetadataDirective="COPY",
+        )
+
+    def delete(self, bucket: str, key: str) -> None:
+        client("s3").delete_object(Bucket=bucket, Key=key)
+
+
+class Kms:
+    """The label-signing keys (shared/labels/keys.py works on this client)."""
+
+    def client(self) -> Any:
+        return client("kms")
+
+
+class Lambda:
+    def invoke_json(self, function: str, payload: dict[str, Any]) -> tuple[Any, bool]:
+        """Invoke ``function`` synchronously with a JSON event: (its JSON reply, whether the
+        function raised)."""
+        reply = client("lambda").invoke(FunctionName=function, Payload=json.dumps(payload).encode())
+        return json.loads(reply["Payload"].read()), bool(reply.get("FunctionError"))
+
+
+class Sqs:
+    def queue_url(self, name: str) -> str:
+        return client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+
+    def waiting(self, queue_url: str) -> int:
+        """Messages in the queue, visible or in flight (approximate, as SQS counts them)."""
+        attributes = client("sqs").get_queue_attributes(
+            QueueUrl=queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(
+            attributes["ApproximateNumberOfMessagesNotVisible"]
+        )
+
+
+s3, kms, lambda_, sqs = S3(), Kms(), Lambda(), Sqs()

@@ -126,3 +126,16 @@ def after_a_burst(event: events.DomainEvent) -> None:
             create_all()
     except Exception:  # see the docstring
         logger.exception("checkpoint after a burst failed", extra={"seq": event.seq})
+
+
+def listing(chain: str, before: int | None, limit: int) -> dict[str, Any]:
+    """A page of ``chain``'s checkpoints, newest first, with the latest one and the next
+    ``before`` (the API's /v1/log/checkpoints)."""
+    items, more = page(chain, before=before, limit=limit)
+    newest = latest(chain) if before is not None else (items[0] if items else None)
+    return {
+        "chain": chain,
+        "latest": newest,
+        "checkpoints": items,
+        "next": str(more) if more is not None else None,
+    }

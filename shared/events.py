@@ -19,8 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared import actions, store
-from shared.aws import client
+from shared import actions, aws, keys, store
 from shared.clock import now_iso
 from shared.logging import logger
 from shared.settings import get_settings
@@ -120,7 +119,7 @@ def record_delivery(event: DomainEvent, subscribers: int) -> None:
     """Remember how far delivery got (shown by /v1/health, so event lag is visible)."""
     try:
         store.registry().update_item(
-            Key={"pk": "EVENTS", "sk": "CURSOR"},
+            Key=keys.EVENTS_CURSOR,
             UpdateExpression="SET last_seq = :s, last_action = :a, delivered_at = :t",
             ConditionExpression="attribute_not_exists(last_seq) OR last_seq < :s",
             ExpressionAttributeValues={":s": event.seq, ":a": event.action, ":t": now_iso()},
@@ -135,8 +134,7 @@ def record_delivery(event: DomainEvent, subscribers: int) -> None:
 
 
 def delivery_cursor() -> dict[str, Any] | None:
-    item = store.registry().get_item(Key={"pk": "EVENTS", "sk": "CURSOR"}).get("Item")
-    return store.from_dynamo(item) if item else None
+    return store.get(keys.EVENTS_CURSOR, consistent=False)
 
 
 def stream_arn() -> str:
@@ -150,23 +148,14 @@ def failure_queue_url() -> str:
     """The queue where events that kept failing are set aside (the stream's on-failure
     destination in AWS; the local poller sends the same messages)."""
     settings = get_settings()
-    return (
-        settings.events_failed_queue_url
-        or client("sqs").get_queue_url(QueueName=f"ailas-{settings.stage}-events-failed")[
-            "QueueUrl"
-        ]
+    return settings.events_failed_queue_url or aws.sqs.queue_url(
+        f"ailas-{settings.stage}-events-failed"
     )
 
 
 def set_aside_count() -> int | None:
     """How many failed event batches wait for an operator (None when it cannot be read)."""
     try:
-        attributes = client("sqs").get_queue_attributes(
-            QueueUrl=failure_queue_url(),
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
+        return aws.sqs.waiting(failure_queue_url())
     except ClientError:
         return None
-    return int(attributes["ApproximateNumberOfMessages"]) + int(
-        attributes["ApproximateNumberOfMessagesNotVisible"]
-    )

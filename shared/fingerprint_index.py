@@ -55,7 +55,7 @@ def write(
     table = get_settings().fingerprint_table
     ddb = client("dynamodb")
     stats = WriteStats()
-    requests = [
+    requests: list[dict[str, Any]] = [
         {
             "PutRequest": {
                 "Item": {

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from shared.formats.uses import USE_CODES
 from shared.labels.fairness import MESSAGES
@@ -159,7 +159,7 @@ def document(version: str, server: str | None = None) -> dict[str, Any]:
     for op in OPERATIONS:
         models.update(m for m in (op.body, *_answers(op)) if m is not None)
     ordered = sorted(models, key=lambda m: m.__name__)
-    keys: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
+    keys: list[tuple[type[BaseModel], JsonSchemaMode]] = [
         (m, "validation" if _is_body(m) else "serialization") for m in ordered
     ]
     refs, defs = models_json_schema(keys, ref_template="#/components/schemas/{model}")

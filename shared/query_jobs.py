@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from shared import audit, ids, store
+from shared import audit, ids, keys, store
 from shared.access import Principal
 from shared.clock import now_iso
 from shared.errors import NotFound, PayloadTooLarge
@@ -20,13 +20,11 @@ from shared.voices.models import FileFacts
 ACTOR = "system:ingest"
 
 
-def key(kind: str, job_id: str) -> dict[str, str]:
-    return {"pk": f"{kind.upper()}#{job_id}", "sk": kind.upper()}
+key = keys.job
 
 
 def get(kind: str, job_id: str) -> dict[str, Any] | None:
-    item = store.registry().get_item(Key=key(kind, job_id), ConsistentRead=True).get("Item")
-    return store.from_dynamo(item) if item else None
+    return store.get(key(kind, job_id))
 
 
 def require_own(kind: str, job_id: str, principal: Principal) -> dict[str, Any]:
@@ -69,7 +67,7 @@ def create(
             data={f"{kind}_id": job_id},
         ),
     )
-    return job, voices.presigned_upload(job["upload_key"], file.content_type, file.size_bytes)
+    return job, voices.presigned_upload(str(job["upload_key"]), file.content_type, file.size_bytes)
 
 
 def claim(kind: str, job_id: str, obj: UploadedObject) -> bool:

@@ -1,5 +1,6 @@
 """DynamoDB access shared by every domain module: tables, (de)serialisation, conditional
-transactions, and opaque pagination cursors."""
+transactions, opaque pagination cursors, and the repository of the registry table (typed
+get / require / pages / audited transitions; the keys themselves are built in shared/keys.py)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,27 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from shared.aws import client, resource
-from shared.errors import BadRequest
+from shared.errors import ApiError, BadRequest, NotFound
 from shared.formats import canonical
+from shared.keys import Key
 from shared.settings import get_settings
+
+if TYPE_CHECKING:
+    from boto3.dynamodb.conditions import ConditionBase
+
+    from shared.audit import Event
+
+Item = dict[str, Any]
+Page = tuple[list[Item], str | None]
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -71,11 +82,17 @@ def deserialize(item: dict[str, Any]) -> dict[str, Any]:
     return from_dynamo({k: _deserializer.deserialize(v) for k, v in item.items()})
 
 
-def set_fields(changes: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """An UpdateExpression that sets each field, or removes it where the value is None."""
-    names = {f"#{k}": k for k in changes}
-    values = {f":{k}": v for k, v in changes.items() if v is not None}
-    expression = "SET " + ", ".join(f"#{k} = :{k}" for k, v in changes.items() if v is not None)
+def set_fields(
+    changes: dict[str, Any], append: dict[str, list[Any]] | None = None
+) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """An UpdateExpression that sets each field, or removes it where the value is None, and
+    appends to the lists in ``append``."""
+    appended = append or {}
+    names = {f"#{k}": k for k in [*changes, *appended]}
+    values = {f":{k}": v for k, v in [*changes.items(), *appended.items()] if v is not None}
+    sets = [f"#{k} = :{k}" for k, v in changes.items() if v is not None]
+    sets += [f"#{k} = list_append(#{k}, :{k})" for k in appended]
+    expression = "SET " + ", ".join(sets)
     if removed := [f"#{k}" for k, v in changes.items() if v is None]:
         expression += " REMOVE " + ", ".join(removed)
     return expression, names, values
@@ -131,6 +148,11 @@ class Transaction:
     ) -> int:
         return self._add(
             "ConditionCheck", {"TableName": table, "Key": serialize(key)}, condition, values, names
+        )
+
+    def delete(self, table: str, key: dict[str, Any], condition: str | None = None) -> int:
+        return self._add(
+            "Delete", {"TableName": table, "Key": serialize(key)}, condition, None, None
         )
 
     def _add(
@@ -262,3 +284,179 @@ def ascii_int(raw: str | None, name: str, minimum: int, maximum: int, code: str)
 def page_limit(raw: str | None, default: int = 50, maximum: int = 200) -> int:
     value = ascii_int(raw, "limit", 1, maximum, "invalid_limit")
     return default if value is None else value
+
+
+# --- the repository of the registry table -------------------------------------------------
+
+
+def get(key: Key, *, consistent: bool = True) -> Item | None:
+    item = registry().get_item(Key=key, ConsistentRead=consistent).get("Item")
+    return from_dynamo(item) if item else None
+
+
+def get_many(keys: Iterable[Key]) -> list[Item]:
+    """The items that exist of ``keys`` (BatchGetItem, 100 keys a call, consistent reads):
+    one round trip per hundred items instead of one per item."""
+    wanted = list({(k["pk"], k["sk"]): k for k in keys}.values())
+    table = get_settings().registry_table
+    found: list[Item] = []
+    for start in range(0, len(wanted), 100):
+        request: dict[str, Any] = {
+            table: {
+                "Keys": [serialize(k) for k in wanted[start : start + 100]],
+                "ConsistentRead": True,
+            }
+        }
+        while request:
+            reply = client("dynamodb").batch_get_item(RequestItems=request)
+            found += [deserialize(i) for i in reply.get("Responses", {}).get(table, [])]
+            request = reply.get("UnprocessedKeys") or {}
+    return found
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One kind of registry item: how its key is built from its id, and the not-found error a
+    missing one raises (``No <noun> <id>.``, code ``not_found``)."""
+
+    noun: str
+    key: Callable[[str], Key]
+    not_found: str
+
+    def get(self, ident: str, *, consistent: bool = True) -> Item | None:
+        return get(self.key(ident), consistent=consistent)
+
+    def require(self, ident: str) -> Item:
+        item = self.get(ident)
+        if item is None:
+            raise self.missing(ident)
+        return item
+
+    def missing(self, ident: str) -> NotFound:
+        return NotFound(f"No {self.noun} {ident}.", code=self.not_found)
+
+    def get_many(self, idents: Iterable[str]) -> dict[str, Item]:
+        """The existing items of ``idents``, by id, in the order of ``idents``."""
+        wanted = list(dict.fromkeys(idents))
+        found = {(i["pk"], i["sk"]): i for i in get_many(self.key(i) for i in wanted)}
+        pairs = ((i, self.key(i)) for i in wanted)
+        return {i: found[(k["pk"], k["sk"])] for i, k in pairs if (k["pk"], k["sk"]) in found}
+
+
+def _query_args(
+    condition: ConditionBase, index: str | None, forward: bool, filter_: ConditionBase | None
+) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ScanIndexForward": forward}
+    if index:
+        kwargs["IndexName"] = index
+    if filter_ is not None:
+        kwargs["FilterExpression"] = filter_
+    return kwargs
+
+
+def query_page(
+    condition: ConditionBase,
+    *,
+    limit: int,
+    cursor: str | None,
+    index: str | None = "gsi1",
+    forward: bool = True,
+    filter_: ConditionBase | None = None,
+) -> Page:
+    """One page of a query, continued from a signed cursor; the next cursor or None."""
+    kwargs = _query_args(condition, index, forward, filter_) | {"Limit": limit}
+    if start := decode_cursor(cursor):
+        kwargs["ExclusiveStartKey"] = start
+    page = registry().query(**kwargs)
+    return (
+        [from_dynamo(i) for i in page.get("Items", [])],
+        encode_cursor(page.get("LastEvaluatedKey")),
+    )
+
+
+def query_all(
+    condition: ConditionBase,
+    *,
+    index: str | None = None,
+    consistent: bool = False,
+    forward: bool = True,
+    filter_: ConditionBase | None = None,
+) -> list[Item]:
+    """Every item of a query, all pages."""
+    kwargs = _query_args(condition, index, forward, filter_)
+    if consistent:
+        kwargs["ConsistentRead"] = True
+    items: list[Item] = []
+    while True:
+        page = registry().query(**kwargs)
+        items += [from_dynamo(i) for i in page.get("Items", [])]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def scan_all(filter_: ConditionBase) -> list[Item]:
+    """Every item that passes ``filter_``: a scan of the whole table, for operator jobs only."""
+    kwargs: dict[str, Any] = {"FilterExpression": filter_}
+    items: list[Item] = []
+    while True:
+        page = registry().scan(**kwargs)
+        items += [from_dynamo(i) for i in page.get("Items", [])]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def markers(pk: str, kind: str) -> list[Item]:
+    """The markers of ``kind`` (shared/keys.py) under the partition ``pk``."""
+    from boto3.dynamodb.conditions import Key as K
+
+    return query_all(K("pk").eq(pk) & K("sk").begins_with(kind))
+
+
+@dataclass(frozen=True)
+class Guard:
+    """The condition of a transition: ``field`` holds one of ``allowed`` (as read), or the
+    alternative condition ``otherwise`` holds (an expression and its values)."""
+
+    field: str
+    allowed: tuple[Any, ...]
+    otherwise: tuple[str, dict[str, Any]] | None = None
+
+    def render(self) -> tuple[str, dict[str, Any], dict[str, str]]:
+        values = {f":guard{i}": v for i, v in enumerate(self.allowed)}
+        condition = "#guard IN (" + ", ".join(values) + ")"
+        if self.otherwise:
+            condition = f"({condition}) OR ({self.otherwise[0]})"
+            values |= self.otherwise[1]
+        return condition, values, {"#guard": self.field}
+
+
+def transition(
+    key: Key,
+    changes: dict[str, Any],
+    *,
+    guard: Guard,
+    event: Event,
+    append: dict[str, list[Any]] | None = None,
+    tx: Transaction | None = None,
+    conflict: ApiError | None = None,
+) -> Item:
+    """Change one item if ``guard`` holds, with the operations of ``tx`` and the event's audit
+    entry, in one transaction. The item's update is operation 0, so a lost race is
+    ``TransactionFailed.failed_at(0)`` (or ``conflict`` when given). Returns the audit entry."""
+    from shared import audit  # audit builds on this module
+
+    expression, names, values = set_fields(changes, append)
+    condition, guard_values, guard_names = guard.render()
+    transaction = Transaction()
+    transaction.update(
+        get_settings().registry_table,
+        key,
+        expression,
+        condition,
+        values | guard_values,
+        names | guard_names,
+    )
+    transaction.operations += tx.operations if tx else []
+    return audit.commit(transaction, event, conflict=conflict)

@@ -163,8 +163,8 @@ def run(
     if state_path.exists():  # resume: keep what an interrupted run already matched
         for line in state_path.read_text().splitlines():
             if line.strip():
-                row = json.loads(line)
-                done[row["identity"]] = row
+                held: dict[str, Any] = json.loads(line)
+                done[held["identity"]] = held
     todo = [p for p in files if _identity(p) not in done]
     with (
         open(state_path, "a", encoding="utf-8") as state,
@@ -188,14 +188,14 @@ def run(
             bar.update(1)
     cache: dict[str, Any] = {}
     results = []
-    for path in files:
-        row = done[_identity(path)]
+    for file in files:
+        row = done[_identity(file)]
         matches = [
             {**m, **_verdicts(client, ai, m["voice_no"], contracts, cache)} for m in row["matches"]
         ]
         results.append(
             {
-                "path": str(path),
+                "path": str(file),
                 "error": row["error"],
                 "matches": matches,
                 "covered": all(m["covered"] for m in matches),

@@ -381,6 +381,13 @@ def verify_file(
     except ApiError as error:
         fail(error)
         return
+    ctx.emit(check.as_dict(), "\n".join(_file_check_lines(check, manifest)))
+    if not check.ok:
+        sys.exit(1)
+
+
+def _file_check_lines(check: Any, manifest: Any) -> list[str]:
+    """The human reading of a file check (``provenance.FileCheck`` and its manifest)."""
     signer = manifest.signer or {}
     lines = [
         f"{'OK' if check.ok else 'NOT VALID'}: {check.message_en} [{check.verdict}]",
@@ -413,9 +420,7 @@ def verify_file(
         ]
     if check.verify_url:
         lines.append(f"verify: {check.verify_url}")
-    ctx.emit(check.as_dict(), "\n".join(lines))
-    if not check.ok:
-        sys.exit(1)
+    return lines
 
 
 @main.command("label-file")

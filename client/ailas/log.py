@@ -138,7 +138,7 @@ def _new_checkpoints(
         query = f"/v1/log/checkpoints?chain={CHAIN}&limit={PAGE}"
         page = source.get(query + (f"&before={before}" if before else ""))
         for checkpoint in page.get("checkpoints", []):
-            held = mirror.checkpoints.get(checkpoint.get("size"))  # type: ignore[arg-type]
+            held = mirror.checkpoints.get(checkpoint.get("size"))
             if held is not None:
                 if not _same(held, checkpoint):
                     problems.append(
@@ -211,8 +211,8 @@ def verify(
     checked, good = logchain.check_checkpoints(CHAIN, fresh, hashes, size, jwks)
     problems += walker.problems + checked
     if not problems:
-        mirror.append(new_entries, sorted(good, key=lambda c: c["size"]))
-    known = list(mirror.checkpoints.values()) if not problems else good
+        mirror.append(new_entries, sorted((dict(c) for c in good), key=lambda c: c["size"]))
+    known = list(mirror.checkpoints.values()) if not problems else [dict(c) for c in good]
     latest = max(known, key=lambda c: c["size"]) if known else None
     return Report(
         api=api,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalice import Blueprint
 from pydantic import BaseModel
 
@@ -25,6 +23,7 @@ from shared.labels import service as label_service
 from shared.openapi import Problem
 from shared.voices import service as voices
 from shared.voices import usage
+from shared.voices.models import Usage
 
 bp = Blueprint(__name__)
 
@@ -217,13 +216,6 @@ def confirm_contract(call: Call) -> Contract:
 def revoke_contract(call: Call) -> Contract:
     contract = contracts.revoke(call.path.contract_id, call.require_principal(), call.body.reason)
     return Contract.model_validate(contracts.view(contract))
-
-
-class Usage(BaseModel):
-    voice_no: str
-    ai_systems: list[dict[str, Any]]
-    contracts: list[dict[str, Any]]
-    labels: list[dict[str, Any]]
 
 
 @route(

@@ -408,7 +408,7 @@ def path_args(raw: dict[str, str], model: type[BaseModel]) -> BaseModel:
         ) from None
 
 
-def parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
+def parse_body(raw: bytes | str | None, model: type[BaseModel]) -> BaseModel:
     """The one place a request body is parsed: size, depth, numbers and characters are bounded
     (shared/json_input.py) before pydantic sees it."""
     raw = raw or b""

@@ -18,8 +18,7 @@ from functions.api.http import (
     route,
 )
 from shared import access, ids
-from shared.errors import NotFound, ValidationFailed
-from shared.formats import cawg
+from shared.errors import ValidationFailed
 from shared.formats.uses import DECISIONS, USE_CODES
 from shared.intents import exports, service
 from shared.intents.models import (
@@ -31,7 +30,6 @@ from shared.intents.models import (
     IntentView,
     IntentWritten,
 )
-from shared.settings import get_settings
 
 bp = Blueprint(__name__)
 TAG = "intents"
@@ -97,32 +95,10 @@ def put_intent(call: Call) -> IntentWritten:
     path=MemberPath,
 )
 def get_intent(call: Call) -> IntentView | Response:
-    performer_id = call.path.member_id
-    performer = service.require_performer(performer_id)
-    at = call.args.at
-    record = service.at_time(performer_id, at) if at else service.current(performer_id)
-    if record is None:
-        raise NotFound(
-            "This performer had registered no intent then; every use counts as 'contract'.",
-            code="no_intent",
-        )
-    intent = service.view(record, performer["display_name"], at)
-    intent_url = f"{get_settings().public_base_url}/v1/performers/{performer_id}/intent"
-    match call.args.format:
-        case "json":
-            return IntentView.model_validate(intent)
-        case "cawg":
-            return json_response(cawg.cawg(intent, intent_url))
-        case "tdmrep":
-            performer_url = f"{get_settings().public_base_url}/v1/members/{performer_id}"
-            return json_response(
-                exports.tdmrep(intent, intent_url, performer_url),
-                headers={"Content-Type": "application/ld+json"},
-            )
-        case other:
-            raise ValidationFailed(
-                f"Unknown format {other!r}; use json, cawg or tdmrep.", code="invalid_format"
-            )
+    document, headers = exports.published(call.path.member_id, call.args.at, call.args.format)
+    if headers is None:
+        return IntentView.model_validate(document)
+    return json_response(document, headers=headers)
 
 
 @route(

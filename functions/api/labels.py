@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Annotated, Any
 
 from chalice import Blueprint, Response
@@ -21,9 +19,9 @@ from functions.api.http import (
 from shared import ids
 from shared.clock import now_iso
 from shared.errors import BadRequest, NotFound, PayloadTooLarge, Unavailable, UnsupportedMedia
-from shared.formats import jws, provenance
+from shared.formats import jws
 from shared.intents.models import UseCode
-from shared.labels import LabelStatus, badge, keyring, page, qr, service, verification
+from shared.labels import LabelStatus, badge, keyring, page, qr, service, verification, verify_flow
 from shared.members.models import Reason, Strict
 from shared.openapi import Problem
 
@@ -241,7 +239,6 @@ PAGE_HEADERS = {
     "img-src 'self' data:; form-action 'self'",
 }
 # API Gateway hands Lambda at most 6 MB, and a binary body arrives base64-encoded (4/3).
-UPLOAD_MAX_BYTES = 4 * 1024 * 1024
 PAGE_STATUS = {"found": 200, "unknown": 404, "mistyped": 400, "malformed": 400}
 
 
@@ -298,22 +295,12 @@ route(
 )
 def lookup_page(call: Call) -> Response:
     lang = _lang(call)
-    typed = call.query.get("label_no", "").strip()
-    if not typed:
-        return _page(page.render_lookup_page(lang, UPLOAD_MAX_BYTES // 2**20))
-    number = verification.classify(typed)
-    if number.canonical:
-        suffix = "?lang=en" if lang == "en" else ""
+    html, status, location = verify_flow.lookup(lang, call.query.get("label_no", "").strip())
+    if location:
         return Response(
-            body="",
-            status_code=303,
-            headers={
-                "Location": f"/verify/{number.canonical}{suffix}",
-                "Cache-Control": "no-cache",
-            },
+            body="", status_code=303, headers={"Location": location, "Cache-Control": "no-cache"}
         )
-    result = verification.Verification(number, number.problem)  # type: ignore[arg-type]
-    return _page(page.render_verify_page(result, lang=lang, checked_at=now_iso()), 400)
+    return _page(html, status)
 
 
 @route(
@@ -329,55 +316,9 @@ def lookup_page(call: Call) -> Response:
     errors=(PayloadTooLarge, UnsupportedMedia),
 )
 def check_file(call: Call) -> Response:
-    lang = _lang(call)
-    limit_mb = UPLOAD_MAX_BYTES // 2**20
     raw = bp.current_request.raw_body or b""
-    if len(raw) > UPLOAD_MAX_BYTES + 64 * 1024:
-        return _page(page.render_form_error(lang, limit_mb, _too_large(lang, limit_mb)), 413)
-    filename, data = uploaded_file(call.headers.get("content-type", ""), raw)
-    if data is None:
-        message = "ファイルを選んでください。" if lang == "ja" else "Choose a file to check."
-        return _page(page.render_form_error(lang, limit_mb, message), 400)
-    if len(data) > UPLOAD_MAX_BYTES:
-        return _page(page.render_form_error(lang, limit_mb, _too_large(lang, limit_mb)), 413)
-    try:
-        manifest = provenance.read_bytes(data)
-    except provenance.Unsupported:
-        message = (
-            "WAVまたはMP3のファイルを選んでください。"
-            if lang == "ja"
-            else "Only WAV and MP3 files can be checked."
-        )
-        return _page(page.render_form_error(lang, limit_mb, message), 415)
-    check = provenance.judge(manifest, keyring.jwks(), _live_view)
-    return _page(page.render_file_page(check, lang, filename=filename))
-
-
-def _too_large(lang: str, limit_mb: int) -> str:
-    if lang == "ja":
-        return f"ファイルが大きすぎます（{limit_mb} MBまで）。"
-    return f"The file is too large (up to {limit_mb} MB)."
-
-
-def _live_view(label_no: str) -> dict[str, Any] | None:
-    label = service.get(label_no)
-    return service.public_view(label) if label else None
-
-
-def uploaded_file(content_type: str, raw: bytes) -> tuple[str, bytes | None]:
-    """The form field ``file`` of a multipart/form-data body (filename, bytes)."""
-    if not content_type.lower().startswith("multipart/form-data"):
-        return "", None
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
-    message = BytesParser(policy=HTTP).parsebytes(head + raw)
-    if not message.is_multipart():
-        return "", None
-    for part in message.iter_parts():
-        if part.get_param("name", header="content-disposition") == "file":
-            payload = part.get_payload(decode=True)
-            name = part.get_filename() or ""
-            return name, payload if isinstance(payload, bytes) and payload else None
-    return "", None
+    html, status = verify_flow.check_upload(_lang(call), call.headers.get("content-type", ""), raw)
+    return _page(html, status)
 
 
 @route(

@@ -164,15 +164,11 @@ def log_checkpoints(call: Call) -> CheckpointPage:
     chain = call.query.get("chain") or audit.PUBLIC
     if chain not in checkpoints.CHAINS:
         raise BadRequest("chain must be public or audit.", code="invalid_chain")
-    limit = store.page_limit(call.query.get("limit"))
     before = call.query.get("before")
-    items, more = checkpoints.page(
-        chain, before=_seq(before, "before") if before is not None else None, limit=limit
-    )
-    latest = checkpoints.latest(chain) if before is not None else (items[0] if items else None)
-    return CheckpointPage(
-        chain=chain,
-        latest=Checkpoint.model_validate(latest) if latest else None,
-        checkpoints=[Checkpoint.model_validate(i) for i in items],
-        next=str(more) if more is not None else None,
+    return CheckpointPage.model_validate(
+        checkpoints.listing(
+            chain,
+            _seq(before, "before") if before is not None else None,
+            store.page_limit(call.query.get("limit")),
+        )
     )

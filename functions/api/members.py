@@ -8,7 +8,7 @@ from chalice import Blueprint
 
 from functions.api.http import Call, MemberPath, PageQuery, route
 from shared import access
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict
 from shared.members import service
 from shared.members.models import (
     Application,
@@ -83,16 +83,8 @@ def list_members(call: Call) -> MemberPage:
     path=MemberPath,
 )
 def get_member(call: Call) -> Member | MemberPublic:
-    member_id = call.path.member_id
-    member = service.get(member_id)
-    if member is None or member["kind"] == "operator":
-        raise NotFound(f"No member {member_id}.", code="member_not_found")
-    if access.can_read_private(call.principal, [member_id]):
-        return Member.model_validate(member)
-    if member["status"] not in ("active", "suspended"):
-        # Applications are private until approved.
-        raise NotFound(f"No member {member_id}.", code="member_not_found")
-    return MemberPublic.model_validate(service.public_view(member))
+    member, full = service.visible(call.path.member_id, call.principal)
+    return Member.model_validate(member) if full else MemberPublic.model_validate(member)
 
 
 @route(

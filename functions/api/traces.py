@@ -62,15 +62,13 @@ def create(call: Call) -> TraceCreated:
     summary="Match a fingerprint computed on the client; no audio leaves it (member)",
 )
 def fingerprint(call: Call) -> FingerprintMatches:
-    from shared.audio.fingerprint import ALGORITHM_VERSION
+    from shared.audio.fingerprint import ALGORITHM_VERSION, Peaks  # numpy-heavy: on first use
 
     if call.body.algorithm != ALGORITHM_VERSION:
         raise ValidationFailed(
             f"This registry indexes {ALGORITHM_VERSION}; update the client.",
             code="unsupported_algorithm",
         )
-    from shared.audio.fingerprint import Peaks
-
     frames, hz = call.body.arrays()
     order = np.lexsort((hz, frames))
     found = Peaks(frames[order].astype(np.int64), hz[order].astype(np.float64))

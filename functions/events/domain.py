@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
     DynamoDBRecord,
 )
@@ -46,7 +47,7 @@ def handle_record(record: DynamoDBRecord) -> None:
     starting_position="TRIM_HORIZON",
     name="domain_events",
 )
-def domain_events(event: Any) -> dict[str, Any]:
+def domain_events(event: Any) -> PartialItemFailureResponse:
     return process_partial_response(
         event=event.to_dict(),
         record_handler=handle_record,

@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Blueprint
 
@@ -43,7 +44,7 @@ def handle_record(record: SQSRecord) -> None:
 
 
 @bp.on_sqs_message(queue_arn=ingest_queue_arn(), batch_size=5, name="ingest")
-def ingest(event: Any) -> dict[str, Any]:
+def ingest(event: Any) -> PartialItemFailureResponse:
     return process_partial_response(
         event=event.to_dict(),
         record_handler=handle_record,

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Blueprint
 
-from shared.aws import client
+from shared import aws
 from shared.formats import jws
 from shared.labels import keyring, keys, signing
 from shared.settings import get_settings
@@ -17,7 +17,7 @@ bp = Blueprint(__name__)
 @bp.lambda_function(name="label_signer")
 def label_signer(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # Resolved per call: the alias moves when an operator rotates the key.
-    current = keys.KmsSigner(get_settings().label_key_id, client("kms"))
+    current = keys.KmsSigner(get_settings().label_key_id, aws.kms.client())
     if not keyring.knows(current.kid):
         keyring.publish()  # a new key (first use, or after rotation) joins the JWKS first
     typ = event.get("typ", jws.TYP)  # sign() refuses any type but a label's or a checkpoint's

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from functions.api.http import status_of
 from functions.portal.web import Redirect, Web, field_errors, page
 from shared import access, audit, checkpoints, events, ids
+from shared.access import Principal
 from shared.business import ai_systems, contracts
 from shared.business.models import AiSystemSheet, ContractFiling
 from shared.clock import today
@@ -86,31 +87,31 @@ def _intent_form(web: Web) -> dict[str, Any]:
 @page(bp, "/portal/intent", name="portal.intent", methods=("GET", "POST"))
 def intent(web: Web) -> Response:
     principal = web.session.principal  # type: ignore[union-attr]
-    performer_id = principal.member_id
     errors: dict[str, str] = {}
     saved = None
     if web.method == "POST":
         try:
             body = IntentBody.model_validate_json(json.dumps(_intent_form(web)))
-            saved = intents.write(performer_id, body, principal)
+            saved = intents.write(principal.member_id, body, principal)
         except ValidationError as error:
             errors = field_errors(error)
-    current = intents.current(performer_id)
-    view = intents.view(current) if current else None
-    history = [intents.view(v) for v in reversed(intents.history(performer_id))]
+    context = _intent_context(principal.member_id)
     return web.render(
-        "intent.html",
-        status=422 if errors else 200,
-        intent=view,
-        history=history,
-        uses=USES,
-        decisions=DECISION_NAMES,
-        decision_codes=DECISIONS,
-        prohibited=PROHIBITED_CONTENT,
-        errors=errors,
-        saved=saved,
-        agents=intents.agents(performer_id),
+        "intent.html", status=422 if errors else 200, errors=errors, saved=saved, **context
     )
+
+
+def _intent_context(performer_id: str) -> dict[str, Any]:
+    current = intents.current(performer_id)
+    return {
+        "intent": intents.view(current) if current else None,
+        "history": [intents.view(v) for v in reversed(intents.history(performer_id))],
+        "uses": USES,
+        "decisions": DECISION_NAMES,
+        "decision_codes": DECISIONS,
+        "prohibited": PROHIBITED_CONTENT,
+        "agents": intents.agents(performer_id),
+    }
 
 
 @page(bp, "/portal/agents", name="portal.intent", methods=("POST",))
@@ -290,17 +291,22 @@ def new_ai(web: Web) -> Response:
     errors: dict[str, str] = {}
     if web.method == "POST":
         form = _ai_sheet(web)
-        try:
-            sheet = AiSystemSheet.model_validate_json(json.dumps(form))
-            record = ai_systems.register(sheet, web.session.principal)  # type: ignore[union-attr]
-            raise Redirect(f"/portal/ai-systems/{record['ai_no']}")
-        except ValidationError as error:
-            errors = field_errors(error)
-        except ApiError as error:
-            errors = {"form": error.message}
+        errors = _register_ai(form, web.session.principal)  # type: ignore[union-attr]
     return web.render(
         "ai_new.html", status=422 if errors else 200, form=form, errors=errors, uses=USES
     )
+
+
+def _register_ai(form: dict[str, Any], principal: Principal) -> dict[str, str]:
+    """Register the sheet and go to its page; else the form's errors by field."""
+    try:
+        sheet = AiSystemSheet.model_validate_json(json.dumps(form))
+        record = ai_systems.register(sheet, principal)
+    except ValidationError as error:
+        return field_errors(error)
+    except ApiError as error:
+        return {"form": error.message}
+    raise Redirect(f"/portal/ai-systems/{record['ai_no']}")
 
 
 @page(bp, "/portal/ai-systems/{ai_no}", name="portal.ai")
@@ -331,8 +337,18 @@ def apply_label(web: Web, ai_no: str) -> Response:
 @page(bp, "/portal/ai-systems/{ai_no}/contracts", name="portal.ai", methods=("POST",))
 def file_contract(web: Web, ai_no: str) -> Response:
     ai = _own_ai(web, ai_no)
-    filing = {
-        "ai_no": ai["ai_no"],
+    try:
+        contract = ContractFiling.model_validate_json(json.dumps(_filing(web, ai["ai_no"])))
+        contracts.file(contract, web.session.principal)  # type: ignore[union-attr]
+    except ValidationError as error:
+        problems = "; ".join(f"{k}: {v}" for k, v in field_errors(error).items())
+        raise ValidationFailed(problems) from None
+    raise Redirect(f"/portal/ai-systems/{ai['ai_no']}#contracts")
+
+
+def _filing(web: Web, ai_no: str) -> dict[str, Any]:
+    return {
+        "ai_no": ai_no,
         "voice_nos": web.values("voice_nos"),
         "uses": web.values("uses"),
         "commercial": web.value("commercial") == "yes",
@@ -341,13 +357,6 @@ def file_contract(web: Web, ai_no: str) -> Response:
         "compensation": web.value("compensation"),
         "document_sha256": web.value("document_sha256").lower(),
     }
-    try:
-        contract = ContractFiling.model_validate_json(json.dumps(filing))
-        contracts.file(contract, web.session.principal)  # type: ignore[union-attr]
-    except ValidationError as error:
-        problems = "; ".join(f"{k}: {v}" for k, v in field_errors(error).items())
-        raise ValidationFailed(problems) from None
-    raise Redirect(f"/portal/ai-systems/{ai['ai_no']}#contracts")
 
 
 # --- operators --------------------------------------------------------------------------------
@@ -358,19 +367,23 @@ def operator(web: Web) -> Response:
     pending, _ = members.list_members("pending", 200, None)
     active, _ = members.list_members("active", 200, None)
     suspended, _ = members.list_members("suspended", 200, None)
+    active = [m for m in active if m["kind"] != "operator"]
     return web.render(
-        "operator.html",
-        pending=pending,
-        active=[m for m in active if m["kind"] != "operator"],
-        suspended=suspended,
-        cursor=events.delivery_cursor(),
-        set_aside=events.set_aside_count(),
-        head=audit.latest(audit.AUDIT),
-        chains=[
+        "operator.html", pending=pending, active=active, suspended=suspended, **_log_state()
+    )
+
+
+def _log_state() -> dict[str, Any]:
+    """The event backlog and the chains' heads and checkpoints, for the operator's page."""
+    return {
+        "cursor": events.delivery_cursor(),
+        "set_aside": events.set_aside_count(),
+        "head": audit.latest(audit.AUDIT),
+        "chains": [
             (chain, audit.latest(chain), checkpoints.latest(chain))
             for chain in (audit.AUDIT, audit.PUBLIC)
         ],
-    )
+    }
 
 
 @page(bp, "/portal/operator/members/{member_id}", name="portal.operator", methods=("POST",))

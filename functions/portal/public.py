@@ -35,27 +35,16 @@ def home(web: Web) -> Response:
     return web.render("home.html")
 
 
+APPLY_FIELDS = ("kind", "name", "name_kana", "display_name", "email")
+
+
 @page(bp, "/apply", name="portal.apply", methods=("GET", "POST"))
 def apply(web: Web) -> Response:
-    form = {k: web.value(k) for k in ("kind", "name", "name_kana", "display_name", "email")}
-    form |= {"organization": web.value("organization"), "terms": web.value("terms")}
     if web.method == "GET":
         return web.render("apply.html", form={}, errors={}, kinds=KINDS)
-    try:
-        application = Application.model_validate(
-            {
-                **{k: form[k] for k in ("kind", "name", "name_kana", "display_name", "email")},
-                "organization": form["organization"] or None,
-                "terms_version": form["terms"],
-            }
-        )
-        members.apply(application)
-    except ValidationError as error:
-        errors = field_errors(error)
-        return web.render("apply.html", status=422, form=form, errors=errors, kinds=KINDS)
-    except ApiError as error:
-        errors = {"form": error.message}
-        status = status_of(error)
+    form = {k: web.value(k) for k in (*APPLY_FIELDS, "organization", "terms")}
+    errors, status = _submit_application(form)
+    if errors:
         return web.render("apply.html", status=status, form=form, errors=errors, kinds=KINDS)
     return web.render(
         "message.html",
@@ -65,6 +54,24 @@ def apply(web: Web) -> Response:
             "The association will review it. Once approved, you will receive a sign-in link.",
         ),
     )
+
+
+def _submit_application(form: dict[str, str]) -> tuple[dict[str, str], int]:
+    """The form's errors by field and the status to show them with; none when applied."""
+    try:
+        application = Application.model_validate(
+            {
+                **{k: form[k] for k in APPLY_FIELDS},
+                "organization": form["organization"] or None,
+                "terms_version": form["terms"],
+            }
+        )
+        members.apply(application)
+    except ValidationError as error:
+        return field_errors(error), 422
+    except ApiError as error:
+        return {"form": error.message}, status_of(error)
+    return {}, 200
 
 
 @page(bp, "/signin", name="portal.signin", methods=("GET", "POST"))
@@ -92,21 +99,25 @@ def signin_link(web: Web, secret: str) -> Response:
         return web.render("signin_confirm.html", secret=secret)
     member_id = sessions.redeem(secret)
     if member_id is None:
-        return web.render(
-            "message.html",
-            status=410,
-            heading=web.t("このリンクは使えません", "This link cannot be used"),
-            message=web.t(
-                "リンクは使用済みか、有効期限が切れています。新しいリンクを請求してください。",
-                "The link was already used or has expired. Ask for a new one.",
-            ),
-            link="/signin",
-            link_text=web.t("新しいリンクを請求", "Ask for a new link"),
-        )
+        return _link_unusable(web)
     if web.session:
         sessions.end(web.session.secret)
     web.set_cookie(SESSION_COOKIE, sessions.start(member_id), get_settings().session_ttl_s)
     return web.redirect("/portal")
+
+
+def _link_unusable(web: Web) -> Response:
+    return web.render(
+        "message.html",
+        status=410,
+        heading=web.t("このリンクは使えません", "This link cannot be used"),
+        message=web.t(
+            "リンクは使用済みか、有効期限が切れています。新しいリンクを請求してください。",
+            "The link was already used or has expired. Ask for a new one.",
+        ),
+        link="/signin",
+        link_text=web.t("新しいリンクを請求", "Ask for a new link"),
+    )
 
 
 @page(bp, "/signout", name="portal.signout", methods=("POST",))

@@ -158,7 +158,7 @@ def parse_form(raw: bytes | None, content_type: str) -> dict[str, list[str]]:
         raise ApiError("The form is not readable.", code="invalid_form") from None
 
 
-Handler = Callable[[Web], Response]
+Handler = Callable[..., Response]  # (web, **path parameters)
 
 
 def page(
@@ -188,58 +188,7 @@ def page(
             )
 
         def view(**params: str) -> Response:
-            request = bp.current_request
-            cookies = cookie(request.headers.get("cookie"))
-            query = dict(request.query_params or {})
-            lang = query.get("lang") or cookies.get(LANG_COOKIE) or "ja"
-            lang = "en" if lang == "en" else "ja"
-            web = Web(
-                method=request.method,
-                query=query,
-                form={},
-                cookies=cookies,
-                session=None,
-                lang=lang,
-                request_id=request_id_of(request),
-                csrf="",
-            )
-            if "lang" in query:
-                web.set_cookie(LANG_COOKIE, lang, 365 * 86400)
-            try:
-                web.session = sessions.resume(cookies.get(SESSION_COOKIE))
-                web.csrf = web.session.csrf if web.session else _anonymous_csrf(web)
-                if not rule.public:
-                    if web.session is None:
-                        return web.redirect(f"/signin?next={quote(request.path)}")
-                    access.authorize(name, web.session.principal)
-                if request.method == "POST":
-                    web.form = parse_form(request.raw_body, request.headers.get("content-type", ""))
-                    if web.value("csrf") != web.csrf or not web.csrf:
-                        return error_page(
-                            web,
-                            403,
-                            web.t(
-                                "フォームの有効期限が切れました。ページを開き直してください。",
-                                "The form expired; open the page again.",
-                            ),
-                        )
-                return handler(web, **params)
-            except Redirect as redirect:
-                return web.redirect(redirect.location)
-            except ApiError as error:
-                return error_page(web, status_of(error), error.message)
-            except ValidationError as error:
-                return error_page(web, 422, "; ".join(e["msg"] for e in error.errors()))
-            except Exception:
-                logger.exception("page failed", extra={"page": name})
-                return error_page(
-                    web,
-                    500,
-                    web.t(
-                        "問題が発生しました。時間をおいて再度お試しください。",
-                        "Something went wrong on our side. Please try again later.",
-                    ),
-                )
+            return _serve(bp, name, rule, handler, params)
 
         view.__name__ = "page_" + handler.__name__
         bp.route(
@@ -250,6 +199,76 @@ def page(
         return handler
 
     return decorate
+
+
+def _web(request: Any) -> Web:
+    """The page's view of the request: query, cookies, language (``?lang=`` is remembered)."""
+    cookies = cookie(request.headers.get("cookie"))
+    query = dict(request.query_params or {})
+    lang = query.get("lang") or cookies.get(LANG_COOKIE) or "ja"
+    lang = "en" if lang == "en" else "ja"
+    web = Web(
+        method=request.method,
+        query=query,
+        form={},
+        cookies=cookies,
+        session=None,
+        lang=lang,
+        request_id=request_id_of(request),
+        csrf="",
+    )
+    if "lang" in query:
+        web.set_cookie(LANG_COOKIE, lang, 365 * 86400)
+    return web
+
+
+def _admit(web: Web, request: Any, name: str, rule: access.Rule) -> Response | None:
+    """The session, the page's access rule and a POST's CSRF token: a response that stops the
+    request here (sign-in, expired form), or None to go on to the handler."""
+    web.session = sessions.resume(web.cookies.get(SESSION_COOKIE))
+    web.csrf = web.session.csrf if web.session else _anonymous_csrf(web)
+    if not rule.public:
+        if web.session is None:
+            return web.redirect(f"/signin?next={quote(request.path)}")
+        access.authorize(name, web.session.principal)
+    if request.method == "POST":
+        web.form = parse_form(request.raw_body, request.headers.get("content-type", ""))
+        if web.value("csrf") != web.csrf or not web.csrf:
+            return error_page(
+                web,
+                403,
+                web.t(
+                    "フォームの有効期限が切れました。ページを開き直してください。",
+                    "The form expired; open the page again.",
+                ),
+            )
+    return None
+
+
+def _serve(
+    bp: Blueprint, name: str, rule: access.Rule, handler: Handler, params: dict[str, str]
+) -> Response:
+    request = bp.current_request
+    web = _web(request)
+    try:
+        stop = _admit(web, request, name, rule)
+        return stop if stop is not None else handler(web, **params)
+    except Redirect as redirect:
+        return web.redirect(redirect.location)
+    except ApiError as error:
+        return error_page(web, status_of(error), error.message)
+    except ValidationError as error:
+        return error_page(web, 422, "; ".join(e["msg"] for e in error.errors()))
+    except Exception:
+        logger.exception("page failed", extra={"page": name})
+        return error_page(
+            web,
+            500,
+            web.t(
+                "問題が発生しました。時間をおいて再度お試しください。",
+                "Something went wrong on our side. Please try again later.",
+            ),
+        )
 
 
 def _anonymous_csrf(web: Web) -> str:

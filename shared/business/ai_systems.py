@@ -7,30 +7,17 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from shared import audit, ids, store
+from shared import audit, ids, keys, store
 from shared.access import Principal
 from shared.business.models import AiSystemSheet
 from shared.clock import now_iso
-from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from shared.errors import Conflict, Forbidden, ValidationFailed
 from shared.members import service as members
 from shared.settings import get_settings
 from shared.voices import service as voices
 
-
-def key(ai_no: str) -> dict[str, str]:
-    return {"pk": f"AI#{ai_no}", "sk": "AI"}
-
-
-def get(ai_no: str) -> dict[str, Any] | None:
-    item = store.registry().get_item(Key=key(ai_no), ConsistentRead=True).get("Item")
-    return store.from_dynamo(item) if item else None
-
-
-def require(ai_no: str) -> dict[str, Any]:
-    ai = get(ai_no)
-    if ai is None:
-        raise NotFound(f"No AI system {ai_no}.", code="ai_system_not_found")
-    return ai
+AI_SYSTEM = store.Entity("AI system", keys.ai, "ai_system_not_found")
+key, get, require = keys.ai, AI_SYSTEM.get, AI_SYSTEM.require
 
 
 def require_owner(ai: dict[str, Any], principal: Principal) -> None:
@@ -43,8 +30,9 @@ def require_owner(ai: dict[str, Any], principal: Principal) -> None:
 def require_registered_voices(voice_nos: list[str]) -> list[dict[str, Any]]:
     """Every voice must exist and be ``registered``; one problem per voice otherwise."""
     found, problems = [], []
+    known = voices.VOICE.get_many(voice_nos)
     for voice_no in voice_nos:
-        voice = voices.get(voice_no)
+        voice = known.get(voice_no)
         if voice is None:
             problems.append({"voice_no": voice_no, "reason": "voice_not_found"})
         elif voice["status"] != "registered":
@@ -79,8 +67,7 @@ def _record(sheet: AiSystemSheet) -> dict[str, Any]:
 
 def _usage_marker(voice_no: str, ai_no: str, name: str, business_id: str) -> dict[str, Any]:
     return {
-        "pk": f"VOICE#{voice_no}",
-        "sk": f"USEDBY#{ai_no}",
+        **keys.marker(keys.voice_pk(voice_no), keys.USED_BY, ai_no),
         "ai_no": ai_no,
         "name": name,
         "business_id": business_id,
@@ -104,10 +91,10 @@ def register(sheet: AiSystemSheet, business: Principal) -> dict[str, Any]:
     tx = store.Transaction()
     tx.put(
         table,
-        {**key(ai_no), **record, "gsi1pk": "AI_SYSTEMS", "gsi1sk": f"{at}#{ai_no}"},
+        {**key(ai_no), **record, "gsi1pk": keys.AI_SYSTEMS, "gsi1sk": f"{at}#{ai_no}"},
         "attribute_not_exists(pk)",
     )
-    tx.put(table, {"pk": f"AI#{ai_no}", "sk": "AI#000001", **record}, "attribute_not_exists(pk)")
+    tx.put(table, {**keys.ai_version(ai_no, 1), **record}, "attribute_not_exists(pk)")
     for voice_no in sheet.training_data.voices:
         tx.put(table, _usage_marker(voice_no, ai_no, sheet.name, business.member_id))
     audit.commit(
@@ -136,7 +123,7 @@ def update(ai_no: str, sheet: AiSystemSheet, principal: Principal) -> dict[str, 
     require_registered_voices(sheet.training_data.voices)
     version = ai["version"] + 1
     record = {**ai, **_record(sheet), "version": version, "updated_at": now_iso()}
-    record = {k: v for k, v in record.items() if k not in ("pk", "sk", "gsi1pk", "gsi1sk")}
+    record = keys.without_keys(record)
     table = get_settings().registry_table
     tx = store.Transaction()
     tx.put(
@@ -144,30 +131,14 @@ def update(ai_no: str, sheet: AiSystemSheet, principal: Principal) -> dict[str, 
         {
             **key(ai_no),
             **record,
-            "gsi1pk": "AI_SYSTEMS",
+            "gsi1pk": keys.AI_SYSTEMS,
             "gsi1sk": f"{ai['registered_at']}#{ai_no}",
         },
         "version = :v",
         {":v": ai["version"]},
     )
-    tx.put(
-        table,
-        {"pk": f"AI#{ai_no}", "sk": f"AI#{version:06d}", **record},
-        "attribute_not_exists(pk)",
-    )
-    before = set(ai["training_data"]["voices"])
-    after = set(sheet.training_data.voices)
-    for voice_no in sorted(after - before):
-        tx.put(table, _usage_marker(voice_no, ai_no, sheet.name, ai["business_id"]))
-    for voice_no in sorted(before - after):
-        tx.operations.append(
-            {
-                "Delete": {
-                    "TableName": table,
-                    "Key": store.serialize({"pk": f"VOICE#{voice_no}", "sk": f"USEDBY#{ai_no}"}),
-                }
-            }
-        )
+    tx.put(table, {**keys.ai_version(ai_no, version), **record}, "attribute_not_exists(pk)")
+    added, removed = _move_usage_markers(tx, ai, sheet)
     audit.commit(
         tx,
         audit.Event(
@@ -178,8 +149,8 @@ def update(ai_no: str, sheet: AiSystemSheet, principal: Principal) -> dict[str, 
             data={
                 "ai_no": ai_no,
                 "version": version,
-                "voices_added": sorted(after - before),
-                "voices_removed": sorted(before - after),
+                "voices_added": added,
+                "voices_removed": removed,
             },
         ),
         conflict=Conflict(
@@ -189,8 +160,22 @@ def update(ai_no: str, sheet: AiSystemSheet, principal: Principal) -> dict[str, 
     return record
 
 
-def with_business(ai: dict[str, Any]) -> dict[str, Any]:
-    business = members.get(ai["business_id"]) or {}
+def _move_usage_markers(
+    tx: store.Transaction, ai: dict[str, Any], sheet: AiSystemSheet
+) -> tuple[list[str], list[str]]:
+    """Markers for the voices the new sheet adds, deletes for those it drops."""
+    table, ai_no = get_settings().registry_table, ai["ai_no"]
+    before, after = set(ai["training_data"]["voices"]), set(sheet.training_data.voices)
+    for voice_no in sorted(after - before):
+        tx.put(table, _usage_marker(voice_no, ai_no, sheet.name, ai["business_id"]))
+    for voice_no in sorted(before - after):
+        tx.delete(table, keys.marker(keys.voice_pk(voice_no), keys.USED_BY, ai_no))
+    return sorted(after - before), sorted(before - after)
+
+
+def with_business(ai: dict[str, Any], business: dict[str, Any] | None = None) -> dict[str, Any]:
+    if business is None:
+        business = members.get(ai["business_id"]) or {}
     return {
         **ai,
         "business": {
@@ -201,19 +186,11 @@ def with_business(ai: dict[str, Any]) -> dict[str, Any]:
 
 
 def public_page(limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    kwargs: dict[str, Any] = {
-        "IndexName": "gsi1",
-        "Limit": limit,
-        "ScanIndexForward": False,
-        "KeyConditionExpression": Key("gsi1pk").eq("AI_SYSTEMS"),
-    }
-    if start := store.decode_cursor(cursor):
-        kwargs["ExclusiveStartKey"] = start
-    page = store.registry().query(**kwargs)
-    return (
-        [with_business(store.from_dynamo(i)) for i in page.get("Items", [])],
-        store.encode_cursor(page.get("LastEvaluatedKey")),
+    items, cursor = store.query_page(
+        Key("gsi1pk").eq(keys.AI_SYSTEMS), limit=limit, cursor=cursor, forward=False
     )
+    businesses = members.MEMBER.get_many({i["business_id"] for i in items})
+    return [with_business(i, businesses.get(i["business_id"], {})) for i in items], cursor
 
 
 def set_label(ai_no: str, label_no: str | None, status: str | None, tx: store.Transaction) -> None:
@@ -222,16 +199,3 @@ def set_label(ai_no: str, label_no: str | None, status: str | None, tx: store.Tr
     tx.update(
         get_settings().registry_table, key(ai_no), expression, "attribute_exists(pk)", values, names
     )
-
-
-def markers(pk: str, prefix: str) -> list[dict[str, Any]]:
-    kwargs: dict[str, Any] = {
-        "KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with(prefix)
-    }
-    items: list[dict[str, Any]] = []
-    while True:
-        page = store.registry().query(**kwargs)
-        items += [store.from_dynamo(i) for i in page.get("Items", [])]
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -9,24 +9,20 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from shared import audit, ids, store
+from shared import audit, ids, keys, store
 from shared.access import Principal
 from shared.business import ai_systems
 from shared.business.models import ContractFiling
 from shared.clock import now_iso, today
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, Forbidden
 from shared.settings import get_settings
 
 OPEN = ("awaiting_confirmation", "active")
 
 
-def key(contract_id: str) -> dict[str, str]:
-    return {"pk": f"CONTRACT#{contract_id}", "sk": "CONTRACT"}
-
-
-def get(contract_id: str) -> dict[str, Any] | None:
-    item = store.registry().get_item(Key=key(contract_id), ConsistentRead=True).get("Item")
-    return store.from_dynamo(item) if item else None
+CONTRACT = store.Entity("contract", keys.contract, "contract_not_found")
+key, get = keys.contract, CONTRACT.get
+_state = keys.without_keys
 
 
 def parties(contract: dict[str, Any]) -> list[str]:
@@ -37,7 +33,7 @@ def require_visible(contract_id: str, principal: Principal) -> dict[str, Any]:
     """A contract is seen only by its parties and operators; to anyone else it does not exist."""
     contract = get(contract_id)
     if contract is None or not (principal.is_operator or principal.member_id in parties(contract)):
-        raise NotFound(f"No contract {contract_id}.", code="contract_not_found")
+        raise CONTRACT.missing(contract_id)
     return contract
 
 
@@ -53,10 +49,6 @@ def view(contract: dict[str, Any]) -> dict[str, Any]:
         {"holder_id": h, "confirmed_at": contract["confirmed"].get(h)} for h in contract["holders"]
     ]
     return {**contract, "confirmations": confirmations, "in_force": in_force(contract)}
-
-
-def _state(contract: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in contract.items() if k not in ("pk", "sk", "gsi1pk", "gsi1sk")}
 
 
 def file(filing: ContractFiling, business: Principal) -> dict[str, Any]:
@@ -90,11 +82,11 @@ def file(filing: ContractFiling, business: Principal) -> dict[str, Any]:
     tx.put(table, contract, "attribute_not_exists(pk)")
     marker = {"contract_id": contract_id, "ai_no": filing.ai_no}
     for pk in (
-        [f"VOICE#{v}" for v in filing.voice_nos]
-        + [f"AI#{filing.ai_no}"]
-        + [f"MEMBER#{m}" for m in [business.member_id, *holders]]
+        [keys.voice_pk(v) for v in filing.voice_nos]
+        + [keys.ai_pk(filing.ai_no)]
+        + [keys.member_pk(m) for m in [business.member_id, *holders]]
     ):
-        tx.put(table, {"pk": pk, "sk": f"CONTRACT#{contract_id}", **marker})
+        tx.put(table, {**keys.marker(pk, keys.CONTRACT, contract_id), **marker})
     audit.commit(
         tx,
         audit.Event(
@@ -115,25 +107,17 @@ def _change(
     fields = {**fields, "updated_at": now_iso(), "version": contract["version"] + 1}
     if fields.get("status", contract["status"]) == "active":
         fields |= {
-            "gsi1pk": "CONTRACTS#active",
+            "gsi1pk": keys.ACTIVE_CONTRACTS,
             "gsi1sk": f"{contract['ends_on']}#{contract['contract_id']}",
         }
     elif "status" in fields:
         fields |= {"gsi1pk": None, "gsi1sk": None}
-    expression, names, values = store.set_fields(fields)
-    tx = store.Transaction()
-    tx.update(
-        get_settings().registry_table,
-        key(contract["contract_id"]),
-        expression,
-        "#version = :was",
-        values | {":was": contract["version"]},
-        names,
-    )
     new = {**contract, **{k: v for k, v in fields.items() if v is not None}}
-    audit.commit(
-        tx,
-        audit.Event(
+    store.transition(
+        key(contract["contract_id"]),
+        fields,
+        guard=store.Guard("version", (contract["version"],)),
+        event=audit.Event(
             actor=actor,
             action=action,
             entity=f"contract:{contract['contract_id']}",
@@ -194,12 +178,11 @@ def revoke(contract_id: str, principal: Principal, reason: str) -> dict[str, Any
 def end_expired(day: date | None = None) -> list[str]:
     """The scheduled job: active contracts whose end date has passed become ``ended``."""
     cutoff = (day or today()).isoformat()
-    page = store.registry().query(
-        IndexName="gsi1",
-        KeyConditionExpression=Key("gsi1pk").eq("CONTRACTS#active") & Key("gsi1sk").lt(cutoff),
+    due = store.query_all(
+        Key("gsi1pk").eq(keys.ACTIVE_CONTRACTS) & Key("gsi1sk").lt(cutoff), index="gsi1"
     )
     ended = []
-    for item in page.get("Items", []):
+    for item in due:
         contract = get(item["contract_id"])
         if contract and contract["status"] == "active" and contract["ends_on"] < cutoff:
             _change(contract, "system:schedule", "contract.ended", {"status": "ended"}, {})
@@ -207,17 +190,19 @@ def end_expired(day: date | None = None) -> list[str]:
     return ended
 
 
-def ids_under(pk: str) -> list[str]:
-    return [m["contract_id"] for m in ai_systems.markers(pk, "CONTRACT#")]
+def under(pk: str) -> list[dict[str, Any]]:
+    """The contracts marked under the partition ``pk`` (an AI system, voice or member)."""
+    found = CONTRACT.get_many(m["contract_id"] for m in store.markers(pk, keys.CONTRACT))
+    return list(found.values())
 
 
 def for_ai(ai_no: str) -> list[dict[str, Any]]:
-    return [c for c in (get(i) for i in ids_under(f"AI#{ai_no}")) if c]
+    return under(keys.ai_pk(ai_no))
 
 
 def for_voice(voice_no: str) -> list[dict[str, Any]]:
-    return [c for c in (get(i) for i in ids_under(f"VOICE#{voice_no}")) if c]
+    return under(keys.voice_pk(voice_no))
 
 
 def for_member(member_id: str) -> list[dict[str, Any]]:
-    return [c for c in (get(i) for i in ids_under(f"MEMBER#{member_id}")) if c]
+    return under(keys.member_pk(member_id))

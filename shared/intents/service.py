@@ -10,7 +10,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from shared import audit, store
+from shared import audit, keys, store
 from shared.access import Principal
 from shared.clock import now, now_iso
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -18,10 +18,6 @@ from shared.formats.uses import DECISION_NAMES, USE_CODES, USES
 from shared.intents.models import IntentBody
 from shared.members import service as members
 from shared.settings import get_settings
-
-
-def _pk(performer_id: str) -> str:
-    return f"PERFORMER#{performer_id}"
 
 
 def require_performer(performer_id: str) -> dict[str, Any]:
@@ -43,22 +39,12 @@ def require_performer(performer_id: str) -> dict[str, Any]:
 
 
 def is_agent(performer_id: str, member_id: str) -> bool:
-    item = (
-        store.registry()
-        .get_item(Key={"pk": _pk(performer_id), "sk": f"AGENT#{member_id}"}, ConsistentRead=True)
-        .get("Item")
-    )
-    return item is not None
+    return store.get(keys.agent(performer_id, member_id)) is not None
 
 
 def agents(performer_id: str) -> list[dict[str, Any]]:
-    page = store.registry().query(
-        KeyConditionExpression=Key("pk").eq(_pk(performer_id)) & Key("sk").begins_with("AGENT#")
-    )
-    return [
-        {k: v for k, v in store.from_dynamo(i).items() if k not in ("pk", "sk")}
-        for i in page.get("Items", [])
-    ]
+    found = store.markers(keys.performer_pk(performer_id), keys.AGENT)
+    return [{k: v for k, v in i.items() if k not in ("pk", "sk")} for i in found]
 
 
 def add_agent(performer_id: str, agent_id: str, actor: Principal) -> dict[str, Any]:
@@ -69,8 +55,7 @@ def add_agent(performer_id: str, agent_id: str, actor: Principal) -> dict[str, A
             f"{agent_id} is not an active rights holder (agency).", code="not_a_rights_holder"
         )
     item = {
-        "pk": _pk(performer_id),
-        "sk": f"AGENT#{agent_id}",
+        **keys.agent(performer_id, agent_id),
         "agent_id": agent_id,
         "display_name": agent["display_name"],
         "granted_at": now_iso(),
@@ -94,16 +79,9 @@ def add_agent(performer_id: str, agent_id: str, actor: Principal) -> dict[str, A
 
 def remove_agent(performer_id: str, agent_id: str, actor: Principal) -> None:
     require_performer(performer_id)
-    table = get_settings().registry_table
     tx = store.Transaction()
-    tx.operations.append(
-        {
-            "Delete": {
-                "TableName": table,
-                "Key": store.serialize({"pk": _pk(performer_id), "sk": f"AGENT#{agent_id}"}),
-                "ConditionExpression": "attribute_exists(pk)",
-            }
-        }
+    tx.delete(
+        get_settings().registry_table, keys.agent(performer_id, agent_id), "attribute_exists(pk)"
     )
     audit.commit(
         tx,
@@ -133,23 +111,38 @@ def author_role(performer_id: str, principal: Principal) -> str:
 
 
 def current(performer_id: str) -> dict[str, Any] | None:
-    item = (
-        store.registry()
-        .get_item(Key={"pk": _pk(performer_id), "sk": "INTENT#CURRENT"}, ConsistentRead=True)
-        .get("Item")
-    )
-    return store.from_dynamo(item) if item else None
+    return store.get(keys.intent_current(performer_id))
 
 
 def write(performer_id: str, body: IntentBody, principal: Principal) -> dict[str, Any]:
+    """A new version: the version item, the CURRENT pointer (conditional on the version it
+    replaces), the audit entry and its public log entry, in one transaction."""
     performer = require_performer(performer_id)
     role = author_role(performer_id, principal)
     previous = current(performer_id)
-    version = previous["version"] + 1 if previous else 1
-    record = {
-        "performer_id": performer_id,
+    record = _record(performer, body, principal, role, previous)
+    audit.commit(
+        _version_writes(performer_id, record, previous),
+        _changed_event(performer, record, previous),
+        conflict=Conflict(
+            "Another version was written at the same time; read it and retry.",
+            code="concurrent_write",
+        ),
+    )
+    return record
+
+
+def _record(
+    performer: dict[str, Any],
+    body: IntentBody,
+    principal: Principal,
+    role: str,
+    previous: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "performer_id": performer["member_id"],
         "performer_name": performer["display_name"],
-        "version": version,
+        "version": previous["version"] + 1 if previous else 1,
         "effective_at": now_iso(),
         "author": principal.member_id,
         "author_role": role,
@@ -159,71 +152,55 @@ def write(performer_id: str, body: IntentBody, principal: Principal) -> dict[str
         "valid_until": body.valid_until.isoformat() if body.valid_until else None,
         "note": body.note,
     }
+
+
+def _version_writes(
+    performer_id: str, record: dict[str, Any], previous: dict[str, Any] | None
+) -> store.Transaction:
     table = get_settings().registry_table
     tx = store.Transaction()
-    tx.put(
-        table,
-        {"pk": _pk(performer_id), "sk": f"INTENT#{version:06d}", **record},
-        "attribute_not_exists(pk)",
-    )
+    version_key = keys.intent_version(performer_id, record["version"])
+    tx.put(table, {**version_key, **record}, "attribute_not_exists(pk)")
+    pointer = {
+        **keys.intent_current(performer_id),
+        **record,
+        "gsi1pk": keys.INTENTS,
+        "gsi1sk": performer_id,
+    }
     if previous:
-        tx.put(
-            table,
-            {
-                "pk": _pk(performer_id),
-                "sk": "INTENT#CURRENT",
-                **record,
-                "gsi1pk": "INTENTS",
-                "gsi1sk": performer_id,
-            },
-            "version = :previous",
-            {":previous": previous["version"]},
-        )
+        tx.put(table, pointer, "version = :previous", {":previous": previous["version"]})
     else:
-        tx.put(
-            table,
-            {
-                "pk": _pk(performer_id),
-                "sk": "INTENT#CURRENT",
-                **record,
-                "gsi1pk": "INTENTS",
-                "gsi1sk": performer_id,
-            },
-            "attribute_not_exists(pk)",
-        )
-    old = in_force_decisions(previous) if previous else None
-    event = audit.Event(
-        actor=principal.member_id,
+        tx.put(table, pointer, "attribute_not_exists(pk)")
+    return tx
+
+
+def _changed_event(
+    performer: dict[str, Any], record: dict[str, Any], previous: dict[str, Any] | None
+) -> audit.Event:
+    performer_id, version = performer["member_id"], record["version"]
+    decisions = {"uses": record["uses"], "commercial": record["commercial"]}
+    return audit.Event(
+        actor=record["author"],
         action="intent.changed",
         entity=f"performer:{performer_id}",
         state=record,
         data={
             "performer_id": performer_id,
             "version": version,
-            "author_role": role,
-            "old": old,
-            "new": {"uses": record["uses"], "commercial": body.commercial},
+            "author_role": record["author_role"],
+            "old": in_force_decisions(previous) if previous else None,
+            "new": decisions,
             "valid_until": record["valid_until"],
         },
         public={
             "performer_id": performer_id,
             "display_name": performer["display_name"],
             "version": version,
-            "uses": record["uses"],
-            "commercial": body.commercial,
+            **decisions,
             "valid_until": record["valid_until"],
-            "author_role": role,
+            "author_role": record["author_role"],
         },
     )
-    audit.commit(
-        tx,
-        event,
-        conflict=Conflict(
-            "Another version was written at the same time; read it and retry.",
-            code="concurrent_write",
-        ),
-    )
-    return record
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -231,7 +208,7 @@ def write(performer_id: str, body: IntentBody, principal: Principal) -> dict[str
 
 def lapsed(record: dict[str, Any], at: datetime) -> bool:
     until = record.get("valid_until")
-    return bool(until) and at.astimezone(UTC).date().isoformat() > until
+    return bool(until) and at.astimezone(UTC).date().isoformat() > str(until)
 
 
 def in_force_decisions(record: dict[str, Any], at: datetime | None = None) -> dict[str, Any]:
@@ -245,24 +222,21 @@ def in_force_decisions(record: dict[str, Any], at: datetime | None = None) -> di
 
 
 def history(performer_id: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {
-        "KeyConditionExpression": Key("pk").eq(_pk(performer_id))
+    return store.query_all(
+        Key("pk").eq(keys.performer_pk(performer_id))
         & Key("sk").between("INTENT#000000", "INTENT#999999"),
-        "ConsistentRead": True,
-    }
-    while True:
-        page = store.registry().query(**kwargs)
-        items += [store.from_dynamo(i) for i in page.get("Items", [])]
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        consistent=True,
+    )
+
+
+def stamp(at: datetime) -> str:
+    """``at`` as the registry writes ``effective_at`` (UTC, microseconds, ``Z``)."""
+    return at.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def at_time(performer_id: str, at: datetime) -> dict[str, Any] | None:
     """The version that was in force at ``at`` (None before the first one)."""
-    stamp = at.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-    candidates = [v for v in history(performer_id) if v["effective_at"] <= stamp]
+    candidates = [v for v in history(performer_id) if v["effective_at"] <= stamp(at)]
     return candidates[-1] if candidates else None
 
 
@@ -303,17 +277,11 @@ def registry_page(
     use: str | None, value: str | None, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     """The public registry of intents in force, optionally those with ``use`` = ``value``."""
-    kwargs: dict[str, Any] = {
-        "IndexName": "gsi1",
-        "Limit": limit,
-        "KeyConditionExpression": Key("gsi1pk").eq("INTENTS"),
-    }
-    if start := store.decode_cursor(cursor):
-        kwargs["ExclusiveStartKey"] = start
-    page = store.registry().query(**kwargs)
-    records = [store.from_dynamo(i) for i in page.get("Items", [])]
+    records, next_cursor = store.query_page(
+        Key("gsi1pk").eq(keys.INTENTS), limit=limit, cursor=cursor
+    )
     moment = now()
     views = [view(r, at=moment) for r in records]
     if use is not None:
         views = [v for v in views if value is None or v["uses"][use] == value]
-    return views, store.encode_cursor(page.get("LastEvaluatedKey"))
+    return views, next_cursor

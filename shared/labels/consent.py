@@ -6,7 +6,7 @@ late, leaves a label where the current state puts it."""
 
 from __future__ import annotations
 
-from shared import events
+from shared import events, keys
 from shared.labels import service
 from shared.logging import logger
 
@@ -23,26 +23,26 @@ def _reevaluate(pks: list[str], event: events.DomainEvent) -> None:
 
 @events.subscribe("intent.changed", requires=("performer_id",))
 def on_intent(event: events.DomainEvent) -> None:
-    _reevaluate([f"PERFORMER#{event.data['performer_id']}"], event)
+    _reevaluate([keys.performer_pk(event.data["performer_id"])], event)
 
 
 @events.subscribe("contract.", requires=("ai_no",))
 def on_contract(event: events.DomainEvent) -> None:
-    _reevaluate([f"AI#{event.data['ai_no']}"], event)
+    _reevaluate([keys.ai_pk(event.data["ai_no"])], event)
 
 
 @events.subscribe("voice.", requires=("voice_no",))
 def on_voice(event: events.DomainEvent) -> None:
-    _reevaluate([f"VOICE#{event.data['voice_no']}"], event)
+    _reevaluate([keys.voice_pk(event.data["voice_no"])], event)
 
 
 @events.subscribe("member.")
 def on_member(event: events.DomainEvent) -> None:
     if event.data.get("to") in ("suspended", "active"):
         member_id = event.entity.split(":", 1)[1]
-        _reevaluate([f"PERFORMER#{member_id}", f"MEMBER#{member_id}"], event)
+        _reevaluate([keys.performer_pk(member_id), keys.member_pk(member_id)], event)
 
 
 @events.subscribe("ai_system.updated", requires=("ai_no",))
 def on_ai_system(event: events.DomainEvent) -> None:
-    _reevaluate([f"AI#{event.data['ai_no']}"], event)
+    _reevaluate([keys.ai_pk(event.data["ai_no"])], event)

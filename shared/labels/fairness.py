@@ -17,10 +17,12 @@ verify page can say "performer not registered: consent attested by the rights ho
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from shared import keys, store
 from shared.business import contracts as contract_store
 from shared.clock import now
 from shared.intents import service as intents
@@ -125,6 +127,54 @@ class Verdict:
         return [p for p in self.problems if p.blocking]
 
 
+@dataclass(frozen=True)
+class Facts:
+    """Everything the rule looks at, read once (``load_facts``): the rule itself is pure."""
+
+    ai: dict[str, Any]
+    at: datetime
+    voice_nos: list[str]
+    business: dict[str, Any] | None
+    voices: dict[str, dict[str, Any]]
+    performers: dict[str, dict[str, Any]]
+    intents: dict[str, dict[str, Any] | None]
+    contracts: list[dict[str, Any]]
+
+
+def load_facts(ai: dict[str, Any], at: datetime, voice_nos: Iterable[str] | None = None) -> Facts:
+    """The facts for ``ai`` at ``at`` in batched reads (a handful of round trips, not one per
+    voice or performer). ``voice_nos`` defaults to the AI system's declared training data."""
+    wanted = list(ai["training_data"]["voices"] if voice_nos is None else voice_nos)
+    found = voices.VOICE.get_many(wanted)
+    performer_ids = sorted({p for v in found.values() for p in v.get("performer_ids", [])})
+    return Facts(
+        ai=ai,
+        at=at,
+        voice_nos=wanted,
+        business=members.get(ai["business_id"]),
+        voices=found,
+        performers=members.MEMBER.get_many(performer_ids),
+        intents=_intents_at(performer_ids, at),
+        contracts=contract_store.for_ai(ai["ai_no"]),
+    )
+
+
+def _intents_at(performer_ids: list[str], at: datetime) -> dict[str, dict[str, Any] | None]:
+    """Each performer's intent in force at ``at``: the CURRENT items in one batch; the history
+    is read only for a performer whose current version came after ``at``."""
+    current = {
+        i["performer_id"]: i for i in store.get_many(keys.intent_current(p) for p in performer_ids)
+    }
+    stamp = intents.stamp(at)
+    found: dict[str, dict[str, Any] | None] = {}
+    for performer_id in performer_ids:
+        record = current.get(performer_id)
+        if record is not None and record["effective_at"] > stamp:
+            record = intents.at_time(performer_id, at)  # changed since: the version then
+        found[performer_id] = record
+    return found
+
+
 def _contract_reason(candidates: list[dict[str, Any]], day: date) -> str | None:
     """None when one contract covers; else the most telling reason why none does."""
     if any(contract_store.in_force(c, day) for c in candidates):
@@ -142,68 +192,26 @@ def _contract_reason(candidates: list[dict[str, Any]], day: date) -> str | None:
     return "contract_missing"
 
 
-def evaluate(ai: dict[str, Any], at: datetime | None = None) -> Verdict:
-    moment = at or now()
-    day = moment.date()
-    verdict = Verdict(ai_no=ai["ai_no"])
-    business = members.get(ai["business_id"])
-    if business is None or business["status"] != "active":
+def evaluate(facts: Facts) -> Verdict:
+    """The rule on ``facts``; no reads. Every failure is a :class:`Problem` of the verdict."""
+    day = facts.at.date()
+    verdict = Verdict(ai_no=facts.ai["ai_no"])
+    if facts.business is None or facts.business["status"] != "active":
         verdict.problems.append(Problem(None, "*", "business_not_active"))
-    uses: list[str] = ai["uses"]
-    commercial: bool = ai["commercial"]
-    ai_contracts = contract_store.for_ai(ai["ai_no"])
-    if not ai["training_data"]["voices"]:
+    if not facts.voice_nos:
         verdict.problems.append(Problem(None, "*", "no_registered_voices"))
-    for voice_no in ai["training_data"]["voices"]:
+    for voice_no in facts.voice_nos:
         verdict.voices.append(voice_no)
-        voice = voices.get(voice_no)
+        voice = facts.voices.get(voice_no)
         if voice is None or voice["status"] != "registered":
-            reason = (
-                "voice_in_conflict"
-                if voice and voice["status"] == "conflict"
-                else "voice_not_registered"
-            )
+            conflict = voice is not None and voice["status"] == "conflict"
+            reason = "voice_in_conflict" if conflict else "voice_not_registered"
             verdict.problems.append(Problem(voice_no, "*", reason))
             continue
-        covering = [c for c in ai_contracts if voice_no in c["voice_nos"]]
-        attested = bool(voice.get("rights", {}).get("performer_consent_attested"))
-        for name in voice.get("performer_names", []):
-            reason = "performer_consent_attested" if attested else "performer_not_registered"
-            verdict.problems.append(
-                Problem(voice_no, "*", reason, performer_name=name, blocking=not attested)
-            )
+        covering = [c for c in facts.contracts if voice_no in c["voice_nos"]]
+        _check_named_performers(verdict, voice)
         for performer_id in voice.get("performer_ids", []):
-            verdict.performers.append(performer_id)
-            performer = members.get(performer_id)
-            if performer is None or performer["status"] != "active":
-                verdict.problems.append(Problem(voice_no, "*", "performer_suspended", performer_id))
-                continue
-            record = intents.at_time(performer_id, moment)
-            decisions = intents.in_force_decisions(record, moment) if record else None
-            if record and record.get("conditions", {}).get("credit_required"):
-                verdict.credits.append(performer["display_name"])
-            if record and record.get("valid_until") and not intents.lapsed(record, moment):
-                verdict.ends.append(record["valid_until"])
-            for use in uses:
-                decision = decisions["uses"][use] if decisions else "contract"
-                if decision == "deny":
-                    verdict.problems.append(Problem(voice_no, use, "intent_denies", performer_id))
-                elif decision == "contract":
-                    reason = _contract_reason([c for c in covering if use in c["uses"]], day)
-                    if reason:
-                        verdict.problems.append(Problem(voice_no, use, reason, performer_id))
-            if commercial:
-                decision = decisions["commercial"] if decisions else "contract"
-                if decision == "deny":
-                    verdict.problems.append(
-                        Problem(voice_no, "commercial", "commercial_denied", performer_id)
-                    )
-                elif decision == "contract":
-                    reason = _contract_reason([c for c in covering if c["commercial"]], day)
-                    if reason:
-                        verdict.problems.append(
-                            Problem(voice_no, "commercial", reason, performer_id)
-                        )
+            _check_performer(verdict, facts, voice_no, performer_id, covering)
         for contract in covering:
             if contract_store.in_force(contract, day):
                 verdict.contracts.append(contract["contract_id"])
@@ -212,3 +220,73 @@ def evaluate(ai: dict[str, Any], at: datetime | None = None) -> Verdict:
     verdict.contracts = sorted(set(verdict.contracts))
     verdict.credits = sorted(set(verdict.credits))
     return verdict
+
+
+def _check_named_performers(verdict: Verdict, voice: dict[str, Any]) -> None:
+    """Performers who are not members: blocking unless the rights holder attested consent."""
+    attested = bool(voice.get("rights", {}).get("performer_consent_attested"))
+    reason = "performer_consent_attested" if attested else "performer_not_registered"
+    for name in voice.get("performer_names", []):
+        verdict.problems.append(
+            Problem(voice["voice_no"], "*", reason, performer_name=name, blocking=not attested)
+        )
+
+
+def _check_performer(
+    verdict: Verdict,
+    facts: Facts,
+    voice_no: str,
+    performer_id: str,
+    covering: list[dict[str, Any]],
+) -> None:
+    """One member performer of a voice: their intent decides each use and the commercial flag."""
+    verdict.performers.append(performer_id)
+    performer = facts.performers.get(performer_id)
+    if performer is None or performer["status"] != "active":
+        verdict.problems.append(Problem(voice_no, "*", "performer_suspended", performer_id))
+        return
+    record = facts.intents.get(performer_id)
+    decisions = intents.in_force_decisions(record, facts.at) if record else None
+    if record and record.get("conditions", {}).get("credit_required"):
+        verdict.credits.append(performer["display_name"])
+    if record and record.get("valid_until") and not intents.lapsed(record, facts.at):
+        verdict.ends.append(record["valid_until"])
+    day = facts.at.date()
+    checks = [
+        (use, decisions["uses"][use] if decisions else "contract", "intent_denies")
+        for use in facts.ai["uses"]
+    ]
+    if facts.ai["commercial"]:
+        decision = decisions["commercial"] if decisions else "contract"
+        checks.append(("commercial", decision, "commercial_denied"))
+    for use, decision, denied in checks:
+        if decision == "deny":
+            verdict.problems.append(Problem(voice_no, use, denied, performer_id))
+        elif decision == "contract":
+            usable = [c for c in covering if _covers(c, use)]
+            if reason := _contract_reason(usable, day):
+                verdict.problems.append(Problem(voice_no, use, reason, performer_id))
+
+
+def _covers(contract: dict[str, Any], use: str) -> bool:
+    return bool(contract["commercial"]) if use == "commercial" else use in contract["uses"]
+
+
+def verdict_now(ai: dict[str, Any], at: datetime | None = None) -> Verdict:
+    """Read the facts for ``ai`` and apply the rule (issue, check and re-evaluation)."""
+    return evaluate(load_facts(ai, at or now()))
+
+
+def drift(ai: dict[str, Any] | None, label: dict[str, Any]) -> list[Problem]:
+    """What no longer matches the label itself: its AI system is gone, or the sheet it was issued
+    for changed (a new label is needed even when the new sheet would be fair)."""
+    if ai is None:
+        return [Problem(None, "*", "ai_system_missing")]
+    if (
+        ai["version"] != label["sheet_version"]
+        or set(ai["training_data"]["voices"]) != set(label["voices"])
+        or set(ai["uses"]) != set(label["uses"])
+        or ai["commercial"] != label["commercial"]
+    ):
+        return [Problem(None, "*", "training_data_changed")]
+    return []

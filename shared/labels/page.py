@@ -340,7 +340,6 @@ def render_verify_page(result: Any, *, lang: str = "ja", checked_at: str = "") -
     """``result`` is a :class:`shared.labels.verification.Verification`."""
     lang = lang if lang in LANGS else "ja"
     status = result.status
-    base = result.issuer.url
     typed = escape(result.number.typed)
     label_no = escape(result.number.canonical or result.number.typed)
     path = f"/verify/{result.number.canonical or result.number.typed}"
@@ -351,12 +350,28 @@ def render_verify_page(result: Any, *, lang: str = "ja", checked_at: str = "") -
 {lookup_form(lang, value=result.number.typed)}
   <footer><a href="{_with_lang("/criteria", lang)}">{tr("criteria", lang)}</a></footer>"""
         return layout(f"AILAS {typed} — {s.ja} / {s.en}", body, lang, _switch(path, lang))
-
-    view = result.view
     extra = ""
     if result.since and status != "valid":
         extra = f'\n    <p id="since">{tr("since", lang)}: <strong>{jst(result.since)}</strong></p>'
-    reasons = view.get("reasons") or []
+    body = f"""  <p>{tr("label", lang)} <code id="label-no">{label_no}</code></p>
+{status_block(status, lang, extra)}
+{_reasons_html(result.view.get("reasons") or [], lang, result.issuer.url)}
+{_advice_html(status, lang)}
+  <section class="card" id="certifies"><h2>{tr("certifies", lang)}</h2>
+    <p>{tr("certifies_text", lang)}</p>
+    <p><a href="{_with_lang("/criteria", lang)}" id="criteria-link">{tr("criteria", lang)}</a></p>
+  </section>
+{_issuer_html(result, lang)}
+{_details_html(result, lang)}
+{_embed_html(result, status, label_no, lang)}
+  <footer>{tr("checked", lang)} {jst(checked_at)} ·
+    <a href="/v1/labels/{label_no}">JSON</a> ·
+    <a href="/v1/labels/{label_no}/qr.svg">QR</a> ·
+    <a href="{_with_lang("/verify", lang)}">{tr("lookup", lang)}</a></footer>"""
+    return layout(f"AILAS {label_no} — {s.ja} / {s.en}", body, lang, _switch(path, lang))
+
+
+def _reasons_html(reasons: list[dict[str, Any]], lang: str, base: str) -> str:
     blocking = [r for r in reasons if r.get("blocking", True)]
     notices = [r for r in reasons if not r.get("blocking", True)]  # e.g. consent attested
     reasons_html = ""
@@ -368,20 +383,44 @@ def render_verify_page(result: Any, *, lang: str = "ja", checked_at: str = "") -
         items = "".join(_reason_item(r, lang, base) for r in notices)
         reasons_html += f"""
   <section class="card" id="notices"><h2>{tr("notes", lang)}</h2><ul>{items}</ul></section>"""
+    return reasons_html
+
+
+def _advice_html(status: str, lang: str) -> str:
     advice = ADVICE.get(status)
-    advice_html = ""
-    if advice:
-        business, customer = (advice[1], advice[3]) if lang == "en" else (advice[0], advice[2])
-        advice_html = f"""  <section class="card" id="advice">
+    if not advice:
+        return ""
+    business, customer = (advice[1], advice[3]) if lang == "en" else (advice[0], advice[2])
+    return f"""  <section class="card" id="advice">
     <h2>{tr("customer_can", lang)}</h2><p>{escape(customer)}</p>
     <h2>{tr("business_can", lang)}</h2><p>{escape(business)}</p>
   </section>"""
-    signature = result.signature
+
+
+def _issuer_html(result: Any, lang: str) -> str:
+    signature, issuer = result.signature, result.issuer
     if signature and signature.checked:
         sig = f'<span class="ok" id="signature">✔ {tr("sig_ok", lang)}</span> ({signature.alg})'
     else:
         why = escape(signature.error if signature else "no token")
         sig = f'<span class="bad" id="signature">✘ {tr("sig_bad", lang)}: {why}</span>'
+    return f"""  <section class="card" id="issuer"><dl>
+    <dt>{tr("issuer", lang)}</dt>
+    <dd>{escape(issuer.name)} — <code>{escape(issuer.domain)}</code></dd>
+    <dt>{tr("signature", lang)}</dt><dd>{sig}</dd>
+    <dt>{tr("key_id", lang)}</dt>
+    <dd><code id="kid">{escape(signature.kid or "—") if signature else "—"}</code>
+      (<a href="/.well-known/jwks.json">{tr("keys", lang)}</a>)</dd>
+  </dl></section>"""
+
+
+def _status_word(status: str, lang: str) -> str:
+    word = STATUS.get(status, STATUS["unknown"])
+    return word.en if lang == "en" else word.ja
+
+
+def _details_html(result: Any, lang: str) -> str:
+    view = result.view
     ai = view.get("ai_system", {})
     uses = "".join(
         f'<li data-use="{escape(u)}">{escape(use_name(u, lang))} <code>{escape(u)}</code></li>'
@@ -389,45 +428,13 @@ def render_verify_page(result: Any, *, lang: str = "ja", checked_at: str = "") -
     )
     if view.get("commercial"):
         uses += f'<li data-use="commercial">{tr("commercial", lang)}</li>'
-    credited = (
-        "、".join(view.get("credits") or [])
-        if lang == "ja"
-        else ", ".join(view.get("credits") or [])
-    )
+    credited = ("、" if lang == "ja" else ", ").join(view.get("credits") or [])
     voices = " ".join(f"<code>{escape(v)}</code>" for v in view.get("voices", [])) or "—"
     history = "".join(
-        f"<li>{jst(h['at'])} — {escape(STATUS.get(h['status'], STATUS['unknown']).en if lang == 'en' else STATUS.get(h['status'], STATUS['unknown']).ja)}</li>"  # noqa: E501
+        f"<li>{jst(h['at'])} — {escape(_status_word(h['status'], lang))}</li>"
         for h in result.history
     )
-    snippet = embed_snippet(str(view["label_no"]), base)
-    # a revoked or expired label is not to be displayed any more: no snippet for it
-    embed = (
-        f"""  <section class="card" id="embed"><h2>{tr("embed", lang)}</h2>
-    <p>{tr("embed_text", lang)}</p>
-    <p><img src="/v1/labels/{label_no}/badge.svg" alt="AILAS {label_no}" height="20"></p>
-    <pre><code id="embed-snippet">{escape(snippet)}</code></pre>
-  </section>"""
-        if status in ("valid", "suspended", "pending_review")
-        else ""
-    )
-    issuer = result.issuer
-    body = f"""  <p>{tr("label", lang)} <code id="label-no">{label_no}</code></p>
-{status_block(status, lang, extra)}
-{reasons_html}
-{advice_html}
-  <section class="card" id="certifies"><h2>{tr("certifies", lang)}</h2>
-    <p>{tr("certifies_text", lang)}</p>
-    <p><a href="{_with_lang("/criteria", lang)}" id="criteria-link">{tr("criteria", lang)}</a></p>
-  </section>
-  <section class="card" id="issuer"><dl>
-    <dt>{tr("issuer", lang)}</dt>
-    <dd>{escape(issuer.name)} — <code>{escape(issuer.domain)}</code></dd>
-    <dt>{tr("signature", lang)}</dt><dd>{sig}</dd>
-    <dt>{tr("key_id", lang)}</dt>
-    <dd><code id="kid">{escape(signature.kid or "—") if signature else "—"}</code>
-      (<a href="/.well-known/jwks.json">{tr("keys", lang)}</a>)</dd>
-  </dl></section>
-  <section class="card" id="details"><dl>
+    return f"""  <section class="card" id="details"><dl>
     <dt>{tr("ai", lang)}</dt>
     <dd>{escape(ai.get("name", ""))} <code>{escape(ai.get("ai_no", ""))}</code></dd>
     <dt>{tr("business", lang)}</dt>
@@ -438,13 +445,19 @@ def render_verify_page(result: Any, *, lang: str = "ja", checked_at: str = "") -
     <dt>{tr("issued", lang)}</dt><dd>{jst(view.get("issued_at"))}</dd>
     <dt>{tr("expires", lang)}</dt><dd>{jst(view.get("expires_at"))}</dd>
     <dt>{tr("history", lang)}</dt><dd><ul>{history}</ul></dd>
-  </dl></section>
-{embed}
-  <footer>{tr("checked", lang)} {jst(checked_at)} ·
-    <a href="/v1/labels/{label_no}">JSON</a> ·
-    <a href="/v1/labels/{label_no}/qr.svg">QR</a> ·
-    <a href="{_with_lang("/verify", lang)}">{tr("lookup", lang)}</a></footer>"""
-    return layout(f"AILAS {label_no} — {s.ja} / {s.en}", body, lang, _switch(path, lang))
+  </dl></section>"""
+
+
+def _embed_html(result: Any, status: str, label_no: str, lang: str) -> str:
+    """A revoked or expired label is not to be displayed any more: no snippet for it."""
+    if status not in ("valid", "suspended", "pending_review"):
+        return ""
+    snippet = embed_snippet(str(result.view["label_no"]), result.issuer.url)
+    return f"""  <section class="card" id="embed"><h2>{tr("embed", lang)}</h2>
+    <p>{tr("embed_text", lang)}</p>
+    <p><img src="/v1/labels/{label_no}/badge.svg" alt="AILAS {label_no}" height="20"></p>
+    <pre><code id="embed-snippet">{escape(snippet)}</code></pre>
+  </section>"""
 
 
 def _switch(path: str, lang: str) -> str:
@@ -585,71 +598,89 @@ def render_file_page(check: Any, lang: str = "ja", *, filename: str = "") -> str
         status = "revoked" if check.verdict in ("tampered", "bad_token") else "unknown"
     s = STATUS.get(status, STATUS["unknown"])
     message = check.message_en if lang == "en" else check.message_ja
-    manifest = check.manifest
-    if not manifest.found:
-        c2pa_line = f'<span class="bad">{_f("absent", lang)}</span>'
-    elif manifest.intact:
-        c2pa_line = f'<span class="ok" id="c2pa-state">✔ {_f("intact", lang)}</span>'
-    else:
-        codes = ", ".join(escape(f["code"]) for f in manifest.failures)
-        c2pa_line = f'<span class="bad" id="c2pa-state">✘ {_f("not_intact", lang)}: {codes}</span>'
-    signer = manifest.signer or {}
-    signer_line = (
-        f"{escape(str(signer.get('common_name', '')))} / {escape(str(signer.get('issuer', '')))} "
-        f"({escape(str(signer.get('alg', '')))})"
-        + ("" if manifest.trusted else f"<br><small>{_f('trust', lang)}</small>")
-        if signer
-        else "—"
-    )
-    if check.token_valid:
-        token_line = (
-            f'<span class="ok">✔ {tr("sig_ok", lang)}</span> <code>{escape(check.kid or "")}</code>'
-        )
-    elif check.token_valid is False or check.token_error:
-        token_line = f'<span class="bad">✘ {escape(check.token_error or "")}</span>'
-    else:
-        token_line = "—"  # noqa: S105 - not a secret
     live = check.live or {}
-    live_status = live.get("status")
-    live_line = (
-        f'<span id="live-status">{escape(STATUS[live_status].en if lang == "en" else STATUS[live_status].ja)}</span>'  # noqa: E501
-        if live_status in STATUS
-        else "—"
-    )
-    entries = ((check.cawg or {}).get("entries") or {}) if isinstance(check.cawg, dict) else {}
-    cawg_items = "".join(
-        f"<li><code>{escape(name)}</code>: "
-        f"{escape(CAWG_WORDS.get(v.get('use'), (v.get('use'), v.get('use')))[1 if lang == 'en' else 0])}</li>"  # noqa: E501
-        for name, v in entries.items()
-        if isinstance(v, dict)
-    )
-    # only a number the token vouches for becomes a link (the manifest's text is the uploader's)
-    vouched = (check.claims or {}).get("label_no") if check.token_valid else None
-    link = (
-        f'<p><a href="{escape(_with_lang("/verify/" + vouched, lang))}" id="label-link">'
-        f"{_f('open_label', lang)} <code>{escape(vouched)}</code></a></p>"
-        if isinstance(vouched, str) and check.verdict != "tampered"
-        else ""
-    )
     body = f"""  <h1 style="font-size:1.4rem">{_f("title", lang)}</h1>
-  <p><code>{escape(filename)}</code> ({escape(manifest.format)})</p>
+  <p><code>{escape(filename)}</code> ({escape(check.manifest.format)})</p>
   <section class="status" id="status" data-verdict="{escape(check.verdict)}"
     style="background: {s.colour}" role="status">
     <div class="word" style="font-size: 1.5rem">{escape(message)}</div>
   </section>
   <section class="card"><dl>
-    <dt>{_f("c2pa", lang)}</dt><dd>{c2pa_line}</dd>
-    <dt>{_f("signer", lang)}</dt><dd>{signer_line}</dd>
-    <dt>{_f("label_token", lang)}</dt><dd>{token_line}</dd>
-    <dt>{_f("live", lang)}</dt><dd>{live_line}</dd>
+    <dt>{_f("c2pa", lang)}</dt><dd>{_c2pa_line(check.manifest, lang)}</dd>
+    <dt>{_f("signer", lang)}</dt><dd>{_signer_line(check.manifest, lang)}</dd>
+    <dt>{_f("label_token", lang)}</dt><dd>{_token_line(check, lang)}</dd>
+    <dt>{_f("live", lang)}</dt><dd>{_live_line(live.get("status"), lang)}</dd>
     <dt>{_f("issued_to", lang)}</dt>
     <dd id="issued-to">{escape(str(live.get("business") or "—"))} · {
         escape(str(live.get("ai_system") or "—"))
     }</dd>
-    <dt>{_f("cawg", lang)}</dt><dd><ul>{cawg_items or "—"}</ul></dd>
-  </dl>{link}</section>
+    <dt>{_f("cawg", lang)}</dt><dd><ul>{_cawg_items(check.cawg, lang) or "—"}</ul></dd>
+  </dl>{_label_link(check, lang)}</section>
   <footer><a href="{_with_lang("/verify", lang)}">{_f("again", lang)}</a></footer>"""
     return layout(_f("title", lang), body, lang, _switch("/verify", lang))
+
+
+def _c2pa_line(manifest: Any, lang: str) -> str:
+    if not manifest.found:
+        return f'<span class="bad">{_f("absent", lang)}</span>'
+    if manifest.intact:
+        return f'<span class="ok" id="c2pa-state">✔ {_f("intact", lang)}</span>'
+    codes = ", ".join(escape(f["code"]) for f in manifest.failures)
+    return f'<span class="bad" id="c2pa-state">✘ {_f("not_intact", lang)}: {codes}</span>'
+
+
+def _signer_line(manifest: Any, lang: str) -> str:
+    signer = manifest.signer or {}
+    if not signer:
+        return "—"
+    trust = "" if manifest.trusted else f"<br><small>{_f('trust', lang)}</small>"
+    return (
+        f"{escape(str(signer.get('common_name', '')))} / {escape(str(signer.get('issuer', '')))} "
+        f"({escape(str(signer.get('alg', '')))})" + trust
+    )
+
+
+def _token_line(check: Any, lang: str) -> str:
+    if check.token_valid:
+        return (
+            f'<span class="ok">✔ {tr("sig_ok", lang)}</span> <code>{escape(check.kid or "")}</code>'
+        )
+    if check.token_valid is False or check.token_error:
+        return f'<span class="bad">✘ {escape(check.token_error or "")}</span>'
+    return "—"
+
+
+def _live_line(live_status: Any, lang: str) -> str:
+    if live_status not in STATUS:
+        return "—"
+    return f'<span id="live-status">{escape(_status_word(live_status, lang))}</span>'
+
+
+def _cawg_items(cawg: Any, lang: str) -> str:
+    entries = ((cawg or {}).get("entries") or {}) if isinstance(cawg, dict) else {}
+    side = 1 if lang == "en" else 0
+    return "".join(
+        f"<li><code>{escape(name)}</code>: {escape(_cawg_word(v.get('use'), side))}</li>"
+        for name, v in entries.items()
+        if isinstance(v, dict)
+    )
+
+
+def _cawg_word(use: Any, side: int) -> str:
+    word = str(use)
+    return CAWG_WORDS.get(word, (word, word))[side]
+
+
+def _label_link(check: Any, lang: str) -> str:
+    """Only a number the token vouches for becomes a link (the manifest's text is the
+    uploader's)."""
+    vouched = (check.claims or {}).get("label_no") if check.token_valid else None
+    if not isinstance(vouched, str) or check.verdict == "tampered":
+        return ""
+    return (
+        f'<p><a href="{escape(_with_lang("/verify/" + vouched, lang))}" id="label-link">'
+        f"{_f('open_label', lang)} <code>{escape(vouched)}</code></a></p>"
+    )
 
 
 def render_form_error(lang: str, limit_mb: int, message: str) -> str:

@@ -9,11 +9,11 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from shared import audit, ids, store
+from shared import audit, ids, keys, store
 from shared.access import Principal
 from shared.business import ai_systems
 from shared.clock import iso, now, now_iso, parse_instant
-from shared.errors import ApiError, Conflict, NotFound
+from shared.errors import ApiError, Conflict, ValidationFailed
 from shared.labels import fairness, signing
 from shared.members import service as members
 from shared.settings import get_settings
@@ -21,6 +21,7 @@ from shared.settings import get_settings
 LIVE = ("valid", "suspended")
 FINAL = ("revoked",)
 MAX_VALIDITY = timedelta(days=365)
+MAX_OPERATIONS = 100  # one DynamoDB transaction
 
 
 class Unfair(ApiError):
@@ -38,20 +39,8 @@ class Unfair(ApiError):
         return {**super().body(), "problems": self.problems}
 
 
-def key(label_no: str) -> dict[str, str]:
-    return {"pk": f"LABEL#{label_no}", "sk": "LABEL"}
-
-
-def get(label_no: str) -> dict[str, Any] | None:
-    item = store.registry().get_item(Key=key(label_no)).get("Item")
-    return store.from_dynamo(item) if item else None
-
-
-def require(label_no: str) -> dict[str, Any]:
-    label = get(label_no)
-    if label is None:
-        raise NotFound(f"No label {label_no}.", code="label_not_found")
-    return label
+LABEL = store.Entity("label", keys.label, "label_not_found")
+key, get, require = keys.label, LABEL.get, LABEL.require
 
 
 def verify_url(label_no: str) -> str:
@@ -64,55 +53,74 @@ def _expiry(verdict: fairness.Verdict, issued: datetime) -> datetime:
     return min([issued + MAX_VALIDITY, *ends])
 
 
-def _markers(label_no: str, ai: dict[str, Any], verdict: fairness.Verdict) -> list[str]:
+def _markers(label_no: str, ai: dict[str, Any], verdict: fairness.Verdict) -> list[dict[str, Any]]:
     """Where a label can be found from what it depends on (no scans on re-evaluation)."""
-    return (
-        [f"VOICE#{v}" for v in verdict.voices]
-        + [f"PERFORMER#{p}" for p in verdict.performers]
-        + [f"AI#{ai['ai_no']}", f"MEMBER#{ai['business_id']}"]
+    pks = (
+        [keys.voice_pk(v) for v in verdict.voices]
+        + [keys.performer_pk(p) for p in verdict.performers]
+        + [keys.ai_pk(ai["ai_no"]), keys.member_pk(ai["business_id"])]
     )
+    return [
+        {**keys.marker(pk, keys.LABEL, label_no), "label_no": label_no, "ai_no": ai["ai_no"]}
+        for pk in dict.fromkeys(pks)  # one write per item in a transaction
+    ]
 
 
 def issue(ai_no: str, principal: Principal) -> dict[str, Any]:
     """Issue a label when the trade is fair. One live label per AI system: the AI system's
     ``label_no`` is the lock (a conditional write on the value read), so of concurrent
-    applications exactly one wins and the others get 409 ``label_exists``."""
+    applications exactly one wins and the others get 409 ``label_exists``. The label, its
+    markers, the AI system's lock and the audit entries are one transaction."""
     ai = ai_systems.require(ai_no)
     ai_systems.require_owner(ai, principal)
     _refuse_if_live(ai)
-    verdict = fairness.evaluate(ai)
+    verdict = fairness.verdict_now(ai)
     if not verdict.fair:
         raise Unfair([p.as_dict() for p in verdict.blocking])
     business = members.require(ai["business_id"])
+    label = _new_label(ai, business, verdict)
+    tx = _issue_writes(label, ai, verdict)
+    try:
+        audit.commit(tx, _issued_event(label, principal))
+    except store.TransactionFailed:
+        _refuse_if_live(ai_systems.require(ai_no))  # another application won the race
+        raise Conflict(
+            "The AI system's label changed meanwhile; retry.", code="concurrent_write"
+        ) from None
+    return label
+
+
+def _new_label(
+    ai: dict[str, Any], business: dict[str, Any], verdict: fairness.Verdict
+) -> dict[str, Any]:
+    """The label record, signed (KMS through the label_signer function)."""
     issued = now()
     expires = _expiry(verdict, issued)
     label_no = ids.new_id("label")
-    claims = {
-        "iss": get_settings().public_base_url,
-        "sub": label_no,
-        "label_no": label_no,
-        "ai_no": ai_no,
-        "ai_name": ai["name"],
-        "business": {"member_id": business["member_id"], "display_name": business["display_name"]},
-        "uses": ai["uses"],
-        "commercial": ai["commercial"],
-        "voices": verdict.voices,
-        "iat": int(issued.timestamp()),
-        "exp": int(expires.timestamp()),
-    }
-    signed = signing.sign(claims)
+    shown = {"ai_no": ai["ai_no"], "ai_name": ai["name"], "uses": ai["uses"]}
+    signed = signing.sign(
+        {
+            "iss": get_settings().public_base_url,
+            "sub": label_no,
+            "label_no": label_no,
+            **shown,
+            "business": {k: business[k] for k in ("member_id", "display_name")},
+            "commercial": ai["commercial"],
+            "voices": verdict.voices,
+            "iat": int(issued.timestamp()),
+            "exp": int(expires.timestamp()),
+        }
+    )
     status = "pending_review" if get_settings().label_review == "operator" else "valid"
     notices = [p.as_dict() for p in verdict.problems]  # none blocking, by now
     at = iso(issued)
-    label = {
+    return {
         **key(label_no),
         "label_no": label_no,
-        "ai_no": ai_no,
-        "ai_name": ai["name"],
+        **shown,
         "ai_kind": ai["kind"],
         "business_id": business["member_id"],
         "business_name": business["display_name"],
-        "uses": ai["uses"],
         "commercial": ai["commercial"],
         "voices": verdict.voices,
         "performers": verdict.performers,
@@ -128,96 +136,94 @@ def issue(ai_no: str, principal: Principal) -> dict[str, Any]:
         "sheet_version": ai["version"],
         "transitions": [{"at": at, "status": status, "reasons": notices}],
         # live labels by expiry, for the expiry job
-        "gsi1pk": "LABELS#live",
+        "gsi1pk": keys.LIVE_LABELS,
         "gsi1sk": f"{iso(expires)}#{label_no}",
     }
-    markers = _markers(label_no, ai, verdict)
-    _write_markers(label_no, ai_no, markers)
+
+
+def _issue_writes(
+    label: dict[str, Any], ai: dict[str, Any], verdict: fairness.Verdict
+) -> store.Transaction:
+    """The label, its markers, and the AI system's lock on the ``label_no`` read before."""
     table = get_settings().registry_table
     tx = store.Transaction()
     tx.put(table, label, "attribute_not_exists(pk)")
-    expression, names, values = store.set_fields({"label_no": label_no, "label_status": status})
+    expression, names, values = store.set_fields(
+        {"label_no": label["label_no"], "label_status": label["status"]}
+    )
+    current = ai.get("label_no")
     tx.update(
         table,
-        ai_systems.key(ai_no),
+        ai_systems.key(ai["ai_no"]),
         expression,
         "attribute_exists(pk) AND (attribute_not_exists(label_no) OR label_no = :current)"
-        if ai.get("label_no")
+        if current
         else "attribute_exists(pk) AND attribute_not_exists(label_no)",
-        {**values, **({":current": ai["label_no"]} if ai.get("label_no") else {})},
+        {**values, **({":current": current} if current else {})},
         names,
     )
-    try:
-        audit.commit(
-            tx,
-            audit.Event(
-                actor=principal.member_id,
-                action="label.issued",
-                entity=f"label:{label_no}",
-                state=_state(label),
-                data={"label_no": label_no, "ai_no": ai_no, "status": status},
-                public={
-                    "label_no": label_no,
-                    "ai_no": ai_no,
-                    "ai_name": ai["name"],
-                    "business": business["display_name"],
-                    "status": status,
-                    "expires_at": label["expires_at"],
-                },
-            ),
+    markers = _markers(label["label_no"], ai, verdict)
+    if len(markers) + 4 > MAX_OPERATIONS:  # + the label, the lock and two log entries
+        raise ValidationFailed(
+            "The AI system depends on too many voices and performers for one label.",
+            code="too_many_dependencies",
+            details={"markers": len(markers), "max": MAX_OPERATIONS - 4},
         )
-    except store.TransactionFailed:
-        _delete_markers(label_no, markers)  # another application won the race
-        _refuse_if_live(ai_systems.require(ai_no))
-        raise Conflict(
-            "The AI system's label changed meanwhile; retry.", code="concurrent_write"
-        ) from None
-    return label
+    for marker in markers:
+        tx.put(table, marker)
+    return tx
+
+
+def _issued_event(label: dict[str, Any], principal: Principal) -> audit.Event:
+    label_no, ai_no, status = label["label_no"], label["ai_no"], label["status"]
+    return audit.Event(
+        actor=principal.member_id,
+        action="label.issued",
+        entity=f"label:{label_no}",
+        state=_state(label),
+        data={"label_no": label_no, "ai_no": ai_no, "status": status},
+        public={
+            "label_no": label_no,
+            "ai_no": ai_no,
+            "ai_name": label["ai_name"],
+            "business": label["business_name"],
+            "status": status,
+            "expires_at": label["expires_at"],
+        },
+    )
 
 
 def check(ai_no: str, principal: Principal) -> dict[str, Any]:
     """What :func:`issue` would decide now, without issuing: the same rule, the same reads."""
     ai = ai_systems.require(ai_no)
     ai_systems.require_owner(ai, principal)
-    verdict = fairness.evaluate(ai)
-    current = ai.get("label_no") and get(ai["label_no"])
-    live = bool(
-        current and current["status"] in (*LIVE, "pending_review") and not _expired(current)
-    )
+    verdict = fairness.verdict_now(ai)
+    live = _live_label(ai)
     return {
         "ai_no": ai_no,
         "fair": verdict.fair,
-        "would_issue": verdict.fair and not live,
-        "live_label_no": current["label_no"] if live else None,
+        "would_issue": verdict.fair and live is None,
+        "live_label_no": live["label_no"] if live else None,
         "problems": [p.as_dict() for p in verdict.blocking],
         "notices": [p.as_dict() for p in verdict.problems if not p.blocking],
     }
 
 
-def _refuse_if_live(ai: dict[str, Any]) -> None:
-    current = ai.get("label_no") and get(ai["label_no"])
+def _live_label(ai: dict[str, Any]) -> dict[str, Any] | None:
+    """The AI system's label while it is live (or awaiting review) and not expired."""
+    current = get(ai["label_no"]) if ai.get("label_no") else None
     if current and current["status"] in (*LIVE, "pending_review") and not _expired(current):
+        return current
+    return None
+
+
+def _refuse_if_live(ai: dict[str, Any]) -> None:
+    if current := _live_label(ai):
         raise Conflict(
             f"{ai['ai_no']} already has label {current['label_no']} ({current['status']}).",
             code="label_exists",
             details={"label_no": current["label_no"], "status": current["status"]},
         )
-
-
-def _write_markers(label_no: str, ai_no: str, pks: list[str]) -> None:
-    """Written before the label, so that no committed label is ever missing a marker (a
-    label without its markers would not follow consent)."""
-    with store.registry().batch_writer() as batch:
-        for pk in pks:
-            batch.put_item(
-                Item={"pk": pk, "sk": f"LABEL#{label_no}", "label_no": label_no, "ai_no": ai_no}
-            )
-
-
-def _delete_markers(label_no: str, pks: list[str]) -> None:
-    with store.registry().batch_writer() as batch:
-        for pk in pks:
-            batch.delete_item(Key={"pk": pk, "sk": f"LABEL#{label_no}"})
 
 
 def _state(label: dict[str, Any]) -> dict[str, Any]:
@@ -255,59 +261,58 @@ def transition(
     entry = {"at": at, "status": status, "reasons": reasons}
     if note:
         entry["note"] = note
-    table = get_settings().registry_table
     tx = store.Transaction()
-    final = status in (*FINAL, "expired")
-    tx.update(
-        table,
-        key(label["label_no"]),
-        "SET #status = :status, reasons = :reasons, #version = :next, updated_at = :at, "
-        "transitions = list_append(transitions, :entry)"
-        + (" REMOVE gsi1pk, gsi1sk" if final else ""),
-        "#version = :was",
-        {
-            ":status": status,
-            ":reasons": reasons,
-            ":next": label["version"] + 1,
-            ":at": at,
-            ":entry": [entry],
-            ":was": label["version"],
-        },
-        {"#status": "status", "#version": "version"},
-    )
     ai_systems.set_label(label["ai_no"], label["label_no"], status, tx)
-    new = {
-        **label,
+    changes: dict[str, Any] = {
         "status": status,
         "reasons": reasons,
         "version": label["version"] + 1,
+        "updated_at": at,
+    }
+    if status in (*FINAL, "expired"):  # no longer live: off the expiry job's index
+        changes |= {"gsi1pk": None, "gsi1sk": None}
+    new = {
+        **label,
+        **{k: changes[k] for k in ("status", "reasons", "version")},
         "transitions": [*label["transitions"], entry],
     }
-    audit.commit(
-        tx,
-        audit.Event(
-            actor=actor,
-            action=action,
-            entity=f"label:{label['label_no']}",
-            state=_state(new),
-            data={
-                "label_no": label["label_no"],
-                "ai_no": label["ai_no"],
-                "status": status,
-                "reasons": [r["reason"] for r in reasons],
-                "note": note,
-            },
-            public={
-                "label_no": label["label_no"],
-                "ai_no": label["ai_no"],
-                "status": status,
-                "reasons": sorted({r["reason"] for r in reasons}),
-                "note": note,
-            },
-        ),
+    store.transition(
+        key(label["label_no"]),
+        changes,
+        append={"transitions": [entry]},
+        guard=store.Guard("version", (label["version"],)),
+        tx=tx,
+        event=_transition_event(new, actor, action, note),
         conflict=Conflict("The label changed meanwhile; retry.", code="concurrent_write"),
     )
     return new
+
+
+def _transition_event(
+    label: dict[str, Any], actor: str, action: str, note: str | None
+) -> audit.Event:
+    label_no, ai_no, status = label["label_no"], label["ai_no"], label["status"]
+    reasons = [r["reason"] for r in label["reasons"]]
+    return audit.Event(
+        actor=actor,
+        action=action,
+        entity=f"label:{label_no}",
+        state=_state(label),
+        data={
+            "label_no": label_no,
+            "ai_no": ai_no,
+            "status": status,
+            "reasons": reasons,
+            "note": note,
+        },
+        public={
+            "label_no": label_no,
+            "ai_no": ai_no,
+            "status": status,
+            "reasons": sorted(set(reasons)),
+            "note": note,
+        },
+    )
 
 
 def _as_stored(value: Any) -> Any:
@@ -318,17 +323,8 @@ def _as_stored(value: Any) -> Any:
 def problems_now(label: dict[str, Any]) -> list[dict[str, Any]]:
     """Every reason (blocking or not) that the current state gives against the label."""
     ai = ai_systems.get(label["ai_no"])
-    if ai is None:
-        return [fairness.Problem(None, "*", "ai_system_missing").as_dict()]
-    problems = [p.as_dict() for p in fairness.evaluate(ai).problems]
-    if (
-        ai["version"] != label["sheet_version"]
-        or set(ai["training_data"]["voices"]) != set(label["voices"])
-        or set(ai["uses"]) != set(label["uses"])
-        or ai["commercial"] != label["commercial"]
-    ):
-        problems.append(fairness.Problem(None, "*", "training_data_changed").as_dict())
-    return problems
+    problems = fairness.verdict_now(ai).problems if ai else []
+    return [p.as_dict() for p in [*problems, *fairness.drift(ai, label)]]
 
 
 def reevaluate(label_no: str, cause: str) -> dict[str, Any] | None:
@@ -389,25 +385,17 @@ def reinstate(label_no: str, operator: Principal, reason: str) -> dict[str, Any]
 
 
 def labels_depending_on(pks: list[str]) -> list[str]:
-    found: set[str] = set()
-    for pk in pks:
-        page = store.registry().query(
-            KeyConditionExpression=Key("pk").eq(pk) & Key("sk").begins_with("LABEL#")
-        )
-        found |= {i["label_no"] for i in page.get("Items", [])}
-    return sorted(found)
+    return sorted({m["label_no"] for pk in pks for m in store.markers(pk, keys.LABEL)})
 
 
 def expire_due() -> list[str]:
     """Persist ``expired`` for live labels past their expiry (reads already report it)."""
-    page = store.registry().query(
-        IndexName="gsi1",
-        KeyConditionExpression=Key("gsi1pk").eq("LABELS#live") & Key("gsi1sk").lt(now_iso()),
+    due = store.query_all(
+        Key("gsi1pk").eq(keys.LIVE_LABELS) & Key("gsi1sk").lt(now_iso()), index="gsi1"
     )
     done = []
-    for item in page.get("Items", []):
-        label = get(item["label_no"])
-        if label and label["status"] in (*LIVE, "pending_review") and _expired(label):
+    for label in LABEL.get_many(i["label_no"] for i in due).values():
+        if label["status"] in (*LIVE, "pending_review") and _expired(label):
             transition(label, "expired", [], "system:schedule", "label.expired")
             done.append(label["label_no"])
     return done

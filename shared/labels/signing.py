@@ -4,11 +4,10 @@ very same handler is called in-process; it still signs with the KMS key on the m
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-from shared.aws import client
+from shared import aws
 from shared.errors import Unavailable
 from shared.formats import jws
 from shared.settings import get_settings
@@ -30,10 +29,7 @@ def sign(claims: dict[str, Any], typ: str = jws.TYP) -> dict[str, Any]:
         if _in_process is None:
             raise RuntimeError("the label signer is not loaded")
         return _in_process(event, None)
-    reply = client("lambda").invoke(
-        FunctionName=settings.label_signer_function, Payload=json.dumps(event).encode()
-    )
-    payload = json.loads(reply["Payload"].read())
-    if reply.get("FunctionError"):
+    payload, failed = aws.lambda_.invoke_json(settings.label_signer_function, event)
+    if failed:
         raise Unavailable("The label could not be signed; try again.", code="signing_failed")
     return payload

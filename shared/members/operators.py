@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import audit, ids, store
+from shared import audit, ids, keys, store
 from shared.clock import now_iso
 from shared.members import tokens
 from shared.settings import get_settings
@@ -19,8 +19,7 @@ def create_operator(name: str, email: str, token: str | None = None) -> tuple[di
     member_id = ids.new_id("member")
     prefix = tokens.prefix_of(token)
     operator = {
-        "pk": f"MEMBER#{member_id}",
-        "sk": "PROFILE",
+        **keys.member(member_id),
         "member_id": member_id,
         "kind": "operator",
         "name": name,
@@ -34,7 +33,7 @@ def create_operator(name: str, email: str, token: str | None = None) -> tuple[di
         "updated_at": at,
         "approved_at": at,
         "token_prefix": prefix,
-        "gsi1pk": "MEMBERS",
+        "gsi1pk": keys.MEMBERS,
         "gsi1sk": f"{at}#{member_id}",
     }
     table = get_settings().registry_table
@@ -42,7 +41,7 @@ def create_operator(name: str, email: str, token: str | None = None) -> tuple[di
     tx.put(table, operator, "attribute_not_exists(pk)")
     tx.put(table, tokens.token_item(token, member_id, "operator"), "attribute_not_exists(pk)")
     # operators sign in to the portal by e-mail link like every member
-    tx.put(table, {"pk": f"EMAIL#{email.lower()}", "sk": "EMAIL", "member_id": member_id})
+    tx.put(table, {**keys.email(email.lower()), "member_id": member_id})
     audit.commit(
         tx,
         audit.Event(

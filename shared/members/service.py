@@ -7,58 +7,50 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from shared import audit, ids, store
-from shared.access import Principal
+from shared import audit, ids, keys, store
+from shared.access import Principal, can_read_private
 from shared.clock import now_iso
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict
 from shared.members import tokens
 from shared.members.models import Application
 from shared.settings import get_settings
 
 PUBLIC_FIELDS = ("member_id", "kind", "display_name", "organization", "status", "approved_at")
-
-
-def _key(member_id: str) -> dict[str, str]:
-    return {"pk": f"MEMBER#{member_id}", "sk": "PROFILE"}
-
-
-def _email_key(email: str) -> dict[str, str]:
-    return {"pk": f"EMAIL#{email}", "sk": "EMAIL"}
+MEMBER = store.Entity("member", keys.member, "member_not_found")
+get, require = MEMBER.get, MEMBER.require
+state = keys.without_keys
 
 
 def public_view(member: dict[str, Any]) -> dict[str, Any]:
     return {k: member.get(k) for k in PUBLIC_FIELDS}
 
 
-def state(member: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in member.items() if k not in ("pk", "sk", "gsi1pk", "gsi1sk")}
-
-
-def get(member_id: str) -> dict[str, Any] | None:
-    item = store.registry().get_item(Key=_key(member_id), ConsistentRead=True).get("Item")
-    return store.from_dynamo(item) if item else None
-
-
-def require(member_id: str) -> dict[str, Any]:
+def visible(member_id: str, principal: Principal | None) -> tuple[dict[str, Any], bool]:
+    """The member as ``principal`` may see it, and whether that is the full record. Operators
+    are not members to the API; applications stay private until approved."""
     member = get(member_id)
-    if member is None:
-        raise NotFound(f"No member {member_id}.", code="member_not_found")
-    return member
+    if member is None or member["kind"] == "operator":
+        raise MEMBER.missing(member_id)
+    if can_read_private(principal, [member_id]):
+        return member, True
+    if member["status"] not in ("active", "suspended"):
+        raise MEMBER.missing(member_id)
+    return public_view(member), False
 
 
 def apply(application: Application) -> dict[str, Any]:
-    if store.registry().get_item(Key=_email_key(application.email)).get("Item"):
+    if store.get(keys.email(application.email), consistent=False):
         raise Conflict("An active member already uses this email address.", code="email_taken")
     at = now_iso()
     member_id = ids.new_id("member")
     member = {
-        **_key(member_id),
+        **keys.member(member_id),
         **application.model_dump(),
         "member_id": member_id,
         "status": "pending",
         "created_at": at,
         "updated_at": at,
-        "gsi1pk": "MEMBERS",
+        "gsi1pk": keys.MEMBERS,
         "gsi1sk": f"{at}#{member_id}",
     }
     tx = store.Transaction()
@@ -79,20 +71,12 @@ def apply(application: Application) -> dict[str, Any]:
 def list_members(
     status: str | None, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    kwargs: dict[str, Any] = {
-        "IndexName": "gsi1",
-        "Limit": limit,
-        "KeyConditionExpression": Key("gsi1pk").eq("MEMBERS"),
-        "ScanIndexForward": False,
-    }
-    if status:
-        kwargs["FilterExpression"] = Attr("status").eq(status)
-    if start := store.decode_cursor(cursor):
-        kwargs["ExclusiveStartKey"] = start
-    page = store.registry().query(**kwargs)
-    return (
-        [store.from_dynamo(i) for i in page.get("Items", [])],
-        store.encode_cursor(page.get("LastEvaluatedKey")),
+    return store.query_page(
+        Key("gsi1pk").eq(keys.MEMBERS),
+        limit=limit,
+        cursor=cursor,
+        forward=False,
+        filter_=Attr("status").eq(status) if status else None,
     )
 
 
@@ -110,55 +94,32 @@ def _transition(
 ) -> dict[str, Any]:
     """Move a member between statuses, conditional on the status it was read in."""
     member = require(member_id)
-    if member["kind"] == "operator":
-        raise Conflict("Operators are managed with the operator commands.", code="is_operator")
-    if member["status"] not in allowed_from:
-        decided = member["status"] in ("active", "rejected") and action in ("approved", "rejected")
-        raise Conflict(
-            f"The member is {member['status']}, so it cannot be {action}.",
-            code="already_decided" if decided else "invalid_transition",
-            details={"status": member["status"]},
-        )
-    at = now_iso()
+    _check_transition(member, action, allowed_from)
     changes = {
         "status": to,
-        "updated_at": at,
+        "updated_at": now_iso(),
         "decided_by": actor.member_id,
         "decision_reason": reason,
         **(extra or {}),
     }
     new = {**member, **changes}
-    # The member's own update goes first, so index 0 tells a lost race from other failures.
-    expression, names, values = store.set_fields(changes)
-    transaction = store.Transaction()
-    transaction.update(
-        get_settings().registry_table,
-        _key(member_id),
-        expression,
-        "#status = :was",
-        values | {":was": member["status"]},
-        names,
-    )
-    transaction.operations += tx.operations if tx else []
+    summary = {k: member[k] for k in ("member_id", "kind", "display_name")} | {"status": to}
     event = audit.Event(
         actor=actor.member_id,
         action=f"member.{action}",
         entity=f"member:{member_id}",
         state=state(new),
         data={"kind": member["kind"], "from": member["status"], "to": to},
-        public=(
-            {
-                "member_id": member_id,
-                "kind": member["kind"],
-                "display_name": member["display_name"],
-                "status": to,
-            }
-            if public
-            else None
-        ),
+        public=summary if public else None,
     )
     try:
-        audit.commit(transaction, event)
+        store.transition(
+            keys.member(member_id),
+            changes,
+            guard=store.Guard("status", (member["status"],)),
+            event=event,
+            tx=tx,
+        )
     except store.TransactionFailed as failure:
         if failure.failed_at(0):
             raise Conflict(
@@ -170,6 +131,18 @@ def _transition(
     return new
 
 
+def _check_transition(member: dict[str, Any], action: str, allowed_from: tuple[str, ...]) -> None:
+    if member["kind"] == "operator":
+        raise Conflict("Operators are managed with the operator commands.", code="is_operator")
+    if member["status"] not in allowed_from:
+        decided = member["status"] in ("active", "rejected") and action in ("approved", "rejected")
+        raise Conflict(
+            f"The member is {member['status']}, so it cannot be {action}.",
+            code="already_decided" if decided else "invalid_transition",
+            details={"status": member["status"]},
+        )
+
+
 def approve(member_id: str, actor: Principal) -> tuple[dict[str, Any], str]:
     member = require(member_id)
     token, prefix = tokens.new_token()
@@ -177,7 +150,7 @@ def approve(member_id: str, actor: Principal) -> tuple[dict[str, Any], str]:
     tx = store.Transaction()
     tx.put(
         settings.registry_table,
-        {**_email_key(member["email"]), "member_id": member_id},
+        {**keys.email(member["email"]), "member_id": member_id},
         "attribute_not_exists(pk)",
     )
     tx.put(
@@ -233,38 +206,14 @@ def rotate_token(member_id: str, actor: Principal) -> tuple[dict[str, Any], str]
     member = require(member_id)
     if member["status"] != "active":
         raise Conflict(f"The member is {member['status']}.", code="invalid_transition")
-    old_prefix = member.get("token_prefix")
     token, prefix = tokens.new_token()
-    table = get_settings().registry_table
-    tx = store.Transaction()
-    tx.update(
-        table,
-        _key(member_id),
-        "SET token_prefix = :new, updated_at = :at",
-        "token_prefix = :old" if old_prefix else "attribute_not_exists(token_prefix)",
-        {":new": prefix, ":at": now_iso(), **({":old": old_prefix} if old_prefix else {})},
-    )
-    tx.put(table, tokens.token_item(token, member_id, member["kind"]), "attribute_not_exists(pk)")
-    if old_prefix:
-        tx.update(
-            table,
-            {"pk": f"TOKEN#{old_prefix}", "sk": "TOKEN"},
-            "SET #s = :revoked, revoked_at = :at",
-            None,
-            {":revoked": "revoked", ":at": now_iso()},
-            {"#s": "status"},
-        )
-    new = {**member, "token_prefix": prefix}
-    audit.commit(
-        tx,
-        audit.Event(
-            actor=actor.member_id,
-            action="member.token_rotated",
-            entity=f"member:{member_id}",
-            state=state(new),
-            data={"old_prefix": old_prefix, "new_prefix": prefix},
-        ),
-        conflict=Conflict("The token was rotated concurrently; try again.", code="already_rotated"),
+    new = _swap_token(
+        member,
+        actor,
+        token,
+        "member.token_rotated",
+        {"old_prefix": member.get("token_prefix"), "new_prefix": prefix},
+        Conflict("The token was rotated concurrently; try again.", code="already_rotated"),
     )
     return new, token
 
@@ -275,34 +224,62 @@ def revoke_token(member_id: str, actor: Principal) -> dict[str, Any]:
     old_prefix = member.get("token_prefix")
     if not old_prefix:
         raise Conflict("There is no token to revoke.", code="no_token")
-    table = get_settings().registry_table
-    at = now_iso()
+    return _swap_token(
+        member,
+        actor,
+        None,
+        "member.token_revoked",
+        {"old_prefix": old_prefix},
+        Conflict("The token changed meanwhile; try again.", code="already_rotated"),
+    )
+
+
+def _swap_token(
+    member: dict[str, Any],
+    actor: Principal,
+    token: str | None,
+    action: str,
+    data: dict[str, Any],
+    conflict: Conflict,
+) -> dict[str, Any]:
+    """The member's token replaced by ``token`` (or by none) and the old one revoked, in one
+    transaction conditional on the token read."""
+    member_id, old_prefix = member["member_id"], member.get("token_prefix")
+    prefix = tokens.prefix_of(token) if token else None
+    at, table = now_iso(), get_settings().registry_table
+    expression, names, values = store.set_fields({"token_prefix": prefix, "updated_at": at})
     tx = store.Transaction()
     tx.update(
         table,
-        _key(member_id),
-        "REMOVE token_prefix SET updated_at = :at",
-        "token_prefix = :old",
-        {":old": old_prefix, ":at": at},
+        keys.member(member_id),
+        expression,
+        "token_prefix = :old" if old_prefix else "attribute_not_exists(token_prefix)",
+        values | ({":old": old_prefix} if old_prefix else {}),
+        names,
     )
-    tx.update(
-        table,
-        {"pk": f"TOKEN#{old_prefix}", "sk": "TOKEN"},
-        "SET #s = :revoked, revoked_at = :at",
-        None,
-        {":revoked": "revoked", ":at": at},
-        {"#s": "status"},
-    )
-    new = {k: v for k, v in member.items() if k != "token_prefix"}
+    if token:
+        tx.put(
+            table, tokens.token_item(token, member_id, member["kind"]), "attribute_not_exists(pk)"
+        )
+    if old_prefix:
+        tx.update(
+            table,
+            keys.token(old_prefix),
+            "SET #s = :revoked, revoked_at = :at",
+            None,
+            {":revoked": "revoked", ":at": at},
+            {"#s": "status"},
+        )
+    new = {k: v for k, v in {**member, "token_prefix": prefix}.items() if v is not None}
     audit.commit(
         tx,
         audit.Event(
             actor=actor.member_id,
-            action="member.token_revoked",
+            action=action,
             entity=f"member:{member_id}",
             state=state(new),
-            data={"old_prefix": old_prefix},
+            data=data,
         ),
-        conflict=Conflict("The token changed meanwhile; try again.", code="already_rotated"),
+        conflict=conflict,
     )
     return new

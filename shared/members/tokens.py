@@ -9,7 +9,7 @@ import re
 import secrets
 from typing import Any
 
-from shared import store
+from shared import keys, store
 from shared.access import Principal
 from shared.clock import now_iso
 
@@ -36,8 +36,7 @@ def new_token() -> tuple[str, str]:
 def token_item(token: str, member_id: str, role: str) -> dict[str, Any]:
     prefix = prefix_of(token)
     return {
-        "pk": f"TOKEN#{prefix}",
-        "sk": "TOKEN",
+        **keys.token(prefix),
         "token_prefix": prefix,
         "token_hash": token_hash(token),
         "member_id": member_id,
@@ -52,14 +51,13 @@ def resolve(token: str) -> Principal | None:
     (so a suspension takes effect at once)."""
     if len(token) > 200:
         return None
-    table = store.registry()
     prefix = prefix_of(token)
-    item = table.get_item(Key={"pk": f"TOKEN#{prefix}", "sk": "TOKEN"}).get("Item")
+    item = store.get(keys.token(prefix), consistent=False)
     if not item or item.get("status") != "active":
         return None
     if not hmac.compare_digest(item["token_hash"], token_hash(token)):
         return None
-    member = table.get_item(Key={"pk": f"MEMBER#{item['member_id']}", "sk": "PROFILE"}).get("Item")
+    member = store.get(keys.member(item["member_id"]), consistent=False)
     if not member or member.get("status") != "active" or member.get("token_prefix") != prefix:
         return None
     return Principal(member_id=item["member_id"], role=member["kind"], token_prefix=prefix)

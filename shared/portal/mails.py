@@ -4,7 +4,7 @@ sign-in link when they ask for one."""
 
 from __future__ import annotations
 
-from shared import events, mail, store
+from shared import events, keys, mail, store
 from shared.members import service as members
 from shared.portal import sessions
 from shared.settings import get_settings
@@ -42,8 +42,8 @@ def send_signin_link(member: dict, ttl_s: int, welcome: bool = False) -> None:
 @events.subscribe("member.approved")
 def welcome(event: events.DomainEvent) -> None:
     """Mail the approved member a first sign-in link — once per approval event."""
-    marker = {"pk": f"MAILED#{event.seq}", "sk": "MAILED"}
-    if store.registry().get_item(Key=marker, ConsistentRead=True).get("Item"):
+    marker = keys.mailed(event.seq)
+    if store.get(marker):
         return  # a redelivered event: already mailed
     member = members.get(event.entity.split(":", 1)[1])
     if member and member["status"] == "active" and member.get("email"):

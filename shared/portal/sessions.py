@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared import store
+from shared import keys, store
 from shared.access import Principal
 from shared.clock import iso, now
 from shared.members import service as members
@@ -42,8 +42,7 @@ class Session:
 
 
 def member_by_email(email: str) -> dict[str, Any] | None:
-    item = store.registry().get_item(Key={"pk": f"EMAIL#{email.strip().lower()}", "sk": "EMAIL"})
-    found = item.get("Item")
+    found = store.get(keys.email(email.strip().lower()), consistent=False)
     member = members.get(found["member_id"]) if found else None
     return member if member and member["status"] == "active" else None
 

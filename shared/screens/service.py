@@ -4,11 +4,10 @@ as it is embedded (before the comparison, whatever happens)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, BinaryIO, cast
 
-from shared import query_jobs
+from shared import aws, query_jobs
 from shared.access import Principal
-from shared.aws import client
 from shared.intents import service as intents
 from shared.logging import logger
 from shared.members import service as members
@@ -82,7 +81,7 @@ def process_screen_upload(obj: UploadedObject) -> None:
     screen = get(screen_id)
     if screen is None or screen.get("upload_key") != obj.key:
         logger.warning("upload for no awaiting screen", extra={"key": obj.key})
-        client("s3").delete_object(Bucket=obj.bucket, Key=obj.key)
+        aws.s3.delete(obj.bucket, obj.key)
         return
     if not query_jobs.claim("screen", screen_id, obj):
         return  # delivered twice: processed once
@@ -93,11 +92,12 @@ def process_screen_upload(obj: UploadedObject) -> None:
             # the registry's bounds and rejection codes, as for voices and traces
             download, decoded = decode_upload(obj, (screen.get("file") or {}).get("size_bytes"))
             try:
-                embedding = speaker.embed_file(S3Audio(obj.bucket, obj.key, download.size))
+                audio = cast(BinaryIO, S3Audio(obj.bucket, obj.key, download.size))  # RawIOBase
+                embedding = speaker.embed_file(audio)
             except speaker.NoSpeech as error:
                 raise Rejected("no_speech", str(error)) from None
         finally:
-            client("s3").delete_object(Bucket=obj.bucket, Key=obj.key)  # no audio is kept
+            aws.s3.delete(obj.bucket, obj.key)  # no audio is kept
         matches, compared = compare(embedding.vector)
         query_jobs.finish(
             "screen",

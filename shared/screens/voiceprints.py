@@ -20,7 +20,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import Binary
 
-from shared import events, store
+from shared import events, keys, store
 from shared.clock import now_iso
 from shared.logging import logger
 from shared.voices import service as voices
@@ -36,10 +36,6 @@ def vector_bytes(vector: list[float] | Any) -> bytes:
 def vector_of(stored: Any) -> list[float]:
     raw = stored.value if isinstance(stored, Binary) else bytes(stored)
     return array("f", raw).tolist()
-
-
-def _performer_pk(performer_id: str) -> str:
-    return f"PERFORMER#{performer_id}"
 
 
 def sole_performer(voice: dict[str, Any]) -> str | None:
@@ -60,8 +56,7 @@ def put_voice_embedding(
         return False
     store.registry().put_item(
         Item={
-            "pk": _performer_pk(performer_id),
-            "sk": f"SPEAKER#{voice['voice_no']}",
+            **keys.marker(keys.performer_pk(performer_id), keys.SPEAKER, voice["voice_no"]),
             "voice_no": voice["voice_no"],
             "performer_id": performer_id,
             "vector": Binary(vector_bytes(vector)),
@@ -74,18 +69,10 @@ def put_voice_embedding(
 
 
 def voice_embeddings(performer_id: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    query: dict[str, Any] = {
-        "KeyConditionExpression": Key("pk").eq(_performer_pk(performer_id))
-        & Key("sk").begins_with("SPEAKER#"),
-        "ConsistentRead": True,
-    }
-    while True:
-        page = store.registry().query(**query)
-        items += page.get("Items", [])
-        if "LastEvaluatedKey" not in page:
-            return items
-        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return store.query_all(
+        Key("pk").eq(keys.performer_pk(performer_id)) & Key("sk").begins_with(keys.SPEAKER),
+        consistent=True,
+    )
 
 
 def weighted_mean(parts: list[tuple[list[float], float]]) -> list[float] | None:
@@ -101,8 +88,10 @@ def weighted_mean(parts: list[tuple[list[float], float]]) -> list[float] | None:
 def recompute(performer_id: str) -> dict[str, Any] | None:
     """Rebuild a performer's voiceprint from their voices registered now; None if none is."""
     parts, used, model = [], [], None
-    for item in voice_embeddings(performer_id):
-        voice = voices.get(item["voice_no"])
+    embeddings = voice_embeddings(performer_id)
+    found = voices.VOICE.get_many(e["voice_no"] for e in embeddings)
+    for item in embeddings:
+        voice = found.get(item["voice_no"])
         if voice is None or voice["status"] != "registered":
             continue
         speech_s = float(item["speech_s"])
@@ -126,12 +115,7 @@ def recompute(performer_id: str) -> dict[str, Any] | None:
 
 
 def get(performer_id: str) -> dict[str, Any] | None:
-    item = (
-        store.registry()
-        .get_item(Key={"pk": PARTITION, "sk": performer_id}, ConsistentRead=True)
-        .get("Item")
-    )
-    return store.from_dynamo(item) if item else None
+    return store.get({"pk": PARTITION, "sk": performer_id})
 
 
 def status(performer_id: str) -> dict[str, Any]:
@@ -151,24 +135,16 @@ def status(performer_id: str) -> dict[str, Any]:
 
 def all_voiceprints() -> list[dict[str, Any]]:
     """Every voiceprint (one partition, paginated): what a screen compares against."""
-    out: list[dict[str, Any]] = []
-    query: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(PARTITION)}
-    while True:
-        page = store.registry().query(**query)
-        for item in page.get("Items", []):
-            if "vector" not in item:
-                continue  # a performer with no registered voice left
-            out.append(
-                {
-                    "performer_id": item["performer_id"],
-                    "vector": item["vector"],
-                    "speech_s": float(item["speech_s"]),
-                    "model": item["model"],
-                }
-            )
-        if "LastEvaluatedKey" not in page:
-            return out
-        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return [
+        {
+            "performer_id": item["performer_id"],
+            "vector": item["vector"],
+            "speech_s": float(item["speech_s"]),
+            "model": item["model"],
+        }
+        for item in store.query_all(Key("pk").eq(PARTITION))
+        if "vector" in item  # a performer with no registered voice left has none
+    ]
 
 
 @events.subscribe("voice.", requires=("voice_no",))

@@ -182,7 +182,8 @@ def convert(wheel: Path, out: Path = WEIGHTS) -> Path:
         pt = archive.read("resemblyzer/pretrained.pt")
     weights = weights_from_pt(io.BytesIO(pt))
     tmp = out.with_suffix(".tmp.npz")
-    np.savez(tmp, resemblyzer_version=np.array(RESEMBLYZER_VERSION), **weights)
+    arrays: dict[str, Any] = {"resemblyzer_version": np.array(RESEMBLYZER_VERSION), **weights}
+    np.savez(tmp, **arrays)
     tmp.replace(out)
     return out
 

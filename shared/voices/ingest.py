@@ -11,12 +11,11 @@ import hashlib
 import io
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared import fingerprint_index, store
-from shared.aws import client
+from shared import aws, fingerprint_index, keys, store
 from shared.clock import now_iso
 from shared.logging import logger
 from shared.screens import enrol as voiceprints
@@ -90,10 +89,7 @@ class S3Audio(io.RawIOBase):
             data = self.blocks[index]
         else:
             end = min(self.size, start + self.block_bytes) - 1
-            response = client("s3").get_object(
-                Bucket=self.bucket, Key=self.key, Range=f"bytes={start}-{end}"
-            )
-            data = response["Body"].read()
+            data = aws.s3.read_range(self.bucket, self.key, start, end)
             self.ranged_gets += 1
         if start == self.hashed:  # the next bytes of the digest, however they were reached
             self.digest.update(data)
@@ -137,9 +133,8 @@ def fetch(
 ) -> tuple[Download, S3Audio]:
     """HEAD first (moto does not enforce the POST policy and a client may lie), then a
     streaming, seekable reader of the object."""
-    s3 = client("s3")
     try:
-        head = s3.head_object(Bucket=obj.bucket, Key=obj.key)
+        head = aws.s3.head(obj.bucket, obj.key)
     except ClientError as error:
         raise Rejected("empty", "The upload is gone (expired or deleted).") from error
     size = int(head["ContentLength"])
@@ -169,7 +164,7 @@ def decode_upload(obj: UploadedObject, declared: int | None = None) -> tuple[Dow
     download, reader = fetch(obj, settings.upload_max_bytes, declared)
     try:
         decoded = audio.decode(
-            reader,
+            cast(BinaryIO, reader),  # an io.RawIOBase: the binary file interface it reads
             max_duration_s=settings.max_duration_s,
             max_wall_s=settings.max_decode_s,
         )
@@ -204,6 +199,13 @@ def process_voice_upload(obj: UploadedObject) -> None:
     if voice is None or voice.get("upload_key") != obj.key:
         logger.warning("upload for no awaiting voice", extra={"key": obj.key})
         return
+    if _claim(voice_no, obj):
+        _process(voice, obj)
+
+
+def _claim(voice_no: str, obj: UploadedObject) -> bool:
+    """``awaiting_upload`` → ``processing`` for this upload's ETag; a redelivery of the same
+    object may take it up again, anything else finds it claimed (False)."""
     try:
         service.transition(
             voice_no,
@@ -219,7 +221,12 @@ def process_voice_upload(obj: UploadedObject) -> None:
         )
     except store.TransactionFailed:
         logger.info("upload already processed", extra={"voice_no": voice_no, "etag": obj.etag})
-        return
+        return False
+    return True
+
+
+def _process(voice: dict[str, Any], obj: UploadedObject) -> None:
+    voice_no = voice["voice_no"]
     try:
         _register(voice, obj)
     except Rejected as rejection:
@@ -238,7 +245,6 @@ def process_voice_upload(obj: UploadedObject) -> None:
 
 def _register(voice: dict[str, Any], obj: UploadedObject) -> None:
     voice_no = voice["voice_no"]
-    settings = get_settings()
     download, decoded = decode_upload(obj, (voice.get("file") or {}).get("size_bytes"))
     facts = {
         "duration_s": round(decoded.duration_s, 3),
@@ -257,37 +263,39 @@ def _register(voice: dict[str, Any], obj: UploadedObject) -> None:
         return
     # Voice likeness (shared/screens): keep the speech's embedding, never the audio; read
     # again from S3 while the upload is still there.
-    voiceprints.add_from_file(voice, S3Audio(obj.bucket, obj.key, download.size))
+    audio = cast(BinaryIO, S3Audio(obj.bucket, obj.key, download.size))  # an io.RawIOBase
+    voiceprints.add_from_file(voice, audio)
     stats = fingerprint_index.write(voice_no, decoded.algorithm, decoded.hashes, decoded.times)
     _keep_or_delete(voice, obj)
+    index = {"items": stats.items, "bytes": stats.bytes}
+    try:
+        _mark_registered(voice, facts, index)
+    except store.TransactionFailed:
+        # The same audio was registered by someone else in the meantime: decide again.
+        _duplicate_or_conflict(service.require(voice_no), obj, facts)
+
+
+def _mark_registered(voice: dict[str, Any], facts: dict[str, Any], index: dict[str, int]) -> None:
+    """``registered``, with the PCM hash claimed for this voice in the same transaction."""
     tx = store.Transaction()
     tx.put(
-        settings.registry_table,
+        get_settings().registry_table,
         {
-            "pk": f"PCM#{decoded.pcm_sha256}",
-            "sk": "PCM",
-            "voice_no": voice_no,
+            **keys.pcm(facts["pcm_sha256"]),
+            "voice_no": voice["voice_no"],
             "holder_id": voice["holder_id"],
         },
         "attribute_not_exists(pk)",
     )
-    try:
-        service.transition(
-            voice_no,
-            to="registered",
-            allowed_from=("processing",),
-            actor=ACTOR,
-            action="voice.registered",
-            tx=tx,
-            changes={
-                "audio": facts,
-                "registered_at": now_iso(),
-                "index": {"items": stats.items, "bytes": stats.bytes},
-            },
-        )
-    except store.TransactionFailed:
-        # The same audio was registered by someone else in the meantime: decide again.
-        _duplicate_or_conflict(service.require(voice_no), obj, facts)
+    service.transition(
+        voice["voice_no"],
+        to="registered",
+        allowed_from=("processing",),
+        actor=ACTOR,
+        action="voice.registered",
+        tx=tx,
+        changes={"audio": facts, "registered_at": now_iso(), "index": index},
+    )
 
 
 def _reject(voice_no: str, obj: UploadedObject, code: str, message: str) -> None:
@@ -336,11 +344,7 @@ def _duplicate_or_conflict(
     """The same audio registered before — the same decoded samples, or the same recording found
     by its fingerprint: by the same holder it is a duplicate (refer to the existing voice); by
     another holder both voices go to ``conflict`` for an operator."""
-    existing = (
-        store.registry()
-        .get_item(Key={"pk": f"PCM#{facts['pcm_sha256']}", "sk": "PCM"}, ConsistentRead=True)
-        .get("Item")
-    ) or similar
+    existing = store.get(keys.pcm(facts["pcm_sha256"])) or similar
     if not existing or existing["voice_no"] == voice["voice_no"]:
         return False
     other_no = existing["voice_no"]
@@ -361,17 +365,15 @@ def _duplicate_or_conflict(
             },
             data={"code": "duplicate", "duplicate_of": other_no},
         )
-        _delete(obj)
-        return True
-    service.transition(
-        voice["voice_no"],
-        to="conflict",
-        allowed_from=("processing",),
-        actor=ACTOR,
-        action="voice.conflict",
-        changes={"audio": facts, "conflict_with": [other_no]},
-        data={"with": other_no},
-    )
+    else:
+        _conflict(voice, other_no, facts)
+    _delete(obj)
+    return True
+
+
+def _conflict(voice: dict[str, Any], other_no: str, facts: dict[str, Any]) -> None:
+    """Another holder's voice has the same audio: both go to ``conflict`` for an operator. The
+    registered one first, so that whoever sees the new voice in ``conflict`` sees both."""
     other = service.require(other_no)
     service.transition(
         other_no,
@@ -382,23 +384,24 @@ def _duplicate_or_conflict(
         changes={"conflict_with": sorted({*other.get("conflict_with", []), voice["voice_no"]})},
         data={"with": voice["voice_no"]},
     )
-    _delete(obj)
+    service.transition(
+        voice["voice_no"],
+        to="conflict",
+        allowed_from=("processing",),
+        actor=ACTOR,
+        action="voice.conflict",
+        changes={"audio": facts, "conflict_with": [other_no]},
+        data={"with": other_no},
+    )
     logger.warning("voice conflict", extra={"voice_no": voice["voice_no"], "with": other_no})
-    return True
 
 
 def _keep_or_delete(voice: dict[str, Any], obj: UploadedObject) -> None:
     """The association keeps fingerprints, not voices, unless the holder asked to retain."""
     if voice.get("retention") == "retain":
-        client("s3").copy_object(
-            Bucket=obj.bucket,
-            Key=f"retained/{voice['voice_no']}/original",
-            CopySource={"Bucket": obj.bucket, "Key": obj.key},
-            ServerSideEncryption="aws:kms",
-            MetadataDirective="COPY",
-        )
+        aws.s3.copy_encrypted(obj.bucket, obj.key, f"retained/{voice['voice_no']}/original")
     _delete(obj)
 
 
 def _delete(obj: UploadedObject) -> None:
-    client("s3").delete_object(Bucket=obj.bucket, Key=obj.key)
+    aws.s3.delete(obj.bucket, obj.key)

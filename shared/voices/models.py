@@ -149,3 +149,41 @@ class Voice(VoicePublic):
 class VoicePage(BaseModel):
     voices: list[Voice]
     next: str | None = None
+
+
+class UsedBy(BaseModel):
+    """An AI system that declares the voice in its training data."""
+
+    ai_no: str
+    name: str
+    kind: str
+    business_id: str
+    since: str
+    label_no: str | None = None
+    label_status: str | None = None
+
+
+class CoveringContract(BaseModel):
+    contract_id: str
+    ai_no: str
+    status: str
+    in_force: bool
+    uses: list[str]
+    starts_on: str
+    ends_on: str
+
+
+class RelyingLabel(BaseModel):
+    label_no: str
+    ai_no: str
+    status: str
+    expires_at: str
+
+
+class Usage(BaseModel):
+    """Where a voice is used (GET /v1/voices/{voice_no}/usage)."""
+
+    voice_no: str
+    ai_systems: list[UsedBy]
+    contracts: list[CoveringContract]
+    labels: list[RelyingLabel]

@@ -10,8 +10,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
-from shared import audit, fingerprint_index, store
-from shared.aws import client
+from shared import audit, aws, fingerprint_index, store
 from shared.settings import get_settings
 from shared.voices import service
 
@@ -26,16 +25,7 @@ class Reindex:
 
 def registered_voices() -> list[dict[str, Any]]:
     """An operator batch job, so a scan of the voices is acceptable here."""
-    kwargs: dict[str, Any] = {
-        "FilterExpression": Attr("sk").eq("VOICE") & Attr("status").eq("registered")
-    }
-    voices: list[dict[str, Any]] = []
-    while True:
-        page = store.registry().scan(**kwargs)
-        voices += [store.from_dynamo(i) for i in page.get("Items", [])]
-        if "LastEvaluatedKey" not in page:
-            return voices
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return store.scan_all(Attr("sk").eq("VOICE") & Attr("status").eq("registered"))
 
 
 def rebuild(dry_run: bool = False) -> Reindex:
@@ -62,7 +52,7 @@ def rebuild(dry_run: bool = False) -> Reindex:
             result.rebuilt.append(voice["voice_no"])
             continue
         with tempfile.NamedTemporaryFile(suffix=".audio") as handle:
-            client("s3").download_fileobj(bucket, f"retained/{voice['voice_no']}/original", handle)
+            aws.s3.download(bucket, f"retained/{voice['voice_no']}/original", handle)
             handle.flush()
             decoded = audio.decode(handle.name, max_duration_s=get_settings().max_duration_s)
         fingerprint_index.write(voice["voice_no"], ALGORITHM_VERSION, decoded.hashes, decoded.times)

@@ -8,35 +8,18 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from shared import audit, ids, store
+from shared import audit, aws, ids, keys, store
 from shared.access import Principal, can_read_private
-from shared.aws import client
 from shared.clock import iso, now, now_iso
-from shared.errors import NotFound, PayloadTooLarge, ValidationFailed
+from shared.errors import PayloadTooLarge, ValidationFailed
 from shared.members import service as members
 from shared.settings import get_settings
 from shared.uploads import VOICE_PREFIX
 from shared.voices.models import VoiceRegistration
 
-
-def key(voice_no: str) -> dict[str, str]:
-    return {"pk": f"VOICE#{voice_no}", "sk": "VOICE"}
-
-
-def state(voice: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in voice.items() if k not in ("pk", "sk", "gsi1pk", "gsi1sk")}
-
-
-def get(voice_no: str) -> dict[str, Any] | None:
-    item = store.registry().get_item(Key=key(voice_no), ConsistentRead=True).get("Item")
-    return store.from_dynamo(item) if item else None
-
-
-def require(voice_no: str) -> dict[str, Any]:
-    voice = get(voice_no)
-    if voice is None:
-        raise NotFound(f"No voice {voice_no}.", code="voice_not_found")
-    return voice
+VOICE = store.Entity("voice", keys.voice, "voice_not_found")
+key, get, require = keys.voice, VOICE.get, VOICE.require
+state = keys.without_keys
 
 
 def owners(voice: dict[str, Any]) -> list[str]:
@@ -55,15 +38,12 @@ def presigned_upload(object_key: str, content_type: str, size_bytes: int) -> dic
     settings = get_settings()
     expires = now() + timedelta(seconds=settings.upload_expiry_s)
     low, high = size_range(size_bytes)
-    post = client("s3").generate_presigned_post(
-        Bucket=settings.bucket,
-        Key=object_key,
-        Fields={"Content-Type": content_type},
-        Conditions=[
-            ["starts-with", "$Content-Type", "audio/"],
-            ["content-length-range", low, high],
-        ],
-        ExpiresIn=settings.upload_expiry_s,
+    post = aws.s3.presigned_post(
+        settings.bucket,
+        object_key,
+        {"Content-Type": content_type},
+        [["starts-with", "$Content-Type", "audio/"], ["content-length-range", low, high]],
+        settings.upload_expiry_s,
     )
     return {
         "url": post["url"],
@@ -80,8 +60,36 @@ def register(sheet: VoiceRegistration, holder: Principal) -> tuple[dict[str, Any
             f"The file is larger than the {settings.upload_max_bytes} bytes a voice may have.",
             code="too_large",
         )
+    performer_ids = _member_performers(sheet.performer_ids)
+    if not performer_ids and not sheet.performer_names:
+        raise ValidationFailed(
+            "Name at least one performer (performer_ids or performer_names).", code="no_performer"
+        )
+    voice = _new_voice(sheet, holder, performer_ids)
+    voice_no = voice["voice_no"]
+    tx = store.Transaction()
+    tx.put(settings.registry_table, voice, "attribute_not_exists(pk)")
+    for performer_id in performer_ids:  # the voices that name a performer, without a scan
+        marker = keys.marker(keys.performer_pk(performer_id), keys.VOICE, voice_no)
+        tx.put(settings.registry_table, {**marker, "voice_no": voice_no})
+    audit.commit(
+        tx,
+        audit.Event(
+            actor=holder.member_id,
+            action="voice.created",
+            entity=f"voice:{voice_no}",
+            state=state(voice),
+            data={"voice_no": voice_no, "holder_id": holder.member_id},
+        ),
+    )
+    upload = presigned_upload(voice["upload_key"], sheet.file.content_type, sheet.file.size_bytes)
+    return voice, upload
+
+
+def _member_performers(raw_ids: list[str]) -> list[str]:
+    """The named member performers, normalised; each must be an active performer."""
     performer_ids = []
-    for raw in dict.fromkeys(sheet.performer_ids):
+    for raw in dict.fromkeys(raw_ids):
         performer_id = ids.normalize(raw, "member")
         performer = members.get(performer_id) if performer_id else None
         if performer is None or performer["kind"] != "performer" or performer["status"] != "active":
@@ -91,15 +99,16 @@ def register(sheet: VoiceRegistration, holder: Principal) -> tuple[dict[str, Any
                 code="unknown_performer",
                 details={"performer_id": raw},
             )
-        performer_ids.append(performer_id)
-    if not performer_ids and not sheet.performer_names:
-        raise ValidationFailed(
-            "Name at least one performer (performer_ids or performer_names).", code="no_performer"
-        )
+        performer_ids.append(performer["member_id"])
+    return performer_ids
+
+
+def _new_voice(
+    sheet: VoiceRegistration, holder: Principal, performer_ids: list[str]
+) -> dict[str, Any]:
     at = now_iso()
     voice_no = ids.new_id("voice")
-    object_key = f"{VOICE_PREFIX}{voice_no}/{secrets.token_hex(8)}"
-    voice = {
+    return {
         **key(voice_no),
         "voice_no": voice_no,
         "status": "awaiting_upload",
@@ -111,45 +120,21 @@ def register(sheet: VoiceRegistration, holder: Principal) -> tuple[dict[str, Any
         "rights": sheet.rights.model_dump(),
         "retention": sheet.retention,
         "file": sheet.file.model_dump(),
-        "upload_key": object_key,
+        "upload_key": f"{VOICE_PREFIX}{voice_no}/{secrets.token_hex(8)}",
         "created_at": at,
         "updated_at": at,
-        "gsi1pk": f"HOLDER#{holder.member_id}",
+        "gsi1pk": keys.holder(holder.member_id),
         "gsi1sk": f"VOICE#{at}#{voice_no}",
     }
-    tx = store.Transaction()
-    tx.put(settings.registry_table, voice, "attribute_not_exists(pk)")
-    for performer_id in performer_ids:  # the voices that name a performer, without a scan
-        tx.put(
-            settings.registry_table,
-            {"pk": f"PERFORMER#{performer_id}", "sk": f"VOICE#{voice_no}", "voice_no": voice_no},
-        )
-    audit.commit(
-        tx,
-        audit.Event(
-            actor=holder.member_id,
-            action="voice.created",
-            entity=f"voice:{voice_no}",
-            state=state(voice),
-            data={"voice_no": voice_no, "holder_id": holder.member_id},
-        ),
-    )
-    return voice, presigned_upload(object_key, sheet.file.content_type, sheet.file.size_bytes)
+
+
+def voice_markers(performer_id: str) -> list[dict[str, Any]]:
+    return store.markers(keys.performer_pk(performer_id), keys.VOICE)
 
 
 def for_performer(performer_id: str) -> list[dict[str, Any]]:
     """Every voice that names the performer, newest first."""
-    found: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {
-        "KeyConditionExpression": Key("pk").eq(f"PERFORMER#{performer_id}")
-        & Key("sk").begins_with("VOICE#")
-    }
-    while True:
-        page = store.registry().query(**kwargs)
-        found += [v for v in (get(i["voice_no"]) for i in page.get("Items", [])) if v]
-        if "LastEvaluatedKey" not in page:
-            break
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    found = list(VOICE.get_many(m["voice_no"] for m in voice_markers(performer_id)).values())
     found.sort(key=lambda v: v["created_at"], reverse=True)
     return [{**v, "performers": performers_of(v)} for v in found]
 
@@ -177,21 +162,13 @@ def view(voice: dict[str, Any], principal: Principal | None) -> tuple[dict[str, 
 def list_for_holder(
     holder_id: str, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    kwargs: dict[str, Any] = {
-        "IndexName": "gsi1",
-        "Limit": limit,
-        "ScanIndexForward": False,
-        "KeyConditionExpression": Key("gsi1pk").eq(f"HOLDER#{holder_id}")
-        & Key("gsi1sk").begins_with("VOICE#"),
-    }
-    if start := store.decode_cursor(cursor):
-        kwargs["ExclusiveStartKey"] = start
-    page = store.registry().query(**kwargs)
-    voices = [{**store.from_dynamo(i)} for i in page.get("Items", [])]
-    return (
-        [{**v, "performers": performers_of(v)} for v in voices],
-        store.encode_cursor(page.get("LastEvaluatedKey")),
+    voices, cursor = store.query_page(
+        Key("gsi1pk").eq(keys.holder(holder_id)) & Key("gsi1sk").begins_with(keys.VOICE),
+        limit=limit,
+        cursor=cursor,
+        forward=False,
     )
+    return [{**v, "performers": performers_of(v)} for v in voices], cursor
 
 
 def transition(
@@ -210,21 +187,13 @@ def transition(
     its audit entry. Raises store.TransactionFailed (index 0) when the condition fails."""
     voice = require(voice_no)
     fields = {"status": to, "updated_at": now_iso(), **(changes or {})}
-    expression, names, values = store.set_fields(fields)
-    condition = "#status IN (" + ", ".join(f":from{i}" for i in range(len(allowed_from))) + ")"
-    values |= {f":from{i}": s for i, s in enumerate(allowed_from)}
-    if extra_condition:
-        condition = f"({condition}) OR ({extra_condition[0]})"
-        values |= extra_condition[1]
-    transaction = store.Transaction()
-    transaction.update(
-        get_settings().registry_table, key(voice_no), expression, condition, values, names
-    )
-    transaction.operations += tx.operations if tx else []
     new = {**voice, **fields}
-    audit.commit(
-        transaction,
-        audit.Event(
+    store.transition(
+        key(voice_no),
+        fields,
+        guard=store.Guard("status", allowed_from, extra_condition),
+        tx=tx,
+        event=audit.Event(
             actor=actor,
             action=action,
             entity=f"voice:{voice_no}",

@@ -5,48 +5,54 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared import keys, store
 from shared.business import ai_systems, contracts
 from shared.labels import service as labels
 
 
 def of_voice(voice_no: str) -> dict[str, Any]:
-    systems = []
-    for marker in ai_systems.markers(f"VOICE#{voice_no}", "USEDBY#"):
-        ai = ai_systems.get(marker["ai_no"])
-        if ai:
-            systems.append(
-                {
-                    "ai_no": ai["ai_no"],
-                    "name": ai["name"],
-                    "kind": ai["kind"],
-                    "business_id": ai["business_id"],
-                    "since": marker["since"],
-                    "label_no": ai.get("label_no"),
-                    "label_status": ai.get("label_status"),
-                }
-            )
-    covering = [
+    return {
+        "voice_no": voice_no,
+        "ai_systems": _systems(voice_no),
+        "contracts": [_contract(c) for c in contracts.for_voice(voice_no)],
+        "labels": _labels(voice_no),
+    }
+
+
+def _systems(voice_no: str) -> list[dict[str, Any]]:
+    """The AI systems that declare the voice (one batch read for all of them)."""
+    used = store.markers(keys.voice_pk(voice_no), keys.USED_BY)
+    systems = ai_systems.AI_SYSTEM.get_many(m["ai_no"] for m in used)
+    return [
         {
-            "contract_id": c["contract_id"],
-            "ai_no": c["ai_no"],
-            "status": c["status"],
-            "in_force": contracts.in_force(c),
-            "uses": c["uses"],
-            "starts_on": c["starts_on"],
-            "ends_on": c["ends_on"],
+            **{k: ai[k] for k in ("ai_no", "name", "kind", "business_id")},
+            "since": marker["since"],
+            "label_no": ai.get("label_no"),
+            "label_status": ai.get("label_status"),
         }
-        for c in contracts.for_voice(voice_no)
+        for marker in used
+        if (ai := systems.get(marker["ai_no"]))
     ]
-    relying = []
-    for marker in ai_systems.markers(f"VOICE#{voice_no}", "LABEL#"):
-        label = labels.get(marker["label_no"])
-        if label:
-            relying.append(
-                {
-                    "label_no": label["label_no"],
-                    "ai_no": label["ai_no"],
-                    "status": labels.status_at(label)[0],
-                    "expires_at": label["expires_at"],
-                }
-            )
-    return {"voice_no": voice_no, "ai_systems": systems, "contracts": covering, "labels": relying}
+
+
+def _contract(contract: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **{k: contract[k] for k in ("contract_id", "ai_no", "status", "uses")},
+        "in_force": contracts.in_force(contract),
+        "starts_on": contract["starts_on"],
+        "ends_on": contract["ends_on"],
+    }
+
+
+def _labels(voice_no: str) -> list[dict[str, Any]]:
+    relying = store.markers(keys.voice_pk(voice_no), keys.LABEL)
+    found = labels.LABEL.get_many(m["label_no"] for m in relying)
+    return [
+        {
+            "label_no": label["label_no"],
+            "ai_no": label["ai_no"],
+            "status": labels.status_at(label)[0],
+            "expires_at": label["expires_at"],
+        }
+        for label in found.values()
+    ]
