@@ -3,6 +3,8 @@ call), so the environment is fixed here, before any project module is imported."
 
 import os
 
+import pytest
+
 os.environ.update(
     {
         "AILAS_STAGE": "local",
@@ -20,11 +22,10 @@ os.environ.pop("AILAS_AWS_ENDPOINT_URL", None)
 os.environ.pop("AILAS_OPERATOR_TOKEN", None)
 
 
-def pytest_collection_modifyitems(items: list) -> None:
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under `pytest -n` (make test): the template checks share one `make package` build
     directory, so they run in one worker (--dist loadgroup); everything else spreads."""
-    import pytest
-
     for item in items:
         if "/tests/infra/" in str(item.path):
             item.add_marker(pytest.mark.xdist_group("package"))
