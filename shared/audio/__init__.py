@@ -2,7 +2,7 @@
 13-15 s on a cold start and its dependencies exceed Lambda's 250 MB)."""
 
 from .decode import ACCEPTED, AudioRejected, DecodedAudio, decode, decode_array
-from .fingerprint import ALGORITHM_VERSION, HOP_S
+from .fingerprint import ALGORITHM_VERSION, HOP_S, voice_hashes
 
 __all__ = [
     "ACCEPTED",
@@ -12,4 +12,5 @@ __all__ = [
     "DecodedAudio",
     "decode",
     "decode_array",
+    "voice_hashes",
 ]
