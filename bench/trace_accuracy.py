@@ -10,7 +10,7 @@ by length) and distorted. Queries are fingerprinted like the deployed path does 
 reported on its own line (quiet queries it would reject), since that module is owned elsewhere.
 Synthetic speech (espeak-ng) is reported apart: it is far easier than real voices.
 
-    .venv/bin/python bench/trace_accuracy.py [--queries 100] [--json]
+    .venv/bin/python bench/trace_accuracy.py [--queries 100] [--json] [--algorithm tri-speech-3]
 """
 
 from __future__ import annotations
@@ -34,8 +34,21 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import corpus  # noqa: E402
 
-from shared.audio.fingerprint import ALGORITHM_VERSION, fingerprint, peaks_of  # noqa: E402
-from shared.audio.match import MemoryIndex, match  # noqa: E402
+from shared.audio import keyed, keyed_match  # noqa: E402
+from shared.audio import match as lm_match  # noqa: E402
+from shared.audio.fingerprint import ALGORITHM_VERSION, hashes_of, peaks_of  # noqa: E402
+
+# algorithm → (registry hashes of peaks, matcher, in-memory index)
+ENGINES = {
+    ALGORITHM_VERSION: (hashes_of, lm_match.match, lm_match.MemoryIndex),
+    keyed.ALGORITHM_VERSION: (keyed.hashes_of, keyed_match.match, keyed_match.MemoryIndex),
+}
+HASHES, match, MemoryIndex = ENGINES[ALGORITHM_VERSION]
+
+
+def fingerprint(samples: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    return HASHES(peaks_of(samples, rate))
+
 
 SR = corpus.SR
 Distortion = Callable[[np.ndarray, np.random.Generator], tuple[np.ndarray, int]]
@@ -170,7 +183,10 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100, help="excerpts per condition")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--algorithm", choices=sorted(ENGINES), default=ALGORITHM_VERSION)
     args = parser.parse_args()
+    global HASHES, match, MemoryIndex
+    HASHES, match, MemoryIndex = ENGINES[args.algorithm]
     rng = np.random.default_rng(args.seed)
     found = corpus.recordings()
     speakers = sorted(corpus.speakers(found))
@@ -233,7 +249,7 @@ def main() -> None:
         synth_rows[name] = (hits, len(synth))
     registered_min = sum(len(a) for a in audio.values()) / SR / 60
     summary = {
-        "algorithm": ALGORITHM_VERSION,
+        "algorithm": args.algorithm,
         "registered_minutes": round(registered_min, 1),
         "registered_recordings": len(audio),
         "registered_speakers": len(speakers) - len(held_out),
@@ -254,7 +270,7 @@ def main() -> None:
         print(json.dumps(summary, indent=1, ensure_ascii=False))
         return
     print(
-        f"algorithm {ALGORITHM_VERSION}: {len(audio)} recordings of "
+        f"algorithm {args.algorithm}: {len(audio)} recordings of "
         f"{summary['registered_speakers']} speakers registered ({registered_min:.0f} min), "
         f"{len(held_out)} speakers unregistered; languages {','.join(summary['languages'])}"
     )
