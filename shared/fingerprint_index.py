@@ -25,6 +25,18 @@ from shared.settings import get_settings
 BATCH = 25  # BatchWriteItem's limit
 
 
+def is_keyed(algorithm: str) -> bool:
+    """Whether an algorithm's keys are specific enough for the keyed layout (below)."""
+    from shared.audio import keyed
+
+    return algorithm == keyed.ALGORITHM_VERSION
+
+
+def index_for(algorithm: str) -> DynamoIndex | KeyedIndex:
+    """The matcher's lookup for an algorithm's layout."""
+    return KeyedIndex(algorithm) if is_keyed(algorithm) else DynamoIndex(algorithm)
+
+
 def partition(algorithm: str, hash_value: int) -> str:
     return f"{algorithm}#{int(hash_value):08x}"
 
@@ -51,7 +63,10 @@ class WriteStats:
 def write(
     voice_no: str, algorithm: str, hashes: np.ndarray, times: np.ndarray, max_attempts: int = 10
 ) -> WriteStats:
-    """Write a voice's postings with BatchWriteItem, retrying unprocessed items with backoff."""
+    """Write a voice's postings in its algorithm's layout (per voice: BatchWriteItem, retrying
+    unprocessed items with backoff; keyed: see ``write_keyed``)."""
+    if is_keyed(algorithm):
+        return write_keyed(voice_no, algorithm, hashes, times, max_attempts=max_attempts)
     table = get_settings().fingerprint_table
     ddb = client("dynamodb")
     stats = WriteStats()

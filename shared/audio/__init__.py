@@ -2,7 +2,8 @@
 13-15 s on a cold start and its dependencies exceed Lambda's 250 MB)."""
 
 from .decode import ACCEPTED, AudioRejected, DecodedAudio, decode, decode_array
-from .fingerprint import ALGORITHM_VERSION, HOP_S, voice_hashes
+from .engine import voice_hashes
+from .fingerprint import ALGORITHM_VERSION, HOP_S
 
 __all__ = [
     "ACCEPTED",

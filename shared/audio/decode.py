@@ -21,12 +21,12 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from .engine import index_hashes
 from .fingerprint import (
     ALGORITHM_VERSION,
     SAMPLE_RATE,
     Fingerprinter,
     Peaks,
-    hashes_of,
 )
 
 ACCEPTED = "WAV, FLAC, OGG/Vorbis, Opus and MP3"
@@ -178,7 +178,7 @@ def _decode_open(audio: sf.SoundFile, head: bytes, size: int, bounds: _Bounds) -
         )
     found = stream.printer.finish_peaks()
     active_s = _activity(*stream.levels(), found, stream.spectrum, bounds.min_active_s)
-    hashes, times = hashes_of(found)
+    hashes, times = index_hashes(found)
     if len(hashes) == 0:
         raise AudioRejected(
             "no_fingerprint",

@@ -196,13 +196,6 @@ def _hashes_of(
     return (*result, a) if with_anchors else result
 
 
-def voice_hashes(found: Peaks) -> tuple[np.ndarray, np.ndarray, str]:
-    """A voice's index entries as the engine writes them: (hashes, anchor frames) and the
-    ALGORITHM_VERSION that made them (the bulk audit exports these pairs per voice)."""
-    hashes, frames = hashes_of(found)
-    return hashes, frames, ALGORITHM_VERSION
-
-
 def peaks_of(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Peaks:
     """One-shot peaks of mono samples (resampled to SAMPLE_RATE when needed)."""
     if sample_rate != SAMPLE_RATE:

@@ -11,7 +11,7 @@ import pytest
 from tests.unit.audio.speechlike import speechlike
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-import query_cost  # noqa: E402
+import query_cost
 
 
 @pytest.mark.parametrize("algorithm", sorted(query_cost.ENGINES))
