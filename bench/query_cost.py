@@ -14,7 +14,8 @@ Queries are 5 s excerpts of speakers outside the sample. Two layouts (shared/fin
 Printed per registry size: items_per_query (DynamoDB items read), postings_per_query (index
 entries the matcher gets), requests_per_query, truncated_fraction (share of the query's keys
 read truncated or stop-listed), write_requests_per_hour (BatchWriteItem of 25 puts, or
-TransactWriteItems of 100 updates plus a retry and a marker per stop-listed key) and
+TransactWriteItems of 100 updates, sent again without the stop-listed keys, plus a marker for a
+key that fills up) and
 storage_gb_per_1000h.
 
     .venv/bin/python bench/query_cost.py [--algorithm tri-speech-3]   # 1 h … 100,000 h
@@ -152,11 +153,15 @@ class Model:
                 "write_requests_per_hour": round(self.distinct_per_hour / fingerprint_index.BATCH),
                 "storage_gb_per_1000h": round((items_1000 * 60 + at_1000.sum() * 4) / 1e9, 3),
             }
-        # share of a registered hour's keys that are stop-listed at this size
-        stop = float((self.postings * (self.postings * hours / self.hours >= CAP)).sum())
-        stop /= float(self.postings.sum())
+        # share of a registered hour's keys that are stop-listed at this size: their updates
+        # cancel the transaction, which is sent again without them; a key that fills up in this
+        # hour also gets its stop marker (one UpdateItem)
+        now = self.postings * hours / self.hours >= CAP
+        before = self.postings * (hours - 1) / self.hours >= CAP
+        stop = float(self.postings[now].sum()) / float(self.postings.sum())
         batches = self.distinct_per_hour / fingerprint_index.TRANSACT
         retried = 1 - (1 - stop) ** fingerprint_index.TRANSACT
+        markers = float((now & ~before).sum())
         # storage at 1,000 h: live postings (string-set elements) and one item per key present
         _, share = self.expected(np.array([-1]), 1000)
         unseen_keys = max(0.0, float(1 << self.engine.key_bits) - len(self.keys))
@@ -165,9 +170,7 @@ class Model:
         stopped_1000 = float(self.postings[at_1000 >= CAP].sum()) / float(self.postings.sum())
         storage = total * (1 - stopped_1000) * (VOICE_NO_BYTES + 6) + items * 40
         return {
-            "write_requests_per_hour": round(
-                batches * (1 + retried) + self.distinct_per_hour * stop
-            ),
+            "write_requests_per_hour": round(batches * (1 + retried) + markers),
             "storage_gb_per_1000h": round(storage / 1e9, 3),
         }
 

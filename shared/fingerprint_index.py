@@ -196,6 +196,8 @@ def _add_action(table: str, algorithm: str, key: int, elements: list[str]) -> di
             "ConditionExpression": "attribute_not_exists(s) AND "
             "(attribute_not_exists(p) OR size(p) < :cap)",
             "ExpressionAttributeValues": {":p": {"SS": elements}, ":cap": {"N": str(CAP)}},
+            # a key that is full returns its item: a stop marker is written only the first time
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
     }
 
@@ -224,7 +226,8 @@ def _transact(actions: list[dict[str, Any]], max_attempts: int) -> tuple[int, in
             reasons = error.response.get("CancellationReasons", [])
             full = {i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
             for i in sorted(full):
-                _stop(actions[i]["Update"]["TableName"], actions[i]["Update"]["Key"])
+                if "s" not in reasons[i].get("Item", {}):
+                    _stop(actions[i]["Update"]["TableName"], actions[i]["Update"]["Key"])
             actions = [a for i, a in enumerate(actions) if i not in full]
         time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))
     raise RuntimeError(f"{len(actions)} index updates stayed unapplied")
