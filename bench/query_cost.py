@@ -64,7 +64,7 @@ def _lm_query(found: fp.Peaks) -> np.ndarray:
 
 
 ENGINES = {
-    fp.ALGORITHM_VERSION: Engine(fp.hashes_of, _lm_query, False, 20),
+    fp.LM_VERSION: Engine(fp.hashes_of, _lm_query, False, 20),
     keyed.ALGORITHM_VERSION: Engine(
         keyed.hashes_of,
         lambda found: np.unique(keyed_match.query_hashes(found)[0]),

@@ -36,11 +36,11 @@ import corpus  # noqa: E402
 
 from shared.audio import keyed, keyed_match  # noqa: E402
 from shared.audio import match as lm_match  # noqa: E402
-from shared.audio.fingerprint import ALGORITHM_VERSION, hashes_of, peaks_of  # noqa: E402
+from shared.audio.fingerprint import ALGORITHM_VERSION, LM_VERSION, hashes_of, peaks_of  # noqa: E402
 
 # algorithm → (registry hashes of peaks, matcher, in-memory index)
 ENGINES = {
-    ALGORITHM_VERSION: (hashes_of, lm_match.match, lm_match.MemoryIndex),
+    LM_VERSION: (hashes_of, lm_match.match, lm_match.MemoryIndex),
     keyed.ALGORITHM_VERSION: (keyed.hashes_of, keyed_match.match, keyed_match.MemoryIndex),
 }
 HASHES, match, MemoryIndex = ENGINES[ALGORITHM_VERSION]

@@ -1,6 +1,7 @@
 """The deployed algorithm in one place: which keys a voice puts in the index and which matcher
-reads them. ``fingerprint.ALGORITHM_VERSION`` names it; the other algorithm stays importable for
-benchmarks and a rebuild beside it (``rebuild-index``)."""
+reads them. ``fingerprint.ALGORITHM_VERSION`` names it (the keyed triplets, tri-speech-3, since
+this round; lm-speech-1's pair hashes stay importable for benchmarks, and its index stays beside
+the new one until ``rebuild-index`` has moved every retained voice)."""
 
 from __future__ import annotations
 
