@@ -101,24 +101,22 @@ def main() -> None:
             (f"peak memory, 3-hour file ({size_mb:.0f} MB WAV)", f"{float(peak_mb):.0f} MB")
         )
         per_hour = len(decoded.hashes) * 6
-        items_per_hour = len(postings(decoded.hashes, decoded.times)) * 6
-        bytes_per_item = 4 * len(decoded.hashes) / len(postings(decoded.hashes, decoded.times))
-        item_bytes = 30 + 13 + 1 + bytes_per_item + 3  # pk, sk, attribute names and values
-        rows.append(("hashes per registered hour", f"{per_hour:,}"))
+        keys_per_hour = len(postings(decoded.hashes, decoded.times)) * 6
+        element_bytes = 13 + 1 + 5  # "<voice_no>:<frame hex>" in the key's string set
+        rows.append(("postings per registered hour (one per key × anchor)", f"{per_hour:,}"))
         rows.append(
             (
-                "index items per registered hour (one per hash × voice)",
-                f"{items_per_hour:,} (~{item_bytes:.0f} B each, "
-                f"{items_per_hour * item_bytes / 1e6:.1f} MB/h)",
+                "distinct keys per registered hour (one set-ADD update each)",
+                f"{keys_per_hour:,} (~{per_hour * element_bytes / 1e6:.1f} MB/h of postings)",
             )
         )
         rows.append(
             (
-                "DynamoDB write requests per registered minute (BatchWriteItem of 25)",
-                f"{items_per_hour / 60 / 25:,.1f}",
+                "DynamoDB write requests per registered minute (TransactWriteItems of 100)",
+                f"{keys_per_hour / 60 / 100:,.1f}",
             )
         )
-        rows.append(("3-hour file: hashes", f"{int(hashes):,}"))
+        rows.append(("3-hour file: keys", f"{int(hashes):,}"))
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':{width}s}  value")
     for name, value in rows:

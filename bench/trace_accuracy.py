@@ -10,7 +10,7 @@ by length) and distorted. Queries are fingerprinted like the deployed path does 
 reported on its own line (quiet queries it would reject), since that module is owned elsewhere.
 Synthetic speech (espeak-ng) is reported apart: it is far easier than real voices.
 
-    .venv/bin/python bench/trace_accuracy.py [--queries 100] [--json]
+    .venv/bin/python bench/trace_accuracy.py [--queries 100] [--json] [--algorithm tri-speech-3]
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -34,8 +36,21 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import corpus  # noqa: E402
 
-from shared.audio.fingerprint import ALGORITHM_VERSION, fingerprint, peaks_of  # noqa: E402
-from shared.audio.match import MemoryIndex, match  # noqa: E402
+from shared.audio import keyed, keyed_match  # noqa: E402
+from shared.audio import match as lm_match  # noqa: E402
+from shared.audio.fingerprint import ALGORITHM_VERSION, LM_VERSION, hashes_of, peaks_of  # noqa: E402
+
+# algorithm → (registry hashes of peaks, matcher, in-memory index)
+ENGINES = {
+    LM_VERSION: (hashes_of, lm_match.match, lm_match.MemoryIndex),
+    keyed.ALGORITHM_VERSION: (keyed.hashes_of, keyed_match.match, keyed_match.MemoryIndex),
+}
+HASHES, match, MemoryIndex = ENGINES[ALGORITHM_VERSION]
+
+
+def fingerprint(samples: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    return HASHES(peaks_of(samples, rate))
+
 
 SR = corpus.SR
 Distortion = Callable[[np.ndarray, np.random.Generator], tuple[np.ndarray, int]]
@@ -165,75 +180,123 @@ def synthetic_speech() -> dict[str, np.ndarray]:
     return out
 
 
+@dataclass
+class Bench:
+    """The registered voices' audio and index, and what the runs measured."""
+
+    index: Any
+    audio: dict[str, np.ndarray]
+    rng: np.random.Generator
+    extract_cpu: float = 0.0
+    extract_s: float = 0.0
+    cpu_ms: list[float] = field(default_factory=list)
+    rejected_quiet: int = 0
+
+
+def register(registered: dict[str, corpus.Recording], rng: np.random.Generator) -> Bench:
+    bench = Bench(MemoryIndex(), {}, rng)
+    for voice_id, recording in registered.items():
+        samples = recording.load(SR)
+        bench.audio[voice_id] = samples
+        began = time.process_time()
+        hashes, times = fingerprint(samples, SR)
+        bench.extract_cpu += time.process_time() - began
+        bench.extract_s += len(samples) / SR
+        bench.index.add(voice_id, hashes, times)
+    return bench
+
+
+def recall(bench: Bench, name: str, distort: Distortion | None, queries: int) -> tuple[int, int]:
+    """Excerpts of registered voices (weighted by length) under one condition: (hits, total)."""
+    voices = sorted(bench.audio)
+    weights = np.array([len(bench.audio[v]) for v in voices], dtype=np.float64)
+    weights /= weights.sum()
+    hits = total = 0
+    while total < queries:
+        voice = voices[int(bench.rng.choice(len(voices), p=weights))]
+        picked = excerpt(bench.audio[voice], 3.0 if distort is None else 5.0, bench.rng)
+        if picked is None:
+            continue
+        clip, rate = (picked[0], SR) if distort is None else distort(picked[0], bench.rng)
+        if name == "gain -20 dB" and decode_rejects(clip) == "no_speech":
+            bench.rejected_quiet += 1  # matched below all the same, on the fingerprint path
+        peaks = peaks_of(np.asarray(clip, dtype=np.float32), rate)
+        began = time.process_time()
+        result = match(peaks, bench.index.lookup)
+        bench.cpu_ms.append((time.process_time() - began) * 1000)
+        hits += bool(result) and result[0].voice_id == voice
+        total += 1
+    return hits, total
+
+
+def false_positives(bench: Bench, unregistered: list, queries: int) -> tuple[int, int]:
+    found = tried = 0
+    while tried < queries:
+        picked = excerpt(unregistered[tried % len(unregistered)].load(SR), 5.0, bench.rng)
+        tried += 1
+        if picked is not None:
+            found += bool(match(peaks_of(picked[0], SR), bench.index.lookup))
+    return found, tried
+
+
+def synthetic(bench: Bench) -> tuple[dict[str, tuple[int, int]], int]:
+    """Synthetic speech, apart: registered in the same index, queried under three conditions."""
+    synth = synthetic_speech()
+    for voice_id, samples in synth.items():
+        bench.index.add(voice_id, *fingerprint(samples, SR))
+    rows = {}
+    for name in ("clean", "tempo +5 %", "SNR 0 dB (white)"):
+        hits = 0
+        for voice_id, samples in synth.items():
+            clip, rate = CONDITIONS[name](samples[: 5 * SR], bench.rng)
+            result = match(peaks_of(clip, rate), bench.index.lookup)
+            hits += bool(result) and result[0].voice_id == voice_id
+        rows[name] = (hits, len(synth))
+    return rows, len(synth)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--queries", type=int, default=100, help="excerpts per condition")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--algorithm", choices=sorted(ENGINES), default=ALGORITHM_VERSION)
     args = parser.parse_args()
-    rng = np.random.default_rng(args.seed)
+    global HASHES, match, MemoryIndex
+    HASHES, match, MemoryIndex = ENGINES[args.algorithm]
     found = corpus.recordings()
     speakers = sorted(corpus.speakers(found))
     held_out = {s for i, s in enumerate(speakers) if i % 4 == 3}
-    registered = {r.id: r for r in found if r.speaker not in held_out}
+    bench = register(
+        {r.id: r for r in found if r.speaker not in held_out}, np.random.default_rng(args.seed)
+    )
+    rows = {
+        name: recall(bench, name, distort, args.queries)
+        for name, distort in {**CONDITIONS, "3 s excerpt (clean)": None}.items()
+    }
     unregistered = [r for r in found if r.speaker in held_out]
-    index = MemoryIndex()
-    audio: dict[str, np.ndarray] = {}
-    extract_cpu = extract_s = 0.0
-    for voice_id, recording in registered.items():
-        samples = recording.load(SR)
-        audio[voice_id] = samples
-        began = time.process_time()
-        hashes, times = fingerprint(samples, SR)
-        extract_cpu += time.process_time() - began
-        extract_s += len(samples) / SR
-        index.add(voice_id, hashes, times)
-    voices = sorted(audio)
-    weights = np.array([len(audio[v]) for v in voices], dtype=np.float64)
-    weights /= weights.sum()
-    rows = {}
-    cpu_ms: list[float] = []
-    rejected_quiet = 0
-    for name, distort in {**CONDITIONS, "3 s excerpt (clean)": None}.items():
-        hits = total = 0
-        while total < args.queries:
-            voice = voices[int(rng.choice(len(voices), p=weights))]
-            picked = excerpt(audio[voice], 3.0 if distort is None else 5.0, rng)
-            if picked is None:
-                continue
-            clip, rate = (picked[0], SR) if distort is None else distort(picked[0], rng)
-            if name == "gain -20 dB" and decode_rejects(clip) == "no_speech":
-                rejected_quiet += 1  # matched below all the same, on the fingerprint path
-            peaks = peaks_of(np.asarray(clip, dtype=np.float32), rate)
-            began = time.process_time()
-            result = match(peaks, index.lookup)
-            cpu_ms.append((time.process_time() - began) * 1000)
-            hits += bool(result) and result[0].voice_id == voice
-            total += 1
-        rows[name] = (hits, total)
-    false_positives = fp_queries = 0
-    while fp_queries < 2 * args.queries:
-        recording = unregistered[fp_queries % len(unregistered)]
-        picked = excerpt(recording.load(SR), 5.0, rng)
-        fp_queries += 1
-        if picked is None:
-            continue
-        false_positives += bool(match(peaks_of(picked[0], SR), index.lookup))
-    # synthetic speech, apart: registered in the same index, queried clean and at tempo +5 %
-    synth = synthetic_speech()
-    for voice_id, samples in synth.items():
-        index.add(voice_id, *fingerprint(samples, SR))
-    synth_rows = {}
-    for name in ("clean", "tempo +5 %", "SNR 0 dB (white)"):
-        hits = 0
-        for voice_id, samples in synth.items():
-            clip, rate = CONDITIONS[name](samples[: 5 * SR], rng)
-            result = match(peaks_of(clip, rate), index.lookup)
-            hits += bool(result) and result[0].voice_id == voice_id
-        synth_rows[name] = (hits, len(synth))
+    fps = false_positives(bench, unregistered, 2 * args.queries)
+    synth_rows, synth_count = synthetic(bench)
+    report(args, bench, rows, fps, synth_rows, synth_count, found, speakers, held_out)
+
+
+def report(
+    args: argparse.Namespace,
+    bench: Bench,
+    rows: dict[str, tuple[int, int]],
+    fps: tuple[int, int],
+    synth_rows: dict[str, tuple[int, int]],
+    synth_count: int,
+    found: list,
+    speakers: list[str],
+    held_out: set[str],
+) -> None:
+    audio, (false_positives, fp_queries) = bench.audio, fps
+    rejected_quiet, cpu_ms = bench.rejected_quiet, bench.cpu_ms
+    extract_s, extract_cpu, synth = bench.extract_s, bench.extract_cpu, range(synth_count)
     registered_min = sum(len(a) for a in audio.values()) / SR / 60
     summary = {
-        "algorithm": ALGORITHM_VERSION,
+        "algorithm": args.algorithm,
         "registered_minutes": round(registered_min, 1),
         "registered_recordings": len(audio),
         "registered_speakers": len(speakers) - len(held_out),
@@ -252,11 +315,22 @@ def main() -> None:
     }
     if args.json:
         print(json.dumps(summary, indent=1, ensure_ascii=False))
-        return
+    else:
+        print_table(summary, rows, synth_rows, len(held_out))
+
+
+def print_table(
+    summary: dict[str, Any],
+    rows: dict[str, tuple[int, int]],
+    synth_rows: dict[str, tuple[int, int]],
+    held_out: int,
+) -> None:
+    registered_min = summary["registered_minutes"]
+    false_positives, fp_queries = summary["false_positives"]
     print(
-        f"algorithm {ALGORITHM_VERSION}: {len(audio)} recordings of "
+        f"algorithm {summary['algorithm']}: {summary['registered_recordings']} recordings of "
         f"{summary['registered_speakers']} speakers registered ({registered_min:.0f} min), "
-        f"{len(held_out)} speakers unregistered; languages {','.join(summary['languages'])}"
+        f"{held_out} speakers unregistered; languages {','.join(summary['languages'])}"
     )
     print(f"{'condition (5 s excerpts unless said)':34s} {'recall':>16s} {'goal':>6s}")
     for name, (hits, total) in rows.items():
@@ -267,6 +341,7 @@ def main() -> None:
             f"{'' if goal is None else goal:>5} {mark}"
         )
     print(f"{'false positives (other speakers)':34s} {false_positives:>4d}/{fp_queries:<4d}")
+    rejected_quiet = summary["gain_-20dB_rejected_by_decode_no_speech"]
     print(f"gain -20 dB queries decode.py would reject as no_speech: {rejected_quiet}")
     for name, (hits, total) in synth_rows.items():
         print(f"synthetic (espeak-ng) {name:22s} {hits}/{total}")

@@ -25,6 +25,18 @@ from shared.settings import get_settings
 BATCH = 25  # BatchWriteItem's limit
 
 
+def is_keyed(algorithm: str) -> bool:
+    """Whether an algorithm's keys are specific enough for the keyed layout (below)."""
+    from shared.audio import keyed
+
+    return algorithm == keyed.ALGORITHM_VERSION
+
+
+def index_for(algorithm: str) -> DynamoIndex | KeyedIndex:
+    """The matcher's lookup for an algorithm's layout."""
+    return KeyedIndex(algorithm) if is_keyed(algorithm) else DynamoIndex(algorithm)
+
+
 def partition(algorithm: str, hash_value: int) -> str:
     return f"{algorithm}#{int(hash_value):08x}"
 
@@ -51,7 +63,10 @@ class WriteStats:
 def write(
     voice_no: str, algorithm: str, hashes: np.ndarray, times: np.ndarray, max_attempts: int = 10
 ) -> WriteStats:
-    """Write a voice's postings with BatchWriteItem, retrying unprocessed items with backoff."""
+    """Write a voice's postings in its algorithm's layout (per voice: BatchWriteItem, retrying
+    unprocessed items with backoff; keyed: see ``write_keyed``)."""
+    if is_keyed(algorithm):
+        return write_keyed(voice_no, algorithm, hashes, times, max_attempts=max_attempts)
     table = get_settings().fingerprint_table
     ddb = client("dynamodb")
     stats = WriteStats()
@@ -147,3 +162,143 @@ class DynamoIndex:
                     self.stats.voices.add(voice_no)
                     for t in times:
                         yield hash_value, voice_no, int(t)
+
+
+# --- The keyed layout (algorithms whose keys carry enough bits to be read by key) -----------
+#
+# One item per key: ``pk = "<algorithm>#<key:010x>"``, ``sk = "k"``, ``p`` = a string set of the
+# key's postings, "<voice_no>:<frame hex>". A query reads its keys with BatchGetItem, 100 a
+# request, so its cost is bounded by the query, not the registry. A voice is written with
+# TransactWriteItems of 100 set-ADD updates (postings land in shared items without a read, and a
+# retried request adds nothing twice). A key whose set reaches CAP postings says little about any
+# voice: it is stop-listed (``s`` set, ``p`` removed) and reads skip it.
+
+KEYED_SK = "k"
+CAP = 1024  # postings per key
+BATCH_GET = 100  # BatchGetItem's limit
+TRANSACT = 100  # TransactWriteItems' limit
+
+
+def keyed_partition(algorithm: str, key: int) -> str:
+    return f"{algorithm}#{int(key):010x}"
+
+
+def _elements(voice_no: str, times: np.ndarray) -> list[str]:
+    return [f"{voice_no}:{int(t):x}" for t in times]
+
+
+def _add_action(table: str, algorithm: str, key: int, elements: list[str]) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": {"pk": {"S": keyed_partition(algorithm, key)}, "sk": {"S": KEYED_SK}},
+            "UpdateExpression": "ADD p :p",
+            "ConditionExpression": "attribute_not_exists(s) AND "
+            "(attribute_not_exists(p) OR size(p) < :cap)",
+            "ExpressionAttributeValues": {":p": {"SS": elements}, ":cap": {"N": str(CAP)}},
+            # a key that is full returns its item: a stop marker is written only the first time
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+
+
+def _stop(table: str, key: dict[str, Any]) -> None:
+    """Mark a full key stop-listed and drop its postings (reads skip it from now on)."""
+    client("dynamodb").update_item(
+        TableName=table,
+        Key=key,
+        UpdateExpression="SET s = :one REMOVE p",
+        ExpressionAttributeValues={":one": {"N": "1"}},
+    )
+
+
+def _transact(actions: list[dict[str, Any]], max_attempts: int) -> tuple[int, int]:
+    """One TransactWriteItems of up to 100 updates; keys that are full are stop-listed and
+    left out, conflicts and throttling retried with backoff. (requests, retries)"""
+    ddb = client("dynamodb")
+    for attempt in range(max_attempts):
+        if not actions:
+            return attempt, max(0, attempt - 1)
+        try:
+            ddb.transact_write_items(TransactItems=actions)
+            return attempt + 1, attempt
+        except ddb.exceptions.TransactionCanceledException as error:
+            reasons = error.response.get("CancellationReasons", [])
+            full = {i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
+            for i in sorted(full):
+                if "s" not in reasons[i].get("Item", {}):
+                    _stop(actions[i]["Update"]["TableName"], actions[i]["Update"]["Key"])
+            actions = [a for i, a in enumerate(actions) if i not in full]
+        time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))
+    raise RuntimeError(f"{len(actions)} index updates stayed unapplied")
+
+
+def write_keyed(
+    voice_no: str,
+    algorithm: str,
+    hashes: np.ndarray,
+    times: np.ndarray,
+    threads: int = 8,
+    max_attempts: int = 10,
+) -> WriteStats:
+    """Add a voice's postings to the keyed index, 100 keys per request, ``threads`` at once."""
+    table = get_settings().fingerprint_table
+    actions = [
+        _add_action(table, algorithm, key, _elements(voice_no, t))
+        for key, t in postings(hashes, times).items()
+    ]
+    stats = WriteStats(items=len(actions), bytes=len(voice_no) * len(hashes) + 4 * len(hashes))
+    chunks = [actions[i : i + TRANSACT] for i in range(0, len(actions), TRANSACT)]
+    with ThreadPoolExecutor(threads) as pool:
+        for requests, retries in pool.map(lambda c: _transact(c, max_attempts), chunks):
+            stats.requests += requests
+            stats.retries += retries
+    return stats
+
+
+class KeyedIndex:
+    """The matcher's lookup on the keyed layout: BatchGetItem, 100 keys a request."""
+
+    def __init__(self, algorithm: str, threads: int = 8) -> None:
+        self.algorithm = algorithm
+        self.threads = threads
+        self.stats = LookupStats()
+
+    def _get(self, keys: list[int]) -> list[tuple[int, list[str]]]:
+        ddb = client("dynamodb")
+        table = get_settings().fingerprint_table
+        by_pk = {keyed_partition(self.algorithm, k): k for k in keys}
+        wanted: dict[str, Any] = {
+            table: {
+                "Keys": [{"pk": {"S": pk}, "sk": {"S": KEYED_SK}} for pk in by_pk],
+                "ProjectionExpression": "pk, p, s",
+            }
+        }
+        found: list[tuple[int, list[str]]] = []
+        for attempt in range(10):
+            reply = ddb.batch_get_item(RequestItems=wanted)
+            self.stats.requests += 1
+            for item in reply.get("Responses", {}).get(table, []):
+                if "s" in item:
+                    self.stats.truncated += 1  # stop-listed: too common to be evidence
+                    continue
+                found.append((by_pk[item["pk"]["S"]], item.get("p", {}).get("SS", [])))
+            wanted = reply.get("UnprocessedKeys") or {}
+            if not wanted:
+                return found
+            time.sleep(min(1.0, 0.02 * 2**attempt))
+        raise RuntimeError("index reads stayed unprocessed")
+
+    def lookup(self, hashes: np.ndarray) -> Iterator[tuple[int, str, int]]:
+        """(key, voice_no, voice_time) for every posting of every distinct key."""
+        distinct = [int(h) for h in np.unique(hashes)]
+        self.stats.hashes += len(distinct)
+        chunks = [distinct[i : i + BATCH_GET] for i in range(0, len(distinct), BATCH_GET)]
+        with ThreadPoolExecutor(self.threads) as pool:
+            for found in pool.map(self._get, chunks):
+                for key, elements in found:
+                    self.stats.items += 1
+                    for element in elements:
+                        voice_no, _, frame = element.rpartition(":")
+                        self.stats.voices.add(voice_no)
+                        yield key, voice_no, int(frame, 16)

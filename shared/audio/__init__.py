@@ -2,6 +2,7 @@
 13-15 s on a cold start and its dependencies exceed Lambda's 250 MB)."""
 
 from .decode import ACCEPTED, AudioRejected, DecodedAudio, decode, decode_array
+from .engine import voice_hashes
 from .fingerprint import ALGORITHM_VERSION, HOP_S
 
 __all__ = [
@@ -12,4 +13,5 @@ __all__ = [
     "DecodedAudio",
     "decode",
     "decode_array",
+    "voice_hashes",
 ]

@@ -21,12 +21,12 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from .engine import index_hashes
 from .fingerprint import (
     ALGORITHM_VERSION,
     SAMPLE_RATE,
     Fingerprinter,
     Peaks,
-    hashes_of,
 )
 
 ACCEPTED = "WAV, FLAC, OGG/Vorbis, Opus and MP3"
@@ -159,7 +159,47 @@ def _too_complex(what: str) -> AudioRejected:
 
 
 def _decode_open(audio: sf.SoundFile, head: bytes, size: int, bounds: _Bounds) -> DecodedAudio:
-    max_duration_s = bounds.max_duration_s
+    declared = _check_header(audio, head, size, bounds)
+    stream = _Stream(audio.samplerate, audio.channels)
+    while True:
+        block = _read_block(audio, bounds, stream.read)
+        last = len(block) < BLOCK_FRAMES
+        stream.feed(block, last, bounds)
+        if last:
+            break
+    rate, read = audio.samplerate, stream.read
+    if read == 0:
+        raise AudioRejected("empty", "The file holds no audio (0 frames).")
+    if declared is not None and read < declared * 0.98 - rate * 0.1:
+        raise AudioRejected(
+            "corrupt_audio",
+            f"The file is truncated: it declares {declared / rate:.1f} s but holds "
+            f"{read / rate:.1f} s.",
+        )
+    found = stream.printer.finish_peaks()
+    active_s = _activity(*stream.levels(), found, stream.spectrum, bounds.min_active_s)
+    hashes, times = index_hashes(found)
+    if len(hashes) == 0:
+        raise AudioRejected(
+            "no_fingerprint",
+            "The registry found nothing in this audio to fingerprint (no spectral peaks "
+            "in the speech band).",
+        )
+    return DecodedAudio(
+        duration_s=read / rate,
+        sample_rate=rate,
+        channels=audio.channels,
+        format=f"{audio.format}/{audio.subtype}",
+        pcm_sha256=stream.digest.hexdigest(),
+        active_s=active_s,
+        peaks=found,
+        hashes=hashes,
+        times=times,
+    )
+
+
+def _check_header(audio: sf.SoundFile, head: bytes, size: int, bounds: _Bounds) -> int | None:
+    """Refuse what the header alone shows to be out of contract; the declared frame count."""
     rate, channels = audio.samplerate, audio.channels
     if audio.format not in CONTRACT_FORMATS:
         raise AudioRejected(
@@ -176,11 +216,11 @@ def _decode_open(audio: sf.SoundFile, head: bytes, size: int, bounds: _Bounds) -
             "unsupported_format", f"{rate} Hz: the registry takes 8 kHz to 192 kHz."
         )
     declared = audio.frames if audio.frames and audio.frames < 2**62 else None
-    if declared is not None and declared / rate > max_duration_s:
+    if declared is not None and declared / rate > bounds.max_duration_s:
         raise AudioRejected(
             "too_long",
             f"The file lasts {declared / rate / 3600:.2f} h; the "
-            f"limit is {max_duration_s / 3600:.2f} h.",
+            f"limit is {bounds.max_duration_s / 3600:.2f} h.",
         )
     if declared is not None and declared * channels > bounds.max_samples:
         raise _too_complex(
@@ -192,87 +232,67 @@ def _decode_open(audio: sf.SoundFile, head: bytes, size: int, bounds: _Bounds) -
             "corrupt_audio",
             "The WAV file is truncated: its data chunk declares more audio than the file holds.",
         )
-    digest = hashlib.sha256()
-    resampler = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
-    printer = Fingerprinter()
-    energies: list[np.ndarray] = []
-    offsets: list[np.ndarray] = []
-    spectrum = _LongTermSpectrum()
-    carry = np.zeros(0, dtype=np.float32)
-    frame = int(ACTIVITY_FRAME_S * SAMPLE_RATE)
-    read = 0
-    while True:
-        try:
-            block = audio.read(BLOCK_FRAMES, dtype="float32", always_2d=True)
-        except (sf.LibsndfileError, RuntimeError):
-            raise AudioRejected(
-                "corrupt_audio", f"The audio stops being readable after {read / rate:.1f} s."
-            ) from None
-        last = len(block) < BLOCK_FRAMES
-        if time.monotonic() > bounds.deadline:
-            raise _too_complex("Decoding this file takes longer than the registry allows")
-        if len(block):
-            read += len(block)
-            if read / rate > max_duration_s:
-                raise AudioRejected(
-                    "too_long", f"The file lasts more than {max_duration_s / 3600:.2f} h."
-                )
-            if read * channels > bounds.max_samples:
-                raise _too_complex(f"The file holds more than {bounds.max_samples:,} samples")
-            pcm = np.clip(np.round(block * 32768.0), -32768, 32767).astype("<i2")
-            digest.update(pcm.tobytes())
-            mono = block.mean(axis=1, dtype=np.float32)
-        else:
-            mono = np.zeros(0, dtype=np.float32)
-        resampled = resampler.resample_chunk(mono, last=last)
-        printer.feed(resampled)
-        spectrum.feed(resampled)
-        joined = np.concatenate([carry, resampled])
-        whole = len(joined) // frame * frame
-        if whole:
-            # Level around each frame's mean: a DC offset is not sound.
-            rows = joined[:whole].reshape(-1, frame)
-            means = rows.mean(axis=1, keepdims=True)
-            energies.append(np.sqrt(np.mean((rows - means) ** 2, axis=1)))
-            offsets.append(np.abs(means[:, 0]))
-        carry = joined[whole:]
-        if last:
-            break
-    if read == 0:
-        raise AudioRejected("empty", "The file holds no audio (0 frames).")
-    if declared is not None and read < declared * 0.98 - rate * 0.1:
+    return declared
+
+
+def _read_block(audio: sf.SoundFile, bounds: _Bounds, read: int) -> np.ndarray:
+    try:
+        block = audio.read(BLOCK_FRAMES, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError):
         raise AudioRejected(
             "corrupt_audio",
-            f"The file is truncated: it declares "
-            f"{declared / rate:.1f} s but holds "
-            f"{read / rate:.1f} s.",
-        )
-    found = printer.finish_peaks()
-    active_s = _activity(
-        np.concatenate(energies) if energies else np.zeros(0),
-        float(np.concatenate(offsets).max()) if offsets else 0.0,
-        found,
-        spectrum,
-        bounds.min_active_s,
-    )
-    hashes, times = hashes_of(found)
-    if len(hashes) == 0:
-        raise AudioRejected(
-            "no_fingerprint",
-            "The registry found nothing in this audio to fingerprint (no spectral peaks "
-            "in the speech band).",
-        )
-    return DecodedAudio(
-        duration_s=read / rate,
-        sample_rate=rate,
-        channels=channels,
-        format=f"{audio.format}/{audio.subtype}",
-        pcm_sha256=digest.hexdigest(),
-        active_s=active_s,
-        peaks=found,
-        hashes=hashes,
-        times=times,
-    )
+            f"The audio stops being readable after {read / audio.samplerate:.1f} s.",
+        ) from None
+    if time.monotonic() > bounds.deadline:
+        raise _too_complex("Decoding this file takes longer than the registry allows")
+    return block
+
+
+class _Stream:
+    """What one pass over the decoded blocks accumulates: the PCM digest, the fingerprint's
+    peaks, the long-term spectrum and the per-frame levels of the speech check."""
+
+    def __init__(self, rate: int, channels: int) -> None:
+        self.rate, self.channels, self.read = rate, channels, 0
+        self.digest = hashlib.sha256()
+        self.resampler = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
+        self.printer = Fingerprinter()
+        self.spectrum = _LongTermSpectrum()
+        self.energies: list[np.ndarray] = []
+        self.offsets: list[np.ndarray] = []
+        self.carry = np.zeros(0, dtype=np.float32)
+        self.frame = int(ACTIVITY_FRAME_S * SAMPLE_RATE)
+
+    def feed(self, block: np.ndarray, last: bool, bounds: _Bounds) -> None:
+        mono = np.zeros(0, dtype=np.float32)
+        if len(block):
+            self.read += len(block)
+            if self.read / self.rate > bounds.max_duration_s:
+                raise AudioRejected(
+                    "too_long", f"The file lasts more than {bounds.max_duration_s / 3600:.2f} h."
+                )
+            if self.read * self.channels > bounds.max_samples:
+                raise _too_complex(f"The file holds more than {bounds.max_samples:,} samples")
+            pcm = np.clip(np.round(block * 32768.0), -32768, 32767).astype("<i2")
+            self.digest.update(pcm.tobytes())
+            mono = block.mean(axis=1, dtype=np.float32)
+        resampled = self.resampler.resample_chunk(mono, last=last)
+        self.printer.feed(resampled)
+        self.spectrum.feed(resampled)
+        joined = np.concatenate([self.carry, resampled])
+        whole = len(joined) // self.frame * self.frame
+        if whole:
+            # Level around each frame's mean: a DC offset is not sound.
+            rows = joined[:whole].reshape(-1, self.frame)
+            means = rows.mean(axis=1, keepdims=True)
+            self.energies.append(np.sqrt(np.mean((rows - means) ** 2, axis=1)))
+            self.offsets.append(np.abs(means[:, 0]))
+        self.carry = joined[whole:]
+
+    def levels(self) -> tuple[np.ndarray, float]:
+        """Per-frame RMS around the mean, and the largest DC offset."""
+        energies = np.concatenate(self.energies) if self.energies else np.zeros(0)
+        return energies, float(np.concatenate(self.offsets).max()) if self.offsets else 0.0
 
 
 class _LongTermSpectrum:

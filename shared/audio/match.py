@@ -95,92 +95,147 @@ def query_hashes(found: Peaks) -> list[tuple[tuple[float, float], np.ndarray, np
     return out
 
 
+@dataclass
+class _Found:
+    """The postings a lookup returned, as arrays sorted by hash (voices as indices of names)."""
+
+    names: list[str]
+    hashes: np.ndarray
+    voices: np.ndarray
+    times: np.ndarray
+    extent: np.ndarray  # per voice: its last posting's frame
+
+
+def _read_postings(lookup: Lookup, hashes: np.ndarray) -> _Found | None:
+    codes: dict[str, int] = {}
+    p_hash, p_voice, p_time = [], [], []
+    for h, voice_id, t in lookup(hashes):
+        p_hash.append(h)
+        p_voice.append(codes.setdefault(voice_id, len(codes)))
+        p_time.append(t)
+    if not p_hash:
+        return None
+    ph = np.asarray(p_hash, dtype=np.int64)
+    order = np.argsort(ph, kind="stable")
+    pv = np.asarray(p_voice, dtype=np.int64)[order]
+    pt = np.asarray(p_time, dtype=np.int64)[order]
+    extent = np.zeros(len(codes), dtype=np.int64)
+    np.maximum.at(extent, pv, pt)
+    return _Found(list(codes), ph[order], pv, pt, extent)
+
+
+@dataclass
+class _Votes:
+    """One hypothesis: every (query hash × posting) pair, its voice and offset bin, and the
+    offset histogram per voice (``keys`` = voice << 40 | bin, ``merged`` = bin + next bin)."""
+
+    hypothesis: tuple[float, float]
+    voice: np.ndarray
+    bins: np.ndarray
+    q_times: np.ndarray
+    pairs: np.ndarray
+    keys: np.ndarray
+    merged: np.ndarray
+
+
+def _votes(
+    found: _Found, hypothesis: tuple[float, float], qh: np.ndarray, qt: np.ndarray
+) -> _Votes | None:
+    lo = np.searchsorted(found.hashes, qh, side="left")
+    hi = np.searchsorted(found.hashes, qh, side="right")
+    counts = hi - lo
+    if counts.sum() == 0:
+        return None
+    q_index = np.repeat(np.arange(len(qh)), counts)
+    p_index = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True) if b > a])
+    voice = found.voices[p_index]
+    offset = found.times[p_index] - qt[q_index].astype(np.int64)
+    bins = np.floor_divide(offset, OFFSET_BIN)
+    keys, key_counts = np.unique(voice * (1 << 40) + (bins + (1 << 30)), return_counts=True)
+    key_voice = keys >> 40
+    # best bin per voice (neighbouring bins merged: offsets straddle bin edges)
+    merged = key_counts.copy()
+    same_next = (key_voice[1:] == key_voice[:-1]) & (keys[1:] - keys[:-1] == 1)
+    merged[:-1] += np.where(same_next, key_counts[1:], 0)
+    return _Votes(
+        hypothesis,
+        voice,
+        bins,
+        qt[q_index],
+        np.bincount(voice, minlength=len(found.names)),
+        keys,
+        merged,
+    )
+
+
+def _p_value(votes: _Votes, rows: np.ndarray, top: int, span: int, trials: int) -> float:
+    """Chance of the best bin's count. Chance hits cluster (speech repeats its sounds), so the
+    background rate is taken from the voice's own histogram when it exceeds the uniform one."""
+    count = int(votes.merged[top])
+    others = votes.merged[rows[np.abs(rows - top) > 1]]
+    background = np.sort(others)[-BACKGROUND_BINS:] if len(others) else np.zeros(1)
+    width = 2 * OFFSET_BIN
+    voice = int(votes.keys[top] >> 40)
+    uniform = int(votes.pairs[voice]) * width / max(span, width)
+    rate = max(uniform, float(background.mean()) if len(background) else 0.0, 0.05)
+    log_p = _log_poisson_tail(rate, count) + math.log(max(1.0, span / width)) + math.log(trials)
+    return math.exp(min(0.0, log_p))
+
+
+def _voice_match(
+    found: _Found, votes: _Votes, v: int, query_frames: int, false_alarm: float
+) -> Match | None:
+    rows = np.nonzero((votes.keys >> 40) == v)[0]
+    top = int(rows[np.argmax(votes.merged[rows])])
+    count = int(votes.merged[top])
+    if count < MIN_VOTES:
+        return None
+    trials = len(HYPOTHESES) * max(1, len(found.names))
+    span = int(found.extent[v]) + query_frames * 2
+    p_value = _p_value(votes, rows, top, span, trials)
+    if p_value >= false_alarm:
+        return None
+    bin_value = int(votes.keys[top] & ((1 << 40) - 1)) - (1 << 30)
+    in_bin = (votes.voice == v) & ((votes.bins == bin_value) | (votes.bins == bin_value + 1))
+    q_times = votes.q_times[in_bin].astype(np.float64)
+    freq_scale, time_scale = votes.hypothesis
+    start_q = float(q_times.min()) / time_scale
+    end_q = float(q_times.max()) / time_scale
+    if (end_q - start_q) * HOP_S < MIN_SPAN_S:
+        return None  # hits packed into one syllable are chance, not the same recording
+    return Match(
+        voice_id=found.names[v],
+        score=1.0 - p_value,
+        p_value=p_value,
+        votes=count,
+        query_start_s=start_q * HOP_S,
+        voice_start_s=(float(q_times.min()) + bin_value * OFFSET_BIN) * HOP_S,
+        duration_s=max(0.0, end_q - start_q) * HOP_S,
+        speed=1 / freq_scale if freq_scale != 1.0 else 1.0,
+        tempo=time_scale if freq_scale == 1.0 else time_scale * freq_scale,
+    )
+
+
 def match(found: Peaks, lookup: Lookup, *, false_alarm: float = FALSE_ALARM) -> list[Match]:
+    """The registered voices the query's peaks match, the most votes first."""
     per_hypothesis = query_hashes(found)
     all_hashes = (
         np.unique(np.concatenate([h for _, h, _ in per_hypothesis]))
         if per_hypothesis
         else np.zeros(0, np.uint32)
     )
-    if len(all_hashes) == 0:
+    postings = _read_postings(lookup, all_hashes) if len(all_hashes) else None
+    if postings is None:
         return []
-    voices: dict[str, int] = {}
-    p_hash, p_voice, p_time = [], [], []
-    for h, voice_id, t in lookup(all_hashes):
-        p_hash.append(h)
-        p_voice.append(voices.setdefault(voice_id, len(voices)))
-        p_time.append(t)
-    if not p_hash:
-        return []
-    names = list(voices)
-    ph = np.asarray(p_hash, dtype=np.int64)
-    pv = np.asarray(p_voice, dtype=np.int64)
-    pt = np.asarray(p_time, dtype=np.int64)
-    order = np.argsort(ph, kind="stable")
-    ph, pv, pt = ph[order], pv[order], pt[order]
-    voice_extent = np.zeros(len(names), dtype=np.int64)
-    np.maximum.at(voice_extent, pv, pt)
-    best: dict[int, Match] = {}
-    trials = len(HYPOTHESES) * max(1, len(names))
     query_frames = int(found.frames.max() - found.frames.min() + 1) if len(found) else 1
-    for (freq_scale, time_scale), qh, qt in per_hypothesis:
-        lo = np.searchsorted(ph, qh, side="left")
-        hi = np.searchsorted(ph, qh, side="right")
-        counts = hi - lo
-        if counts.sum() == 0:
+    best: dict[int, Match] = {}
+    for hypothesis, qh, qt in per_hypothesis:
+        votes = _votes(postings, hypothesis, qh, qt)
+        if votes is None:
             continue
-        q_index = np.repeat(np.arange(len(qh)), counts)
-        p_index = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True) if b > a])
-        voice = pv[p_index]
-        offset = pt[p_index] - qt[q_index].astype(np.int64)
-        bins = np.floor_divide(offset, OFFSET_BIN)
-        key = voice * (1 << 40) + (bins + (1 << 30))
-        keys, key_counts = np.unique(key, return_counts=True)
-        pairs = np.bincount(voice, minlength=len(names))
-        key_voice = keys >> 40
-        # best bin per voice (neighbouring bins merged: offsets straddle bin edges)
-        merged = key_counts.copy()
-        same_next = (key_voice[1:] == key_voice[:-1]) & (keys[1:] - keys[:-1] == 1)
-        merged[:-1] += np.where(same_next, key_counts[1:], 0)
-        for v in np.unique(key_voice):
-            rows = np.nonzero(key_voice == v)[0]
-            top = rows[np.argmax(merged[rows])]
-            votes = int(merged[top])
-            if votes < MIN_VOTES:
-                continue
-            # Chance hits cluster (speech repeats its sounds), so the background rate is taken
-            # from the voice's own histogram when it exceeds the uniform expectation.
-            others = merged[rows[np.abs(rows - top) > 1]]
-            background = np.sort(others)[-BACKGROUND_BINS:] if len(others) else np.zeros(1)
-            span = int(voice_extent[v]) + query_frames * 2
-            width = 2 * OFFSET_BIN
-            uniform = int(pairs[v]) * width / max(span, width)
-            rate = max(uniform, float(background.mean()) if len(background) else 0.0, 0.05)
-            log_p = (
-                _log_poisson_tail(rate, votes) + math.log(max(1.0, span / width)) + math.log(trials)
-            )
-            p_value = math.exp(min(0.0, log_p))
-            if p_value >= false_alarm:
-                continue
-            bin_value = int(keys[top] & ((1 << 40) - 1)) - (1 << 30)
-            in_bin = (voice == v) & ((bins == bin_value) | (bins == bin_value + 1))
-            q_times = qt[q_index[in_bin]].astype(np.float64)
-            start_q = float(q_times.min()) / time_scale
-            end_q = float(q_times.max()) / time_scale
-            if (end_q - start_q) * HOP_S < MIN_SPAN_S:
-                continue  # hits packed into one syllable are chance, not the same recording
-            candidate = Match(
-                voice_id=names[v],
-                score=1.0 - p_value,
-                p_value=p_value,
-                votes=votes,
-                query_start_s=start_q * HOP_S,
-                voice_start_s=(float(q_times.min()) + bin_value * OFFSET_BIN) * HOP_S,
-                duration_s=max(0.0, end_q - start_q) * HOP_S,
-                speed=1 / freq_scale if freq_scale != 1.0 else 1.0,
-                tempo=time_scale if freq_scale == 1.0 else time_scale * freq_scale,
-            )
+        for v in np.unique(votes.keys >> 40).tolist():
+            candidate = _voice_match(postings, votes, v, query_frames, false_alarm)
             current = best.get(v)
-            if current is None or candidate.votes > current.votes:
+            if candidate and (current is None or candidate.votes > current.votes):
                 best[v] = candidate
     return sorted(best.values(), key=lambda m: (-m.votes, m.voice_id))

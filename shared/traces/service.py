@@ -35,13 +35,12 @@ def create(file: FileFacts, owner: Principal) -> tuple[dict[str, Any], dict[str,
 
 def match(found: Peaks) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Matches of a query's peaks among registered voices, and the lookup's cost."""
-    from shared.audio import match as matcher
-    from shared.audio.fingerprint import ALGORITHM_VERSION
-    from shared.fingerprint_index import DynamoIndex
+    from shared.audio import engine
+    from shared.fingerprint_index import index_for
 
-    index = DynamoIndex(ALGORITHM_VERSION)
+    index = index_for(engine.ALGORITHM_VERSION)
     matches = []
-    for m in matcher.match(found, index.lookup):
+    for m in engine.match(found, index.lookup):
         voice = voices.get(m.voice_id)
         if voice is None or voice["status"] not in ("registered", "conflict"):
             continue  # index items of a voice that never finished registering

@@ -315,9 +315,9 @@ def _reject(voice_no: str, obj: UploadedObject, code: str, message: str) -> None
 def _same_recording(peaks: Any, algorithm: str, voice_no: str) -> dict[str, Any] | None:
     """A registered voice that the middle 5 s of this upload match along their whole length —
     the same recording re-encoded, resampled or trimmed, which the PCM hash cannot see."""
+    from shared.audio.engine import match
     from shared.audio.fingerprint import HOP_S, Peaks
-    from shared.audio.match import match
-    from shared.fingerprint_index import DynamoIndex
+    from shared.fingerprint_index import index_for
 
     if len(peaks) == 0:
         return None
@@ -325,7 +325,7 @@ def _same_recording(peaks: Any, algorithm: str, voice_no: str) -> dict[str, Any]
     half = int(2.5 / HOP_S)
     window = (peaks.frames >= middle - half) & (peaks.frames < middle + half)
     excerpt = Peaks(peaks.frames[window], peaks.hz[window])
-    index = DynamoIndex(algorithm)
+    index = index_for(algorithm)
     for found in match(excerpt, index.lookup):
         if found.voice_id == voice_no or found.duration_s < SAME_RECORDING_S:
             continue

@@ -346,7 +346,8 @@ def test_each_function_reaches_only_what_it_uses(package: Package) -> None:
         assert s3 == S3_GRANTS.get(name, set()), name
     api = statements(package, functions["api_handler"])
     fingerprint = [s for s in api if "FingerprintTable" in merge.references(s["Resource"])]
-    assert [s["Action"] for s in fingerprint] == [["dynamodb:Query"]]  # read-only
+    # read-only: Query (per-voice layout) and BatchGetItem (keyed layout)
+    assert [s["Action"] for s in fingerprint] == [["dynamodb:Query", "dynamodb:BatchGetItem"]]
 
 
 def test_only_the_label_signer_signs_and_only_with_the_label_key(package: Package) -> None:

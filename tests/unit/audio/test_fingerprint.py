@@ -103,3 +103,16 @@ def test_unregistered_speech_matches_nothing(index) -> None:
     memory, _ = index
     for seed in range(500, 530):
         assert match(fp.peaks_of(speechlike(5, SR, seed=seed), SR), memory.lookup) == []
+
+
+def test_voice_hashes_are_the_index_entries_with_their_algorithm() -> None:
+    from shared.audio import ALGORITHM_VERSION, decode_array, voice_hashes
+    from shared.audio.fingerprint import peaks_of
+
+    samples = speechlike(8, 16000, seed=4)
+    hashes, frames, algorithm = voice_hashes(peaks_of(samples, 16000))
+    decoded = decode_array(samples, 16000)  # what ingest writes to the index
+    expected_hashes, expected_frames = decoded.hashes, decoded.times
+    assert algorithm == ALGORITHM_VERSION == decoded.algorithm
+    assert len(hashes) == len(frames) > 0
+    assert np.array_equal(hashes, expected_hashes) and np.array_equal(frames, expected_frames)

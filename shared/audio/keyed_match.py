@@ -1,0 +1,203 @@
+"""Matching for the keyed experiment (keyed.py): time-coherent votes under a grid of tempo
+factors, scored against the chance of a random hit.
+
+The keys do not move under a change of level, speed or tempo, so the index is read once per
+query, whatever the hypothesis. What a speed or tempo change still does is stretch the query's
+time axis: a registered anchor at t_r meets a query anchor at t_q with t_r = offset + s·t_q, so
+the votes are histogrammed for every s of ``TEMPOS`` (CPU only). The decision is match.py's:
+p = (R/w) · P[X ≥ k] for the best offset bin, times the tempo factors and voices tried.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .fingerprint import HOP_S, Peaks
+from .keyed import query_keys
+from .match import Match, _log_poisson_tail
+
+# speed ±3 % and tempo ±5 % both stretch the query's time axis; 1 % steps keep a 5 s query's
+# votes within one offset bin
+TEMPOS: tuple[float, ...] = tuple(round(0.94 + 0.01 * i, 2) for i in range(13))
+MIN_VOTES = 6
+FALSE_ALARM = 1e-6
+MIN_SPAN_S = 1.2
+BACKGROUND_BINS = 8
+OFFSET_BIN = 3  # frames (48 ms)
+MAX_LOOKUPS = 10_000  # distinct keys per query: 100 BatchGetItem requests of 100 keys
+
+Lookup = Callable[[np.ndarray], Iterable[tuple[int, str, int]]]
+
+
+@dataclass
+class MemoryIndex:
+    """An in-memory keyed index (tests, benchmarks): sorted arrays of (key, voice, time)."""
+
+    names: list[str] = field(default_factory=list)
+    requests: int = 0
+    _parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    _sorted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def add(self, voice_id: str, hashes: np.ndarray, times: np.ndarray) -> None:
+        code = np.full(len(hashes), len(self.names), np.int64)
+        self.names.append(voice_id)
+        self._parts.append((hashes.astype(np.int64), code, times.astype(np.int64)))
+        self._sorted = None
+
+    def lookup(self, hashes: np.ndarray) -> Iterable[tuple[int, str, int]]:
+        if self._sorted is None and self._parts:
+            keys = np.concatenate([p[0] for p in self._parts])
+            order = np.argsort(keys, kind="stable")
+            voices = np.concatenate([p[1] for p in self._parts])[order]
+            self._sorted = (keys[order], voices, np.concatenate([p[2] for p in self._parts])[order])
+        if self._sorted is None:
+            return []
+        keys, voices, times = self._sorted
+        distinct = np.unique(hashes).astype(np.int64)
+        self.requests += -(-len(distinct) // 100)  # as BatchGetItem would
+        rows = _ranges(
+            np.searchsorted(keys, distinct, "left"), np.searchsorted(keys, distinct, "right")
+        )
+        names = self.names
+        return zip(
+            keys[rows].tolist(), [names[v] for v in voices[rows]], times[rows].tolist(), strict=True
+        )
+
+
+def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Concatenated arange(lo[i], hi[i]) for every i, without a Python loop."""
+    counts = hi - lo
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    starts = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+    return starts + np.arange(total)
+
+
+def query_hashes(found: Peaks) -> tuple[np.ndarray, np.ndarray]:
+    """The query's probe keys and anchor frames, capped at MAX_LOOKUPS distinct keys."""
+    keys, times = query_keys(found)
+    distinct = np.unique(keys)
+    if len(distinct) <= MAX_LOOKUPS:
+        return keys, times
+    rng = np.random.default_rng(len(found))  # deterministic for a given query
+    keep = np.isin(keys, rng.choice(distinct, MAX_LOOKUPS, replace=False))
+    return keys[keep], times[keep]
+
+
+@dataclass
+class _Pairs:
+    """One vote per (voice, query anchor, registered anchor) sharing a key."""
+
+    names: list[str]
+    voice: np.ndarray
+    t_query: np.ndarray
+    t_reg: np.ndarray
+    extent: np.ndarray  # per voice: its last posting's frame
+    pairs: np.ndarray  # per voice: its votes in all
+
+
+def _pairs(qk: np.ndarray, qt: np.ndarray, found: Iterable[tuple[int, str, int]]) -> _Pairs | None:
+    codes: dict[str, int] = {}
+    rows = [(k, codes.setdefault(v, len(codes)), t) for k, v, t in found]
+    if not rows:
+        return None
+    got = np.asarray(rows, dtype=np.int64)
+    got = got[np.argsort(got[:, 0], kind="stable")]
+    lo = np.searchsorted(got[:, 0], qk, side="left")
+    hi = np.searchsorted(got[:, 0], qk, side="right")
+    q_index = np.repeat(np.arange(len(qk)), hi - lo)
+    p_index = _ranges(lo, hi)
+    if len(p_index) == 0:
+        return None
+    # the groups and probes of one anchor are not independent evidence: one vote per pair
+    pair = np.unique(np.stack([got[p_index, 1], qt[q_index], got[p_index, 2]], axis=1), axis=0)
+    extent = np.zeros(len(codes), dtype=np.int64)
+    np.maximum.at(extent, got[:, 1], got[:, 2])
+    voice = pair[:, 0]
+    return _Pairs(
+        list(codes),
+        voice,
+        pair[:, 1].astype(np.float64),
+        pair[:, 2].astype(np.float64),
+        extent,
+        np.bincount(voice, minlength=len(codes)),
+    )
+
+
+def _histogram(pairs: _Pairs, tempo: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Offset bins of every vote, the (voice << 40 | bin) keys, and each bin's count merged
+    with the next one's (offsets straddle bin edges)."""
+    bins = np.floor((pairs.t_reg - tempo * pairs.t_query) / OFFSET_BIN).astype(np.int64)
+    keys, counts = np.unique(pairs.voice * (1 << 40) + (bins + (1 << 30)), return_counts=True)
+    key_voice = keys >> 40
+    merged = counts.copy()
+    same_next = (key_voice[1:] == key_voice[:-1]) & (keys[1:] - keys[:-1] == 1)
+    merged[:-1] += np.where(same_next, counts[1:], 0)
+    return bins, keys, merged
+
+
+def _decide(
+    pairs: _Pairs,
+    tempo: float,
+    hist: tuple[np.ndarray, np.ndarray, np.ndarray],
+    v: int,
+    query_frames: int,
+    false_alarm: float,
+) -> Match | None:
+    bins, keys, merged = hist
+    rows = np.nonzero((keys >> 40) == v)[0]
+    top = int(rows[np.argmax(merged[rows])])
+    votes = int(merged[top])
+    # the median of the voice's other strong bins: a phrase it repeats makes a few high bins
+    others = np.sort(merged[rows[np.abs(rows - top) > 1]])[-BACKGROUND_BINS:]
+    span = int(pairs.extent[v]) + query_frames * 2
+    width = 2 * OFFSET_BIN
+    uniform = int(pairs.pairs[v]) * width / max(span, width)
+    rate = max(uniform, float(np.median(others)) if len(others) else 0.0, 0.05)
+    trials = len(TEMPOS) * max(1, len(pairs.names))
+    log_p = _log_poisson_tail(rate, votes) + math.log(max(1.0, span / width)) + math.log(trials)
+    p_value = math.exp(min(0.0, log_p))
+    if p_value >= false_alarm:
+        return None
+    bin_value = int(keys[top] & ((1 << 40) - 1)) - (1 << 30)
+    in_bin = (pairs.voice == v) & ((bins == bin_value) | (bins == bin_value + 1))
+    start_q, end_q = float(pairs.t_query[in_bin].min()), float(pairs.t_query[in_bin].max())
+    if (end_q - start_q) * HOP_S < MIN_SPAN_S:
+        return None  # hits packed into one syllable are chance, not the same recording
+    offset = float(np.median(pairs.t_reg[in_bin] - tempo * pairs.t_query[in_bin]))
+    return Match(
+        voice_id=pairs.names[v],
+        score=1.0 - p_value,
+        p_value=p_value,
+        votes=votes,
+        query_start_s=start_q * HOP_S,
+        voice_start_s=max(0.0, offset + tempo * start_q) * HOP_S,
+        duration_s=(end_q - start_q) * HOP_S,
+        speed=1.0,
+        tempo=tempo,
+    )
+
+
+def match(found: Peaks, lookup: Lookup, *, false_alarm: float = FALSE_ALARM) -> list[Match]:
+    """The registered voices the query's peaks match, the most votes first."""
+    qk, qt = query_hashes(found)
+    pairs = _pairs(qk, qt.astype(np.int64), lookup(np.unique(qk))) if len(qk) else None
+    if pairs is None:
+        return []
+    query_frames = int(found.frames.max() - found.frames.min() + 1)
+    best: dict[int, Match] = {}
+    for tempo in TEMPOS:
+        hist = _histogram(pairs, tempo)
+        for v in np.unique(hist[1][hist[2] >= MIN_VOTES] >> 40).tolist():
+            current = best.get(v)
+            if current is not None and current.votes >= int(hist[2][(hist[1] >> 40) == v].max()):
+                continue
+            candidate = _decide(pairs, tempo, hist, v, query_frames, false_alarm)
+            if candidate is not None:
+                best[v] = candidate
+    return sorted(best.values(), key=lambda m: (-m.votes, m.voice_id))
