@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Required, TypedDict, Unpack
 
 from chalice import Blueprint, Response
 from pydantic import (
@@ -231,50 +231,34 @@ class PageQuery(BaseModel):
     cursor: Cursor | None = None
 
 
+class Declaration(TypedDict, total=False):
+    """What a route declares beside its URL and method (see :func:`route`)."""
+
+    name: Required[str]
+    summary: Required[str]
+    tag: Required[str]
+    body: type[BaseModel] | None
+    response: type[BaseModel] | tuple[type[BaseModel], ...] | None
+    status: int
+    query: type[BaseModel] | None
+    path: type[BaseModel] | None
+    content_type: str
+    errors: tuple[type[Exception], ...]
+    description: str | None
+    links: dict[str, Any]
+    extensions: dict[str, Any]
+    examples: dict[str, Any]
+
+
 def route(
-    bp: Blueprint,
-    url: str,
-    method: str,
-    *,
-    name: str,
-    summary: str,
-    tag: str,
-    body: type[BaseModel] | None = None,
-    response: type[BaseModel] | tuple[type[BaseModel], ...] | None = None,
-    status: int = 200,
-    query: type[BaseModel] | None = None,
-    path: type[BaseModel] | None = None,
-    content_type: str = "application/json",
-    errors: tuple[type[Exception], ...] = (),
-    description: str | None = None,
-    links: dict[str, Any] | None = None,
-    extensions: dict[str, Any] | None = None,
-    examples: dict[str, Any] | None = None,
+    bp: Blueprint, url: str, method: str, **declared: Unpack[Declaration]
 ) -> Callable[[Handler], Handler]:
     """Declare one operation of the public contract. ``errors``: refusals beyond those the
     declaration implies (auth, path, query, body), documented with their statuses; the rest
     documents the operation (``links`` of the success answer, ``x-`` ``extensions``, request
     ``examples``)."""
-    rule = access.POLICY[name]  # an operation missing from the policy table fails at import
-    op = openapi.Operation(
-        name=name,
-        method=method,
-        path=url,
-        summary=summary,
-        tag=tag,
-        access="public" if rule.public else ",".join(sorted(rule.roles or ())),
-        body=body,
-        response=response,
-        status=status,
-        query_model=query,
-        path_model=path,
-        content_type=content_type,
-        errors=_error_statuses(method, rule.public, body, query, path, errors),
-        description=description,
-        links=links or {},
-        extensions=extensions or {},
-        examples=examples or {},
-    )
+    name, summary = declared["name"], declared["summary"]
+    op = _operation(url, method, declared)
     openapi.register(op)
 
     def decorate(handler: Handler) -> Handler:
@@ -344,6 +328,30 @@ def check_text(value: str, name: str) -> str:
             code="invalid_character",
         )
     return value
+
+
+def _operation(url: str, method: str, declared: Declaration) -> openapi.Operation:
+    rule = access.POLICY[declared["name"]]  # an operation missing from the table fails at import
+    body, query, path = declared.get("body"), declared.get("query"), declared.get("path")
+    return openapi.Operation(
+        name=declared["name"],
+        method=method,
+        path=url,
+        summary=declared["summary"],
+        tag=declared["tag"],
+        access="public" if rule.public else ",".join(sorted(rule.roles or ())),
+        body=body,
+        response=declared.get("response"),
+        status=declared.get("status", 200),
+        query_model=query,
+        path_model=path,
+        content_type=declared.get("content_type", "application/json"),
+        errors=_error_statuses(method, rule.public, body, query, path, declared.get("errors", ())),
+        description=declared.get("description"),
+        links=declared.get("links") or {},
+        extensions=declared.get("extensions") or {},
+        examples=declared.get("examples") or {},
+    )
 
 
 def _error_statuses(
