@@ -138,30 +138,22 @@ def match(found: Peaks, lookup: Lookup, *, false_alarm: float = FALSE_ALARM) -> 
         keys, key_counts = np.unique(key, return_counts=True)
         pairs = np.bincount(voice, minlength=len(names))
         key_voice = keys >> 40
-        # best bin per voice (neighbouring bins merged: offsets straddle bin edges)
-        merged = key_counts.copy()
-        same_next = (key_voice[1:] == key_voice[:-1]) & (keys[1:] - keys[:-1] == 1)
-        merged[:-1] += np.where(same_next, key_counts[1:], 0)
         for v in np.unique(key_voice):
             rows = np.nonzero(key_voice == v)[0]
-            top = rows[np.argmax(merged[rows])]
-            votes = int(merged[top])
-            if votes < MIN_VOTES:
-                continue
-            # Chance hits cluster (speech repeats its sounds), so the background rate is taken
-            # from the voice's own histogram when it exceeds the uniform expectation.
-            others = merged[rows[np.abs(rows - top) > 1]]
-            background = np.sort(others)[-BACKGROUND_BINS:] if len(others) else np.zeros(1)
-            span = int(voice_extent[v]) + query_frames * 2
-            width = 2 * OFFSET_BIN
-            uniform = int(pairs[v]) * width / max(span, width)
-            rate = max(uniform, float(background.mean()) if len(background) else 0.0, 0.05)
-            log_p = (
-                _log_poisson_tail(rate, votes) + math.log(max(1.0, span / width)) + math.log(trials)
+            bin_values = (keys[rows] & ((1 << 40) - 1)) - (1 << 30)
+            judged = judge(
+                bin_values,
+                key_counts[rows],
+                int(pairs[v]),
+                int(voice_extent[v]),
+                query_frames,
+                trials,
+                false_alarm,
             )
-            p_value = math.exp(min(0.0, log_p))
-            if p_value >= false_alarm:
+            if judged is None:
                 continue
+            top_row, votes, p_value = judged
+            top = rows[top_row]
             bin_value = int(keys[top] & ((1 << 40) - 1)) - (1 << 30)
             in_bin = (voice == v) & ((bins == bin_value) | (bins == bin_value + 1))
             q_times = qt[q_index[in_bin]].astype(np.float64)
@@ -184,3 +176,38 @@ def match(found: Peaks, lookup: Lookup, *, false_alarm: float = FALSE_ALARM) -> 
             if current is None or candidate.votes > current.votes:
                 best[v] = candidate
     return sorted(best.values(), key=lambda m: (-m.votes, m.voice_id))
+
+
+def judge(
+    bins: np.ndarray,
+    counts: np.ndarray,
+    pairs: int,
+    extent: int,
+    query_frames: int,
+    trials: int,
+    false_alarm: float = FALSE_ALARM,
+) -> tuple[int, int, float] | None:
+    """The time-coherence decision for one voice under one hypothesis, from its offset histogram
+    (the non-empty ``bins`` in ascending order and their ``counts``; ``pairs`` = counts' sum;
+    ``extent`` = the voice's latest posting time seen): (index of the best bin, its votes merged
+    with the next bin, p-value), or None when chance explains it. Shared with the bulk audit,
+    which builds the same histogram in SQL."""
+    merged = counts.astype(np.int64).copy()
+    # neighbouring bins merged: offsets straddle bin edges
+    merged[:-1] += np.where(np.diff(bins) == 1, counts[1:], 0)
+    top = int(np.argmax(merged))
+    votes = int(merged[top])
+    if votes < MIN_VOTES:
+        return None
+    # Chance hits cluster (speech repeats its sounds), so the background rate is taken from the
+    # voice's own histogram when it exceeds the uniform expectation.
+    positions = np.arange(len(merged))
+    others = merged[np.abs(positions - top) > 1]
+    background = np.sort(others)[-BACKGROUND_BINS:] if len(others) else np.zeros(1)
+    span = extent + query_frames * 2
+    width = 2 * OFFSET_BIN
+    uniform = pairs * width / max(span, width)
+    rate = max(uniform, float(background.mean()) if len(background) else 0.0, 0.05)
+    log_p = _log_poisson_tail(rate, votes) + math.log(max(1.0, span / width)) + math.log(trials)
+    p_value = math.exp(min(0.0, log_p))
+    return None if p_value >= false_alarm else (top, votes, p_value)
