@@ -15,6 +15,10 @@ TYPES = {"hash": "BIGINT", "t": "INTEGER", "frame": "INTEGER", "file_id": "INTEG
          "hyp": "SMALLINT", "span": "INTEGER", "voice_no": "VARCHAR"}  # fmt: skip
 
 
+class InvalidDataset(Exception):
+    """The uploaded rows are not Parquet with the audit's columns."""
+
+
 def _quoted(path: str | Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
@@ -46,7 +50,11 @@ def audit_rows(
     con = duckdb.connect(config={"memory_limit": memory_limit} if memory_limit else {})
     sources = [f"read_parquet([{', '.join(_quoted(p) for p in files)}])"
                for files in (dataset, registry)]  # fmt: skip
-    cursor = con.execute(render(*sources))
+    try:
+        cursor = con.execute(render(*sources))
+    except (duckdb.InvalidInputException, duckdb.BinderException, duckdb.IOException) as error:
+        con.close()
+        raise InvalidDataset(str(error).splitlines()[0]) from None
     names = [d[0] for d in cursor.description]
     rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
     con.close()

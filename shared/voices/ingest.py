@@ -16,6 +16,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared import fingerprint_index, store
+from shared.audits import staging
 from shared.aws import client
 from shared.clock import now_iso
 from shared.logging import logger
@@ -259,6 +260,7 @@ def _register(voice: dict[str, Any], obj: UploadedObject) -> None:
     # again from S3 while the upload is still there.
     voiceprints.add_from_file(voice, S3Audio(obj.bucket, obj.key, download.size))
     stats = fingerprint_index.write(voice_no, decoded.algorithm, decoded.hashes, decoded.times)
+    staging.stage(voice_no, decoded.algorithm, decoded.hashes, decoded.times)  # bulk audits
     _keep_or_delete(voice, obj)
     tx = store.Transaction()
     tx.put(

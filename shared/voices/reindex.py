@@ -11,6 +11,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 
 from shared import audit, fingerprint_index, store
+from shared.audits import staging
 from shared.aws import client
 from shared.settings import get_settings
 from shared.voices import service
@@ -66,6 +67,7 @@ def rebuild(dry_run: bool = False) -> Reindex:
             handle.flush()
             decoded = audio.decode(handle.name, max_duration_s=get_settings().max_duration_s)
         fingerprint_index.write(voice["voice_no"], ALGORITHM_VERSION, decoded.hashes, decoded.times)
+        staging.stage(voice["voice_no"], ALGORITHM_VERSION, decoded.hashes, decoded.times)
         tx = store.Transaction()
         tx.update(
             get_settings().registry_table,
