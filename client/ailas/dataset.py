@@ -18,8 +18,13 @@ import numpy as np
 AUDIO_SUFFIXES = {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3"}
 SHORT_CODES = {"no_speech", "no_fingerprint", "constant_signal", "pure_tone"}
 # Parquet column types that DuckDB and Athena (Trino) read alike (no unsigned integers).
-COLUMNS = {"file_id": "INTEGER", "hyp": "SMALLINT", "hash": "BIGINT", "frame": "INTEGER",
-           "span": "INTEGER"}  # fmt: skip
+COLUMNS = {
+    "file_id": "INTEGER",
+    "hyp": "SMALLINT",
+    "hash": "BIGINT",
+    "frame": "INTEGER",
+    "span": "INTEGER",
+}
 
 
 @dataclass

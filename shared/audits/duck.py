@@ -11,8 +11,15 @@ import numpy as np
 from shared.audits.sql import render
 
 # Parquet column types that DuckDB and Athena (Trino) read alike (no unsigned integers).
-TYPES = {"hash": "BIGINT", "t": "INTEGER", "frame": "INTEGER", "file_id": "INTEGER",
-         "hyp": "SMALLINT", "span": "INTEGER", "voice_no": "VARCHAR"}  # fmt: skip
+TYPES = {
+    "hash": "BIGINT",
+    "t": "INTEGER",
+    "frame": "INTEGER",
+    "file_id": "INTEGER",
+    "hyp": "SMALLINT",
+    "span": "INTEGER",
+    "voice_no": "VARCHAR",
+}
 
 
 class InvalidDataset(Exception):
@@ -48,8 +55,9 @@ def audit_rows(
     if not dataset or not registry:
         return []
     con = duckdb.connect(config={"memory_limit": memory_limit} if memory_limit else {})
-    sources = [f"read_parquet([{', '.join(_quoted(p) for p in files)}])"
-               for files in (dataset, registry)]  # fmt: skip
+    sources = [
+        f"read_parquet([{', '.join(_quoted(p) for p in files)}])" for files in (dataset, registry)
+    ]
     try:
         cursor = con.execute(render(*sources))
     except (duckdb.InvalidInputException, duckdb.BinderException, duckdb.IOException) as error:

@@ -215,23 +215,40 @@ def test_trace_and_dataset_audit_with_the_cli(
         "--workers",
         "2",
     )
-    assert audited.returncode == 0, audited.stderr
+    # one voice found and not covered (its performer denies tts), one unreadable file: exit 1
+    assert audited.returncode == 1, audited.stderr
     report = json.loads(out.with_suffix(".json").read_text())
     by_name = {Path(f["path"]).name: f for f in report["files"]}
     assert set(by_name) == {"clip.flac", "unrelated.wav", "broken.wav"}
     clip_row = by_name["clip.flac"]
-    assert clip_row["matches"][0]["voice_no"] == voice_no
-    assert clip_row["covered"] is False
-    assert any("tts denied" in p for p in clip_row["matches"][0]["problems"])
-    assert by_name["unrelated.wav"]["matches"] == [] and by_name["unrelated.wav"]["covered"]
-    assert by_name["broken.wav"]["error"]
-    assert voice_no in out.with_suffix(".csv").read_text()
-    # resumable: a second run fingerprints nothing again
-    again = ailas(
-        stack, business.token, "--json", "audit", str(dataset), "--ai", ai_no, "--out", str(out)
+    assert [v["voice_no"] for v in clip_row["voices"]] == [voice_no]
+    assert (clip_row["status"], clip_row["covered"]) == ("not_covered", False)
+    found = clip_row["voices"][0]
+    assert found["performers"] == [performer.display_name]
+    assert abs(found["voice_from_s"] - found["from_s"] - 7.0) < 0.3  # where in the file
+    assert any("tts: The performer's intent does not allow" in why for why in found["why"])
+    assert by_name["unrelated.wav"]["status"] == "no_match"
+    assert (by_name["broken.wav"]["status"], by_name["broken.wav"]["covered"]) == (
+        "unreadable",
+        False,
     )
-    assert again.returncode == 0
-    assert len(out.with_suffix(".state.jsonl").read_text().splitlines()) == 3
+    assert report["summary"] == {
+        "files": 3,
+        "covered": 0,
+        "not_covered": 1,
+        "no_match": 1,
+        "unreadable": 1,
+        "too_short": 0,
+    }
+    assert report["registry"]["engine"] == "duckdb"
+    csv_rows = out.with_suffix(".csv").read_text().splitlines()
+    assert any("broken.wav,unreadable,False" in row for row in csv_rows)
+    assert voice_no in out.with_suffix(".html").read_text()
+    # resumable: a second run fingerprints nothing again, and still says what is wrong
+    again = ailas(stack, business.token, "audit", str(dataset), "--ai", ai_no, "--out", str(out))
+    assert again.returncode == 1
+    assert "1 NOT covered" in again.stdout and "1 unreadable" in again.stdout
+    assert len((tmp_path / "report.work" / "files.jsonl").read_text().splitlines()) == 3
 
 
 def test_trace_upload_through_the_pipeline(
