@@ -224,7 +224,8 @@ def test_trace_and_dataset_audit_with_the_cli(
     assert [v["voice_no"] for v in clip_row["voices"]] == [voice_no]
     assert (clip_row["status"], clip_row["covered"]) == ("not_covered", False)
     found = clip_row["voices"][0]
-    assert found["performers"] == [performer.display_name]
+    name = api.get(f"/v1/members/{performer.member_id}").json["display_name"]
+    assert found["performers"] == [name]
     assert abs(found["voice_from_s"] - found["from_s"] - 7.0) < 0.3  # where in the file
     assert any("tts: The performer's intent does not allow" in why for why in found["why"])
     assert by_name["unrelated.wav"]["status"] == "no_match"
