@@ -118,6 +118,12 @@ def view(audit_id: str, principal: Principal) -> dict[str, Any]:
     return job
 
 
+def json_result(audit_id: str) -> dict[str, Any]:
+    """The result document of a finished audit."""
+    body = client("s3").get_object(Bucket=get_settings().bucket, Key=result_key(audit_id))["Body"]
+    return json.loads(body.read())
+
+
 def complete(job: dict[str, Any], rows: list[dict[str, Any]], stats: dict[str, Any]) -> None:
     """Histogram rows → matches → verdicts → the result document in S3 → ``done``."""
     found = [m for m in score.matches(rows) if _searchable(m.voice_no)]
