@@ -47,14 +47,18 @@ def write_parquet(path: Path, columns: dict[str, np.ndarray]) -> int:
 
 
 def audit_rows(
-    dataset: list[Path], registry: list[Path], memory_limit: str | None = None
+    dataset: list[Path],
+    registry: list[Path],
+    memory_limit: str | None = None,
+    threads: int | None = None,
 ) -> list[dict[str, Any]]:
     """The audit SQL over local Parquet files → histogram rows (see shared/audits/sql.py)."""
     import duckdb
 
     if not dataset or not registry:
         return []
-    con = duckdb.connect(config={"memory_limit": memory_limit} if memory_limit else {})
+    config: dict[str, Any] = {"memory_limit": memory_limit} if memory_limit else {}
+    con = duckdb.connect(config=config | ({"threads": threads} if threads else {}))
     sources = [
         f"read_parquet([{', '.join(_quoted(p) for p in files)}])" for files in (dataset, registry)
     ]
