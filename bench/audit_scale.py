@@ -135,7 +135,7 @@ def build(folder: Path, target_h: float) -> dict[str, Any]:
 
 def _join(dataset: list[Path], registry: list[Path], threads: int, out: Any) -> None:
     started = time.perf_counter()
-    rows = duck.audit_rows(dataset, registry, threads=threads)
+    rows = duck.audit_rows(dataset, registry, memory_limit="3GB", threads=threads)
     found = score.matches(rows)
     out.put((time.perf_counter() - started, len(rows), [(m.file_id, m.voice_no) for m in found]))
 

@@ -3,6 +3,7 @@ only where DuckDB is installed (the local stack, the client, the tests): no Lamb
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -57,17 +58,17 @@ def audit_rows(
 
     if not dataset or not registry:
         return []
-    config: dict[str, Any] = {"memory_limit": memory_limit} if memory_limit else {}
-    con = duckdb.connect(config=config | ({"threads": threads} if threads else {}))
+    config: dict[str, Any] = {"threads": threads} if threads else {}
     sources = [
         f"read_parquet([{', '.join(_quoted(p) for p in files)}])" for files in (dataset, registry)
     ]
-    try:
-        cursor = con.execute(render(*sources))
-    except (duckdb.InvalidInputException, duckdb.BinderException, duckdb.IOException) as error:
-        con.close()
-        raise InvalidDataset(str(error).splitlines()[0]) from None
-    names = [d[0] for d in cursor.description]
-    rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
-    con.close()
-    return rows
+    with tempfile.TemporaryDirectory() as spill:
+        if memory_limit:  # beyond it DuckDB spills to disk (an in-memory database needs a folder)
+            config |= {"memory_limit": memory_limit, "temp_directory": spill}
+        with duckdb.connect(config=config) as con:
+            try:
+                cursor = con.execute(render(*sources))
+            except (duckdb.InvalidInputException, duckdb.BinderException, duckdb.IOException) as e:
+                raise InvalidDataset(str(e).splitlines()[0]) from None
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]

@@ -170,7 +170,7 @@ def _run_duckdb(job: dict[str, Any], obj: UploadedObject) -> list[dict[str, Any]
         (Path(work) / "export").mkdir()
         registry = export.download(job["algorithm"], Path(work) / "export")
         try:
-            return duck.audit_rows([dataset], registry)
+            return duck.audit_rows([dataset], registry, memory_limit="1GB")
         except duck.InvalidDataset as error:
             raise Rejected("invalid_dataset", f"The upload is not audit rows: {error}") from None
 
