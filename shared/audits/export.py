@@ -20,11 +20,13 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from botocore.exceptions import ClientError
 
-from shared import events
+from shared import events, store
 from shared.audits import engine
 from shared.audits.staging import staging_key
 from shared.aws import client
+from shared.clock import now_iso
 from shared.logging import logger
 from shared.settings import get_settings
 from shared.voices import service as voices
@@ -57,9 +59,24 @@ def on_voice_event(event: events.DomainEvent) -> None:
 
 def publish(voice_no: str, algorithm: str) -> None:
     if engine.name() == "athena":
-        engine.athena_start(engine.export_insert_sql(voice_no, algorithm))
+        if _first_export(voice_no, algorithm):  # an INSERT repeated would count pairs twice
+            engine.athena_start(engine.export_insert_sql(voice_no, algorithm))
         return
     _publish_with_duckdb(voice_no, algorithm)
+
+
+def _first_export(voice_no: str, algorithm: str) -> bool:
+    """Claims the voice's export for this algorithm once (a conditional write)."""
+    try:
+        store.registry().put_item(
+            Item={"pk": f"EXPORT#{voice_no}", "sk": algorithm, "at": now_iso()},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
 
 
 def _publish_with_duckdb(voice_no: str, algorithm: str) -> None:

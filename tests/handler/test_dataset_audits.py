@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from ailas.dataset import query_rows
-from shared import events
+from shared import events, query_jobs
 from shared.audio import ALGORITHM_VERSION
 from shared.audio.fingerprint import hashes_of, peaks_of
-from shared.audits import duck, export, service, staging
+from shared.audits import duck, engine, export, service, staging
 from shared.aws import client
 from shared.settings import get_settings
 from shared.uploads import UploadedObject
@@ -145,7 +145,7 @@ def test_the_export_follows_registration_and_the_audit_judges_each_voice_found(
 
 
 def test_an_audit_is_private_to_its_owner_and_operators_and_refuses_bad_input(
-    registry: Any, scene: dict[str, Any]
+    registry: Any, scene: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     api, business = registry.api, scene["business"]
     body = {"ai_no": scene["ai_no"], "algorithm": ALGORITHM_VERSION, "files": 1, "size_bytes": 100}
@@ -164,3 +164,18 @@ def test_an_audit_is_private_to_its_owner_and_operators_and_refuses_bad_input(
     audit = api.get(f"/v1/audits/{created['audit_id']}", token=business.token).json
     assert audit["status"] == "failed"
     assert audit["error"]["code"] == "invalid_dataset"
+    # on a deployed stage Athena runs the same SQL: started on upload, polled by GET
+    monkeypatch.setenv("AILAS_AUDIT_ENGINE", "athena")
+    created = api.post("/v1/audits", body, token=business.token).json
+    service.process_upload(_upload(created, b"PAR1 rows PAR1"))
+    started = query_jobs.get(service.KIND, created["audit_id"])
+    assert started["status"] == "processing" and started["athena_execution"]
+    sql = client("athena").get_query_execution(QueryExecutionId=started["athena_execution"])
+    assert f"audit_id = '{created['audit_id']}'" in sql["QueryExecution"]["Query"]
+    audit = api.get(f"/v1/audits/{created['audit_id']}", token=business.token).json
+    assert audit["status"] == "done" and audit["summary"]["voices_found"] == 0
+    # the export's INSERT runs once per voice and algorithm, however often the event comes
+    export.publish(scene["a"], ALGORITHM_VERSION)
+    export.publish(scene["a"], ALGORITHM_VERSION)
+    queries = client("athena").list_query_executions(WorkGroup=engine.workgroup())
+    assert len(queries["QueryExecutionIds"]) == 2  # the audit and one INSERT
