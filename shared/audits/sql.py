@@ -1,6 +1,7 @@
 """The audit's one SQL text, for DuckDB (local stack, tests) and Athena (Trino) alike.
 
-It joins the dataset's query hashes (every speed/tempo hypothesis, as the matcher hashes a
+The join is read once (``pairs`` feeds only ``bins``; the other aggregates read ``bins``). It
+joins the dataset's query hashes (every speed/tempo hypothesis, as the matcher hashes a
 query) with the registry export on the hash and builds the matcher's offset histogram: per
 (file, hypothesis, voice) the non-empty offset bins with their votes and the query times they
 span. Only groups whose best pair of neighbouring bins reaches ``min_votes`` come back; the
@@ -14,39 +15,45 @@ from shared.audio.match import MIN_VOTES, OFFSET_BIN
 AUDIT_SQL = """
 WITH dataset AS (
   SELECT file_id, hyp, hash, frame, span FROM {dataset}
-), registry AS (
+), registry_rows AS (
   SELECT voice_no, hash, t FROM {registry}
+), voices AS (  -- integer keys: grouping millions of chance pairs by a string costs far more
+  SELECT voice_no, row_number() OVER (ORDER BY voice_no) AS voice
+  FROM (SELECT DISTINCT voice_no FROM registry_rows) names
+), registry AS (
+  SELECT v.voice, r.hash, r.t FROM registry_rows r JOIN voices v ON v.voice_no = r.voice_no
 ), pairs AS (
-  SELECT d.file_id, d.hyp, r.voice_no, d.frame AS qt, r.t AS vt, d.span,
+  SELECT d.file_id, d.hyp, r.voice, d.frame AS qt, r.t AS vt, d.span,
          CAST(floor(CAST(r.t - d.frame AS DOUBLE) / {offset_bin}) AS BIGINT) AS bin
   FROM dataset d JOIN registry r ON r.hash = d.hash
-), file_voices AS (
-  SELECT file_id, count(DISTINCT voice_no) AS voices_hit FROM pairs GROUP BY file_id
-), extents AS (
-  SELECT file_id, voice_no, max(vt) AS extent FROM pairs GROUP BY file_id, voice_no
 ), bins AS (
-  SELECT file_id, hyp, voice_no, bin, count(*) AS votes, min(qt) AS q_min, max(qt) AS q_max,
-         max(span) AS span
-  FROM pairs GROUP BY file_id, hyp, voice_no, bin
+  SELECT file_id, hyp, voice, bin, count(*) AS votes, min(qt) AS q_min, max(qt) AS q_max,
+         max(span) AS span, max(vt) AS vt_max
+  FROM pairs GROUP BY file_id, hyp, voice, bin
+), file_voices AS (
+  SELECT file_id, count(DISTINCT voice) AS voices_hit FROM bins GROUP BY file_id
+), extents AS (
+  SELECT file_id, voice, max(vt_max) AS extent FROM bins GROUP BY file_id, voice
 ), merged AS (
   SELECT b.*,
-         votes + CASE WHEN lead(bin) OVER (PARTITION BY file_id, hyp, voice_no ORDER BY bin)
+         votes + CASE WHEN lead(bin) OVER (PARTITION BY file_id, hyp, voice ORDER BY bin)
                            = bin + 1
-                      THEN lead(votes) OVER (PARTITION BY file_id, hyp, voice_no ORDER BY bin)
+                      THEN lead(votes) OVER (PARTITION BY file_id, hyp, voice ORDER BY bin)
                       ELSE 0 END AS merged
   FROM bins b
 ), groups AS (
-  SELECT file_id, hyp, voice_no, sum(votes) AS pairs, max(merged) AS best
-  FROM merged GROUP BY file_id, hyp, voice_no
+  SELECT file_id, hyp, voice, sum(votes) AS pairs, max(merged) AS best
+  FROM merged GROUP BY file_id, hyp, voice
 )
-SELECT m.file_id, m.hyp, m.voice_no, m.bin, m.votes, m.q_min, m.q_max, m.span,
+SELECT m.file_id, m.hyp, n.voice_no, m.bin, m.votes, m.q_min, m.q_max, m.span,
        g.pairs, e.extent, f.voices_hit
 FROM merged m
-JOIN groups g ON g.file_id = m.file_id AND g.hyp = m.hyp AND g.voice_no = m.voice_no
-JOIN extents e ON e.file_id = m.file_id AND e.voice_no = m.voice_no
+JOIN groups g ON g.file_id = m.file_id AND g.hyp = m.hyp AND g.voice = m.voice
+JOIN extents e ON e.file_id = m.file_id AND e.voice = m.voice
 JOIN file_voices f ON f.file_id = m.file_id
+JOIN voices n ON n.voice = m.voice
 WHERE g.best >= {min_votes}
-ORDER BY m.file_id, m.voice_no, m.hyp, m.bin
+ORDER BY m.file_id, n.voice_no, m.hyp, m.bin
 """
 
 COLUMNS = (
