@@ -36,6 +36,7 @@ def fingerprint_query(path: Path) -> dict[str, Any]:
     }
 
 
+MAX_QUERY_PEAKS = 20_000  # the registry's limit per fingerprint query (API: 422 beyond it)
 OVERLAP_PEAKS = 1_000  # about 33 s shared by consecutive windows: a match across a boundary holds
 
 
@@ -43,8 +44,6 @@ def match_fingerprint(client: Client, query: dict[str, Any]) -> dict[str, Any]:
     """POST /v1/traces/fingerprint, in windows of at most the API's peaks per query for a long
     file (a window's peaks keep their absolute frames, so the matches' times stay the file's)."""
     import numpy as np
-
-    from shared.traces.models import MAX_QUERY_PEAKS
 
     frames = np.frombuffer(base64.b64decode(query["frames"]), dtype="<u4")
     hz = np.frombuffer(base64.b64decode(query["hz"]), dtype="<f4")

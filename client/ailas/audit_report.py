@@ -8,7 +8,10 @@ import csv
 import html
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ailas.dataset import DatasetFile, Fingerprinted
 
 STATUSES = ("covered", "not_covered", "no_match", "unreadable", "too_short")
 
@@ -38,7 +41,7 @@ def _reason(problem: dict[str, Any]) -> str:
     return f"{use}{problem.get('message_en', problem.get('reason'))}" + (f" ({who})" if who else "")
 
 
-def _file_entry(row: Any, voices: list[dict[str, Any]]) -> dict[str, Any]:
+def _file_entry(row: DatasetFile, voices: list[dict[str, Any]]) -> dict[str, Any]:
     if row.status != "fingerprinted":
         status = row.status
     elif not voices:
@@ -55,7 +58,7 @@ def _file_entry(row: Any, voices: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def build(ai: dict[str, Any], found: Any, document: dict[str, Any]) -> dict[str, Any]:
+def build(ai: dict[str, Any], found: Fingerprinted, document: dict[str, Any]) -> dict[str, Any]:
     """The report: ``found`` is the fingerprinted dataset (file_id = index among the usable
     files), ``document`` the registry's result (matches and verdicts per voice)."""
     ids = {id(row): i for i, row in enumerate(found.usable)}

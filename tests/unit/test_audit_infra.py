@@ -57,3 +57,10 @@ def test_the_athena_audit_sql_reads_one_audit_and_one_algorithm() -> None:
     assert all(column in sql for column in RESULT_COLUMNS)
     insert = engine.export_insert_sql("V-1'; DROP", "lm-speech-1")
     assert "voice_no = 'V-1''; DROP'" in insert  # quoted, never spliced
+
+
+def test_the_clients_trace_windows_fit_the_registrys_limit() -> None:
+    from ailas import audit
+    from shared.traces.models import MAX_QUERY_PEAKS
+
+    assert audit.MAX_QUERY_PEAKS == MAX_QUERY_PEAKS  # the client carries no `shared` import
