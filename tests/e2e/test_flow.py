@@ -189,6 +189,7 @@ def test_trace_and_dataset_audit_with_the_cli(
     audiofiles.write(dataset / "unrelated.wav", audiofiles.speech(6, seed=4242), 16000, "WAV")
     (dataset / "notes.txt").write_text("not audio")
     (dataset / "broken.wav").write_bytes(b"RIFF....WAVEfmt garbage")
+    audiofiles.write(dataset / "silent.wav", audiofiles.silence(3), 16000, "WAV")
 
     traced = ailas(stack, business.token, "--json", "trace", str(dataset / "clip.flac"))
     assert traced.returncode == 0, traced.stderr
@@ -219,7 +220,7 @@ def test_trace_and_dataset_audit_with_the_cli(
     assert audited.returncode == 1, audited.stderr
     report = json.loads(out.with_suffix(".json").read_text())
     by_name = {Path(f["path"]).name: f for f in report["files"]}
-    assert set(by_name) == {"clip.flac", "unrelated.wav", "broken.wav"}
+    assert set(by_name) == {"clip.flac", "unrelated.wav", "broken.wav", "silent.wav"}
     clip_row = by_name["clip.flac"]
     assert [v["voice_no"] for v in clip_row["voices"]] == [voice_no]
     assert (clip_row["status"], clip_row["covered"]) == ("not_covered", False)
@@ -233,13 +234,17 @@ def test_trace_and_dataset_audit_with_the_cli(
         "unreadable",
         False,
     )
+    assert (by_name["silent.wav"]["status"], by_name["silent.wav"]["covered"]) == (
+        "too_short",
+        False,
+    )
     assert report["summary"] == {
-        "files": 3,
+        "files": 4,
         "covered": 0,
         "not_covered": 1,
         "no_match": 1,
         "unreadable": 1,
-        "too_short": 0,
+        "too_short": 1,
     }
     assert report["registry"]["engine"] == "duckdb"
     csv_rows = out.with_suffix(".csv").read_text().splitlines()
@@ -249,7 +254,8 @@ def test_trace_and_dataset_audit_with_the_cli(
     again = ailas(stack, business.token, "audit", str(dataset), "--ai", ai_no, "--out", str(out))
     assert again.returncode == 1
     assert "1 NOT covered" in again.stdout and "1 unreadable" in again.stdout
-    assert len((tmp_path / "report.work" / "files.jsonl").read_text().splitlines()) == 3
+    assert "1 too short" in again.stdout
+    assert len((tmp_path / "report.work" / "files.jsonl").read_text().splitlines()) == 4
 
 
 def test_trace_upload_through_the_pipeline(
