@@ -34,13 +34,17 @@ WITH dataset AS (
   SELECT file_id, count(DISTINCT voice) AS voices_hit FROM bins GROUP BY file_id
 ), extents AS (
   SELECT file_id, voice, max(vt_max) AS extent FROM bins GROUP BY file_id, voice
+), candidates AS (  -- two neighbouring bins reach min_votes only if one holds half of it
+  SELECT DISTINCT file_id, hyp, voice FROM bins WHERE votes >= {half_votes}
 ), merged AS (
   SELECT b.*,
-         votes + CASE WHEN lead(bin) OVER (PARTITION BY file_id, hyp, voice ORDER BY bin)
-                           = bin + 1
-                      THEN lead(votes) OVER (PARTITION BY file_id, hyp, voice ORDER BY bin)
-                      ELSE 0 END AS merged
+         b.votes + CASE
+           WHEN lead(b.bin) OVER (PARTITION BY b.file_id, b.hyp, b.voice ORDER BY b.bin)
+                = b.bin + 1
+           THEN lead(b.votes) OVER (PARTITION BY b.file_id, b.hyp, b.voice ORDER BY b.bin)
+           ELSE 0 END AS merged
   FROM bins b
+  JOIN candidates c ON c.file_id = b.file_id AND c.hyp = b.hyp AND c.voice = b.voice
 ), groups AS (
   SELECT file_id, hyp, voice, sum(votes) AS pairs, max(merged) AS best
   FROM merged GROUP BY file_id, hyp, voice
@@ -74,5 +78,9 @@ COLUMNS = (
 def render(dataset: str, registry: str) -> str:
     """The audit SQL over two row sources (a table name, or ``read_parquet(...)``)."""
     return AUDIT_SQL.format(
-        dataset=dataset, registry=registry, offset_bin=OFFSET_BIN, min_votes=MIN_VOTES
+        dataset=dataset,
+        registry=registry,
+        offset_bin=OFFSET_BIN,
+        min_votes=MIN_VOTES,
+        half_votes=-(-MIN_VOTES // 2),
     )
