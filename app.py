@@ -5,6 +5,7 @@ from chalice import Chalice
 
 from functions import middleware
 from functions.api import (
+    audits,
     business,
     intents,
     labels,
@@ -31,6 +32,7 @@ for blueprint in (
     labels.bp,
     traces.bp,
     screens.bp,
+    audits.bp,
     logs.bp,
     public.bp,
     member.bp,

@@ -248,6 +248,29 @@ def _alarm(p: Provisioner, name: str, props: dict[str, Any]) -> None:
     p.record(name, props["AlarmName"])
 
 
+@creates("AWS::Athena::WorkGroup")
+def _workgroup(p: Provisioner, name: str, props: dict[str, Any]) -> None:
+    config = {k: v for k, v in props["WorkGroupConfiguration"].items() if k != "EngineVersion"}
+    p.client("athena").create_work_group(
+        Name=props["Name"], Description=props.get("Description", ""), Configuration=config
+    )
+    p.record(name, props["Name"])
+
+
+@creates("AWS::Glue::Database")
+def _glue_database(p: Provisioner, name: str, props: dict[str, Any]) -> None:
+    p.client("glue").create_database(DatabaseInput=props["DatabaseInput"])
+    p.record(name, props["DatabaseInput"]["Name"])
+
+
+@creates("AWS::Glue::Table")
+def _glue_table(p: Provisioner, name: str, props: dict[str, Any]) -> None:
+    p.client("glue").create_table(
+        DatabaseName=props["DatabaseName"], TableInput=props["TableInput"]
+    )
+    p.record(name, props["TableInput"]["Name"])
+
+
 def provision(endpoint_url: str, region: str, stage: str) -> dict[str, str]:
     """Create every resource of the template; returns the template's Outputs."""
     return Provisioner(endpoint_url, region, stage).run()

@@ -80,6 +80,8 @@ class Resolver:
         return self.physical[name]
 
     def _sub(self, name: str) -> Any:
+        if name.startswith("!"):  # ${!literal} is CloudFormation's escape for "${literal}"
+            return "${" + name[1:] + "}"
         if "." in name:
             resource, attribute = name.split(".", 1)
             return self.attributes[(resource, attribute)]
@@ -99,7 +101,8 @@ def dependencies(value: Any) -> set[str]:
             elif fn == "Fn::GetAtt":
                 found.add(arg[0])
             elif fn == "Fn::Sub" and isinstance(arg, str):
-                found |= {m.split(".")[0] for m in re.findall(r"\$\{([^}]+)\}", arg)}
+                names = re.findall(r"\$\{([^}!][^}]*)\}", arg)
+                found |= {m.split(".")[0] for m in names}
             else:
                 found |= dependencies(arg)
     return found

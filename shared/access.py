@@ -122,6 +122,9 @@ POLICY: dict[str, Rule] = {
     # voice-likeness screening
     "screens.create": acting(*MEMBER_ROLES),
     "screens.get": acting(*MEMBER_ROLES, note="its owner"),
+    # bulk dataset audits
+    "audits.create": acting("business", note="the AI system's business"),
+    "audits.get": only("business", note="its owner, and operators"),
     "voiceprints.get": only("performer", note="the performer itself"),
     # logs
     "audit.list": OPERATOR,

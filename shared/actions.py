@@ -116,6 +116,11 @@ class ScreenEvent(EventData):
     matches: int | None = None
 
 
+class DatasetAuditEvent(EventData):
+    dataset_audit_id: str
+    matches: int | None = None
+
+
 CATALOG: dict[str, type[EventData]] = {
     "member.applied": MemberApplied,
     "member.approved": MemberDecided,
@@ -153,6 +158,9 @@ CATALOG: dict[str, type[EventData]] = {
     "screen.created": ScreenEvent,
     "screen.done": ScreenEvent,
     "screen.failed": ScreenEvent,
+    "dataset_audit.created": DatasetAuditEvent,
+    "dataset_audit.done": DatasetAuditEvent,
+    "dataset_audit.failed": DatasetAuditEvent,
 }
 
 

@@ -5,7 +5,7 @@ caught before any lookup.
     V-7K3M-9Q2D-X   a voice (登録認証番号)      A-...   an AI system
     M-...           a member                    L-...   a label
     C-...           a contract                  T-...   a trace
-    S-...           a voice-likeness screen
+    S-...           a voice-likeness screen    D-...   a dataset audit
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ KINDS = {
     "contract": "C",
     "trace": "T",
     "screen": "S",
+    "dataset_audit": "D",
 }
 _SHAPE = re.compile(r"^([A-Z])-([0-9A-Z]{4})-([0-9A-Z]{4})-([0-9A-Z*~$=U])$")
 

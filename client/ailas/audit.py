@@ -1,21 +1,19 @@
-"""`ailas audit`: fingerprint a local dataset on this machine, in parallel and resumably, match
-it against the registry, and say for each file whether the AI system may use it."""
+"""`ailas audit`: fingerprint a local dataset on this machine (client/ailas/dataset.py), send
+only the fingerprint rows to the registry's bulk audit (one SQL join, not one request per
+window), and report for each file which registered voices it holds, where, and whether this AI
+system may use them (the registry's fairness rule decides). Also the client-side trace helpers."""
 
 from __future__ import annotations
 
 import base64
-import csv
 import json
-import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import time
 from pathlib import Path
 from typing import Any
 
 import requests
 
 from ailas.api import ApiError, Client
-
-AUDIO_SUFFIXES = {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3"}
 
 
 class Unreadable(Exception):
@@ -25,7 +23,7 @@ class Unreadable(Exception):
 def fingerprint_query(path: Path) -> dict[str, Any]:
     """The body of POST /v1/traces/fingerprint for a local file."""
     from ailas import audio
-    from ailas.audio.fingerprint import ALGORITHM_VERSION
+    from ailas.audio import ALGORITHM_VERSION
 
     try:
         decoded = audio.decode(str(path))
@@ -38,6 +36,7 @@ def fingerprint_query(path: Path) -> dict[str, Any]:
     }
 
 
+MAX_QUERY_PEAKS = 20_000  # the registry's limit per fingerprint query (API: 422 beyond it)
 OVERLAP_PEAKS = 1_000  # about 33 s shared by consecutive windows: a match across a boundary holds
 
 
@@ -45,8 +44,6 @@ def match_fingerprint(client: Client, query: dict[str, Any]) -> dict[str, Any]:
     """POST /v1/traces/fingerprint, in windows of at most the API's peaks per query for a long
     file (a window's peaks keep their absolute frames, so the matches' times stay the file's)."""
     import numpy as np
-
-    from shared.traces.models import MAX_QUERY_PEAKS
 
     frames = np.frombuffer(base64.b64decode(query["frames"]), dtype="<u4")
     hz = np.frombuffer(base64.b64decode(query["hz"]), dtype="<f4")
@@ -79,15 +76,6 @@ def match_fingerprint(client: Client, query: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _fingerprint_file(path: str) -> tuple[str, dict[str, Any] | None, str | None]:
-    try:
-        return path, fingerprint_query(Path(path)), None
-    except Unreadable as error:
-        return path, None, str(error)
-    except Exception as error:
-        return path, None, f"{path}: {error}"
-
-
 def load_jwks(client: Client, source: str | None) -> dict[str, Any]:
     if source and Path(source).exists():
         return json.loads(Path(source).read_text())
@@ -96,157 +84,56 @@ def load_jwks(client: Client, source: str | None) -> dict[str, Any]:
     return client.get("/.well-known/jwks.json")
 
 
-def _identity(path: Path) -> str:
-    stat = path.stat()
-    return f"{path}|{stat.st_size}|{int(stat.st_mtime)}"
+PARQUET = "application/vnd.apache.parquet"
+PROBLEM_STATUSES = ("not_covered", "unreadable", "too_short")
 
 
-def _verdicts(
-    client: Client,
-    ai: dict[str, Any],
-    voice_no: str,
-    contracts: list[dict[str, Any]],
-    cache: dict[str, Any],
-) -> dict[str, Any]:
-    """For one matched voice: each member performer's decision per use, and contract cover."""
-    if voice_no in cache:
-        return cache[voice_no]
-    voice = client.get(f"/v1/voices/{voice_no}")
-    decisions: dict[str, dict[str, str]] = {}
-    for performer in voice["performers"]:
-        if not performer.get("member_id"):
-            continue
-        try:
-            intent = client.get(f"/v1/performers/{performer['member_id']}/intent")
-            decisions[performer["display_name"]] = {u: intent["uses"][u] for u in ai["uses"]}
-        except ApiError as error:
-            if error.code != "no_intent":
-                raise
-            decisions[performer["display_name"]] = dict.fromkeys(ai["uses"], "contract")
-    covered_uses = {
-        u for c in contracts if c["in_force"] and voice_no in c["voice_nos"] for u in c["uses"]
+def submit(client: Client, ai_no: str, rows: Path, files: int) -> dict[str, Any]:
+    """POST /v1/audits, upload the rows, wait for the registry's join; the result document."""
+    from ailas.api import presigned_post
+    from ailas.audio.engine import AUDIT_ALGORITHM
+
+    body = {
+        "ai_no": ai_no,
+        "algorithm": AUDIT_ALGORITHM,
+        "files": files,
+        "size_bytes": rows.stat().st_size,
     }
-    problems = []
-    for name, uses in decisions.items():
-        for use, decision in uses.items():
-            if decision == "deny":
-                problems.append(f"{name}: {use} denied")
-            elif decision == "contract" and use not in covered_uses:
-                problems.append(f"{name}: {use} needs a contract")
-    cache[voice_no] = {
-        "title": voice["title"],
-        "voice_status": voice["status"],
-        "decisions": decisions,
-        "contract_covers": sorted(covered_uses),
-        "covered": not problems,
-        "problems": problems,
-    }
-    return cache[voice_no]
+    created = client.post("/v1/audits", body)
+    presigned_post(created["upload"], rows, PARQUET)
+    job = wait_for_audit(client, created["audit_id"])
+    if job["status"] != "done":
+        error = job.get("error") or {"code": "timeout", "message": "The audit did not finish."}
+        raise ApiError(0 if error["code"] == "timeout" else 422, error["code"], error["message"])
+    reply = requests.get(job["result"]["url"], timeout=600)
+    reply.raise_for_status()
+    return {**reply.json(), "summary": job.get("summary")}
+
+
+def wait_for_audit(client: Client, audit_id: str, timeout_s: float = 3600) -> dict[str, Any]:
+    deadline, pause = time.monotonic() + timeout_s, 0.2
+    while True:
+        job = client.get(f"/v1/audits/{audit_id}")
+        if job["status"] in ("done", "failed") or time.monotonic() > deadline:
+            return job
+        time.sleep(pause)
+        pause = min(5.0, pause * 1.5)
 
 
 def run(
     client: Client, directory: Path, ai_no: str, out: Path, workers: int | None, quiet: bool = False
 ) -> dict[str, Any]:
-    from tqdm import tqdm
+    """Fingerprint, submit, report: writes OUT.json, OUT.csv and OUT.html; returns the report."""
+    from ailas import audit_report, dataset
 
     ai = client.get(f"/v1/ai-systems/{ai_no}")
-    try:
-        contracts = client.get("/v1/contracts")["contracts"] if client.token else []
-    except ApiError:
-        contracts = []
-    contracts = [c for c in contracts if c["ai_no"] == ai["ai_no"]]
-    files = sorted(
-        p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
-    )
-    state_path = out.with_suffix(".state.jsonl")
-    done: dict[str, dict[str, Any]] = {}
-    if state_path.exists():  # resume: keep what an interrupted run already matched
-        for line in state_path.read_text().splitlines():
-            if line.strip():
-                held: dict[str, Any] = json.loads(line)
-                done[held["identity"]] = held
-    todo = [p for p in files if _identity(p) not in done]
-    with (
-        open(state_path, "a", encoding="utf-8") as state,
-        ProcessPoolExecutor(workers or os.cpu_count() or 1) as pool,
-        tqdm(total=len(files), initial=len(files) - len(todo), unit="file", disable=quiet) as bar,
-    ):
-        futures = [pool.submit(_fingerprint_file, str(p)) for p in todo]
-        for future in as_completed(futures):
-            path, query, error = future.result()
-            row: dict[str, Any] = {
-                "identity": _identity(Path(path)),
-                "path": path,
-                "error": error,
-                "matches": [],
-            }
-            if query is not None:
-                row["matches"] = match_fingerprint(client, query)["matches"]
-            state.write(json.dumps(row, ensure_ascii=False) + "\n")
-            state.flush()
-            done[row["identity"]] = row
-            bar.update(1)
-    cache: dict[str, Any] = {}
-    results = []
-    for file in files:
-        row = done[_identity(file)]
-        matches = [
-            {**m, **_verdicts(client, ai, m["voice_no"], contracts, cache)} for m in row["matches"]
-        ]
-        results.append(
-            {
-                "path": str(file),
-                "error": row["error"],
-                "matches": matches,
-                "covered": all(m["covered"] for m in matches),
-            }
-        )
-    summary = {
-        "files": len(results),
-        "matched": sum(1 for r in results if r["matches"]),
-        "not_covered": sum(1 for r in results if not r["covered"]),
-        "errors": sum(1 for r in results if r["error"]),
-    }
-    report = {
-        "ai_no": ai["ai_no"],
-        "ai_name": ai["name"],
-        "uses": ai["uses"],
-        "summary": summary,
-        "files": results,
-    }
-    out.with_suffix(".json").write_text(json.dumps(report, ensure_ascii=False, indent=2))
-    with open(out.with_suffix(".csv"), "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "path",
-                "voice_no",
-                "title",
-                "score",
-                "query_start_s",
-                "duration_s",
-                "decisions",
-                "contract_covers",
-                "covered",
-                "problems",
-                "error",
-            ]
-        )
-        for r in results:
-            for m in r["matches"] or [{}]:
-                writer.writerow(
-                    [
-                        r["path"],
-                        m.get("voice_no", ""),
-                        m.get("title", ""),
-                        m.get("score", ""),
-                        m.get("query_start_s", ""),
-                        m.get("duration_s", ""),
-                        json.dumps(m.get("decisions", {}), ensure_ascii=False),
-                        " ".join(m.get("contract_covers", [])),
-                        m.get("covered", r["covered"]),
-                        "; ".join(m.get("problems", [])),
-                        r["error"] or "",
-                    ]
-                )
+    work = out.with_name(out.name + ".work")
+    found = dataset.fingerprint_dataset(dataset.audio_files(directory), work, workers, quiet)
+    document: dict[str, Any] = {"matches": [], "voices": {}}
+    if found.usable:
+        rows = work / "dataset.parquet"
+        dataset.write_parquet(found.usable, rows)
+        document = submit(client, ai["ai_no"], rows, len(found.usable))
+    report = audit_report.build(ai, found, document)
+    audit_report.write_all(report, out)
     return report

@@ -25,6 +25,7 @@ from typing import Any
 import click
 
 from ailas import audit as dataset_audit
+from ailas import dataset
 from ailas.api import ApiError, Client, presigned_post
 
 FINAL_VOICE = ("registered", "rejected", "conflict")
@@ -253,15 +254,18 @@ def trace(ctx: Context, file: Path, send_audio: bool) -> None:
     type=click.Path(path_type=Path),
     default=Path("ailas-audit"),
     show_default=True,
-    help="writes OUT.csv, OUT.json and OUT.state.jsonl",
+    help="writes OUT.json, OUT.csv, OUT.html (and OUT.work/, the resumable fingerprint cache)",
 )
 @click.option("--workers", type=int, default=0, help="parallel fingerprinting (default: CPUs)")
 @click.pass_obj
 def audit(ctx: Context, directory: Path, ai_no: str, out: Path, workers: int) -> None:
-    """Audit a local dataset: which files are registered voices, and may this AI use them?
+    """Audit a local dataset: which files hold registered voices, and may this AI use them?
 
-    Fingerprints are computed here, in parallel; an interrupted audit resumes where it stopped.
-    """
+    Fingerprints are computed here, in parallel (an interrupted audit resumes where it
+    stopped); only they are sent, and the registry's fairness rule decides. Exit 1 when a file
+    is not covered, unreadable or too short to check."""
+    from ailas import audit_report
+
     try:
         report = dataset_audit.run(
             ctx.client, directory, ai_no, out, workers or None, quiet=ctx.as_json
@@ -269,13 +273,9 @@ def audit(ctx: Context, directory: Path, ai_no: str, out: Path, workers: int) ->
     except ApiError as error:
         fail(error)
         return
-    summary = report["summary"]
-    ctx.emit(
-        report,
-        f"{summary['files']} files, {summary['matched']} match registered voices, "
-        f"{summary['not_covered']} not covered for {ai_no}. "
-        f"Report: {out}.csv, {out}.json",
-    )
+    ctx.emit(report, f"{audit_report.summary_line(report)}. Report: {out}.html, .csv, .json")
+    if any(report["summary"][s] for s in dataset_audit.PROBLEM_STATUSES):
+        sys.exit(1)
 
 
 @main.command()
@@ -595,9 +595,7 @@ def screen(ctx: Context, path: Path, out: Path | None) -> None:
         [path]
         if path.is_file()
         else sorted(
-            p
-            for p in path.rglob("*")
-            if p.is_file() and p.suffix.lower() in dataset_audit.AUDIO_SUFFIXES
+            p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in dataset.AUDIO_SUFFIXES
         )
     )
     results: dict[str, dict[str, Any]] = {}

@@ -23,6 +23,7 @@ from chalice import Blueprint
 import shared.checkpoints  # noqa: F401 - signs a checkpoint after a burst of entries
 from shared import events, store
 from shared.audit import AUDIT
+from shared.audits import export  # noqa: F401 - the fingerprint export follows voice events
 from shared.labels import consent  # noqa: F401 - subscribes labels to consent events
 from shared.portal import mails  # noqa: F401 - mails approved members their sign-in link
 from shared.screens import voiceprints  # noqa: F401 - voiceprints follow voice events

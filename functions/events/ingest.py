@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Blueprint
 
 from shared import uploads
+from shared.audits import service as audit_service  # noqa: F401 - registers its processor
 from shared.logging import logger
 from shared.screens import service as screen_service  # noqa: F401 - registers its processor
 from shared.settings import get_settings

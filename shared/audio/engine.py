@@ -32,6 +32,17 @@ def voice_hashes(found: Peaks) -> tuple[np.ndarray, np.ndarray, str]:
     return hashes, frames, ALGORITHM_VERSION
 
 
+# The bulk audit's fingerprint: lm-speech-1's pair hashes, whose time-coherence rule is one SQL
+# GROUP BY over (voice, offset bin) (shared/audits/sql.py, the same judge() as match.match). The
+# keyed triplets' tempo-grid vote is not written in SQL yet, so audits keep their own partition.
+AUDIT_ALGORITHM = fingerprint.LM_VERSION
+
+
+def audit_hashes(found: Peaks) -> tuple[np.ndarray, np.ndarray]:
+    """A registered voice's (hash, frame) pairs for the bulk audit's export."""
+    return fingerprint.hashes_of(found)
+
+
 def match(
     found: Peaks, lookup: Lookup, *, false_alarm: float = lm_match.FALSE_ALARM
 ) -> list[Match]:

@@ -127,7 +127,7 @@ def _read_postings(lookup: Lookup, hashes: np.ndarray) -> _Found | None:
 @dataclass
 class _Votes:
     """One hypothesis: every (query hash × posting) pair, its voice and offset bin, and the
-    offset histogram per voice (``keys`` = voice << 40 | bin, ``merged`` = bin + next bin)."""
+    offset histogram per voice (``keys`` = voice << 40 | bin, ascending, and their ``counts``)."""
 
     hypothesis: tuple[float, float]
     voice: np.ndarray
@@ -135,7 +135,7 @@ class _Votes:
     q_times: np.ndarray
     pairs: np.ndarray
     keys: np.ndarray
-    merged: np.ndarray
+    counts: np.ndarray
 
 
 def _votes(
@@ -152,11 +152,6 @@ def _votes(
     offset = found.times[p_index] - qt[q_index].astype(np.int64)
     bins = np.floor_divide(offset, OFFSET_BIN)
     keys, key_counts = np.unique(voice * (1 << 40) + (bins + (1 << 30)), return_counts=True)
-    key_voice = keys >> 40
-    # best bin per voice (neighbouring bins merged: offsets straddle bin edges)
-    merged = key_counts.copy()
-    same_next = (key_voice[1:] == key_voice[:-1]) & (keys[1:] - keys[:-1] == 1)
-    merged[:-1] += np.where(same_next, key_counts[1:], 0)
     return _Votes(
         hypothesis,
         voice,
@@ -164,38 +159,29 @@ def _votes(
         qt[q_index],
         np.bincount(voice, minlength=len(found.names)),
         keys,
-        merged,
+        key_counts,
     )
-
-
-def _p_value(votes: _Votes, rows: np.ndarray, top: int, span: int, trials: int) -> float:
-    """Chance of the best bin's count. Chance hits cluster (speech repeats its sounds), so the
-    background rate is taken from the voice's own histogram when it exceeds the uniform one."""
-    count = int(votes.merged[top])
-    others = votes.merged[rows[np.abs(rows - top) > 1]]
-    background = np.sort(others)[-BACKGROUND_BINS:] if len(others) else np.zeros(1)
-    width = 2 * OFFSET_BIN
-    voice = int(votes.keys[top] >> 40)
-    uniform = int(votes.pairs[voice]) * width / max(span, width)
-    rate = max(uniform, float(background.mean()) if len(background) else 0.0, 0.05)
-    log_p = _log_poisson_tail(rate, count) + math.log(max(1.0, span / width)) + math.log(trials)
-    return math.exp(min(0.0, log_p))
 
 
 def _voice_match(
     found: _Found, votes: _Votes, v: int, query_frames: int, false_alarm: float
 ) -> Match | None:
     rows = np.nonzero((votes.keys >> 40) == v)[0]
-    top = int(rows[np.argmax(votes.merged[rows])])
-    count = int(votes.merged[top])
-    if count < MIN_VOTES:
-        return None
+    bin_values = (votes.keys[rows] & ((1 << 40) - 1)) - (1 << 30)
     trials = len(HYPOTHESES) * max(1, len(found.names))
-    span = int(found.extent[v]) + query_frames * 2
-    p_value = _p_value(votes, rows, top, span, trials)
-    if p_value >= false_alarm:
+    judged = judge(
+        bin_values,
+        votes.counts[rows],
+        int(votes.pairs[v]),
+        int(found.extent[v]),
+        query_frames,
+        trials,
+        false_alarm,
+    )
+    if judged is None:
         return None
-    bin_value = int(votes.keys[top] & ((1 << 40) - 1)) - (1 << 30)
+    top_row, count, p_value = judged
+    bin_value = int(bin_values[top_row])
     in_bin = (votes.voice == v) & ((votes.bins == bin_value) | (votes.bins == bin_value + 1))
     q_times = votes.q_times[in_bin].astype(np.float64)
     freq_scale, time_scale = votes.hypothesis
@@ -239,3 +225,38 @@ def match(found: Peaks, lookup: Lookup, *, false_alarm: float = FALSE_ALARM) -> 
             if candidate and (current is None or candidate.votes > current.votes):
                 best[v] = candidate
     return sorted(best.values(), key=lambda m: (-m.votes, m.voice_id))
+
+
+def judge(
+    bins: np.ndarray,
+    counts: np.ndarray,
+    pairs: int,
+    extent: int,
+    query_frames: int,
+    trials: int,
+    false_alarm: float = FALSE_ALARM,
+) -> tuple[int, int, float] | None:
+    """The time-coherence decision for one voice under one hypothesis, from its offset histogram
+    (the non-empty ``bins`` in ascending order and their ``counts``; ``pairs`` = counts' sum;
+    ``extent`` = the voice's latest posting time seen): (index of the best bin, its votes merged
+    with the next bin, p-value), or None when chance explains it. Shared with the bulk audit,
+    which builds the same histogram in SQL."""
+    merged = counts.astype(np.int64).copy()
+    # neighbouring bins merged: offsets straddle bin edges
+    merged[:-1] += np.where(np.diff(bins) == 1, counts[1:], 0)
+    top = int(np.argmax(merged))
+    votes = int(merged[top])
+    if votes < MIN_VOTES:
+        return None
+    # Chance hits cluster (speech repeats its sounds), so the background rate is taken from the
+    # voice's own histogram when it exceeds the uniform expectation.
+    positions = np.arange(len(merged))
+    others = merged[np.abs(positions - top) > 1]
+    background = np.sort(others)[-BACKGROUND_BINS:] if len(others) else np.zeros(1)
+    span = extent + query_frames * 2
+    width = 2 * OFFSET_BIN
+    uniform = pairs * width / max(span, width)
+    rate = max(uniform, float(background.mean()) if len(background) else 0.0, 0.05)
+    log_p = _log_poisson_tail(rate, votes) + math.log(max(1.0, span / width)) + math.log(trials)
+    p_value = math.exp(min(0.0, log_p))
+    return None if p_value >= false_alarm else (top, votes, p_value)

@@ -11,6 +11,8 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 
 from shared import audit, aws, fingerprint_index, store
+from shared.audio.engine import AUDIT_ALGORITHM, audit_hashes
+from shared.audits import staging
 from shared.settings import get_settings
 from shared.voices import service
 
@@ -56,6 +58,7 @@ def rebuild(dry_run: bool = False) -> Reindex:
             handle.flush()
             decoded = audio.decode(handle.name, max_duration_s=get_settings().max_duration_s)
         fingerprint_index.write(voice["voice_no"], ALGORITHM_VERSION, decoded.hashes, decoded.times)
+        staging.stage(voice["voice_no"], AUDIT_ALGORITHM, *audit_hashes(decoded.peaks))
         tx = store.Transaction()
         tx.update(
             get_settings().registry_table,

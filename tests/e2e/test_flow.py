@@ -189,6 +189,7 @@ def test_trace_and_dataset_audit_with_the_cli(
     audiofiles.write(dataset / "unrelated.wav", audiofiles.speech(6, seed=4242), 16000, "WAV")
     (dataset / "notes.txt").write_text("not audio")
     (dataset / "broken.wav").write_bytes(b"RIFF....WAVEfmt garbage")
+    audiofiles.write(dataset / "silent.wav", audiofiles.silence(3), 16000, "WAV")
 
     traced = ailas(stack, business.token, "--json", "trace", str(dataset / "clip.flac"))
     assert traced.returncode == 0, traced.stderr
@@ -215,23 +216,46 @@ def test_trace_and_dataset_audit_with_the_cli(
         "--workers",
         "2",
     )
-    assert audited.returncode == 0, audited.stderr
+    # one voice found and not covered (its performer denies tts), one unreadable file: exit 1
+    assert audited.returncode == 1, audited.stderr
     report = json.loads(out.with_suffix(".json").read_text())
     by_name = {Path(f["path"]).name: f for f in report["files"]}
-    assert set(by_name) == {"clip.flac", "unrelated.wav", "broken.wav"}
+    assert set(by_name) == {"clip.flac", "unrelated.wav", "broken.wav", "silent.wav"}
     clip_row = by_name["clip.flac"]
-    assert clip_row["matches"][0]["voice_no"] == voice_no
-    assert clip_row["covered"] is False
-    assert any("tts denied" in p for p in clip_row["matches"][0]["problems"])
-    assert by_name["unrelated.wav"]["matches"] == [] and by_name["unrelated.wav"]["covered"]
-    assert by_name["broken.wav"]["error"]
-    assert voice_no in out.with_suffix(".csv").read_text()
-    # resumable: a second run fingerprints nothing again
-    again = ailas(
-        stack, business.token, "--json", "audit", str(dataset), "--ai", ai_no, "--out", str(out)
+    assert [v["voice_no"] for v in clip_row["voices"]] == [voice_no]
+    assert (clip_row["status"], clip_row["covered"]) == ("not_covered", False)
+    found = clip_row["voices"][0]
+    name = api.get(f"/v1/members/{performer.member_id}").json["display_name"]
+    assert found["performers"] == [name]
+    assert abs(found["voice_from_s"] - found["from_s"] - 7.0) < 0.3  # where in the file
+    assert any("tts: The performer's intent does not allow" in why for why in found["why"])
+    assert by_name["unrelated.wav"]["status"] == "no_match"
+    assert (by_name["broken.wav"]["status"], by_name["broken.wav"]["covered"]) == (
+        "unreadable",
+        False,
     )
-    assert again.returncode == 0
-    assert len(out.with_suffix(".state.jsonl").read_text().splitlines()) == 3
+    assert (by_name["silent.wav"]["status"], by_name["silent.wav"]["covered"]) == (
+        "too_short",
+        False,
+    )
+    assert report["summary"] == {
+        "files": 4,
+        "covered": 0,
+        "not_covered": 1,
+        "no_match": 1,
+        "unreadable": 1,
+        "too_short": 1,
+    }
+    assert report["registry"]["engine"] == "duckdb"
+    csv_rows = out.with_suffix(".csv").read_text().splitlines()
+    assert any("broken.wav,unreadable,False" in row for row in csv_rows)
+    assert voice_no in out.with_suffix(".html").read_text()
+    # resumable: a second run fingerprints nothing again, and still says what is wrong
+    again = ailas(stack, business.token, "audit", str(dataset), "--ai", ai_no, "--out", str(out))
+    assert again.returncode == 1
+    assert "1 NOT covered" in again.stdout and "1 unreadable" in again.stdout
+    assert "1 too short" in again.stdout
+    assert len((tmp_path / "report.work" / "files.jsonl").read_text().splitlines()) == 4
 
 
 def test_trace_upload_through_the_pipeline(

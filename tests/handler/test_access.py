@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from shared.access import POLICY
+from shared.audio import ALGORITHM_VERSION
 from tests.scenario import Actor, Registry, ai_sheet, contract_filing, voice_sheet
 
 
@@ -25,6 +26,7 @@ class World:
     trace: str
     secrets: list[str]
     screen: str = ""
+    audit: str = ""
 
 
 @pytest.fixture
@@ -69,6 +71,16 @@ def world(registry: Registry, registered_voice) -> World:
             {"file": {"filename": "q.wav", "size_bytes": 100, "content_type": "audio/wav"}},
             token=holder.token,
         ).json["screen_id"],
+        audit=registry.api.post(
+            "/v1/audits",
+            {
+                "ai_no": ai.json["ai_no"],
+                "algorithm": ALGORITHM_VERSION,
+                "files": 1,
+                "size_bytes": 10,
+            },
+            token=business.token,
+        ).json["audit_id"],
     )
 
 
@@ -94,6 +106,7 @@ PRIVATE_CALLS: dict[str, tuple[str, str, Any]] = {
     "labels.issue": ("POST", "/v1/labels", {"ai_no": "{ai}"}),
     "traces.get": ("GET", "/v1/traces/{trace}", None),
     "screens.get": ("GET", "/v1/screens/{screen}", None),
+    "audits.get": ("GET", "/v1/audits/{audit}", None),
     "voiceprints.get": ("GET", "/v1/performers/{victim}/voiceprint", None),
     "labels.revoke": ("POST", "/v1/labels/L-0000-0000-0/revoke", {"reason": "x"}),
     "labels.reinstate": ("POST", "/v1/labels/L-0000-0000-0/reinstate", {"reason": "x"}),
@@ -130,6 +143,11 @@ SCOPED_CALLS: dict[str, tuple[str, str, Any]] = {
         "/v1/traces/fingerprint",
         {"algorithm": "x", "frames": "", "hz": ""},
     ),
+    "audits.create": (
+        "POST",
+        "/v1/audits",
+        {"ai_no": "{ai}", "algorithm": ALGORITHM_VERSION, "files": 1, "size_bytes": 10},
+    ),
 }
 # Public operations whose answer has private parts for the owner: the intruder gets the public
 # part only.
@@ -159,6 +177,7 @@ def _path(template: str, world: World) -> str:
         contract=world.contract,
         trace=world.trace,
         screen=world.screen,
+        audit=world.audit,
     )
 
 

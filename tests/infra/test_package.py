@@ -43,19 +43,42 @@ REACH = {
         "DataKey",
         "IngestQueue",
     },
-    "domain_events": {"RegistryTable", "AuditTable", "EventsFailedQueue"},
+    "domain_events": {"RegistryTable", "AuditTable", "EventsFailedQueue", "AudioBucket", "DataKey"},
     "end_contracts": {"RegistryTable", "AuditTable"},
     "label_signer": {"LabelSigningKey", "RegistryTable"},
 }
 # The S3 actions per function and object prefix.
+# Bulk audits: Athena reads and writes S3 with the caller's rights (shared/audits).
+ATHENA_RESULTS = {
+    ("athena-results/*", a) for a in ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload")
+}
+LIST_BY_PREFIX = {("<bucket>", "s3:ListBucket"), ("<bucket>", "s3:GetBucketLocation")}
 S3_GRANTS = {
-    "api_handler": {("uploads/*", "s3:PutObject")},
+    "api_handler": {
+        ("uploads/*", "s3:PutObject"),
+        ("audits/*", "s3:GetObject"),
+        ("audits/*", "s3:PutObject"),
+        *ATHENA_RESULTS,
+    },
     "ingest": {
         ("uploads/*", "s3:GetObject"),
         ("uploads/*", "s3:GetObjectTagging"),
         ("uploads/*", "s3:DeleteObject"),
         ("retained/*", "s3:PutObject"),
         ("retained/*", "s3:PutObjectTagging"),
+        ("fingerprint-export/staging/*", "s3:PutObject"),
+        ("fingerprint-export/parquet/*", "s3:GetObject"),
+        *ATHENA_RESULTS,
+        *LIST_BY_PREFIX,
+    },
+    "domain_events": {
+        ("fingerprint-export/staging/*", "s3:GetObject"),
+        *{
+            ("fingerprint-export/parquet/*", a)
+            for a in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload")
+        },
+        *ATHENA_RESULTS,
+        *LIST_BY_PREFIX,
     },
 }
 # The only wildcards on a data store, each for a reason IAM leaves no choice about.
@@ -66,7 +89,16 @@ WILDCARDS = {
     ("label_signer", "kms:DescribeKey"): "rotated keys, by tag condition only",
 }
 # Wildcards that stay inside one named resource.
-SCOPED_SUFFIXES = ("/index/*", "/stream/*", "/uploads/*", "/retained/*")
+SCOPED_SUFFIXES = (
+    "/index/*",
+    "/stream/*",
+    "/uploads/*",
+    "/retained/*",
+    "/fingerprint-export/staging/*",
+    "/fingerprint-export/parquet/*",
+    "/athena-results/*",
+    "/audits/*",
+)
 
 
 def resolve_if(value: Any, stage: str) -> Any:
@@ -340,8 +372,9 @@ def test_each_function_reaches_only_what_it_uses(package: Package) -> None:
                 assert "dynamodb:BatchWriteItem" not in actions, name
             for resource in as_list(statement["Resource"]):
                 if "AudioBucket" in merge.references(resource):
-                    (prefix,) = re.findall(r"\$\{AudioBucket\.Arn\}/(.+)$", resource["Fn::Sub"])
-                    s3 |= {(prefix, a) for a in actions}
+                    sub = resource.get("Fn::Sub", "")  # the bucket itself: listing by prefix
+                    prefixes = re.findall(r"\$\{AudioBucket\.Arn\}/(.+)$", sub) or ["<bucket>"]
+                    s3 |= {(prefixes[0], a) for a in actions}
         assert reached == REACH[name], name
         assert s3 == S3_GRANTS.get(name, set()), name
     api = statements(package, functions["api_handler"])

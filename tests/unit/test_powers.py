@@ -69,6 +69,8 @@ API_MD: dict[str, set[str] | None] = {
     "screens.create": MEMBERS,  # "member"
     "screens.get": MEMBERS,  # "its owner"
     "voiceprints.get": {PERFORMER, OPERATOR},  # README: that performer, operator
+    "audits.create": {BUSINESS},  # README: the AI system's business
+    "audits.get": {BUSINESS, OPERATOR},  # README: its owner, operators
     "audit.list": {OPERATOR},
     "log.list": PUBLIC,
     "log.checkpoints": PUBLIC,
@@ -87,6 +89,7 @@ ACTS_FOR_A_MEMBER = {
     "intents.agents.add",
     "intents.agents.remove",
     "screens.create",
+    "audits.create",
 }
 
 

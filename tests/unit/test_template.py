@@ -40,7 +40,7 @@ def test_template_holds_what_the_issue_asks_for() -> None:
         q["Filter"]["S3Key"]["Rules"][0]["Value"]
         for q in bucket["NotificationConfiguration"]["QueueConfigurations"]
     }
-    assert prefixes == {"uploads/voices/", "uploads/traces/", "uploads/screens/"}
+    assert prefixes == {"uploads/voices/", "uploads/traces/", "uploads/screens/", "uploads/audits/"}
     redrive = resources["IngestQueue"]["Properties"]["RedrivePolicy"]
     assert redrive["maxReceiveCount"] == 3
     key = resources["LabelSigningKey"]["Properties"]

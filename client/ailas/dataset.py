@@ -1,0 +1,167 @@
+"""A training dataset fingerprinted on this machine for a bulk audit: no audio leaves it, only
+query hashes (the matcher's speed/tempo hypotheses included) and the anchor frames, written as
+Parquet for the registry's SQL join. Resumable: each finished file is cached."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+AUDIO_SUFFIXES = {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3"}
+SHORT_CODES = {"no_speech", "no_fingerprint", "constant_signal", "pure_tone"}
+# Parquet column types that DuckDB and Athena (Trino) read alike (no unsigned integers).
+COLUMNS = {
+    "file_id": "INTEGER",
+    "hyp": "SMALLINT",
+    "hash": "BIGINT",
+    "frame": "INTEGER",
+    "span": "INTEGER",
+}
+
+
+@dataclass
+class DatasetFile:
+    """One file of the dataset: ``status`` is ``fingerprinted``, ``too_short`` or ``unreadable``."""
+
+    path: str
+    identity: str
+    status: str
+    duration_s: float | None = None
+    error: dict[str, str] | None = None
+    peaks: int = 0
+    cache: str | None = None  # the .npz of its query rows
+
+
+@dataclass
+class Fingerprinted:
+    files: list[DatasetFile] = field(default_factory=list)
+
+    @property
+    def usable(self) -> list[DatasetFile]:
+        return [f for f in self.files if f.status == "fingerprinted"]
+
+
+def audio_files(directory: Path) -> list[Path]:
+    found = (p for p in directory.rglob("*") if p.is_file())
+    return sorted(p for p in found if p.suffix.lower() in AUDIO_SUFFIXES)
+
+
+def identity(path: Path) -> str:
+    stat = path.stat()
+    return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+
+
+def query_rows(peaks: Any) -> dict[str, np.ndarray]:
+    """The hashes a trace would look up for these peaks — every hypothesis, every anchor — and
+    their frames; ``span`` is the query's extent in frames (the matcher's chance model uses it)."""
+    from ailas.audio.fingerprint import hashes_of
+    from ailas.audio.match import HYPOTHESES, QUERY_FAN_OUT
+
+    parts = [hashes_of(peaks, fs, ts, QUERY_FAN_OUT) for fs, ts in HYPOTHESES]
+    hyp = np.concatenate([np.full(len(h), i, np.int16) for i, (h, _) in enumerate(parts)])
+    span = int(peaks.frames.max() - peaks.frames.min() + 1) if len(peaks) else 1
+    return {
+        "hyp": hyp,
+        "hash": np.concatenate([h for h, _ in parts]).astype(np.int64),
+        "frame": np.concatenate([t for _, t in parts]).astype(np.int32),
+        "span": np.full(len(hyp), span, np.int32),
+    }
+
+
+def fingerprint_file(path: str, cache_dir: str) -> DatasetFile:
+    """Decode and hash one file (in a worker process); its rows go to the cache as .npz."""
+    from ailas import audio
+
+    source = Path(path)
+    found = DatasetFile(path=path, identity=identity(source), status="fingerprinted")
+    try:
+        decoded = audio.decode(source)
+    except audio.AudioRejected as rejection:
+        found.status = "too_short" if rejection.code in SHORT_CODES else "unreadable"
+        found.error = {"code": rejection.code, "message": rejection.message}
+        return found
+    except Exception as error:  # a decoder crash on one file must not stop the audit
+        found.status = "unreadable"
+        found.error = {"code": "unreadable", "message": str(error)}
+        return found
+    rows = query_rows(decoded.peaks)
+    found.duration_s = round(decoded.duration_s, 3)
+    found.peaks = len(decoded.peaks)
+    found.cache = str(
+        Path(cache_dir) / f"{hashlib.sha256(found.identity.encode()).hexdigest()[:32]}.npz"
+    )
+    np.savez(found.cache, **rows)  # type: ignore[arg-type]  # numpy's stub reads **kwds as allow_pickle
+    return found
+
+
+def _cached(state: Path) -> dict[str, DatasetFile]:
+    if not state.exists():
+        return {}
+    done = {}
+    for line in state.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = DatasetFile(**json.loads(line))
+            if row.cache is None or Path(row.cache).exists():
+                done[row.identity] = row
+    return done
+
+
+def fingerprint_dataset(
+    files: list[Path], work: Path, workers: int | None = None, quiet: bool = False
+) -> Fingerprinted:
+    """Every file fingerprinted once, over the machine's cores; ``work/files.jsonl`` records the
+    finished ones, so an interrupted audit resumes where it stopped."""
+    from tqdm import tqdm
+
+    (work / "rows").mkdir(parents=True, exist_ok=True)
+    state = work / "files.jsonl"
+    done = _cached(state)
+    todo = [str(p) for p in files if identity(p) not in done]
+    with (
+        open(state, "a", encoding="utf-8") as log,
+        ProcessPoolExecutor(workers or os.cpu_count() or 1) as pool,
+        tqdm(total=len(files), initial=len(files) - len(todo), unit="file", disable=quiet) as bar,
+    ):
+        futures = [pool.submit(fingerprint_file, p, str(work / "rows")) for p in todo]
+        for future in as_completed(futures):
+            row = future.result()
+            log.write(json.dumps(asdict(row), ensure_ascii=False) + "\n")
+            log.flush()
+            done[row.identity] = row
+            bar.update(1)
+    return Fingerprinted([done[identity(p)] for p in files])
+
+
+def _batches(usable: list[DatasetFile]) -> Iterator[dict[str, np.ndarray]]:
+    for file_id, row in enumerate(usable):
+        assert row.cache is not None  # usable files were all fingerprinted
+        with np.load(row.cache) as cached:
+            columns = {name: cached[name] for name in cached.files}
+        yield {"file_id": np.full(len(columns["hash"]), file_id, np.int32), **columns}
+
+
+def write_parquet(usable: list[DatasetFile], out: Path) -> int:
+    """The query rows of the usable files (file_id = position in ``usable``) as one Parquet
+    file, appended file by file (memory stays at one file's rows); returns its size."""
+    import duckdb
+
+    con = duckdb.connect()
+    select = ", ".join(f"CAST({name} AS {kind}) AS {name}" for name, kind in COLUMNS.items())
+    columns = ", ".join(f"{name} {kind}" for name, kind in COLUMNS.items())
+    con.execute(f"CREATE TABLE rows ({columns})")
+    for batch in _batches(usable):
+        con.register("batch", batch)
+        con.execute(f"INSERT INTO rows SELECT {select} FROM batch")  # noqa: S608
+        con.unregister("batch")
+    target = "'" + str(out).replace("'", "''") + "'"
+    con.execute(f"COPY rows TO {target} (FORMAT parquet, COMPRESSION zstd)")
+    con.close()
+    return out.stat().st_size

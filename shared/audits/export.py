@@ -1,0 +1,127 @@
+"""The registry's fingerprint export for bulk audits: every registered voice's (hash, time)
+pairs as Parquet in S3, partitioned by algorithm and hash bucket, kept current by the event
+stream.
+
+Two steps, so that no Lambda carries a Parquet writer:
+1. ingest (and rebuild-index) stage the pairs the fingerprint index was just given, as one small
+   gzip CSV per voice (``stage``) — numpy only;
+2. the ``voice.*`` subscriber publishes the voice's Parquet from its staging object when the voice
+   is registered (or in conflict: traces still report those) and withdraws it otherwise. The local
+   stack writes one Parquet per voice and bucket with DuckDB; in AWS the subscriber starts an
+   Athena ``INSERT INTO`` (Athena writes the Parquet) and audits filter the voices by status.
+
+The audit's algorithm (engine.AUDIT_ALGORITHM) names the ``algorithm=`` partition: a new one
+is re-exported by rebuild-index."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from botocore.exceptions import ClientError
+
+from shared import events, store
+from shared.audio.engine import AUDIT_ALGORITHM
+from shared.audits import engine
+from shared.audits.staging import staging_key
+from shared.aws import client
+from shared.clock import now_iso
+from shared.logging import logger
+from shared.settings import get_settings
+from shared.voices import service as voices
+
+BUCKETS = 16  # hash buckets (hash % 16): the partitions a join or compaction can take apart
+PARQUET = "fingerprint-export/parquet"
+SEARCHABLE = ("registered", "conflict")  # the statuses a trace reports
+
+
+def parquet_key(algorithm: str, bucket: int, voice_no: str) -> str:
+    return f"{PARQUET}/algorithm={algorithm}/bucket={bucket:02d}/{voice_no}.parquet"
+
+
+@events.subscribe("voice.", requires=("voice_no",))
+def on_voice_event(event: events.DomainEvent) -> None:
+    """The export follows the voice's current state (reads it afresh: a repeat changes nothing)."""
+    if event.action in ("voice.created", "voice.processing"):
+        return
+    voice = voices.get(event.data["voice_no"])
+    if voice is None:
+        return
+    if not (voice.get("audio") or {}).get("fingerprint_algorithm"):
+        return  # never indexed: nothing was staged
+    algorithm = AUDIT_ALGORITHM  # ingest stages the audit's pairs beside the deployed index
+    if voice["status"] in SEARCHABLE:
+        publish(voice["voice_no"], algorithm)
+    else:
+        withdraw(voice["voice_no"], algorithm)
+
+
+def publish(voice_no: str, algorithm: str) -> None:
+    if engine.name() == "athena":
+        if _first_export(voice_no, algorithm):  # an INSERT repeated would count pairs twice
+            engine.athena_start(engine.export_insert_sql(voice_no, algorithm))
+        return
+    _publish_with_duckdb(voice_no, algorithm)
+
+
+def _first_export(voice_no: str, algorithm: str) -> bool:
+    """Claims the voice's export for this algorithm once (a conditional write)."""
+    try:
+        store.registry().put_item(
+            Item={"pk": f"EXPORT#{voice_no}", "sk": algorithm, "at": now_iso()},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
+
+
+def _publish_with_duckdb(voice_no: str, algorithm: str) -> None:
+    from shared.audits import duck
+
+    s3, bucket = client("s3"), get_settings().bucket
+    try:
+        body = s3.get_object(Bucket=bucket, Key=staging_key(algorithm, voice_no))["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        logger.warning("no staged fingerprint", extra={"voice_no": voice_no})
+        return
+    pairs = np.loadtxt(io.BytesIO(gzip.decompress(body)), dtype=np.int64, delimiter=",", ndmin=2)
+    with tempfile.TemporaryDirectory() as work:
+        for b in range(BUCKETS):
+            rows = pairs[pairs[:, 0] % BUCKETS == b]
+            if len(rows) == 0:
+                continue
+            path = Path(work) / f"{b}.parquet"
+            duck.write_parquet(
+                path,
+                {"voice_no": np.array([voice_no] * len(rows)), "hash": rows[:, 0], "t": rows[:, 1]},
+            )
+            s3.upload_file(str(path), bucket, parquet_key(algorithm, b, voice_no))
+    logger.info("fingerprint exported", extra={"voice_no": voice_no, "pairs": len(pairs)})
+
+
+def withdraw(voice_no: str, algorithm: str) -> None:
+    """A voice no longer searchable leaves the export (locally; in AWS the audit's status filter
+    and the periodic compaction drop it)."""
+    s3, bucket = client("s3"), get_settings().bucket
+    for b in range(BUCKETS):
+        s3.delete_object(Bucket=bucket, Key=parquet_key(algorithm, b, voice_no))
+
+
+def download(algorithm: str, into: Path) -> list[Path]:
+    """The export's Parquet files for one algorithm, fetched for the local DuckDB engine."""
+    s3, bucket = client("s3"), get_settings().bucket
+    paths = []
+    for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=f"{PARQUET}/algorithm={algorithm}/"
+    ):
+        for obj in page.get("Contents", []):
+            path = into / obj["Key"].replace("/", "_")
+            s3.download_file(bucket, obj["Key"], str(path))
+            paths.append(path)
+    return paths

@@ -1,0 +1,226 @@
+"""Bulk audit jobs: created with a presigned upload of the dataset's fingerprint rows (Parquet),
+joined with the registry export by the stage's SQL engine, scored by the matcher's rule, judged by
+the fairness rule; the result document is kept in S3 for its owner (and operators)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from shared import access, audit, ids, query_jobs, store
+from shared.access import Principal
+from shared.audits import engine, score, verdicts
+from shared.audits.export import SEARCHABLE
+from shared.audits.models import MAX_DATASET_BYTES, AuditRequest
+from shared.aws import client
+from shared.business import ai_systems
+from shared.clock import iso, now, now_iso
+from shared.errors import NotFound, PayloadTooLarge, ValidationFailed
+from shared.logging import logger
+from shared.settings import get_settings
+from shared.uploads import Rejected, UploadedObject, processes
+from shared.voices import service as voices
+
+KIND = "dataset_audit"
+PREFIX = "uploads/audits/"
+PARQUET = "application/vnd.apache.parquet"
+
+
+def result_key(audit_id: str) -> str:
+    return f"audits/{audit_id}/result.json"
+
+
+def _check(request: AuditRequest, principal: Principal) -> None:
+    from shared.audio.engine import AUDIT_ALGORITHM
+
+    ai_systems.require_owner(ai_systems.require(request.ai_no), principal)
+    if request.algorithm != AUDIT_ALGORITHM:
+        raise ValidationFailed(
+            f"This registry audits with {AUDIT_ALGORITHM}; update the client.",
+            code="unsupported_algorithm",
+        )
+    if request.size_bytes > MAX_DATASET_BYTES:
+        raise PayloadTooLarge(
+            f"The fingerprint file may have at most {MAX_DATASET_BYTES} bytes.", code="too_large"
+        )
+
+
+def _presigned(key: str, size_bytes: int) -> dict[str, Any]:
+    settings = get_settings()
+    post = client("s3").generate_presigned_post(
+        Bucket=settings.bucket,
+        Key=key,
+        Fields={"Content-Type": PARQUET},
+        Conditions=[{"Content-Type": PARQUET}, ["content-length-range", 1, size_bytes]],
+        ExpiresIn=settings.upload_expiry_s,
+    )
+    expires = iso(now() + timedelta(seconds=settings.upload_expiry_s))
+    return {**post, "expires_at": expires, "max_bytes": size_bytes}
+
+
+def create(request: AuditRequest, owner: Principal) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An audit awaiting its upload, audited as ``dataset_audit.created``."""
+    _check(request, owner)
+    audit_id, at = ids.new_id(KIND), now_iso()
+    job = {
+        **query_jobs.key(KIND, audit_id),
+        "audit_id": audit_id,
+        "owner_id": owner.member_id,
+        "ai_no": request.ai_no,
+        "status": "awaiting_upload",
+        "engine": engine.name(),
+        "algorithm": request.algorithm,
+        "files": request.files,
+        "size_bytes": request.size_bytes,
+        "upload_key": f"{PREFIX}{audit_id}/{secrets.token_hex(8)}.parquet",
+        "created_at": at,
+        "updated_at": at,
+    }
+    tx = store.Transaction()
+    tx.put(get_settings().registry_table, job, "attribute_not_exists(pk)")
+    event = audit.Event(
+        actor=owner.member_id,
+        action=f"{KIND}.created",
+        entity=f"{KIND}:{audit_id}",
+        state={k: v for k, v in job.items() if k not in ("pk", "sk")},
+        data={f"{KIND}_id": audit_id},
+    )
+    audit.commit(tx, event)
+    return job, _presigned(str(job["upload_key"]), request.size_bytes)
+
+
+def require_own(audit_id: str, principal: Principal) -> dict[str, Any]:
+    """Its owner's audit (operators read it too); anyone else is told it does not exist."""
+    job = query_jobs.get(KIND, audit_id)
+    if job is None or not access.can_read_private(principal, [job["owner_id"]]):
+        raise NotFound(f"No audit {audit_id}.", code="audit_not_found")
+    return job
+
+
+def view(audit_id: str, principal: Principal) -> dict[str, Any]:
+    """The audit as its owner sees it; an Athena query still running is polled first."""
+    job = require_own(audit_id, principal)
+    if job["status"] == "processing" and job.get("athena_execution"):
+        _poll_athena(job)
+        job = require_own(audit_id, principal)
+    if job["status"] == "done":
+        url = client("s3").generate_presigned_url(
+            "get_object",
+            Params={"Bucket": get_settings().bucket, "Key": result_key(audit_id)},
+            ExpiresIn=get_settings().upload_expiry_s,
+        )
+        expires = iso(now() + timedelta(seconds=get_settings().upload_expiry_s))
+        job["result"] = {"url": url, "expires_at": expires}
+    return job
+
+
+def json_result(audit_id: str) -> dict[str, Any]:
+    """The result document of a finished audit."""
+    body = client("s3").get_object(Bucket=get_settings().bucket, Key=result_key(audit_id))["Body"]
+    return json.loads(body.read())
+
+
+def complete(job: dict[str, Any], rows: list[dict[str, Any]], stats: dict[str, Any]) -> None:
+    """Histogram rows → matches → verdicts → the result document in S3 → ``done``."""
+    found = [m for m in score.matches(rows) if _searchable(m.voice_no)]
+    ai = ai_systems.get(job["ai_no"])
+    if ai is None:
+        query_jobs.fail(KIND, job["audit_id"], "ai_system_missing", "The AI system is gone.")
+        return
+    voice_nos = sorted({m.voice_no for m in found})
+    judged = verdicts.for_voices(ai, voice_nos)
+    document = {
+        "audit_id": job["audit_id"],
+        "ai_no": ai["ai_no"],
+        "ai_name": ai["name"],
+        "uses": ai["uses"],
+        "commercial": ai["commercial"],
+        "algorithm": job["algorithm"],
+        "matches": [m.as_dict() for m in found],
+        "voices": judged,
+    }
+    body = json.dumps(document, ensure_ascii=False).encode()
+    client("s3").put_object(
+        Bucket=get_settings().bucket, Key=result_key(job["audit_id"]), Body=body
+    )
+    summary = {
+        "files_with_matches": len({m.file_id for m in found}),
+        "voices_found": len(voice_nos),
+        "voices_not_covered": sum(1 for v in judged.values() if not v["covered"]),
+        **stats,
+    }
+    query_jobs.finish(KIND, job["audit_id"], "done", {"summary": summary, "matches": voice_nos})
+
+
+def _searchable(voice_no: str) -> bool:
+    voice = voices.get(voice_no)
+    return bool(voice and voice["status"] in SEARCHABLE)
+
+
+def _run_duckdb(job: dict[str, Any], obj: UploadedObject) -> list[dict[str, Any]]:
+    from shared.audits import duck, export
+
+    with tempfile.TemporaryDirectory() as work:
+        dataset = Path(work) / "dataset.parquet"
+        client("s3").download_file(obj.bucket, obj.key, str(dataset))
+        (Path(work) / "export").mkdir()
+        registry = export.download(job["algorithm"], Path(work) / "export")
+        try:
+            return duck.audit_rows([dataset], registry, memory_limit="1GB")
+        except duck.InvalidDataset as error:
+            raise Rejected("invalid_dataset", f"The upload is not audit rows: {error}") from None
+
+
+def _poll_athena(job: dict[str, Any]) -> None:
+    state, stats = engine.athena_state(job["athena_execution"])
+    if state in ("QUEUED", "RUNNING"):
+        return
+    if state != "SUCCEEDED":
+        query_jobs.fail(KIND, job["audit_id"], "query_failed", stats["reason"] or state)
+        return
+    complete(job, engine.athena_rows(job["athena_execution"]), stats)
+
+
+def _start_athena(job: dict[str, Any]) -> None:
+    execution = engine.athena_start(engine.audit_sql_athena(job["audit_id"], job["algorithm"]))
+    store.registry().update_item(
+        Key=query_jobs.key(KIND, job["audit_id"]),
+        UpdateExpression="SET athena_execution = :e",
+        ConditionExpression="#status = :processing",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":e": execution, ":processing": "processing"},
+    )
+
+
+@processes(PREFIX)
+def process_upload(obj: UploadedObject) -> None:
+    """The dataset's rows arrived: run the join (DuckDB here, or start it on Athena)."""
+    from shared.voices.ingest import INTERNAL_ERROR, transient
+
+    audit_id = obj.key[len(PREFIX) :].split("/", 1)[0]
+    job = query_jobs.get(KIND, audit_id)
+    if job is None or job.get("upload_key") != obj.key:
+        logger.warning("upload for no awaiting audit", extra={"key": obj.key})
+        return
+    if not query_jobs.claim(KIND, audit_id, obj):
+        return  # delivered twice: processed once
+    if obj.size > job["size_bytes"]:  # moto does not enforce the POST policy: we do
+        query_jobs.fail(KIND, audit_id, "too_large", "The upload is larger than declared.")
+        return
+    try:
+        if engine.name() == "athena":
+            _start_athena(job)
+            return  # the upload stays until the query read it; the bucket's lifecycle ends it
+        complete(job, _run_duckdb(job, obj), {"engine": "duckdb"})
+    except Rejected as rejection:
+        query_jobs.fail(KIND, audit_id, rejection.code, rejection.message)
+    except Exception as error:
+        if transient(error):
+            raise
+        logger.exception("audit failed", extra={"audit_id": audit_id})
+        query_jobs.fail(KIND, audit_id, *INTERNAL_ERROR)
+    client("s3").delete_object(Bucket=obj.bucket, Key=obj.key)

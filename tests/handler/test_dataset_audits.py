@@ -1,0 +1,181 @@
+"""Bulk dataset audits through the API and the upload processor, on moto: the export follows
+voice events, the join runs on DuckDB, the verdicts come from the fairness rule, and an audit is
+its owner's (and operators') alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ailas.dataset import query_rows
+from shared import events, query_jobs
+from shared.audio.engine import AUDIT_ALGORITHM
+from shared.audio.fingerprint import hashes_of, peaks_of
+from shared.audits import duck, engine, export, service, staging
+from shared.aws import client
+from shared.settings import get_settings
+from shared.uploads import UploadedObject
+from shared.voices import service as voices
+from tests import audiofiles
+from tests.scenario import ai_sheet
+
+RATE = 16000
+
+
+def _register(registry: Any, holder: Any, performer_id: str, samples: np.ndarray) -> str:
+    """A voice registered as ingest leaves it: indexed, staged for the export, then the event."""
+    reply = registry.api.post(
+        "/v1/voices",
+        {
+            "title": "台詞",
+            "performer_ids": [performer_id],
+            "rights": {"holder_role": "agency"},
+            "file": {"filename": "a.wav", "size_bytes": 1000, "content_type": "audio/wav"},
+        },
+        token=holder.token,
+    )
+    voice_no = reply.json["voice_no"]
+    hashes, times = hashes_of(peaks_of(samples, RATE))
+    staging.stage(voice_no, AUDIT_ALGORITHM, hashes, times)
+    voices.transition(
+        voice_no,
+        to="registered",
+        allowed_from=("awaiting_upload",),
+        actor="test",
+        action="voice.registered",
+        changes={"audio": {"duration_s": 8.0, "fingerprint_algorithm": AUDIT_ALGORITHM}},
+    )
+    return voice_no
+
+
+def _upload(audit: dict[str, Any], body: bytes) -> UploadedObject:
+    key = audit["upload"]["fields"]["key"]
+    reply = client("s3").put_object(Bucket=get_settings().bucket, Key=key, Body=body)
+    return UploadedObject(get_settings().bucket, key, len(body), reply["ETag"].strip('"'))
+
+
+def _dataset(tmp_path: Path, clips: list[np.ndarray]) -> bytes:
+    parts = []
+    for file_id, clip in enumerate(clips):
+        rows = query_rows(peaks_of(clip, RATE))
+        parts.append({"file_id": np.full(len(rows["hash"]), file_id), **rows})
+    columns = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+    duck.write_parquet(tmp_path / "d.parquet", columns)
+    return (tmp_path / "d.parquet").read_bytes()
+
+
+@pytest.fixture(autouse=True)
+def _plain_s3(aws: dict[str, str]) -> None:
+    """In-process moto evaluates aws:SecureTransport as false, so the bucket's TLS-only policy
+    would refuse every write (as in test_ingest_bounds.py)."""
+    client("s3").delete_bucket_policy(Bucket=get_settings().bucket)
+
+
+@pytest.fixture
+def scene(registry: Any) -> dict[str, Any]:
+    holder = registry.member("rights_holder")
+    willing, silent = registry.member("performer"), registry.member("performer")
+    everything = dict.fromkeys(["training", "fine_tuning", "tts"], "allow")
+    registry.api.put(
+        f"/v1/performers/{willing.member_id}/intent",
+        {"uses": everything, "commercial": "allow"},
+        token=willing.token,
+    )
+    speech = {name: audiofiles.speech(8, seed=seed) for name, seed in (("a", 11), ("b", 12))}
+    voice_a = _register(registry, holder, willing.member_id, speech["a"])
+    voice_b = _register(registry, holder, silent.member_id, speech["b"])
+    for seq, voice_no in enumerate((voice_a, voice_b)):  # the subscriber, as the stream calls it
+        data = {"voice_no": voice_no, "from": "processing", "to": "registered"}
+        event = events.DomainEvent(seq, "voice.registered", f"voice:{voice_no}", "t", "", data)
+        export.on_voice_event(event)
+    business = registry.member("business")
+    sheet = ai_sheet([voice_a], uses=["tts"])
+    ai_no = registry.api.post("/v1/ai-systems", sheet, token=business.token).json["ai_no"]
+    return {"business": business, "ai_no": ai_no, "a": voice_a, "b": voice_b, "speech": speech}
+
+
+def test_the_export_follows_registration_and_the_audit_judges_each_voice_found(
+    registry: Any, scene: dict[str, Any], tmp_path: Path
+) -> None:
+    listed = client("s3").list_objects_v2(
+        Bucket=get_settings().bucket, Prefix=f"{export.PARQUET}/algorithm={AUDIT_ALGORITHM}/"
+    )
+    assert {k["Key"].rsplit("/", 1)[1] for k in listed["Contents"]} == {
+        f"{scene['a']}.parquet",
+        f"{scene['b']}.parquet",
+    }
+    business, api = scene["business"], registry.api
+    clips = [
+        scene["speech"]["a"][2 * RATE : 6 * RATE],
+        scene["speech"]["b"][RATE : 5 * RATE],
+        audiofiles.speech(4, seed=99),
+    ]
+    body = _dataset(tmp_path, clips)
+    created = api.post(
+        "/v1/audits",
+        {
+            "ai_no": scene["ai_no"],
+            "algorithm": AUDIT_ALGORITHM,
+            "files": 3,
+            "size_bytes": len(body),
+        },
+        token=business.token,
+    )
+    assert created.status == 201, created.json
+    service.process_upload(_upload(created.json, body))
+    audit = api.get(f"/v1/audits/{created.json['audit_id']}", token=business.token).json
+    assert audit["status"] == "done" and audit["summary"]["engine"] == "duckdb"
+    assert audit["result"]["url"]
+    result = service.json_result(created.json["audit_id"])
+    assert {(m["file_id"], m["voice_no"]) for m in result["matches"]} == {
+        (0, scene["a"]),
+        (1, scene["b"]),
+    }
+    found_a = next(m for m in result["matches"] if m["voice_no"] == scene["a"])
+    assert found_a["voice_start_s"] - found_a["query_start_s"] == pytest.approx(2.0, abs=0.1)
+    assert result["voices"][scene["a"]]["covered"] is True
+    not_covered = result["voices"][scene["b"]]
+    assert not_covered["covered"] is False
+    assert {(p["use"], p["reason"]) for p in not_covered["problems"]} >= {
+        ("tts", "contract_missing")
+    }
+
+
+def test_an_audit_is_private_to_its_owner_and_operators_and_refuses_bad_input(
+    registry: Any, scene: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api, business = registry.api, scene["business"]
+    body = {"ai_no": scene["ai_no"], "algorithm": AUDIT_ALGORITHM, "files": 1, "size_bytes": 100}
+    audit_id = api.post("/v1/audits", body, token=business.token).json["audit_id"]
+    other = registry.member("business")
+    assert api.get(f"/v1/audits/{audit_id}", token=other.token).status == 404
+    assert api.get(f"/v1/audits/{audit_id}", token=registry.operator).status == 200
+    assert api.post("/v1/audits", body, token=other.token).status == 403  # not its AI system
+    stale = api.post("/v1/audits", {**body, "algorithm": "old-1"}, token=business.token)
+    assert (stale.status, stale.json["code"]) == (422, "unsupported_algorithm")
+    huge = api.post("/v1/audits", {**body, "size_bytes": 6 * 1024**3}, token=business.token)
+    assert (huge.status, huge.json["code"]) == (413, "too_large")
+    # an upload that is not audit rows fails the audit with a reason, not a 500
+    created = api.post("/v1/audits", body, token=business.token).json
+    service.process_upload(_upload(created, b"not parquet at all"))
+    audit = api.get(f"/v1/audits/{created['audit_id']}", token=business.token).json
+    assert audit["status"] == "failed"
+    assert audit["error"]["code"] == "invalid_dataset"
+    # on a deployed stage Athena runs the same SQL: started on upload, polled by GET
+    monkeypatch.setenv("AILAS_AUDIT_ENGINE", "athena")
+    created = api.post("/v1/audits", body, token=business.token).json
+    service.process_upload(_upload(created, b"PAR1 rows PAR1"))
+    started = query_jobs.get(service.KIND, created["audit_id"])
+    assert started["status"] == "processing" and started["athena_execution"]
+    sql = client("athena").get_query_execution(QueryExecutionId=started["athena_execution"])
+    assert f"audit_id = '{created['audit_id']}'" in sql["QueryExecution"]["Query"]
+    audit = api.get(f"/v1/audits/{created['audit_id']}", token=business.token).json
+    assert audit["status"] == "done" and audit["summary"]["voices_found"] == 0
+    # the export's INSERT runs once per voice and algorithm, however often the event comes
+    export.publish(scene["a"], AUDIT_ALGORITHM)
+    export.publish(scene["a"], AUDIT_ALGORITHM)
+    queries = client("athena").list_query_executions(WorkGroup=engine.workgroup())
+    assert len(queries["QueryExecutionIds"]) == 2  # the audit and one INSERT

@@ -1,0 +1,66 @@
+"""The Athena side of the bulk audit, as the template declares it: the tables read exactly the
+columns the client writes and the export holds, and the IAM grants stay narrow."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ailas.dataset import COLUMNS
+from infra.template import load
+from shared.audits import engine
+from shared.audits.sql import COLUMNS as RESULT_COLUMNS
+
+POLICIES = Path(__file__).resolve().parents[2] / "infra" / "policies"
+
+
+def _columns(resource: str) -> dict[str, str]:
+    table = load()["Resources"][resource]["Properties"]["TableInput"]
+    return {c["Name"]: c["Type"] for c in table["StorageDescriptor"]["Columns"]}
+
+
+def test_glue_tables_match_the_parquet_the_client_and_the_export_write() -> None:
+    dataset = _columns("AuditDatasetTable")
+    assert list(dataset) == list(COLUMNS)
+    hive = {"INTEGER": "int", "SMALLINT": "smallint", "BIGINT": "bigint"}
+    assert dataset == {k: hive[v] for k, v in COLUMNS.items()}
+    assert list(_columns("FingerprintExportTable")) == ["voice_no", "hash", "t"]
+    assert list(_columns("FingerprintStagingTable")) == ["hash", "t"]
+
+
+def test_workgroup_enforces_results_location_encryption_and_a_scan_cap() -> None:
+    group = load()["Resources"]["AuditWorkGroup"]["Properties"]
+    config = group["WorkGroupConfiguration"]
+    assert config["EnforceWorkGroupConfiguration"] is True
+    assert config["BytesScannedCutoffPerQuery"] <= 2 * 10**12
+    assert config["ResultConfiguration"]["EncryptionConfiguration"]["EncryptionOption"] == "SSE_KMS"
+    assert group["Name"]["Fn::Sub"] == "ailas-${Stage}-audits"
+
+
+def test_only_the_functions_that_need_athena_get_it_and_never_a_wildcard_action() -> None:
+    granted = {}
+    for path in POLICIES.glob("*.json"):
+        statements = json.loads(path.read_text())["Statement"]
+        actions = {a for s in statements for a in s["Action"]}
+        granted[path.stem] = {a for a in actions if a.startswith(("athena:", "glue:"))}
+        assert not any(a.endswith("*") for a in actions)
+    assert granted["api_handler"] == {"athena:GetQueryExecution", "athena:GetQueryResults"}
+    assert "athena:StartQueryExecution" in granted["ingest"]
+    assert not granted["label_signer"] and not granted["end_contracts"]
+
+
+def test_the_athena_audit_sql_reads_one_audit_and_one_algorithm() -> None:
+    sql = engine.audit_sql_athena("D-0000-0000-0", "lm-speech-1")
+    assert "WHERE audit_id = 'D-0000-0000-0'" in sql
+    assert "WHERE algorithm = 'lm-speech-1'" in sql
+    assert "audit_dataset" in sql and "fingerprint_export" in sql
+    assert all(column in sql for column in RESULT_COLUMNS)
+    insert = engine.export_insert_sql("V-1'; DROP", "lm-speech-1")
+    assert "voice_no = 'V-1''; DROP'" in insert  # quoted, never spliced
+
+
+def test_the_clients_trace_windows_fit_the_registrys_limit() -> None:
+    from ailas import audit
+    from shared.traces.models import MAX_QUERY_PEAKS
+
+    assert audit.MAX_QUERY_PEAKS == MAX_QUERY_PEAKS  # the client carries no `shared` import
