@@ -7,6 +7,9 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt py
 PYTHON312 ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12 /usr/local/bin/python3.12 /usr/bin/python3.12; do \
 	$$p -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo $$p; break; }; done)
 PYTEST_ARGS ?=
+# make test's pytest workers: the end-to-end tests mostly wait on their stacks, so two workers
+# halve the suite's time on CI's 2 cores (template checks stay in one worker: --dist loadgroup).
+TEST_WORKERS ?= 2
 SPEAKER_WEIGHTS := shared/speaker/weights.npz
 
 .PHONY: setup sysdeps run demo test lint lock unit handler e2e package deploy bench clean
@@ -45,7 +48,7 @@ sysdeps:
 
 ## Lint, then unit, handler and end-to-end tests, then the template checks.
 test: setup sysdeps lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
