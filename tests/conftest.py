@@ -3,8 +3,6 @@ call), so the environment is fixed here, before any project module is imported."
 
 import os
 
-import pytest
-
 os.environ.update(
     {
         "AILAS_STAGE": "local",
@@ -20,12 +18,3 @@ os.environ.update(
 )
 os.environ.pop("AILAS_AWS_ENDPOINT_URL", None)
 os.environ.pop("AILAS_OPERATOR_TOKEN", None)
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under `pytest -n` (make test): the template checks share one `make package` build
-    directory, so they run in one worker (--dist loadgroup); everything else spreads."""
-    for item in items:
-        if "/tests/infra/" in str(item.path):
-            item.add_marker(pytest.mark.xdist_group("package"))

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from shared.access import POLICY
-from shared.audio import ALGORITHM_VERSION
+from shared.audio.engine import AUDIT_ALGORITHM
 from tests.scenario import Actor, Registry, ai_sheet, contract_filing, voice_sheet
 
 
@@ -75,7 +75,7 @@ def world(registry: Registry, registered_voice) -> World:
             "/v1/audits",
             {
                 "ai_no": ai.json["ai_no"],
-                "algorithm": ALGORITHM_VERSION,
+                "algorithm": AUDIT_ALGORITHM,
                 "files": 1,
                 "size_bytes": 10,
             },
@@ -146,7 +146,7 @@ SCOPED_CALLS: dict[str, tuple[str, str, Any]] = {
     "audits.create": (
         "POST",
         "/v1/audits",
-        {"ai_no": "{ai}", "algorithm": ALGORITHM_VERSION, "files": 1, "size_bytes": 10},
+        {"ai_no": "{ai}", "algorithm": AUDIT_ALGORITHM, "files": 1, "size_bytes": 10},
     ),
 }
 # Public operations whose answer has private parts for the owner: the intruder gets the public

@@ -11,15 +11,25 @@ import pytest
 
 from tests.infra.conftest import ROOT
 
+# one worker builds and installs it (pytest -n): the modules share one venv
+pytestmark = pytest.mark.xdist_group("client")
+
 
 @pytest.fixture(scope="module")
 def client_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("client-venv")
     venv.EnvBuilder(with_pip=True).create(home)
+    # built from a copy with the links followed (what its wheel holds), so nothing is written
+    # into the checkout
+    source = home / "client-source"
+    shutil.copytree(
+        ROOT / "client",
+        source,
+        ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"),
+    )
     python = home / "bin" / "python"
-    shutil.rmtree(ROOT / "client" / "build", ignore_errors=True)  # setuptools' stale copies
     subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", str(ROOT / "client")],
+        [python, "-m", "pip", "install", "--quiet", str(source)],
         check=True,
         cwd=home,
     )
