@@ -5,7 +5,9 @@ DynamoDB has its own: the repository in shared/store.py."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from functools import cache
+from pathlib import Path
 from typing import IO, Any
 
 import boto3
@@ -89,6 +91,35 @@ class S3:
 
     def delete(self, bucket: str, key: str) -> None:
         client("s3").delete_object(Bucket=bucket, Key=key)
+
+    def put(self, bucket: str, key: str, body: bytes) -> None:
+        client("s3").put_object(Bucket=bucket, Key=key, Body=body)
+
+    def get(self, bucket: str, key: str) -> bytes | None:
+        """The object's bytes; None when there is no such object."""
+        s3 = client("s3")
+        try:
+            return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            return None
+
+    def presigned_get(self, bucket: str, key: str, expires_s: int) -> str:
+        return client("s3").generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_s
+        )
+
+    def download_to(self, bucket: str, key: str, path: Path) -> None:
+        client("s3").download_file(bucket, key, str(path))
+
+    def upload_from(self, path: Path, bucket: str, key: str) -> None:
+        client("s3").upload_file(str(path), bucket, key)
+
+    def keys(self, bucket: str, prefix: str) -> Iterator[str]:
+        """Every key under ``prefix`` (all pages)."""
+        for page in (
+            client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        ):
+            yield from (obj["Key"] for obj in page.get("Contents", []))
 
 
 class Kms:

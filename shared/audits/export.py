@@ -23,11 +23,10 @@ from pathlib import Path
 import numpy as np
 from botocore.exceptions import ClientError
 
-from shared import events, store
+from shared import aws, events, store
 from shared.audio.engine import AUDIT_ALGORITHM
 from shared.audits import engine
 from shared.audits.staging import staging_key
-from shared.aws import client
 from shared.clock import now_iso
 from shared.logging import logger
 from shared.settings import get_settings
@@ -84,10 +83,9 @@ def _first_export(voice_no: str, algorithm: str) -> bool:
 def _publish_with_duckdb(voice_no: str, algorithm: str) -> None:
     from shared.audits import duck
 
-    s3, bucket = client("s3"), get_settings().bucket
-    try:
-        body = s3.get_object(Bucket=bucket, Key=staging_key(algorithm, voice_no))["Body"].read()
-    except s3.exceptions.NoSuchKey:
+    bucket = get_settings().bucket
+    body = aws.s3.get(bucket, staging_key(algorithm, voice_no))
+    if body is None:
         logger.warning("no staged fingerprint", extra={"voice_no": voice_no})
         return
     pairs = np.loadtxt(io.BytesIO(gzip.decompress(body)), dtype=np.int64, delimiter=",", ndmin=2)
@@ -101,27 +99,24 @@ def _publish_with_duckdb(voice_no: str, algorithm: str) -> None:
                 path,
                 {"voice_no": np.array([voice_no] * len(rows)), "hash": rows[:, 0], "t": rows[:, 1]},
             )
-            s3.upload_file(str(path), bucket, parquet_key(algorithm, b, voice_no))
+            aws.s3.upload_from(path, bucket, parquet_key(algorithm, b, voice_no))
     logger.info("fingerprint exported", extra={"voice_no": voice_no, "pairs": len(pairs)})
 
 
 def withdraw(voice_no: str, algorithm: str) -> None:
     """A voice no longer searchable leaves the export (locally; in AWS the audit's status filter
     and the periodic compaction drop it)."""
-    s3, bucket = client("s3"), get_settings().bucket
+    bucket = get_settings().bucket
     for b in range(BUCKETS):
-        s3.delete_object(Bucket=bucket, Key=parquet_key(algorithm, b, voice_no))
+        aws.s3.delete(bucket, parquet_key(algorithm, b, voice_no))
 
 
 def download(algorithm: str, into: Path) -> list[Path]:
     """The export's Parquet files for one algorithm, fetched for the local DuckDB engine."""
-    s3, bucket = client("s3"), get_settings().bucket
+    bucket = get_settings().bucket
     paths = []
-    for page in s3.get_paginator("list_objects_v2").paginate(
-        Bucket=bucket, Prefix=f"{PARQUET}/algorithm={algorithm}/"
-    ):
-        for obj in page.get("Contents", []):
-            path = into / obj["Key"].replace("/", "_")
-            s3.download_file(bucket, obj["Key"], str(path))
-            paths.append(path)
+    for key in aws.s3.keys(bucket, f"{PARQUET}/algorithm={algorithm}/"):
+        path = into / key.replace("/", "_")
+        aws.s3.download_to(bucket, key, path)
+        paths.append(path)
     return paths

@@ -11,12 +11,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from shared import access, audit, ids, query_jobs, store
+from shared import access, audit, aws, ids, query_jobs, store
 from shared.access import Principal
 from shared.audits import engine, score, verdicts
 from shared.audits.export import SEARCHABLE
 from shared.audits.models import MAX_DATASET_BYTES, AuditRequest
-from shared.aws import client
 from shared.business import ai_systems
 from shared.clock import iso, now, now_iso
 from shared.errors import NotFound, PayloadTooLarge, ValidationFailed
@@ -51,12 +50,12 @@ def _check(request: AuditRequest, principal: Principal) -> None:
 
 def _presigned(key: str, size_bytes: int) -> dict[str, Any]:
     settings = get_settings()
-    post = client("s3").generate_presigned_post(
-        Bucket=settings.bucket,
-        Key=key,
-        Fields={"Content-Type": PARQUET},
-        Conditions=[{"Content-Type": PARQUET}, ["content-length-range", 1, size_bytes]],
-        ExpiresIn=settings.upload_expiry_s,
+    post = aws.s3.presigned_post(
+        settings.bucket,
+        key,
+        {"Content-Type": PARQUET},
+        [{"Content-Type": PARQUET}, ["content-length-range", 1, size_bytes]],
+        settings.upload_expiry_s,
     )
     expires = iso(now() + timedelta(seconds=settings.upload_expiry_s))
     return {**post, "expires_at": expires, "max_bytes": size_bytes}
@@ -108,10 +107,8 @@ def view(audit_id: str, principal: Principal) -> dict[str, Any]:
         _poll_athena(job)
         job = require_own(audit_id, principal)
     if job["status"] == "done":
-        url = client("s3").generate_presigned_url(
-            "get_object",
-            Params={"Bucket": get_settings().bucket, "Key": result_key(audit_id)},
-            ExpiresIn=get_settings().upload_expiry_s,
+        url = aws.s3.presigned_get(
+            get_settings().bucket, result_key(audit_id), get_settings().upload_expiry_s
         )
         expires = iso(now() + timedelta(seconds=get_settings().upload_expiry_s))
         job["result"] = {"url": url, "expires_at": expires}
@@ -120,8 +117,10 @@ def view(audit_id: str, principal: Principal) -> dict[str, Any]:
 
 def json_result(audit_id: str) -> dict[str, Any]:
     """The result document of a finished audit."""
-    body = client("s3").get_object(Bucket=get_settings().bucket, Key=result_key(audit_id))["Body"]
-    return json.loads(body.read())
+    body = aws.s3.get(get_settings().bucket, result_key(audit_id))
+    if body is None:
+        raise NotFound(f"No result for audit {audit_id}.", code="audit_not_found")
+    return json.loads(body)
 
 
 def complete(job: dict[str, Any], rows: list[dict[str, Any]], stats: dict[str, Any]) -> None:
@@ -144,9 +143,7 @@ def complete(job: dict[str, Any], rows: list[dict[str, Any]], stats: dict[str, A
         "voices": judged,
     }
     body = json.dumps(document, ensure_ascii=False).encode()
-    client("s3").put_object(
-        Bucket=get_settings().bucket, Key=result_key(job["audit_id"]), Body=body
-    )
+    aws.s3.put(get_settings().bucket, result_key(job["audit_id"]), body)
     summary = {
         "files_with_matches": len({m.file_id for m in found}),
         "voices_found": len(voice_nos),
@@ -166,7 +163,7 @@ def _run_duckdb(job: dict[str, Any], obj: UploadedObject) -> list[dict[str, Any]
 
     with tempfile.TemporaryDirectory() as work:
         dataset = Path(work) / "dataset.parquet"
-        client("s3").download_file(obj.bucket, obj.key, str(dataset))
+        aws.s3.download_to(obj.bucket, obj.key, dataset)
         (Path(work) / "export").mkdir()
         registry = export.download(job["algorithm"], Path(work) / "export")
         try:
@@ -223,4 +220,4 @@ def process_upload(obj: UploadedObject) -> None:
             raise
         logger.exception("audit failed", extra={"audit_id": audit_id})
         query_jobs.fail(KIND, audit_id, *INTERNAL_ERROR)
-    client("s3").delete_object(Bucket=obj.bucket, Key=obj.key)
+    aws.s3.delete(obj.bucket, obj.key)

@@ -8,7 +8,7 @@ import io
 
 import numpy as np
 
-from shared.aws import client
+from shared import aws
 from shared.settings import get_settings
 
 STAGING = "fingerprint-export/staging"
@@ -24,7 +24,5 @@ def stage(voice_no: str, algorithm: str, hashes: np.ndarray, times: np.ndarray) 
     text = io.StringIO()
     np.savetxt(text, np.column_stack([hashes, times]).astype(np.int64), fmt="%d", delimiter=",")
     body = gzip.compress(text.getvalue().encode(), mtime=0)
-    client("s3").put_object(
-        Bucket=get_settings().bucket, Key=staging_key(algorithm, voice_no), Body=body
-    )
+    aws.s3.put(get_settings().bucket, staging_key(algorithm, voice_no), body)
     return len(body)

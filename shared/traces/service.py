@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from shared import query_jobs
+from shared import aws, query_jobs
 from shared.access import Principal
-from shared.aws import client
 from shared.logging import logger
 from shared.uploads import TRACE_PREFIX, Rejected, UploadedObject, processes
 from shared.voices import service as voices
@@ -92,4 +91,4 @@ def process_trace_upload(obj: UploadedObject) -> None:
         # Deterministic on these bytes (see shared/voices/ingest.py): end the trace now.
         logger.exception("trace failed", extra={"trace_id": trace_id})
         query_jobs.fail("trace", trace_id, *INTERNAL_ERROR)
-    client("s3").delete_object(Bucket=obj.bucket, Key=obj.key)
+    aws.s3.delete(obj.bucket, obj.key)
