@@ -8,7 +8,8 @@ PYTHON312 ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python
 	$$p -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo $$p; break; }; done)
 PYTEST_ARGS ?=
 # make test's pytest workers: the end-to-end tests mostly wait on their stacks, so two workers
-# halve the suite's time on CI's 2 cores (template checks stay in one worker: --dist loadgroup).
+# halve the suite's time on CI's 2 cores. --dist loadfile: a file's tests (and its module
+# fixtures: a stack, a client venv) stay in one worker; package builds take a lock.
 TEST_WORKERS ?= 2
 SPEAKER_WEIGHTS := shared/speaker/weights.npz
 
@@ -48,7 +49,7 @@ sysdeps:
 
 ## Lint, then unit, handler and end-to-end tests, then the template checks.
 test: setup sysdeps lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

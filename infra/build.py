@@ -22,6 +22,7 @@ them is kept in build/<stage>/inputs.sha256); ``--force`` rebuilds.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -256,8 +257,17 @@ def check_policy_files(stage: str, functions: list[merge.Function]) -> None:
 
 
 def build(stage: str, force: bool = False) -> Path:
+    """One build at a time (two test workers, or a test and an operator, share build/): the
+    second waits, then finds the package up to date."""
     if sys.version_info[:2] != (3, 12):
         raise SystemExit("build with Python 3.12 (Chalice takes the Lambda runtime from it)")
+    BUILD.mkdir(exist_ok=True)
+    with (BUILD / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build(stage, force)
+
+
+def _build(stage: str, force: bool) -> Path:
     base = BUILD / stage
     package = base / "package"
     stamp = base / "inputs.sha256"

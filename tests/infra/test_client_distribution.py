@@ -11,9 +11,6 @@ import pytest
 
 from tests.infra.conftest import ROOT
 
-# one worker builds and installs it (pytest -n): the modules share one venv
-pytestmark = pytest.mark.xdist_group("client")
-
 
 @pytest.fixture(scope="module")
 def client_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:

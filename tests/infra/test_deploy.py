@@ -17,10 +17,6 @@ from infra import deploy
 from infra.template import RESOURCES
 from tests.infra.conftest import ROOT, Package
 
-# `make test` runs pytest -n 2 --dist loadgroup: everything that builds the package (one
-# build/ directory) runs in one worker.
-pytestmark = pytest.mark.xdist_group("package")
-
 REGION = "ap-northeast-1"
 
 

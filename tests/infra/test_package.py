@@ -21,10 +21,6 @@ from infra.sizes import FORBIDDEN, LIMIT_MB, function_sizes, top_level_names
 from infra.template import RESOURCES, load
 from tests.infra.conftest import ROOT, Package
 
-# `make test` runs pytest -n 2 --dist loadgroup: everything that builds the package (one
-# build/ directory) runs in one worker.
-pytestmark = pytest.mark.xdist_group("package")
-
 AUDIO = {"numpy", "soundfile", "_soundfile", "_soundfile_data", "soxr"}
 DATA_STORES = ("dynamodb:", "s3:", "sqs:", "kms:")
 
