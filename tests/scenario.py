@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from tests.http import Api
 
@@ -99,3 +100,54 @@ def contract_filing(ai_no: str, voice_nos: list[str], **overrides: Any) -> dict[
         "document_sha256": "ab" * 32,
         **overrides,
     }
+
+
+# An intent that needs a contract for TTS and fine-tuning (the label scenarios' performer).
+CONTRACT_INTENT = {
+    "uses": {"tts": "contract", "fine_tuning": "contract", "training": "deny"},
+    "commercial": "contract",
+    "conditions": {"credit_required": True},
+}
+
+
+class Trade(NamedTuple):
+    """A performer with CONTRACT_INTENT, one registered voice of theirs, and an AI system on it."""
+
+    performer: Actor
+    holder: Actor
+    business: Actor
+    voice_no: str
+    ai_no: str
+
+
+def open_trade(
+    registry: Registry, register: Callable[..., str], display_name: str | None = None
+) -> Trade:
+    """``register(holder, performer_ids)`` makes the voice registered (the tests' fixture)."""
+    api = registry.api
+    extra = {"display_name": display_name} if display_name else {}
+    performer = registry.member("performer", **extra)
+    holder, business = registry.member("rights_holder"), registry.member("business")
+    api.put(f"/v1/performers/{performer.member_id}/intent", CONTRACT_INTENT, token=performer.token)
+    voice_no = register(holder, [performer.member_id])
+    ai_no = api.post("/v1/ai-systems", ai_sheet([voice_no]), token=business.token).json["ai_no"]
+    return Trade(performer, holder, business, voice_no, ai_no)
+
+
+def confirm_contract(api: Api, trade: Trade) -> str:
+    """The business files a contract for the trade's voice; its rights holder confirms it."""
+    filing = contract_filing(trade.ai_no, [trade.voice_no])
+    contract_id = api.post("/v1/contracts", filing, token=trade.business.token).json["contract_id"]
+    api.post(f"/v1/contracts/{contract_id}/confirm", token=trade.holder.token)
+    return contract_id
+
+
+def fair_trade(
+    registry: Registry, register: Callable[..., str], display_name: str | None = None
+) -> tuple[Trade, str]:
+    """An open trade with its contract confirmed and a label issued: (trade, label_no)."""
+    trade = open_trade(registry, register, display_name)
+    confirm_contract(registry.api, trade)
+    issued = registry.api.post("/v1/labels", {"ai_no": trade.ai_no}, token=trade.business.token)
+    assert issued.status == 201, issued
+    return trade, issued.json["label_no"]

@@ -11,9 +11,8 @@ import pytest
 from ailas import c2pa_label
 from shared.formats import provenance
 from tests import labelled_audio
-from tests.handler.test_labels import INTENT
 from tests.handler.test_verify_page import make_label
-from tests.scenario import Actor, Registry
+from tests.scenario import CONTRACT_INTENT, Actor, Registry
 
 
 @pytest.fixture
@@ -117,7 +116,7 @@ def test_verify_page_checks_an_uploaded_file_and_follows_the_label(
 
     api.put(
         f"/v1/performers/{performer.member_id}/intent",
-        {**INTENT, "uses": {**INTENT["uses"], "tts": "deny"}},
+        {**CONTRACT_INTENT, "uses": {**CONTRACT_INTENT["uses"], "tts": "deny"}},
         token=performer.token,
     )
     deliver_events()

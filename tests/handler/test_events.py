@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 
 from shared import actions, audit, events
-from tests.handler.test_labels import INTENT, _contract
-from tests.scenario import Registry, ai_sheet, voice_sheet
+from tests.scenario import CONTRACT_INTENT, Registry, ai_sheet, fair_trade, voice_sheet
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -150,17 +149,10 @@ def test_delivering_events_twice_changes_nothing(registry: Registry, registered_
     from infra.local_worker import StreamPoller
 
     api = registry.api
-    performer = registry.member("performer")
-    holder = registry.member("rights_holder")
-    business = registry.member("business")
-    api.put(f"/v1/performers/{performer.member_id}/intent", INTENT, token=performer.token)
-    voice_no = registered_voice(holder, [performer.member_id])
-    ai_no = api.post("/v1/ai-systems", ai_sheet([voice_no]), token=business.token).json["ai_no"]
-    _contract(api, business, holder, ai_no, voice_no)
-    label_no = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token).json["label_no"]
+    (performer, *_), label_no = fair_trade(registry, registered_voice)
     api.put(
         f"/v1/performers/{performer.member_id}/intent",
-        {**INTENT, "uses": {**INTENT["uses"], "tts": "deny"}},
+        {**CONTRACT_INTENT, "uses": {**CONTRACT_INTENT["uses"], "tts": "deny"}},
         token=performer.token,
     )
 
@@ -235,7 +227,7 @@ def test_the_operator_does_not_act_for_members(registry: Registry, registered_vo
         ("POST", "/v1/ai-systems", ai_sheet([voice_no])),
         ("POST", "/v1/labels", {"ai_no": "A-0000-0000-0"}),
         ("POST", f"/v1/performers/{performer.member_id}/agents", {"agent_id": holder.member_id}),
-        ("PUT", f"/v1/performers/{performer.member_id}/intent", INTENT),
+        ("PUT", f"/v1/performers/{performer.member_id}/intent", CONTRACT_INTENT),
     ]
     for method, path, body in calls:
         reply = api.request(method, path, json_body=body, token=op)

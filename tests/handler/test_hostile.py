@@ -9,9 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from tests.handler.test_labels import INTENT, _contract
 from tests.http import Api, Reply
-from tests.scenario import Registry, ai_sheet, voice_sheet
+from tests.scenario import Registry, fair_trade, voice_sheet
 from tests.unit.audio.speechlike import speechlike
 
 DEEP = b"[" * 50_000
@@ -121,19 +120,12 @@ def test_a_pasted_token_with_a_newline_verifies_and_is_found(
     registry: Registry, registered_voice
 ) -> None:
     api = registry.api
-    performer = registry.member("performer")
-    holder = registry.member("rights_holder")
-    business = registry.member("business")
-    api.put(f"/v1/performers/{performer.member_id}/intent", INTENT, token=performer.token)
-    voice_no = registered_voice(holder, [performer.member_id])
-    ai_no = api.post("/v1/ai-systems", ai_sheet([voice_no]), token=business.token).json["ai_no"]
-    _contract(api, business, holder, ai_no, voice_no)
-    issued = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token)
-    assert issued.status == 201, issued
-    for pasted in (issued.json["token"] + "\n", "  " + issued.json["token"] + "\r\n"):
+    _, label_no = fair_trade(registry, registered_voice)
+    token = api.get(f"/v1/labels/{label_no}").json["token"]
+    for pasted in (token + "\n", "  " + token + "\r\n"):
         verified = api.post("/v1/labels/verify", {"token": pasted}).json
         assert verified["signature_valid"] is True and verified.get("error") is None, verified
-        assert verified["label"]["label_no"] == issued.json["label_no"]
+        assert verified["label"]["label_no"] == label_no
 
 
 def test_signed_cursors_page_through_and_forgeries_do_not(registry: Registry) -> None:

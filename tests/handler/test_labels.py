@@ -8,33 +8,20 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.formats import jws
-from tests.scenario import Registry, ai_sheet, contract_filing
-
-INTENT = {
-    "uses": {"tts": "contract", "fine_tuning": "contract", "training": "deny"},
-    "commercial": "contract",
-    "conditions": {"credit_required": True},
-}
+from tests.scenario import (
+    CONTRACT_INTENT,
+    Registry,
+    Trade,
+    ai_sheet,
+    confirm_contract,
+    contract_filing,
+    open_trade,
+)
 
 
 @pytest.fixture
-def trade(registry: Registry, registered_voice):
-    api = registry.api
-    performer = registry.member("performer", display_name="声優 テスト")
-    holder = registry.member("rights_holder")
-    business = registry.member("business")
-    api.put(f"/v1/performers/{performer.member_id}/intent", INTENT, token=performer.token)
-    voice_no = registered_voice(holder, [performer.member_id])
-    ai_no = api.post("/v1/ai-systems", ai_sheet([voice_no]), token=business.token).json["ai_no"]
-    return performer, holder, business, voice_no, ai_no
-
-
-def _contract(api, business, holder, ai_no, voice_no) -> str:
-    contract_id = api.post(
-        "/v1/contracts", contract_filing(ai_no, [voice_no]), token=business.token
-    ).json["contract_id"]
-    api.post(f"/v1/contracts/{contract_id}/confirm", token=holder.token)
-    return contract_id
+def trade(registry: Registry, registered_voice) -> Trade:
+    return open_trade(registry, registered_voice, display_name="声優 テスト")
 
 
 def test_unfair_trade_lists_every_problem(registry: Registry, trade) -> None:
@@ -67,7 +54,7 @@ def test_unfair_trade_lists_every_problem(registry: Registry, trade) -> None:
 def test_full_label_lifecycle_follows_consent(registry: Registry, trade, deliver_events) -> None:
     api = registry.api
     performer, holder, business, voice_no, ai_no = trade
-    contract_id = _contract(api, business, holder, ai_no, voice_no)
+    contract_id = confirm_contract(api, trade)
     issued = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token)
     assert issued.status == 201, issued
     label_no, token = issued.json["label_no"], issued.json["token"]
@@ -94,7 +81,7 @@ def test_full_label_lifecycle_follows_consent(registry: Registry, trade, deliver
     # the performer withdraws consent for tts → suspended
     api.put(
         f"/v1/performers/{performer.member_id}/intent",
-        {**INTENT, "uses": {**INTENT["uses"], "tts": "deny"}},
+        {**CONTRACT_INTENT, "uses": {**CONTRACT_INTENT["uses"], "tts": "deny"}},
         token=performer.token,
     )
     deliver_events()
@@ -103,7 +90,7 @@ def test_full_label_lifecycle_follows_consent(registry: Registry, trade, deliver
     assert {(r["use"], r["reason"]) for r in suspended["reasons"]} == {("tts", "intent_denies")}
     assert api.post("/v1/labels/verify", {"token": token}).json["label"]["status"] == "suspended"
     # restored → valid again by itself
-    api.put(f"/v1/performers/{performer.member_id}/intent", INTENT, token=performer.token)
+    api.put(f"/v1/performers/{performer.member_id}/intent", CONTRACT_INTENT, token=performer.token)
     deliver_events()
     assert api.get(f"/v1/labels/{label_no}").json["status"] == "valid"
     # the contract is revoked → suspended
@@ -119,7 +106,7 @@ def test_full_label_lifecycle_follows_consent(registry: Registry, trade, deliver
         f"/v1/labels/{label_no}/revoke", {"reason": "虚偽申告"}, token=registry.operator
     )
     assert final.json["status"] == "revoked"
-    _contract(api, business, holder, ai_no, voice_no)
+    confirm_contract(api, trade)
     deliver_events()
     assert api.get(f"/v1/labels/{label_no}").json["status"] == "revoked"
     assert (
@@ -147,8 +134,8 @@ def test_full_label_lifecycle_follows_consent(registry: Registry, trade, deliver
 
 def test_page_badge_and_qr(registry: Registry, trade) -> None:
     api = registry.api
-    _, holder, business, voice_no, ai_no = trade
-    _contract(api, business, holder, ai_no, voice_no)
+    business, ai_no = trade.business, trade.ai_no
+    confirm_contract(api, trade)
     label_no = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token).json["label_no"]
     page = api.get(f"/verify/{label_no}")
     assert page.status == 200 and page.headers["content-type"].startswith("text/html")
@@ -165,8 +152,8 @@ def test_page_badge_and_qr(registry: Registry, trade) -> None:
 
 def test_second_label_while_one_is_live_is_a_conflict(registry: Registry, trade) -> None:
     api = registry.api
-    _, holder, business, voice_no, ai_no = trade
-    _contract(api, business, holder, ai_no, voice_no)
+    business, ai_no = trade.business, trade.ai_no
+    confirm_contract(api, trade)
     first = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token)
     again = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token)
     assert again.status == 409 and again.json["details"]["label_no"] == first.json["label_no"]
@@ -179,8 +166,8 @@ def test_labels_expire_after_exp_and_the_schedule_records_it(
     from shared import store
 
     api = registry.api
-    _, holder, business, voice_no, ai_no = trade
-    _contract(api, business, holder, ai_no, voice_no)
+    business, ai_no = trade.business, trade.ai_no
+    confirm_contract(api, trade)
     label_no = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token).json["label_no"]
     past = "2020-01-01T00:00:00.000000Z"
     store.registry().update_item(

@@ -9,21 +9,13 @@ from html import unescape
 import pytest
 
 from shared import ids
-from tests.handler.test_labels import INTENT, _contract
-from tests.scenario import Actor, Registry, ai_sheet
+from tests.scenario import CONTRACT_INTENT, Actor, Registry, fair_trade
 
 
 def make_label(registry: Registry, registered_voice) -> tuple[str, Actor, str]:
-    """A valid label of an AI trained on one voice of one performer (INTENT, one contract)."""
-    api = registry.api
-    performer = registry.member("performer", display_name="声優 確認")
-    holder, business = registry.member("rights_holder"), registry.member("business")
-    api.put(f"/v1/performers/{performer.member_id}/intent", INTENT, token=performer.token)
-    voice_no = registered_voice(holder, [performer.member_id])
-    ai_no = api.post("/v1/ai-systems", ai_sheet([voice_no]), token=business.token).json["ai_no"]
-    _contract(api, business, holder, ai_no, voice_no)
-    label_no = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token).json["label_no"]
-    return label_no, performer, voice_no
+    """A valid label of an AI trained on one voice of one performer (one contract)."""
+    trade, label_no = fair_trade(registry, registered_voice, display_name="声優 確認")
+    return label_no, trade.performer, trade.voice_no
 
 
 @pytest.fixture
@@ -87,7 +79,7 @@ def test_suspended_and_revoked_pages_say_since_when_why_and_what_to_do(
     label_no, performer, voice_no = label
     api.put(
         f"/v1/performers/{performer.member_id}/intent",
-        {**INTENT, "uses": {**INTENT["uses"], "tts": "deny"}},
+        {**CONTRACT_INTENT, "uses": {**CONTRACT_INTENT["uses"], "tts": "deny"}},
         token=performer.token,
     )
     deliver_events()
@@ -206,7 +198,7 @@ def cawg_assertion_follows_the_performers_intents(registry: Registry, label) -> 
     assertion = api.get(f"/v1/labels/{label_no}/cawg").json
     assert assertion["label"] == "cawg.training-mining"
     entries = assertion["data"]["entries"]
-    # INTENT: training deny, fine_tuning/tts contract, research (left out) contract
+    # CONTRACT_INTENT: training deny, fine_tuning/tts contract, research (left out) contract
     assert entries["cawg.ai_training"]["use"] == "notAllowed"
     assert entries["cawg.ai_inference"]["use"] == "constrained"
     assert "tts" in entries["cawg.ai_inference"]["constraints_info"]
