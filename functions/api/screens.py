@@ -6,7 +6,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from functions.api.http import Call, MemberPath, PathModel, ScreenId, route
-from functions.api.voices import PRESIGNED_UPLOAD, UPLOAD_STEPS
+from functions.api.voices import PRESIGNED_UPLOAD, UPLOAD_STEPS, poll_link
 from shared.access import require_owner
 from shared.intents import service as intents
 from shared.screens import service, voiceprints
@@ -31,13 +31,7 @@ class ScreenPath(PathModel):
     status=201,
     summary="Screen a clip for the likeness of registered performers' voices (member)",
     description=UPLOAD_STEPS.format(link="screen"),
-    links={
-        "screen": {
-            "operationId": "screens.get",
-            "parameters": {"screen_id": "$response.body#/screen_id"},
-            "description": "poll until done or failed",
-        }
-    },
+    links=poll_link("screen", "screen_id", "done or failed"),
     extensions=PRESIGNED_UPLOAD,
 )
 def create(call: Call) -> ScreenCreated:

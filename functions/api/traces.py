@@ -6,7 +6,7 @@ import numpy as np
 from chalice import Blueprint
 
 from functions.api.http import Call, PathModel, TraceId, route
-from functions.api.voices import PRESIGNED_UPLOAD, UPLOAD_STEPS
+from functions.api.voices import PRESIGNED_UPLOAD, UPLOAD_STEPS, poll_link
 from shared.errors import ValidationFailed
 from shared.traces import service
 from shared.traces.models import (
@@ -36,13 +36,7 @@ class TracePath(PathModel):
     status=201,
     summary="Trace a clip: a presigned upload matched by the ingest pipeline (member)",
     description=UPLOAD_STEPS.format(link="trace"),
-    links={
-        "trace": {
-            "operationId": "traces.get",
-            "parameters": {"trace_id": "$response.body#/trace_id"},
-            "description": "poll until done or failed",
-        }
-    },
+    links=poll_link("trace", "trace_id", "done or failed"),
     extensions=PRESIGNED_UPLOAD,
 )
 def create(call: Call) -> TraceCreated:

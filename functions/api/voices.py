@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Blueprint
 from pydantic import Field
 
@@ -41,6 +43,17 @@ UPLOAD_STEPS = (
 )
 
 
+def poll_link(kind: str, id_field: str, until: str) -> dict[str, Any]:
+    """The response link from a created upload job to the GET that polls it (``{kind}s.get``)."""
+    return {
+        kind: {
+            "operationId": f"{kind}s.get",
+            "parameters": {id_field: f"$response.body#/{id_field}"},
+            "description": f"poll until {until}",
+        }
+    }
+
+
 @route(
     bp,
     "/v1/voices",
@@ -53,13 +66,7 @@ UPLOAD_STEPS = (
     summary="Register a voice: the rights sheet → voice_no and a presigned upload (holder)",
     description=UPLOAD_STEPS.format(link="voice") + " A voice ends `registered`, `rejected` "
     "(with `error`) or `conflict`.",
-    links={
-        "voice": {
-            "operationId": "voices.get",
-            "parameters": {"voice_no": "$response.body#/voice_no"},
-            "description": "poll until registered, rejected or conflict",
-        }
-    },
+    links=poll_link("voice", "voice_no", "registered, rejected or conflict"),
     extensions=PRESIGNED_UPLOAD,
     examples={
         "a voice": {
