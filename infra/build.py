@@ -204,9 +204,8 @@ def install_function_dependencies(target: Path, requirements: Path) -> None:
 UNUSED_AT_RUN_TIME = ("*.rlib", "*.js.map", "*.css.map")
 
 
-def audio_layer() -> Path:
-    """The audio layer zip, built once per content of layers/audio."""
-    lock = split_lock()[1]
+def audio_layer(lock: str) -> Path:
+    """The audio layer zip from its part of the lock, built once per content of layers/audio."""
     digest = hashlib.sha256(lock.encode())
     for path in _files("layers/audio"):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
@@ -292,8 +291,9 @@ def _build(stage: str, force: bool) -> Path:
     # Dependencies are vendored below, so Chalice has nothing to resolve (and needs no network).
     (project / "requirements.txt").write_text("# dependencies are in vendor/ (infra/build.py)\n")
 
+    function_lock, layer_lock = split_lock()
     requirements = base / "function-requirements.txt"
-    requirements.write_text(split_lock()[0])
+    requirements.write_text(function_lock)
     log(f"installing the function's dependencies ({requirements.relative_to(ROOT)})")
     deps = base / "deps"
     install_function_dependencies(deps, requirements)
@@ -301,7 +301,7 @@ def _build(stage: str, force: bool) -> Path:
         shutil.move(str(entry), project / "vendor" / entry.name)
     deps.rmdir()
 
-    layer = audio_layer()
+    layer = audio_layer(layer_lock)
     merged = base / "merge.json"
     merged.write_text(json.dumps(merge.merge_template(stage, functions), indent=1))
     log(f"chalice package --stage {stage}")
