@@ -131,7 +131,7 @@ def run(
     found = dataset.fingerprint_dataset(dataset.audio_files(directory), work, workers, quiet)
     document: dict[str, Any] = {"matches": [], "voices": {}}
     if found.usable:
-        rows = work / "dataset.parquet"
+        rows = dataset.cache_folder(work) / "dataset.parquet"
         dataset.write_parquet(found.usable, rows)
         document = submit(client, ai["ai_no"], rows, len(found.usable))
     report = audit_report.build(ai, found, document)

@@ -1,6 +1,8 @@
 """A training dataset fingerprinted on this machine for a bulk audit: no audio leaves it, only
-query hashes (the matcher's speed/tempo hypotheses included) and the anchor frames, written as
-Parquet for the registry's SQL join. Resumable: each finished file is cached."""
+the probe keys a trace would look up (the deployed keyed fingerprint's multi-probe keys) and
+their anchor frames, written as Parquet for the registry's SQL join. Resumable: each finished
+file is cached, under the audit algorithm's name, so a cache of another algorithm is not
+reused."""
 
 from __future__ import annotations
 
@@ -20,7 +22,6 @@ SHORT_CODES = {"no_speech", "no_fingerprint", "constant_signal", "pure_tone"}
 # Parquet column types that DuckDB and Athena (Trino) read alike (no unsigned integers).
 COLUMNS = {
     "file_id": "INTEGER",
-    "hyp": "SMALLINT",
     "hash": "BIGINT",
     "frame": "INTEGER",
     "span": "INTEGER",
@@ -60,19 +61,17 @@ def identity(path: Path) -> str:
 
 
 def query_rows(peaks: Any) -> dict[str, np.ndarray]:
-    """The hashes a trace would look up for these peaks — every hypothesis, every anchor — and
-    their frames; ``span`` is the query's extent in frames (the matcher's chance model uses it)."""
-    from ailas.audio.fingerprint import hashes_of
-    from ailas.audio.match import HYPOTHESES, QUERY_FAN_OUT
+    """The distinct (probe key, anchor frame) pairs a trace would look up for these peaks
+    (ailas.audio.engine.audit_probes); ``span`` is the query's extent in frames (the matcher's
+    chance model uses it)."""
+    from ailas.audio.engine import audit_probes
 
-    parts = [hashes_of(peaks, fs, ts, QUERY_FAN_OUT) for fs, ts in HYPOTHESES]
-    hyp = np.concatenate([np.full(len(h), i, np.int16) for i, (h, _) in enumerate(parts)])
+    keys, frames = audit_probes(peaks)
     span = int(peaks.frames.max() - peaks.frames.min() + 1) if len(peaks) else 1
     return {
-        "hyp": hyp,
-        "hash": np.concatenate([h for h, _ in parts]).astype(np.int64),
-        "frame": np.concatenate([t for _, t in parts]).astype(np.int32),
-        "span": np.full(len(hyp), span, np.int32),
+        "hash": keys.astype(np.int64),
+        "frame": frames.astype(np.int32),
+        "span": np.full(len(keys), span, np.int32),
     }
 
 
@@ -102,6 +101,15 @@ def fingerprint_file(path: str, cache_dir: str) -> DatasetFile:
     return found
 
 
+def cache_folder(work: Path) -> Path:
+    """Where the rows of this client's audit algorithm are cached: rows of another algorithm
+    (an older client's) would join with nothing in the registry's export, so they are not
+    reused."""
+    from ailas.audio.engine import AUDIT_ALGORITHM
+
+    return work / AUDIT_ALGORITHM
+
+
 def _cached(state: Path) -> dict[str, DatasetFile]:
     if not state.exists():
         return {}
@@ -117,10 +125,12 @@ def _cached(state: Path) -> dict[str, DatasetFile]:
 def fingerprint_dataset(
     files: list[Path], work: Path, workers: int | None = None, quiet: bool = False
 ) -> Fingerprinted:
-    """Every file fingerprinted once, over the machine's cores; ``work/files.jsonl`` records the
-    finished ones, so an interrupted audit resumes where it stopped."""
+    """Every file fingerprinted once, over the machine's cores; ``files.jsonl`` in the
+    algorithm's folder (``cache_folder``) records the finished ones, so an interrupted audit
+    resumes where it stopped."""
     from tqdm import tqdm
 
+    work = cache_folder(work)
     (work / "rows").mkdir(parents=True, exist_ok=True)
     state = work / "files.jsonl"
     done = _cached(state)

@@ -32,15 +32,33 @@ def voice_hashes(found: Peaks) -> tuple[np.ndarray, np.ndarray, str]:
     return hashes, frames, ALGORITHM_VERSION
 
 
-# The bulk audit's fingerprint: lm-speech-1's pair hashes, whose time-coherence rule is one SQL
-# GROUP BY over (voice, offset bin) (shared/audits/sql.py, the same judge() as match.match). The
-# keyed triplets' tempo-grid vote is not written in SQL yet, so audits keep their own partition.
-AUDIT_ALGORITHM = fingerprint.LM_VERSION
+# The bulk audit's fingerprint is the deployed one (KEYED): the registry exports the keys the
+# index holds, the dataset sends the probes a trace would look up, and the audit's SQL votes as
+# keyed_match does (shared/audits/sql.py, deciding with keyed_match.judge). A new version is a
+# new partition of the export, filled by rebuild-index.
+AUDIT_ALGORITHM = ALGORITHM_VERSION
 
 
 def audit_hashes(found: Peaks) -> tuple[np.ndarray, np.ndarray]:
-    """A registered voice's (hash, frame) pairs for the bulk audit's export."""
-    return fingerprint.hashes_of(found)
+    """A registered voice's distinct (key, anchor frame) pairs for the bulk audit's export: the
+    index's postings (a string set in DynamoDB holds each once)."""
+    return _distinct(*keyed.hashes_of(found))
+
+
+def audit_probes(found: Peaks) -> tuple[np.ndarray, np.ndarray]:
+    """A dataset file's distinct (probe key, anchor frame) pairs: every key a trace of the file
+    would look up (keyed_match.query_hashes without its MAX_LOOKUPS cap). Repeats are dropped:
+    the matcher votes once per (voice, query anchor, registered anchor)."""
+    return _distinct(*keyed.query_keys(found))
+
+
+def _distinct(keys: np.ndarray, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    keys, frames = keys.astype(np.int64), frames.astype(np.int64)
+    order = np.lexsort((frames, keys))  # by key, then frame
+    keys, frames = keys[order], frames[order]
+    new = np.ones(len(keys), bool)
+    new[1:] = (np.diff(keys) != 0) | (np.diff(frames) != 0)
+    return keys[new], frames[new]
 
 
 def match(

@@ -152,34 +152,78 @@ def _decide(
     bins, keys, merged = hist
     rows = np.nonzero((keys >> 40) == v)[0]
     top = int(rows[np.argmax(merged[rows])])
-    votes = int(merged[top])
+    bin_value = int(keys[top] & ((1 << 40) - 1)) - (1 << 30)
+
+    def best_pairs() -> tuple[np.ndarray, np.ndarray]:
+        in_bin = (pairs.voice == v) & ((bins == bin_value) | (bins == bin_value + 1))
+        return pairs.t_query[in_bin], pairs.t_reg[in_bin]
+
+    evidence = Evidence(
+        votes=int(merged[top]),
+        others=merged[rows[np.abs(rows - top) > 1]],
+        pairs=int(pairs.pairs[v]),
+        extent=int(pairs.extent[v]),
+        query_frames=query_frames,
+        voices=len(pairs.names),
+        tempo=tempo,
+    )
+    return judge(pairs.names[v], evidence, best_pairs, false_alarm)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the decision reads for one voice under one tempo factor: the best offset bin's
+    ``votes`` (merged with the next bin), the merged counts of the voice's other non-empty bins
+    except the best one's two neighbours in bin order (``others``), the voice's votes in all
+    (``pairs``) and latest registered anchor (``extent``), the query's length in frames, the
+    voices that had any vote, and the tempo factor."""
+
+    votes: int
+    others: np.ndarray
+    pairs: int
+    extent: int
+    query_frames: int
+    voices: int
+    tempo: float
+
+
+def judge(
+    voice_id: str,
+    e: Evidence,
+    best_pairs: Callable[[], tuple[np.ndarray, np.ndarray]],
+    false_alarm: float = FALSE_ALARM,
+) -> Match | None:
+    """The matcher's decision, a pure function shared with the bulk audit (which builds the
+    same histogram in SQL, shared/audits/sql.py): the best bin scored against a Poisson
+    background, corrected for the bins, tempo factors and voices tried; None if chance
+    explains it or the hits span under MIN_SPAN_S of the query. ``best_pairs`` gives the
+    (query, registered) anchor times of the best bin pair's votes, asked only for a match."""
     # the median of the voice's other strong bins: a phrase it repeats makes a few high bins
-    others = np.sort(merged[rows[np.abs(rows - top) > 1]])[-BACKGROUND_BINS:]
-    span = int(pairs.extent[v]) + query_frames * 2
+    others = np.sort(e.others)[-BACKGROUND_BINS:]
+    span = e.extent + e.query_frames * 2
     width = 2 * OFFSET_BIN
-    uniform = int(pairs.pairs[v]) * width / max(span, width)
+    uniform = e.pairs * width / max(span, width)
     rate = max(uniform, float(np.median(others)) if len(others) else 0.0, 0.05)
-    trials = len(TEMPOS) * max(1, len(pairs.names))
-    log_p = _log_poisson_tail(rate, votes) + math.log(max(1.0, span / width)) + math.log(trials)
+    trials = len(TEMPOS) * max(1, e.voices)
+    log_p = _log_poisson_tail(rate, e.votes) + math.log(max(1.0, span / width)) + math.log(trials)
     p_value = math.exp(min(0.0, log_p))
     if p_value >= false_alarm:
         return None
-    bin_value = int(keys[top] & ((1 << 40) - 1)) - (1 << 30)
-    in_bin = (pairs.voice == v) & ((bins == bin_value) | (bins == bin_value + 1))
-    start_q, end_q = float(pairs.t_query[in_bin].min()), float(pairs.t_query[in_bin].max())
+    t_query, t_reg = best_pairs()
+    start_q, end_q = float(t_query.min()), float(t_query.max())
     if (end_q - start_q) * HOP_S < MIN_SPAN_S:
         return None  # hits packed into one syllable are chance, not the same recording
-    offset = float(np.median(pairs.t_reg[in_bin] - tempo * pairs.t_query[in_bin]))
+    offset = float(np.median(t_reg - e.tempo * t_query))
     return Match(
-        voice_id=pairs.names[v],
+        voice_id=voice_id,
         score=1.0 - p_value,
         p_value=p_value,
-        votes=votes,
+        votes=e.votes,
         query_start_s=start_q * HOP_S,
-        voice_start_s=max(0.0, offset + tempo * start_q) * HOP_S,
+        voice_start_s=max(0.0, offset + e.tempo * start_q) * HOP_S,
         duration_s=(end_q - start_q) * HOP_S,
         speed=1.0,
-        tempo=tempo,
+        tempo=e.tempo,
     )
 
 

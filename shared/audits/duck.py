@@ -17,7 +17,6 @@ TYPES = {
     "t": "INTEGER",
     "frame": "INTEGER",
     "file_id": "INTEGER",
-    "hyp": "SMALLINT",
     "span": "INTEGER",
     "voice_no": "VARCHAR",
 }

@@ -49,7 +49,7 @@ def audit_sql_athena(audit_id: str, algorithm: str, voice_nos: list[str] | None 
     export (its algorithm partition)."""
     db = database()
     dataset = (
-        f"(SELECT file_id, hyp, hash, frame, span FROM {db}.audit_dataset "  # noqa: S608
+        f"(SELECT file_id, hash, frame, span FROM {db}.audit_dataset "  # noqa: S608
         f"WHERE audit_id = {_literal(audit_id)})"
     )
     registry = (
@@ -81,7 +81,8 @@ def athena_state(execution_id: str) -> tuple[str, dict[str, Any]]:
 
 
 def athena_rows(execution_id: str) -> list[dict[str, Any]]:
-    """The result rows, typed as the SQL's columns (Athena returns text)."""
+    """The result rows, typed as the SQL's columns (Athena returns text; a missing background
+    bin stays None)."""
     pages = client("athena").get_paginator("get_query_results")
     rows: list[dict[str, Any]] = []
     names: list[str] = []
@@ -93,7 +94,7 @@ def athena_rows(execution_id: str) -> list[dict[str, Any]]:
                 continue
             rows.append(
                 {
-                    k: (v if k == "voice_no" else int(v or 0))
+                    k: (v if k == "voice_no" or v is None else int(v))
                     for k, v in zip(names, values, strict=True)
                 }
             )

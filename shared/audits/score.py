@@ -1,5 +1,6 @@
-"""From the SQL's offset histograms to matches: the matcher's own decision (``judge``) per
-(file, voice, hypothesis), the best hypothesis per (file, voice) kept, as a trace keeps it."""
+"""From the SQL's best offset bins to matches: the trace matcher's own decision
+(``keyed_match.judge``) per (file, voice, tempo factor), and per (file, voice) the accepted
+factor with the most votes (the first on a tie), as ``keyed_match.match`` keeps it."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from shared.audio.fingerprint import HOP_S
-from shared.audio.match import HYPOTHESES, MIN_SPAN_S, OFFSET_BIN, judge
+from shared.audio.keyed_match import TEMPOS, Evidence, judge
+from shared.audio.match import Match
+from shared.audits.sql import BACKGROUND
 
 Row = dict[str, Any]
 
@@ -28,6 +30,20 @@ class FileMatch:
     speed: float
     tempo: float
 
+    @classmethod
+    def of(cls, file_id: int, m: Match) -> FileMatch:
+        return cls(
+            file_id=file_id,
+            voice_no=m.voice_id,
+            votes=m.votes,
+            p_value=m.p_value,
+            query_start_s=m.query_start_s,
+            voice_start_s=m.voice_start_s,
+            duration_s=m.duration_s,
+            speed=m.speed,
+            tempo=m.tempo,
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "file_id": self.file_id,
@@ -42,48 +58,33 @@ class FileMatch:
         }
 
 
-def _candidate(rows: Sequence[Row]) -> FileMatch | None:
-    """One (file, hypothesis, voice) histogram judged as the matcher judges it."""
+def _candidate(rows: Sequence[Row]) -> Match | None:
+    """One (file, voice, tempo) best bin judged as the trace matcher judges it."""
     first = rows[0]
-    bins = np.array([r["bin"] for r in rows], dtype=np.int64)
-    counts = np.array([r["votes"] for r in rows], dtype=np.int64)
-    trials = len(HYPOTHESES) * max(1, int(first["voices_hit"]))
-    judged = judge(
-        bins, counts, int(first["pairs"]), int(first["extent"]), int(first["span"]), trials
+    evidence = Evidence(
+        votes=int(first["votes"]),
+        others=np.array([first[b] for b in BACKGROUND if first[b] is not None], np.int64),
+        pairs=int(first["pairs"]),
+        extent=int(first["extent"]),
+        query_frames=int(first["span"]),
+        voices=int(first["voices_hit"]),
+        tempo=TEMPOS[int(first["tempo_id"])],
     )
-    if judged is None:
-        return None
-    top, votes, p_value = judged
-    near = [r for r in rows if r["bin"] in (bins[top], bins[top] + 1)]
-    freq_scale, time_scale = HYPOTHESES[int(first["hyp"])]
-    q_first = float(min(r["q_min"] for r in near))
-    start_q = q_first / time_scale
-    end_q = float(max(r["q_max"] for r in near)) / time_scale
-    if (end_q - start_q) * HOP_S < MIN_SPAN_S:
-        return None  # hits packed into one syllable are chance, not the same recording
-    return FileMatch(
-        file_id=int(first["file_id"]),
-        voice_no=str(first["voice_no"]),
-        votes=votes,
-        p_value=p_value,
-        query_start_s=start_q * HOP_S,
-        voice_start_s=(q_first + int(bins[top]) * OFFSET_BIN) * HOP_S,
-        duration_s=max(0.0, end_q - start_q) * HOP_S,
-        speed=1 / freq_scale if freq_scale != 1.0 else 1.0,
-        tempo=time_scale if freq_scale == 1.0 else time_scale * freq_scale,
-    )
+    t_query = np.array([r["qt"] for r in rows], np.float64)
+    t_reg = np.array([r["vt"] for r in rows], np.float64)
+    return judge(str(first["voice_no"]), evidence, lambda: (t_query, t_reg))
 
 
 def matches(rows: Iterable[Row]) -> list[FileMatch]:
-    """Rows ordered by (file_id, voice_no, hyp, bin), as the SQL returns them → one match per
-    (file, voice): the hypothesis with the most votes (the first on a tie, as the matcher)."""
+    """Rows ordered by (file_id, voice_no, tempo_id), as the SQL returns them → one match per
+    (file, voice)."""
     found: list[FileMatch] = []
-    for _, per_voice in groupby(rows, key=lambda r: (r["file_id"], r["voice_no"])):
-        best: FileMatch | None = None
-        for _, per_hyp in groupby(per_voice, key=lambda r: r["hyp"]):
-            candidate = _candidate(list(per_hyp))
+    for (file_id, _), per_voice in groupby(rows, key=lambda r: (r["file_id"], r["voice_no"])):
+        best: Match | None = None
+        for _, per_tempo in groupby(per_voice, key=lambda r: r["tempo_id"]):
+            candidate = _candidate(list(per_tempo))
             if candidate and (best is None or candidate.votes > best.votes):
                 best = candidate
         if best is not None:
-            found.append(best)
+            found.append(FileMatch.of(int(file_id), best))
     return found

@@ -1,5 +1,6 @@
-"""The bulk audit's SQL (run on DuckDB) decides as the trace matcher does: the same voices, the
-same votes and times, on real recorded speech and on small generated histograms."""
+"""The bulk audit's SQL (run on DuckDB) decides as the deployed trace matcher (keyed_match) does:
+the same (file, voice) pairs with the same votes, times and p-values on real recorded speech, the
+tempo grid, and the index's stop-list."""
 
 from __future__ import annotations
 
@@ -8,34 +9,34 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import soxr
 
 from ailas.dataset import query_rows
-from shared.audio.fingerprint import hashes_of, peaks_of
-from shared.audio.match import MIN_VOTES, MemoryIndex, match
+from shared.audio import keyed_match
+from shared.audio.engine import ALGORITHM_VERSION, AUDIT_ALGORITHM, KEYED, audit_hashes
+from shared.audio.fingerprint import HOP_S, peaks_of
+from shared.audio.keyed_match import MIN_VOTES, MemoryIndex, match
 from shared.audits import duck, score
+from shared.fingerprint_index import CAP
 from tests import realspeech
 
 RATE = 16000
 
 
-def _registry(tmp: Path, voices: dict[str, np.ndarray]) -> tuple[list[Path], MemoryIndex]:
-    index, parts = MemoryIndex(), []
-    for voice_no, samples in voices.items():
-        hashes, times = hashes_of(peaks_of(samples, RATE))
-        index.add(voice_no, hashes, times)
-        path = tmp / "registry" / f"{voice_no}.parquet"
-        duck.write_parquet(
-            path, {"voice_no": np.array([voice_no] * len(hashes)), "hash": hashes, "t": times}
-        )
-        parts.append(path)
-    return parts, index
+def _write_registry(tmp: Path, voices: dict[str, tuple[np.ndarray, np.ndarray]]) -> list[Path]:
+    """The export's rows (one Parquet here; per voice and bucket in S3: the SQL reads a list)."""
+    names = np.concatenate([np.array([v] * len(h)) for v, (h, _) in voices.items()])
+    hashes = np.concatenate([h for h, _ in voices.values()])
+    times = np.concatenate([t for _, t in voices.values()])
+    path = tmp / "registry.parquet"
+    duck.write_parquet(path, {"voice_no": names, "hash": hashes, "t": times})
+    return [path]
 
 
-def _dataset(tmp: Path, excerpts: list[np.ndarray]) -> list[Path]:
+def _write_dataset(tmp: Path, files: list[dict[str, np.ndarray]]) -> list[Path]:
     columns: dict[str, list[np.ndarray]] = {}
-    for file_id, samples in enumerate(excerpts):
-        rows = query_rows(peaks_of(samples, RATE))
-        rows["file_id"] = np.full(len(rows["hash"]), file_id, np.int32)
+    for file_id, rows in enumerate(files):
+        rows = {**rows, "file_id": np.full(len(rows["hash"]), file_id, np.int32)}
         for name, values in rows.items():
             columns.setdefault(name, []).append(values)
     path = tmp / "dataset.parquet"
@@ -49,55 +50,94 @@ def speech() -> dict[str, np.ndarray]:
     return {f"V-{i}": sf.read(p, dtype="float32")[0] for i, p in enumerate(paths)}
 
 
+def _excerpts(speech: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """3 s of every recording: clean, quieter in noise, and 3 % faster (pitch and tempo)."""
+    rng = np.random.default_rng(7)
+    out = []
+    for samples in speech.values():  # registered and unregistered recordings alike
+        start = len(samples) // 4
+        excerpt = samples[start : start + 3 * RATE]
+        noisy = excerpt * 0.1 + rng.normal(0, 0.01, len(excerpt)).astype("f4")
+        faster = soxr.resample(excerpt, RATE * 1.03, RATE)
+        out += [excerpt, noisy, faster.astype("f4")]
+    return out
+
+
+def test_the_audit_uses_the_deployed_fingerprint() -> None:
+    assert KEYED  # the SQL is keyed_match's vote
+    assert AUDIT_ALGORITHM == ALGORITHM_VERSION
+
+
 def test_audit_sql_finds_what_the_trace_matcher_finds_on_real_speech(
     tmp_path: Path, speech: dict[str, np.ndarray]
 ) -> None:
     registered = dict(list(speech.items())[:6])  # the reader's five sentences + one card name
-    registry, index = _registry(tmp_path, registered)
-    rng = np.random.default_rng(7)
-    excerpts = []
-    for samples in speech.values():  # registered and unregistered recordings alike
-        start = len(samples) // 4
-        excerpt = samples[start : start + 3 * RATE]
-        excerpts += [excerpt, excerpt * 0.1 + rng.normal(0, 0.01, len(excerpt)).astype("f4")]
-    by_sql = score.matches(duck.audit_rows(_dataset(tmp_path, excerpts), registry))
-    audited = {(m.file_id, m.voice_no): m for m in by_sql}
+    index, exported = MemoryIndex(), {}
+    for voice_no, samples in registered.items():
+        exported[voice_no] = audit_hashes(peaks_of(samples, RATE))
+        index.add(voice_no, *exported[voice_no])
+    excerpts = [peaks_of(e, RATE) for e in _excerpts(speech)]
+    # a trace reads at most MAX_LOOKUPS distinct keys; these excerpts stay under it, so the
+    # trace and the audit (which uses every probe of a file) read the same keys
+    assert all(len(np.unique(query_rows(p)["hash"])) <= keyed_match.MAX_LOOKUPS for p in excerpts)
+    rows = duck.audit_rows(
+        _write_dataset(tmp_path, [query_rows(p) for p in excerpts]),
+        _write_registry(tmp_path, exported),
+    )
+    audited = {(m.file_id, m.voice_no): m for m in score.matches(rows)}
     traced = {}
-    for file_id, excerpt in enumerate(excerpts):
-        for m in match(peaks_of(excerpt, RATE), index.lookup):
+    for file_id, peaks in enumerate(excerpts):
+        for m in match(peaks, index.lookup):
             traced[(file_id, m.voice_id)] = m
     assert set(audited) == set(traced)
-    assert len(traced) >= 5  # the real-speech excerpts do match (clean and noisy)
+    assert len(traced) >= 12  # the real-speech excerpts do match (clean, noisy and faster)
     assert {v for _, v in traced} <= set(registered)
+    assert {round(m.tempo, 2) for m in traced.values()} != {1.0}  # the tempo grid is exercised
     for found, m in traced.items():
         assert audited[found].votes == m.votes
+        assert audited[found].tempo == m.tempo
         assert audited[found].query_start_s == pytest.approx(m.query_start_s)
         assert audited[found].voice_start_s == pytest.approx(m.voice_start_s)
+        assert audited[found].duration_s == pytest.approx(m.duration_s)
         assert audited[found].p_value == pytest.approx(m.p_value, rel=1e-9)
 
 
-def test_histogram_groups_below_the_votes_floor_never_leave_the_database(tmp_path: Path) -> None:
+def _planted(tmp_path: Path, common: int) -> tuple[list[Path], list[Path]]:
+    """A voice of 400 random keys over 48 s; file 0 holds every tenth of them at +1000 frames and
+    4 % slower (tempo 1.04), file 1 a few scattered ones. ``common`` other voices also hold
+    file 0's keys (at random times)."""
     rng = np.random.default_rng(3)
-    hashes = rng.integers(0, 1 << 20, 400)
-    times = np.sort(rng.integers(0, 3000, 400))
-    registry = tmp_path / "r.parquet"
-    duck.write_parquet(registry, {"voice_no": np.array(["V-A"] * 400), "hash": hashes, "t": times})
-    shifted = times[:40] - 1000  # a run of 40 hashes at one offset (+1000 frames) …
-    chance = rng.integers(0, 3000, MIN_VOTES - 1)  # … and a few scattered ones
-    dataset = tmp_path / "d.parquet"
-    duck.write_parquet(
-        dataset,
-        {
-            "file_id": np.array([0] * 40 + [1] * (MIN_VOTES - 1)),
-            "hyp": np.zeros(40 + MIN_VOTES - 1, np.int16),
-            "hash": np.concatenate([hashes[:40], hashes[100 : 100 + MIN_VOTES - 1]]),
-            "frame": np.concatenate([shifted, chance]),
-            "span": np.array([3000] * 40 + [3000] * (MIN_VOTES - 1)),
-        },
-    )
-    rows = duck.audit_rows([dataset], [registry])
+    hashes = rng.choice(1 << 26, 400, replace=False)
+    times = np.sort(rng.choice(3000, 400, replace=False))
+    planted = slice(0, 400, 10)
+    voices = {"V-A": (hashes, times)}
+    for i in range(common):
+        voices[f"V-C{i:04d}"] = (hashes[planted], rng.integers(0, 3000, 40))
+    chance = rng.choice(np.arange(1, 400, 10), MIN_VOTES - 1, replace=False)
+    files = [
+        {"hash": hashes[planted], "frame": np.round((times[planted] + 1000) / 1.04)},
+        {"hash": hashes[chance], "frame": rng.integers(0, 3000, len(chance))},
+    ]
+    files = [{**f, "span": np.full(len(f["hash"]), 4000)} for f in files]
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    return _write_dataset(tmp_path, files), _write_registry(tmp_path, voices)
+
+
+def test_only_offset_coherent_votes_leave_the_database_and_the_tempo_is_found(
+    tmp_path: Path,
+) -> None:
+    rows = duck.audit_rows(*_planted(tmp_path, 0))
     assert {r["file_id"] for r in rows} == {0}
     found = score.matches(rows)
     assert [(m.file_id, m.voice_no) for m in found] == [(0, "V-A")]
+    assert found[0].tempo == pytest.approx(1.04)
     assert found[0].votes >= 40 - MIN_VOTES
-    assert found[0].voice_start_s - found[0].query_start_s == pytest.approx(1000 * 0.016, abs=0.1)
+    start_in_voice = found[0].voice_start_s - found[0].query_start_s * 1.04
+    assert start_in_voice == pytest.approx(-1000 * HOP_S, abs=0.1)
+
+
+def test_keys_the_index_stop_lists_are_not_evidence(tmp_path: Path) -> None:
+    below = score.matches(duck.audit_rows(*_planted(tmp_path / "below", CAP - 2)))
+    assert ("V-A", 0) in {(m.voice_no, m.file_id) for m in below}
+    above = score.matches(duck.audit_rows(*_planted(tmp_path / "above", CAP - 1)))
+    assert "V-A" not in {m.voice_no for m in above}  # each key now holds CAP postings
