@@ -1,6 +1,8 @@
-"""The registry's fingerprint export for bulk audits: every registered voice's (hash, time)
-pairs as Parquet in S3, partitioned by algorithm and hash bucket, kept current by the event
-stream.
+"""The registry's fingerprint export for bulk audits: every registered voice's distinct (key,
+anchor frame) postings of the deployed keyed fingerprint, as Parquet in S3, partitioned by
+algorithm and key bucket, kept current by the event stream. Keys the index stop-lists are
+left out by the audit's SQL (it counts each key's postings over the export), not here: whether
+a key is too common depends on every voice, not on the one being exported.
 
 Two steps, so that no Lambda carries a Parquet writer:
 1. ingest (and rebuild-index) stage the pairs the fingerprint index was just given, as one small
@@ -10,8 +12,8 @@ Two steps, so that no Lambda carries a Parquet writer:
    stack writes one Parquet per voice and bucket with DuckDB; in AWS the subscriber starts an
    Athena ``INSERT INTO`` (Athena writes the Parquet) and audits filter the voices by status.
 
-The audit's algorithm (engine.AUDIT_ALGORITHM) names the ``algorithm=`` partition: a new one
-is re-exported by rebuild-index."""
+The audit's algorithm (engine.AUDIT_ALGORITHM, the deployed ALGORITHM_VERSION) names the
+``algorithm=`` partition: a new one is filled by rebuild-index from retained audio."""
 
 from __future__ import annotations
 
@@ -51,7 +53,7 @@ def on_voice_event(event: events.DomainEvent) -> None:
         return
     if not (voice.get("audio") or {}).get("fingerprint_algorithm"):
         return  # never indexed: nothing was staged
-    algorithm = AUDIT_ALGORITHM  # ingest stages the audit's pairs beside the deployed index
+    algorithm = AUDIT_ALGORITHM  # ingest stages the index's own postings for the export
     if voice["status"] in SEARCHABLE:
         publish(voice["voice_no"], algorithm)
     else:

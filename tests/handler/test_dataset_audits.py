@@ -12,8 +12,8 @@ import pytest
 
 from ailas.dataset import query_rows
 from shared import events, query_jobs
-from shared.audio.engine import AUDIT_ALGORITHM
-from shared.audio.fingerprint import hashes_of, peaks_of
+from shared.audio.engine import AUDIT_ALGORITHM, audit_hashes
+from shared.audio.fingerprint import peaks_of
 from shared.audits import duck, engine, export, service, staging
 from shared.aws import client
 from shared.settings import get_settings
@@ -38,7 +38,7 @@ def _register(registry: Any, holder: Any, performer_id: str, samples: np.ndarray
         token=holder.token,
     )
     voice_no = reply.json["voice_no"]
-    hashes, times = hashes_of(peaks_of(samples, RATE))
+    hashes, times = audit_hashes(peaks_of(samples, RATE))
     staging.stage(voice_no, AUDIT_ALGORITHM, hashes, times)
     voices.transition(
         voice_no,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ailas.dataset import COLUMNS
 from infra.template import load
+from shared.audio.engine import AUDIT_ALGORITHM
 from shared.audits import engine
 from shared.audits.sql import COLUMNS as RESULT_COLUMNS
 
@@ -50,12 +51,12 @@ def test_only_the_functions_that_need_athena_get_it_and_never_a_wildcard_action(
 
 
 def test_the_athena_audit_sql_reads_one_audit_and_one_algorithm() -> None:
-    sql = engine.audit_sql_athena("D-0000-0000-0", "lm-speech-1")
+    sql = engine.audit_sql_athena("D-0000-0000-0", AUDIT_ALGORITHM)
     assert "WHERE audit_id = 'D-0000-0000-0'" in sql
-    assert "WHERE algorithm = 'lm-speech-1'" in sql
+    assert f"WHERE algorithm = '{AUDIT_ALGORITHM}'" in sql
     assert "audit_dataset" in sql and "fingerprint_export" in sql
     assert all(column in sql for column in RESULT_COLUMNS)
-    insert = engine.export_insert_sql("V-1'; DROP", "lm-speech-1")
+    insert = engine.export_insert_sql("V-1'; DROP", AUDIT_ALGORITHM)
     assert "voice_no = 'V-1''; DROP'" in insert  # quoted, never spliced
 
 
