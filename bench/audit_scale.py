@@ -1,13 +1,17 @@
 """Bulk audit at scale: the local DuckDB join, the modelled Athena cost and time, and the
-per-window trace approach it replaces.
+per-window trace approach it replaces — with the deployed keyed fingerprint (engine.py:
+AUDIT_ALGORITHM; the dataset's rows are its query probes, the registry's its postings).
 
 Registry and dataset are generated from the real-speech corpus (bench/corpus.py, ~6 h of
 recorded people): its peaks are split in two halves (registered speakers / dataset speakers)
 and repeated under pitch transpositions (whole semitones, as other voices would be) and small
 tempo changes until each side holds --hours; 5 % of the dataset are excerpts of registered
 recordings (true matches). The join runs in a child process with DuckDB on --threads threads
-(time and peak memory measured); Athena is modelled from the measured Parquet bytes per hour
-($5 per TB scanned) and the measured join pairs per (dataset hour × registry hour).
+(time, CPU and peak memory measured). Athena is modelled from the measured Parquet bytes per
+hour ($5 per TB scanned), the CPU DuckDB measurably spends per row read and per join pair, and
+the join pairs at 100,000 registered hours from bench/query_cost.py's key-distribution model
+(a key seen c times in the corpus sample holds c·H/h postings; keys reaching the index's CAP
+are stop-listed, and the audit's SQL leaves them out as the index does).
 
     .venv/bin/python bench/audit_scale.py [--hours 10] [--threads 2] [--athena-workers 200]
 """
@@ -33,9 +37,11 @@ sys.path.insert(0, str(ROOT / "client"))
 
 from ailas.dataset import query_rows  # noqa: E402
 from bench import corpus  # noqa: E402
-from shared.audio.fingerprint import HOP_S, Peaks, hashes_of, peaks_of  # noqa: E402
-from shared.audio.match import query_hashes  # noqa: E402
+from shared.audio.engine import AUDIT_ALGORITHM, audit_hashes  # noqa: E402
+from shared.audio.fingerprint import HOP_S, Peaks, peaks_of  # noqa: E402
+from shared.audio.keyed_match import query_hashes  # noqa: E402
 from shared.audits import duck, score  # noqa: E402
+from shared.fingerprint_index import BATCH_GET, CAP  # noqa: E402
 
 CACHE = corpus.CACHE / "audit-peaks.npz"
 ATHENA_USD_PER_TB = 5.0
@@ -116,7 +122,7 @@ def build(folder: Path, target_h: float) -> dict[str, Any]:
     files += variants(registered, target_h * 0.05, [(0, 1.0)])
     registry, dataset = PartWriter(folder, "registry"), PartWriter(folder, "dataset")
     for i, peaks in enumerate(voices):
-        hashes, times = hashes_of(peaks)
+        hashes, times = audit_hashes(peaks)
         registry.add({"voice_no": np.full(len(hashes), f"V-{i:05d}"), "hash": hashes, "t": times})
     for i, peaks in enumerate(files):
         rows = query_rows(peaks)
@@ -143,104 +149,162 @@ def _join(dataset: list[Path], registry: list[Path], threads: int, out: Any) -> 
     out.put((sql_s, scored_s, len(rows), [(m.file_id, m.voice_no) for m in found]))
 
 
-def run_join(built: dict[str, Any], threads: int) -> tuple:
-    """The join and scoring in a child process: (SQL s, scoring s, CPU s, peak MB, rows,
-    matches). CPU seconds do not depend on what else the machine runs; wall seconds do."""
+def _scan(dataset: list[Path], registry: list[Path], threads: int, out: Any) -> None:
+    """What the join costs before any pair: both sides read and grouped by key."""
+    import duckdb
+
+    with duckdb.connect(config={"threads": threads}) as con:
+        for files in (dataset, registry):
+            source = "read_parquet([" + ", ".join(f"'{p}'" for p in files) + "])"
+            grouped = f"SELECT hash, count(*) FROM {source} GROUP BY hash"  # noqa: S608
+            con.execute(f"SELECT count(*) FROM ({grouped})")  # noqa: S608
+    out.put(None)
+
+
+def in_child(target: Any, built: dict[str, Any], threads: int) -> tuple[Any, float, float]:
+    """``target`` in a child process: (its result, CPU s, peak MB). CPU seconds do not depend on
+    what else the machine runs; wall seconds do."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     queue: Any = multiprocessing.Queue()
     child = multiprocessing.Process(
-        target=_join, args=(built["dataset"].parts, built["registry"].parts, threads, queue)
+        target=target, args=(built["dataset"].parts, built["registry"].parts, threads, queue)
     )
     child.start()
-    sql_s, scored_s, rows, found = queue.get()
+    result = queue.get()
     child.join()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_s = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    return sql_s, scored_s, cpu_s, after.ru_maxrss / 1024, rows, found
+    return result, cpu_s, after.ru_maxrss / 1024
 
 
-def join_pairs(built: dict[str, Any]) -> int:
-    """Σ over hash values of (dataset rows × registry rows): the pairs the join produces."""
+def join_pairs(built: dict[str, Any]) -> dict[str, int]:
+    """Σ over keys of (dataset rows × registry rows): the pairs the join produces, with and
+    without the keys the index would stop-list (≥ CAP postings), and the distinct votes."""
     import duckdb
 
     con = duckdb.connect()
-    sources = [
+    d, r = (
         "read_parquet([" + ", ".join(f"'{p}'" for p in built[side].parts) + "])"
         for side in ("dataset", "registry")
-    ]
-    sql = (
-        f"WITH d AS (SELECT hash, count(*) AS n FROM {sources[0]} GROUP BY hash), "  # noqa: S608
-        f"r AS (SELECT hash, count(*) AS n FROM {sources[1]} GROUP BY hash) "
-        "SELECT sum(d.n * r.n) FROM d JOIN r USING (hash)"
     )
-    return int(con.execute(sql).fetchone()[0] or 0)
+    counts = (
+        f"WITH d AS (SELECT hash, count(*) AS n FROM {d} GROUP BY hash), "  # noqa: S608
+        f"r AS (SELECT hash, count(*) AS n FROM {r} GROUP BY hash) "
+    )
+    sums = (
+        f"SELECT sum(d.n * r.n), sum(CASE WHEN r.n < {CAP} THEN d.n * r.n END), "  # noqa: S608
+        f"sum(CASE WHEN r.n >= {CAP} THEN d.n END), sum(d.n) FROM d LEFT JOIN r USING (hash)"
+    )
+    row = con.execute(counts + sums).fetchone()
+    return {
+        "pairs_all": int(row[0] or 0),
+        "pairs": int(row[1] or 0),
+        "stopped_rows": int(row[2] or 0),
+        "dataset_rows": int(row[3] or 0),
+    }
 
 
 def trace_requests_per_hour(others: list[Peaks]) -> float:
-    """One DynamoDB Query per distinct hash of each 5 s window (its 9 hypotheses, capped)."""
+    """One BatchGetItem per 100 distinct keys of each 5 s window (keyed_match.query_hashes)."""
     window = int(TRACE_WINDOW_S / HOP_S)
     counts = []
     for peaks in others[:60]:
         for start in range(0, int(peaks.frames.max()) - window, window * 4):
             keep = (peaks.frames >= start) & (peaks.frames < start + window)
-            part = Peaks(peaks.frames[keep], peaks.hz[keep])
-            per = query_hashes(part)
-            counts.append(len(np.unique(np.concatenate([h for _, h, _ in per]))) if per else 0)
+            keys, _ = query_hashes(Peaks(peaks.frames[keep], peaks.hz[keep]))
+            counts.append(-(-len(np.unique(keys)) // BATCH_GET))
     return float(np.mean(counts)) * 3600 / TRACE_WINDOW_S
 
 
-def report(args: argparse.Namespace, built: dict[str, Any], measured: tuple) -> None:
-    seconds, scored_s, cpu_s, peak_mb, rows, found = measured
-    pairs = join_pairs(built)
-    d_h, r_h = built["dataset_h"], built["registry_h"]
-    d_bph, r_bph = built["dataset"].bytes / d_h, built["registry"].bytes / r_h
+def modelled_pairs(registry_hours: float, recordings: int) -> dict[str, float]:
+    """Join pairs per dataset hour against a registry of ``registry_hours``, from
+    bench/query_cost.py's model of the key distribution of real speech: Σ over a 5 s query's
+    probe rows of its key's expected postings, the keys the index stop-lists left out."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import query_cost
+
+    registered, excerpts = query_cost.corpus_sample(recordings, 60)
+    model = query_cost.Model(AUDIT_ALGORITHM, registered, [])
+    pairs, stopped = [], []
+    for excerpt in excerpts:
+        probes = query_rows(peaks_of(excerpt, query_cost.SR))["hash"]
+        postings, _ = model.expected(probes, registry_hours)
+        kept = postings < CAP
+        pairs.append(float(postings[kept].sum()))
+        stopped.append(float((~kept).mean()) if len(probes) else 0.0)
+    per_hour = 3600 / TRACE_WINDOW_S
+    return {
+        "sample_h": model.hours,
+        "pairs_per_dataset_hour": float(np.mean(pairs)) * per_hour,
+        "stopped_fraction": float(np.mean(stopped)),
+    }
+
+
+def local_table(args: argparse.Namespace, built: dict[str, Any], measured: dict) -> None:
+    (sql_s, scored_s, rows, found), cpu_s, peak_mb = measured["join"]
+    pairs = measured["pairs"]
     hits = {f for f, _ in found}
+    true_files = built["true_files"]
     load = os.getloadavg()[0]
     print(
         f"\nLocal DuckDB ({args.threads} threads, load average {load:.1f} on "
-        f"{os.cpu_count()} cores): {d_h:.1f} h dataset × {r_h:.1f} h registry"
+        f"{os.cpu_count()} cores): {built['dataset_h']:.1f} h dataset × "
+        f"{built['registry_h']:.1f} h registry, {AUDIT_ALGORITHM}"
     )
     print(
-        "| rows dataset | rows registry | join pairs | histogram | SQL | scoring | CPU | memory |"
+        "| rows dataset | rows registry | join pairs (stop-listed keys out) | result rows | SQL "
+        "wall | scoring | CPU | peak memory | registered excerpts found | other files matched |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     print(
-        f"| {built['dataset'].rows:,} | {built['registry'].rows:,} | {pairs:,} | {rows:,} | "
-        f"{seconds:.0f} s | {scored_s:.0f} s | {cpu_s:.0f} s | {peak_mb:.0f} MB |"
+        f"| {built['dataset'].rows:,} | {built['registry'].rows:,} | {pairs['pairs']:,} "
+        f"({pairs['pairs_all']:,} with them) | {rows:,} | {sql_s:.0f} s | {scored_s:.1f} s | "
+        f"{cpu_s:.0f} s | {peak_mb:,.0f} MB | {len(hits & true_files)} / {len(true_files)} | "
+        f"{len(hits - true_files)} / {built['files'] - len(true_files)} |"
     )
-    true_files = built["true_files"]
-    other_files = built["files"] - len(true_files)
-    print(
-        f"registered excerpts found: {len(hits & true_files)}/{len(true_files)} files; "
-        f"other files matched: {len(hits - true_files)}/{other_files}"
-    )
-    big_d, big_r = 1000.0, 100_000.0
-    scanned = big_d * d_bph + big_r * r_bph
-    big_pairs = pairs / (d_h * r_h) * big_d * big_r
-    rate = pairs / max(cpu_s, 1e-9)  # pairs per CPU second, measured (independent of load)
-    ten = 100 * cpu_s / args.threads  # 10 h × 10 h: 100× the pairs of 1 h × 1 h
-    print(
-        f"10 h × 10 h, from the CPU time: {ten * (d_h * r_h) ** -1 / 60:.0f} min on "
-        f"{args.threads} idle cores (goal ≤ 10 min)"
-    )
-    athena_s = big_pairs / (rate * args.athena_workers)
+
+
+def athena_table(args: argparse.Namespace, built: dict[str, Any], measured: dict) -> None:
+    _, cpu_s, _ = measured["join"]
+    _, scan_cpu_s, _ = measured["scan"]
+    pairs = measured["pairs"]["pairs"]
+    d_h, r_h = built["dataset_h"], built["registry_h"]
+    rows_read = built["dataset"].rows + built["registry"].rows
+    row_cpu = scan_cpu_s / rows_read  # CPU s per row read and grouped by key
+    pair_cpu = max(cpu_s - scan_cpu_s, 0.0) / max(pairs, 1)  # the rest, per join pair
+    big_d, big_r = args.dataset_hours, args.registry_hours
+    model = modelled_pairs(big_r, args.model_recordings)
+    big_pairs = model["pairs_per_dataset_hour"] * big_d
+    big_rows = big_d * built["dataset"].rows / d_h + big_r * built["registry"].rows / r_h
+    scanned = big_d * built["dataset"].bytes / d_h + big_r * built["registry"].bytes / r_h
+    cpu = big_rows * row_cpu + big_pairs * pair_cpu
+    measured_rate = pairs / (d_h * r_h)
     print(f"\nAthena model: {big_d:,.0f} h dataset × {big_r:,.0f} h registry")
-    print("| Parquet bytes/h dataset | bytes/h registry | scanned | cost | join pairs | time |")
-    print("|---|---|---|---|---|---|")
+    print("| quantity | value |")
+    print("|---|---|")
     print(
-        f"| {d_bph / 1e6:.1f} MB | {r_bph / 1e6:.1f} MB | {scanned / 1e12:.2f} TB | "
-        f"${scanned / 1e12 * ATHENA_USD_PER_TB:.2f} | {big_pairs:.2e} | "
-        f"{athena_s / 3600:.1f} h at {args.athena_workers} workers × {rate:.2e} pairs/s |"
+        f"| Parquet per hour: dataset / registry | {built['dataset'].bytes / d_h / 1e6:.1f} MB / "
+        f"{built['registry'].bytes / r_h / 1e6:.1f} MB (zstd) |"
     )
-    needed = big_pairs / (30 * 60 * rate * args.athena_workers)
     print(
-        f"30 min needs {needed:,.0f}× fewer join pairs: {np.log2(max(needed, 1)):.1f} more "
-        "bits of hash entropy (issue 16), the cost does not depend on it"
+        f"| bytes scanned | {scanned / 1e12:.2f} TB → ${scanned / 1e12 * ATHENA_USD_PER_TB:.2f} "
+        "at $5/TB (goal ≤ $5) |"
+    )
+    print(f"| rows read | {big_rows:.2e} ({row_cpu * 1e9:.0f} ns CPU each, measured) |")
+    print(
+        f"| join pairs | {big_pairs:.2e}: {model['pairs_per_dataset_hour']:.2e} per dataset "
+        f"hour at {big_r:,.0f} h (query_cost model, {model['sample_h']:.1f} h sampled; "
+        f"{100 * model['stopped_fraction']:.0f} % of probes on stop-listed keys); measured here "
+        f"{measured_rate:.2e} per dataset-hour × registry-hour ({pair_cpu * 1e9:.0f} ns CPU each) |"
+    )
+    print(
+        f"| CPU | {cpu / 3600:,.0f} h → {cpu / args.athena_workers / 60:,.0f} min at "
+        f"{args.athena_workers} workers (goal ≤ 30 min) |"
     )
     per_hour = trace_requests_per_hour(built["others"])
     print(
-        f"\nPer-window trace approach: {per_hour:,.0f} DynamoDB requests per dataset hour; "
-        f"{per_hour * big_d:.2e} for {big_d:,.0f} h (the audit: 1 upload, 1 query)"
+        f"| the per-window trace approach | {per_hour:,.0f} BatchGetItem requests per dataset "
+        f"hour: {per_hour * big_d:.2e} for {big_d:,.0f} h |"
     )
 
 
@@ -249,12 +313,21 @@ def main() -> None:
     parser.add_argument("--hours", type=float, default=10.0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--athena-workers", type=int, default=200)
+    parser.add_argument("--dataset-hours", type=float, default=1_000.0)
+    parser.add_argument("--registry-hours", type=float, default=100_000.0)
+    parser.add_argument("--model-recordings", type=int, default=120)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
         built = build(Path(folder), args.hours)
         print(f"generated in {time.perf_counter() - started:.0f} s")
-        report(args, built, run_join(built, args.threads))
+        measured = {
+            "join": in_child(_join, built, args.threads),
+            "scan": in_child(_scan, built, args.threads),
+            "pairs": join_pairs(built),
+        }
+        local_table(args, built, measured)
+        athena_table(args, built, measured)
 
 
 if __name__ == "__main__":
