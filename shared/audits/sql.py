@@ -7,6 +7,10 @@ more are left out, as the index stop-lists them. Then:
 
 - one vote per distinct (file, voice, query anchor, registered anchor) sharing a key;
 - per voice: its votes in all and its latest registered anchor; per file: the voices voted for;
+- an exact shortcut before the tempo grid: the votes of one bin pair (offsets within
+  2·OFFSET_BIN) under a factor s have t_reg − t_query within 2·OFFSET_BIN + |s − 1|·span of
+  each other, so they fall in two neighbouring cells of that width; a voice none of whose cell
+  pairs holds MIN_VOTES cannot be matched and is not binned under the 13 factors;
 - under every tempo factor s of ``TEMPOS`` (a VALUES list, cross-joined after the votes are
   made distinct): offset bin = floor((t_reg − s·t_query) / OFFSET_BIN), in doubles as numpy
   computes it; each bin merged with the next one;
@@ -48,64 +52,78 @@ WITH dataset AS (
   SELECT file_id, count(*) AS voices_hit FROM totals GROUP BY file_id
 ), spans AS (
   SELECT file_id, max(span) AS span FROM dataset GROUP BY file_id
-), live AS (  -- fewer votes than MIN_VOTES in all cannot make a bin of MIN_VOTES
-  SELECT h.file_id, h.voice, h.qt, h.vt
+), widths AS (  -- cells of t_reg − t_query (see below): wide enough for any tempo factor
+  SELECT file_id, span,
+         CAST(ceil(span * CAST({tempo_reach} AS DOUBLE)) AS BIGINT) + {bin_pair} + 1 AS width
+  FROM spans
+), cells AS (
+  SELECT h.file_id, h.voice,
+         CAST(floor(CAST(h.vt - h.qt AS DOUBLE) / w.width) AS BIGINT) AS cell, count(*) AS n
+  FROM hits h JOIN widths w ON w.file_id = h.file_id
+  GROUP BY h.file_id, h.voice, CAST(floor(CAST(h.vt - h.qt AS DOUBLE) / w.width) AS BIGINT)
+), live_voices AS (  -- an exact shortcut (see the module's docstring), numbered: one key
+  SELECT file_id, voice, row_number() OVER (ORDER BY file_id, voice) AS g
+  FROM (
+    SELECT DISTINCT file_id, voice FROM (
+      SELECT file_id, voice, n + CASE
+               WHEN lead(cell) OVER (PARTITION BY file_id, voice ORDER BY cell) = cell + 1
+               THEN lead(n) OVER (PARTITION BY file_id, voice ORDER BY cell)
+               ELSE 0 END AS n2
+      FROM cells) c
+    WHERE n2 >= {min_votes}) l
+), live AS (
+  SELECT l.g, h.qt, h.vt
   FROM hits h
-  JOIN totals t ON t.file_id = h.file_id AND t.voice = h.voice
-  WHERE t.pairs >= {min_votes}
+  JOIN live_voices l ON l.file_id = h.file_id AND l.voice = h.voice
 ), tempos AS (
   SELECT * FROM (VALUES {tempos}) AS k (tempo_id, tempo)
+), groups AS (  -- (file, voice, tempo factor) as one integer: grouping by it is cheaper
+  SELECT l.g * {tempo_count} + k.tempo_id AS gt, l.g, l.file_id, l.voice, k.tempo_id, k.tempo
+  FROM live_voices l CROSS JOIN tempos k
 ), bins AS (
-  SELECT l.file_id, l.voice, k.tempo_id, {bin} AS bin, count(*) AS votes
+  SELECT l.g * {tempo_count} + k.tempo_id AS gt, {bin} AS bin, count(*) AS votes
   FROM live l CROSS JOIN tempos k
-  GROUP BY l.file_id, l.voice, k.tempo_id, {bin}
+  GROUP BY l.g * {tempo_count} + k.tempo_id, {bin}
 ), candidates AS (  -- two neighbouring bins reach MIN_VOTES only if one holds half of it
-  SELECT DISTINCT file_id, voice, tempo_id FROM bins WHERE votes >= {half_votes}
+  SELECT DISTINCT gt FROM bins WHERE votes >= {half_votes}
 ), merged AS (
-  SELECT b.file_id, b.voice, b.tempo_id, b.bin,
+  SELECT b.gt, b.bin,
          b.votes + CASE
-           WHEN lead(b.bin) OVER (PARTITION BY b.file_id, b.voice, b.tempo_id ORDER BY b.bin)
-                = b.bin + 1
-           THEN lead(b.votes) OVER (PARTITION BY b.file_id, b.voice, b.tempo_id ORDER BY b.bin)
+           WHEN lead(b.bin) OVER (PARTITION BY b.gt ORDER BY b.bin) = b.bin + 1
+           THEN lead(b.votes) OVER (PARTITION BY b.gt ORDER BY b.bin)
            ELSE 0 END AS merged,
-         row_number() OVER (PARTITION BY b.file_id, b.voice, b.tempo_id ORDER BY b.bin) AS pos
-  FROM bins b
-  JOIN candidates c
-    ON c.file_id = b.file_id AND c.voice = b.voice AND c.tempo_id = b.tempo_id
-), ranked AS (
-  SELECT m.*, row_number() OVER (
-           PARTITION BY m.file_id, m.voice, m.tempo_id ORDER BY m.merged DESC, m.bin) AS place
-  FROM merged m
-), tops AS (
-  SELECT file_id, voice, tempo_id, bin, pos, merged FROM ranked
-  WHERE place = 1 AND merged >= {min_votes}
+         row_number() OVER (PARTITION BY b.gt ORDER BY b.bin) AS pos
+  FROM bins b JOIN candidates c ON c.gt = b.gt
+), best_votes AS (
+  SELECT gt, max(merged) AS merged FROM merged GROUP BY gt HAVING max(merged) >= {min_votes}
+), tops AS (  -- the best bin: the lowest of those holding the most votes, as numpy's argmax
+  SELECT m.gt, min(m.bin) AS bin, min(m.pos) AS pos, max(m.merged) AS merged
+  FROM merged m JOIN best_votes v ON v.gt = m.gt AND v.merged = m.merged
+  GROUP BY m.gt
 ), others AS (
-  SELECT m.file_id, m.voice, m.tempo_id, m.merged, row_number() OVER (
-           PARTITION BY m.file_id, m.voice, m.tempo_id ORDER BY m.merged DESC) AS place
-  FROM merged m
-  JOIN tops t ON t.file_id = m.file_id AND t.voice = m.voice AND t.tempo_id = m.tempo_id
+  SELECT m.gt, m.merged, row_number() OVER (PARTITION BY m.gt ORDER BY m.merged DESC) AS place
+  FROM merged m JOIN tops t ON t.gt = m.gt
   WHERE abs(m.pos - t.pos) > 1
 ), background AS (
-  SELECT file_id, voice, tempo_id, {background}
-  FROM others WHERE place <= {background_bins} GROUP BY file_id, voice, tempo_id
+  SELECT gt, {background} FROM others WHERE place <= {background_bins} GROUP BY gt
 ), best AS (  -- the votes of the best bin pair, binned again for the few groups that reach it
-  SELECT t.file_id, t.voice, t.tempo_id, l.qt, l.vt
+  SELECT t.gt, l.qt, l.vt
   FROM tops t
-  JOIN tempos k ON k.tempo_id = t.tempo_id
-  JOIN live l ON l.file_id = t.file_id AND l.voice = t.voice
+  JOIN groups k ON k.gt = t.gt
+  JOIN live l ON l.g = k.g
   WHERE {bin} IN (t.bin, t.bin + 1)
 )
-SELECT t.file_id, n.voice_no, t.tempo_id, t.merged AS votes, o.pairs, o.extent, s.span,
+SELECT k.file_id, n.voice_no, k.tempo_id, t.merged AS votes, o.pairs, o.extent, s.span,
        f.voices_hit, {background_columns}, b.qt, b.vt
 FROM tops t
-JOIN best b ON b.file_id = t.file_id AND b.voice = t.voice AND b.tempo_id = t.tempo_id
-JOIN totals o ON o.file_id = t.file_id AND o.voice = t.voice
-JOIN spans s ON s.file_id = t.file_id
-JOIN file_voices f ON f.file_id = t.file_id
-JOIN voices n ON n.voice = t.voice
-LEFT JOIN background g
-  ON g.file_id = t.file_id AND g.voice = t.voice AND g.tempo_id = t.tempo_id
-ORDER BY t.file_id, n.voice_no, t.tempo_id, b.qt, b.vt
+JOIN groups k ON k.gt = t.gt
+JOIN best b ON b.gt = t.gt
+JOIN totals o ON o.file_id = k.file_id AND o.voice = k.voice
+JOIN spans s ON s.file_id = k.file_id
+JOIN file_voices f ON f.file_id = k.file_id
+JOIN voices n ON n.voice = k.voice
+LEFT JOIN background g ON g.gt = t.gt
+ORDER BY k.file_id, n.voice_no, k.tempo_id, b.qt, b.vt
 """
 
 BACKGROUND = tuple(f"b{i}" for i in range(1, BACKGROUND_BINS + 1))
@@ -133,7 +151,10 @@ def render(dataset: str, registry: str) -> str:
         dataset=dataset,
         registry=registry,
         cap=CAP,
+        tempo_reach=round(max(abs(t - 1.0) for t in TEMPOS), 6),
+        bin_pair=2 * OFFSET_BIN,
         tempos=tempos,
+        tempo_count=len(TEMPOS),
         min_votes=MIN_VOTES,
         half_votes=-(-MIN_VOTES // 2),
         background_bins=BACKGROUND_BINS,
