@@ -19,6 +19,7 @@ are stop-listed, and the audit's SQL leaves them out as the index does).
 from __future__ import annotations
 
 import argparse
+import math
 import multiprocessing
 import os
 import resource
@@ -27,6 +28,7 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 import numpy as np
@@ -39,8 +41,9 @@ from ailas.dataset import query_rows  # noqa: E402
 from bench import corpus  # noqa: E402
 from shared.audio.engine import AUDIT_ALGORITHM, audit_hashes  # noqa: E402
 from shared.audio.fingerprint import HOP_S, Peaks, peaks_of  # noqa: E402
-from shared.audio.keyed_match import query_hashes  # noqa: E402
+from shared.audio.keyed_match import MIN_VOTES, OFFSET_BIN, TEMPOS, query_hashes  # noqa: E402
 from shared.audits import duck, score  # noqa: E402
+from shared.audits.sql import FAN_SIZE, fans, render  # noqa: E402
 from shared.fingerprint_index import BATCH_GET, CAP  # noqa: E402
 
 CACHE = corpus.CACHE / "audit-peaks.npz"
@@ -163,6 +166,21 @@ def _scan(dataset: list[Path], registry: list[Path], threads: int, out: Any) -> 
     out.put(None)
 
 
+def _votes(dataset: list[Path], registry: list[Path], threads: int, out: Any) -> None:
+    """The audit SQL up to the tempo grid (the votes, their totals and the cell shortcut): its
+    CPU apart from the grid's, and how many votes the shortcut lets through to the grid."""
+    import duckdb
+
+    sources = [
+        "read_parquet([" + ", ".join(f"'{p}'" for p in files) + "])"
+        for files in (dataset, registry)
+    ]
+    sql = render(*sources)
+    head = sql[: sql.index("), groups AS (")] + ") SELECT count(*) FROM live"  # noqa: S608
+    with duckdb.connect(config={"threads": threads, "memory_limit": "3GB"}) as con:
+        out.put(int(con.execute(head).fetchone()[0]))
+
+
 def in_child(target: Any, built: dict[str, Any], threads: int) -> tuple[Any, float, float]:
     """``target`` in a child process: (its result, CPU s, peak MB). CPU seconds do not depend on
     what else the machine runs; wall seconds do."""
@@ -172,7 +190,13 @@ def in_child(target: Any, built: dict[str, Any], threads: int) -> tuple[Any, flo
         target=target, args=(built["dataset"].parts, built["registry"].parts, threads, queue)
     )
     child.start()
-    result = queue.get()
+    while True:
+        try:
+            result = queue.get(timeout=5)
+            break
+        except Empty:
+            if not child.is_alive():  # it failed: say so rather than wait for ever
+                raise RuntimeError(f"{target.__name__} exited with {child.exitcode}") from None
     child.join()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_s = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
@@ -242,6 +266,26 @@ def modelled_pairs(registry_hours: float, recordings: int) -> dict[str, float]:
     }
 
 
+def survival(pairs_per_dataset_hour: float, args: argparse.Namespace) -> float:
+    """The share of the votes × tempo factors the cell shortcut lets through to the tempo grid
+    at scale, if chance votes fall uniformly (Poisson) over a voice's offsets: files of
+    --file-seconds, voices of --voice-hours, cells as shared/audits/sql.py sizes them."""
+    span = args.file_seconds / HOP_S
+    voice_frames = args.voice_hours * 3600 / HOP_S
+    votes = pairs_per_dataset_hour * args.file_seconds / 3600 * args.voice_hours
+    votes /= args.registry_hours
+    through = 0.0
+    for fan, _, reach in fans():
+        width = math.ceil(span * reach) + 2 * OFFSET_BIN + 1
+        cells = (voice_frames + span) / width
+        pair = 2 * votes / cells  # two neighbouring cells
+        below = sum(math.exp(-pair) * pair**k / math.factorial(k) for k in range(MIN_VOTES))
+        passes = 1 - (1 - max(0.0, 1 - below)) ** cells
+        size = min(FAN_SIZE, len(TEMPOS) - fan * FAN_SIZE)
+        through += passes * size / len(TEMPOS)
+    return through
+
+
 def local_table(args: argparse.Namespace, built: dict[str, Any], measured: dict) -> None:
     (sql_s, scored_s, rows, found), cpu_s, peak_mb = measured["join"]
     pairs = measured["pairs"]
@@ -266,21 +310,33 @@ def local_table(args: argparse.Namespace, built: dict[str, Any], measured: dict)
     )
 
 
+def cpu_split(built: dict[str, Any], measured: dict) -> dict[str, float]:
+    """CPU seconds per row read, per join pair (votes, totals, cells) and per vote binned under
+    the tempo grid, from the three measured runs."""
+    _, join_cpu, _ = measured["join"]
+    _, scan_cpu, _ = measured["scan"]
+    live, votes_cpu, _ = measured["votes"]
+    pairs = max(measured["pairs"]["pairs"], 1)
+    return {
+        "row": scan_cpu / (built["dataset"].rows + built["registry"].rows),
+        "pair": max(votes_cpu - scan_cpu, 0.0) / pairs,
+        "grid": max(join_cpu - votes_cpu, 0.0) / max(live, 1),
+        "live_share": live / pairs,
+    }
+
+
 def athena_table(args: argparse.Namespace, built: dict[str, Any], measured: dict) -> None:
-    _, cpu_s, _ = measured["join"]
-    _, scan_cpu_s, _ = measured["scan"]
-    pairs = measured["pairs"]["pairs"]
     d_h, r_h = built["dataset_h"], built["registry_h"]
-    rows_read = built["dataset"].rows + built["registry"].rows
-    row_cpu = scan_cpu_s / rows_read  # CPU s per row read and grouped by key
-    pair_cpu = max(cpu_s - scan_cpu_s, 0.0) / max(pairs, 1)  # the rest, per join pair
+    cpu = cpu_split(built, measured)
     big_d, big_r = args.dataset_hours, args.registry_hours
     model = modelled_pairs(big_r, args.model_recordings)
     big_pairs = model["pairs_per_dataset_hour"] * big_d
     big_rows = big_d * built["dataset"].rows / d_h + big_r * built["registry"].rows / r_h
     scanned = big_d * built["dataset"].bytes / d_h + big_r * built["registry"].bytes / r_h
-    cpu = big_rows * row_cpu + big_pairs * pair_cpu
-    measured_rate = pairs / (d_h * r_h)
+    base = big_rows * cpu["row"] + big_pairs * cpu["pair"]
+    through = survival(model["pairs_per_dataset_hour"], args)
+    low, high = base + big_pairs * through * cpu["grid"], base + big_pairs * cpu["grid"]
+    workers = args.athena_workers
     print(f"\nAthena model: {big_d:,.0f} h dataset × {big_r:,.0f} h registry")
     print("| quantity | value |")
     print("|---|---|")
@@ -292,16 +348,24 @@ def athena_table(args: argparse.Namespace, built: dict[str, Any], measured: dict
         f"| bytes scanned | {scanned / 1e12:.2f} TB → ${scanned / 1e12 * ATHENA_USD_PER_TB:.2f} "
         "at $5/TB (goal ≤ $5) |"
     )
-    print(f"| rows read | {big_rows:.2e} ({row_cpu * 1e9:.0f} ns CPU each, measured) |")
+    print(
+        f"| CPU measured here | {cpu['row'] * 1e9:.0f} ns per row read, {cpu['pair'] * 1e9:.0f} "
+        f"ns per join pair, {cpu['grid'] * 1e9:.0f} ns per vote through the tempo grid "
+        f"({100 * cpu['live_share']:.0f} % of the votes went through) |"
+    )
     print(
         f"| join pairs | {big_pairs:.2e}: {model['pairs_per_dataset_hour']:.2e} per dataset "
         f"hour at {big_r:,.0f} h (query_cost model, {model['sample_h']:.1f} h sampled; "
-        f"{100 * model['stopped_fraction']:.0f} % of probes on stop-listed keys); measured here "
-        f"{measured_rate:.2e} per dataset-hour × registry-hour ({pair_cpu * 1e9:.0f} ns CPU each) |"
+        f"{100 * model['stopped_fraction']:.0f} % of probes on stop-listed keys); here "
+        f"{measured['pairs']['pairs'] / (d_h * r_h):.2e} per dataset-hour × registry-hour |"
     )
     print(
-        f"| CPU | {cpu / 3600:,.0f} h → {cpu / args.athena_workers / 60:,.0f} min at "
-        f"{args.athena_workers} workers (goal ≤ 30 min) |"
+        f"| votes through the tempo grid | {100 * through:.2g} % if chance votes are Poisson "
+        f"({args.file_seconds:.0f} s files, {args.voice_hours:g} h voices); 100 % at worst |"
+    )
+    print(
+        f"| time at {workers} workers | {low / workers / 60:,.0f} min (Poisson) … "
+        f"{high / workers / 60:,.0f} min (every vote through the grid); goal ≤ 30 min |"
     )
     per_hour = trace_requests_per_hour(built["others"])
     print(
@@ -318,6 +382,8 @@ def main() -> None:
     parser.add_argument("--dataset-hours", type=float, default=1_000.0)
     parser.add_argument("--registry-hours", type=float, default=100_000.0)
     parser.add_argument("--model-recordings", type=int, default=120)
+    parser.add_argument("--file-seconds", type=float, default=90.0)
+    parser.add_argument("--voice-hours", type=float, default=1.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
@@ -326,6 +392,7 @@ def main() -> None:
         measured = {
             "join": in_child(_join, built, args.threads),
             "scan": in_child(_scan, built, args.threads),
+            "votes": in_child(_votes, built, args.threads),
             "pairs": join_pairs(built),
         }
         local_table(args, built, measured)

@@ -8,12 +8,15 @@ more are left out, as the index stop-lists them. Then:
 - one vote per distinct (file, voice, query anchor, registered anchor) sharing a key;
 - per voice: its votes in all and its latest registered anchor; per file: the voices voted for;
 - an exact shortcut before the tempo grid: the votes of one bin pair (offsets within
-  2·OFFSET_BIN) under a factor s have t_reg − t_query within 2·OFFSET_BIN + |s − 1|·span of
-  each other, so they fall in two neighbouring cells of that width; a voice none of whose cell
-  pairs holds MIN_VOTES cannot be matched and is not binned under the 13 factors;
-- under every tempo factor s of ``TEMPOS`` (a VALUES list, cross-joined after the votes are
-  made distinct): offset bin = floor((t_reg − s·t_query) / OFFSET_BIN), in doubles as numpy
-  computes it; each bin merged with the next one;
+  2·OFFSET_BIN) under a factor s have t_reg − c·t_query within 2·OFFSET_BIN + |s − c|·span of
+  each other for any c, so with c the centre of a fan of FAN_SIZE neighbouring factors they
+  fall in two neighbouring cells of that width; only the factors of a fan whose cell pairs
+  hold MIN_VOTES somewhere are binned (at catalogue scale chance votes are sparse and almost
+  nothing passes; bench/audit_scale.py);
+- under every tempo factor s of ``TEMPOS`` (a VALUES list, joined after the votes are made
+  distinct, so the join itself is not multiplied by 13): offset bin =
+  floor((t_reg − s·t_query) / OFFSET_BIN), in doubles as numpy computes it; each bin merged
+  with the next one;
 - per (file, voice, tempo) whose best merged bin reaches MIN_VOTES: that bin (the lowest on a
   tie, as numpy's argmax), the BACKGROUND_BINS largest merged counts of the other bins save
   its two neighbours in bin order, and the votes of the best bin pair.
@@ -23,8 +26,12 @@ same function a trace calls. Sources are filled in per engine (``render``)."""
 
 from __future__ import annotations
 
+import math
+
 from shared.audio.keyed_match import BACKGROUND_BINS, MIN_VOTES, OFFSET_BIN, TEMPOS
 from shared.fingerprint_index import CAP
+
+FAN_SIZE = 4  # tempo factors per fan of the shortcut (measured: bench/audit_scale.py)
 
 AUDIT_SQL = """
 WITH dataset AS (
@@ -52,38 +59,38 @@ WITH dataset AS (
   SELECT file_id, count(*) AS voices_hit FROM totals GROUP BY file_id
 ), spans AS (
   SELECT file_id, max(span) AS span FROM dataset GROUP BY file_id
-), widths AS (  -- cells of t_reg − t_query (see below): wide enough for any tempo factor
-  SELECT file_id, span,
-         CAST(ceil(span * CAST({tempo_reach} AS DOUBLE)) AS BIGINT) + {bin_pair} + 1 AS width
-  FROM spans
+), tempos AS (
+  SELECT * FROM (VALUES {tempos}) AS k (tempo_id, tempo, fan)
+), fans AS (  -- neighbouring tempo factors, sheared by their centre; reach = max |s − centre|
+  SELECT * FROM (VALUES {fans}) AS f (fan, centre, reach)
 ), cells AS (
-  SELECT h.file_id, h.voice,
-         CAST(floor(CAST(h.vt - h.qt AS DOUBLE) / w.width) AS BIGINT) AS cell, count(*) AS n
-  FROM hits h JOIN widths w ON w.file_id = h.file_id
-  GROUP BY h.file_id, h.voice, CAST(floor(CAST(h.vt - h.qt AS DOUBLE) / w.width) AS BIGINT)
-), live_voices AS (  -- an exact shortcut (see the module's docstring), numbered: one key
+  SELECT h.file_id, h.voice, f.fan, {cell} AS cell, count(*) AS n
+  FROM hits h JOIN spans s ON s.file_id = h.file_id CROSS JOIN fans f
+  GROUP BY h.file_id, h.voice, f.fan, {cell}
+), live_fans AS (  -- the exact shortcut of the module's docstring
+  SELECT DISTINCT file_id, voice, fan FROM (
+    SELECT file_id, voice, fan, n + CASE
+             WHEN lead(cell) OVER (PARTITION BY file_id, voice, fan ORDER BY cell) = cell + 1
+             THEN lead(n) OVER (PARTITION BY file_id, voice, fan ORDER BY cell)
+             ELSE 0 END AS n2
+    FROM cells) c
+  WHERE n2 >= {min_votes}
+), live_voices AS (  -- numbered: one integer key per (file, voice)
   SELECT file_id, voice, row_number() OVER (ORDER BY file_id, voice) AS g
-  FROM (
-    SELECT DISTINCT file_id, voice FROM (
-      SELECT file_id, voice, n + CASE
-               WHEN lead(cell) OVER (PARTITION BY file_id, voice ORDER BY cell) = cell + 1
-               THEN lead(n) OVER (PARTITION BY file_id, voice ORDER BY cell)
-               ELSE 0 END AS n2
-      FROM cells) c
-    WHERE n2 >= {min_votes}) l
+  FROM (SELECT DISTINCT file_id, voice FROM live_fans) l
 ), live AS (
   SELECT l.g, h.qt, h.vt
   FROM hits h
   JOIN live_voices l ON l.file_id = h.file_id AND l.voice = h.voice
-), tempos AS (
-  SELECT * FROM (VALUES {tempos}) AS k (tempo_id, tempo)
 ), groups AS (  -- (file, voice, tempo factor) as one integer: grouping by it is cheaper
   SELECT l.g * {tempo_count} + k.tempo_id AS gt, l.g, l.file_id, l.voice, k.tempo_id, k.tempo
-  FROM live_voices l CROSS JOIN tempos k
+  FROM live_fans f
+  JOIN live_voices l ON l.file_id = f.file_id AND l.voice = f.voice
+  JOIN tempos k ON k.fan = f.fan
 ), bins AS (
-  SELECT l.g * {tempo_count} + k.tempo_id AS gt, {bin} AS bin, count(*) AS votes
-  FROM live l CROSS JOIN tempos k
-  GROUP BY l.g * {tempo_count} + k.tempo_id, {bin}
+  SELECT k.gt, {bin} AS bin, count(*) AS votes
+  FROM live l JOIN groups k ON k.g = l.g
+  GROUP BY k.gt, {bin}
 ), candidates AS (  -- two neighbouring bins reach MIN_VOTES only if one holds half of it
   SELECT DISTINCT gt FROM bins WHERE votes >= {half_votes}
 ), merged AS (
@@ -142,18 +149,39 @@ COLUMNS = (
 )
 
 
+def fans(size: int = FAN_SIZE) -> list[tuple[int, float, float]]:
+    """TEMPOS in runs of ``size`` neighbouring factors: (fan, centre, reach), reach rounded up
+    so that every factor of the fan lies within it of the centre."""
+    out = []
+    for fan, start in enumerate(range(0, len(TEMPOS), size)):
+        run = TEMPOS[start : start + size]
+        centre = round((run[0] + run[-1]) / 2, 6)
+        reach = math.ceil(max(abs(t - centre) for t in run) * 1e6 + 1) / 1e6
+        out.append((fan, centre, reach))
+    return out
+
+
 def render(dataset: str, registry: str) -> str:
     """The audit SQL over two row sources (a table name, or ``read_parquet(...)``)."""
-    tempos = ", ".join(f"({i}, CAST({s!r} AS DOUBLE))" for i, s in enumerate(TEMPOS))
+    tempos = ", ".join(
+        f"({i}, CAST({s!r} AS DOUBLE), {i // FAN_SIZE})" for i, s in enumerate(TEMPOS)
+    )
+    fan_rows = ", ".join(
+        f"({fan}, CAST({centre!r} AS DOUBLE), CAST({reach!r} AS DOUBLE))"
+        for fan, centre, reach in fans()
+    )
+    # the cell width: a bin pair's votes spread by under 2·OFFSET_BIN + reach·span
+    width = f"(CAST(ceil(s.span * f.reach) AS BIGINT) + {2 * OFFSET_BIN + 1})"
     return AUDIT_SQL.format(
         bin=f"CAST(floor((CAST(l.vt AS DOUBLE) - k.tempo * CAST(l.qt AS DOUBLE)) / {OFFSET_BIN})"
+        " AS BIGINT)",
+        cell=f"CAST(floor((CAST(h.vt AS DOUBLE) - f.centre * CAST(h.qt AS DOUBLE)) / {width})"
         " AS BIGINT)",
         dataset=dataset,
         registry=registry,
         cap=CAP,
-        tempo_reach=round(max(abs(t - 1.0) for t in TEMPOS), 6),
-        bin_pair=2 * OFFSET_BIN,
         tempos=tempos,
+        fans=fan_rows,
         tempo_count=len(TEMPOS),
         min_votes=MIN_VOTES,
         half_votes=-(-MIN_VOTES // 2),
