@@ -31,7 +31,7 @@ import math
 from shared.audio.keyed_match import BACKGROUND_BINS, MIN_VOTES, OFFSET_BIN, TEMPOS
 from shared.fingerprint_index import CAP
 
-FAN_SIZE = 4  # tempo factors per fan of the shortcut (measured: bench/audit_scale.py)
+FAN_SIZE = 7  # tempo factors per fan of the shortcut: two fans (measured: see the README)
 
 AUDIT_SQL = """
 WITH dataset AS (
@@ -149,10 +149,10 @@ COLUMNS = (
 )
 
 
-def fans(size: int = FAN_SIZE) -> list[tuple[int, float, float]]:
-    """TEMPOS in runs of ``size`` neighbouring factors: (fan, centre, reach), reach rounded up
+def fans() -> list[tuple[int, float, float]]:
+    """TEMPOS in runs of FAN_SIZE neighbouring factors: (fan, centre, reach), reach rounded up
     so that every factor of the fan lies within it of the centre."""
-    out = []
+    out, size = [], FAN_SIZE
     for fan, start in enumerate(range(0, len(TEMPOS), size)):
         run = TEMPOS[start : start + size]
         centre = round((run[0] + run[-1]) / 2, 6)
