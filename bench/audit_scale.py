@@ -142,6 +142,9 @@ def build(folder: Path, target_h: float) -> dict[str, Any]:
         "true_files": set(range(truth, len(files))),
         "files": len(files),
         "others": others,
+        # the corpus recording each file and voice was made from (variants cycle through base)
+        "file_source": [1 + 2 * (i % len(others)) for i in range(truth)],
+        "voice_source": [2 * (i % len(registered)) for i in range(len(voices))],
     }
 
 
@@ -286,6 +289,19 @@ def survival(pairs_per_dataset_hour: float, args: argparse.Namespace) -> float:
     return through
 
 
+def other_matches(built: dict[str, Any], found: list[tuple[int, str]]) -> None:
+    """Which recordings the other files matched: a transposed copy of another recording of the
+    same speaker that holds the same audio is the same recording, not chance."""
+    recordings = corpus.recordings()
+    for file_id, voice_no in sorted(found):
+        if file_id in built["true_files"]:
+            continue
+        file_rec = recordings[built["file_source"][file_id]]
+        voice_rec = recordings[built["voice_source"][int(voice_no.split("-")[1])]]
+        same = "same speaker" if file_rec.speaker == voice_rec.speaker else "OTHER SPEAKER"
+        print(f"  file {file_id} ({file_rec.id}) ↔ {voice_no} ({voice_rec.id}): {same}")
+
+
 def local_table(args: argparse.Namespace, built: dict[str, Any], measured: dict) -> None:
     (sql_s, scored_s, rows, found), cpu_s, peak_mb = measured["join"]
     pairs = measured["pairs"]
@@ -308,6 +324,7 @@ def local_table(args: argparse.Namespace, built: dict[str, Any], measured: dict)
         f"{cpu_s:.0f} s | {peak_mb:,.0f} MB | {len(hits & true_files)} / {len(true_files)} | "
         f"{len(hits - true_files)} / {built['files'] - len(true_files)} |"
     )
+    other_matches(built, found)
 
 
 def cpu_split(built: dict[str, Any], measured: dict) -> dict[str, float]:
