@@ -179,7 +179,7 @@ def _votes(dataset: list[Path], registry: list[Path], threads: int, out: Any) ->
         for files in (dataset, registry)
     ]
     sql = render(*sources)
-    head = sql[: sql.index("), groups AS (")] + ") SELECT count(*) FROM live"  # noqa: S608
+    head = sql[: sql.index("), factor_groups AS (")] + ") SELECT count(*) FROM live"  # noqa: S608
     with duckdb.connect(config={"threads": threads, "memory_limit": "3GB"}) as con:
         out.put(int(con.execute(head).fetchone()[0]))
 

@@ -19,7 +19,7 @@ more are left out, as the index stop-lists them. Then:
   with the next one;
 - per (file, voice, tempo) whose best merged bin reaches MIN_VOTES: that bin (the lowest on a
   tie, as numpy's argmax), the BACKGROUND_BINS largest merged counts of the other bins save
-  its two neighbours in bin order, and the votes of the best bin pair.
+  its two neighbours among the non-empty bins, and the votes of the best bin pair.
 
 Only those rows leave the database; the decision is keyed_match.judge in Python (score.py), the
 same function a trace calls. Sources are filled in per engine (``render``)."""
@@ -82,14 +82,14 @@ WITH dataset AS (
   SELECT l.g, h.qt, h.vt
   FROM hits h
   JOIN live_voices l ON l.file_id = h.file_id AND l.voice = h.voice
-), groups AS (  -- (file, voice, tempo factor) as one integer: grouping by it is cheaper
+), factor_groups AS (  -- (file, voice, tempo factor) as one integer: cheaper to group by
   SELECT l.g * {tempo_count} + k.tempo_id AS gt, l.g, l.file_id, l.voice, k.tempo_id, k.tempo
   FROM live_fans f
   JOIN live_voices l ON l.file_id = f.file_id AND l.voice = f.voice
   JOIN tempos k ON k.fan = f.fan
 ), bins AS (
   SELECT k.gt, {bin} AS bin, count(*) AS votes
-  FROM live l JOIN groups k ON k.g = l.g
+  FROM live l JOIN factor_groups k ON k.g = l.g
   GROUP BY k.gt, {bin}
 ), candidates AS (  -- two neighbouring bins reach MIN_VOTES only if one holds half of it
   SELECT DISTINCT gt FROM bins WHERE votes >= {half_votes}
@@ -116,14 +116,14 @@ WITH dataset AS (
 ), best AS (  -- the votes of the best bin pair, binned again for the few groups that reach it
   SELECT t.gt, l.qt, l.vt
   FROM tops t
-  JOIN groups k ON k.gt = t.gt
+  JOIN factor_groups k ON k.gt = t.gt
   JOIN live l ON l.g = k.g
   WHERE {bin} IN (t.bin, t.bin + 1)
 )
 SELECT k.file_id, n.voice_no, k.tempo_id, t.merged AS votes, o.pairs, o.extent, s.span,
        f.voices_hit, {background_columns}, b.qt, b.vt
 FROM tops t
-JOIN groups k ON k.gt = t.gt
+JOIN factor_groups k ON k.gt = t.gt
 JOIN best b ON b.gt = t.gt
 JOIN totals o ON o.file_id = k.file_id AND o.voice = k.voice
 JOIN spans s ON s.file_id = k.file_id
