@@ -46,28 +46,60 @@ def write_parquet(path: Path, columns: dict[str, np.ndarray]) -> int:
     return path.stat().st_size
 
 
+# Every (file, voice) is decided on its own, so the dataset is joined a few files at a time: a
+# batch's votes grow with its rows × the registry's rows, and a batch stays under this product
+# (3.2 M × 0.6 M rows peaked at 1.8 GB on bench/audit_scale.py's speech; 10 h × 10 h in one
+# query spilled over 30 GB).
+BATCH_ROWS_PRODUCT = 1.0e12
+
+
+def file_batches(con: Any, dataset: str, registry: str) -> list[tuple[int, int]]:
+    """Ranges of file_id whose rows × the registry's rows stay under BATCH_ROWS_PRODUCT."""
+    registry_rows = int(con.execute(f"SELECT count(*) FROM {registry}").fetchone()[0])  # noqa: S608
+    per_file = con.execute(
+        f"SELECT file_id, count(*) FROM {dataset} GROUP BY file_id ORDER BY file_id"  # noqa: S608
+    ).fetchall()
+    budget = BATCH_ROWS_PRODUCT / max(registry_rows, 1)
+    ranges: list[tuple[int, int]] = []
+    rows = 0
+    for file_id, count in per_file:
+        if ranges and rows + count <= budget:
+            ranges[-1] = (ranges[-1][0], int(file_id))
+            rows += count
+        else:
+            ranges.append((int(file_id), int(file_id)))
+            rows = count
+    return ranges
+
+
 def audit_rows(
     dataset: list[Path],
     registry: list[Path],
     memory_limit: str | None = None,
     threads: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The audit SQL over local Parquet files → histogram rows (see shared/audits/sql.py)."""
+    """The audit SQL over local Parquet files, a batch of files at a time → the rows of
+    shared/audits/sql.py, in its order."""
     import duckdb
 
     if not dataset or not registry:
         return []
     config: dict[str, Any] = {"threads": threads} if threads else {}
-    sources = [
+    source, registry_source = (
         f"read_parquet([{', '.join(_quoted(p) for p in files)}])" for files in (dataset, registry)
-    ]
+    )
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as spill:
         if memory_limit:  # beyond it DuckDB spills to disk (an in-memory database needs a folder)
             config |= {"memory_limit": memory_limit, "temp_directory": spill}
         with duckdb.connect(config=config) as con:
             try:
-                cursor = con.execute(render(*sources))
+                for first, last in file_batches(con, source, registry_source):
+                    where = f"WHERE file_id BETWEEN {first} AND {last}"  # integers we read
+                    batch = f"(SELECT * FROM {source} {where})"  # noqa: S608
+                    cursor = con.execute(render(batch, registry_source))
+                    names = [d[0] for d in cursor.description]
+                    rows += [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
             except (duckdb.InvalidInputException, duckdb.BinderException, duckdb.IOException) as e:
                 raise InvalidDataset(str(e).splitlines()[0]) from None
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    return rows

@@ -69,7 +69,7 @@ def test_the_audit_uses_the_deployed_fingerprint() -> None:
 
 
 def test_audit_sql_finds_what_the_trace_matcher_finds_on_real_speech(
-    tmp_path: Path, speech: dict[str, np.ndarray]
+    tmp_path: Path, speech: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registered = dict(list(speech.items())[:6])  # the reader's five sentences + one card name
     index, exported = MemoryIndex(), {}
@@ -80,10 +80,11 @@ def test_audit_sql_finds_what_the_trace_matcher_finds_on_real_speech(
     # a trace reads at most MAX_LOOKUPS distinct keys; these excerpts stay under it, so the
     # trace and the audit (which uses every probe of a file) read the same keys
     assert all(len(np.unique(query_rows(p)["hash"])) <= keyed_match.MAX_LOOKUPS for p in excerpts)
-    rows = duck.audit_rows(
-        _write_dataset(tmp_path, [query_rows(p) for p in excerpts]),
-        _write_registry(tmp_path, exported),
-    )
+    dataset = _write_dataset(tmp_path, [query_rows(p) for p in excerpts])
+    registry = _write_registry(tmp_path, exported)
+    rows = duck.audit_rows(dataset, registry)
+    monkeypatch.setattr(duck, "BATCH_ROWS_PRODUCT", 1.0)  # one file per query: the same rows
+    assert duck.audit_rows(dataset, registry) == rows
     audited = {(m.file_id, m.voice_no): m for m in score.matches(rows)}
     traced = {}
     for file_id, peaks in enumerate(excerpts):
