@@ -28,7 +28,11 @@ from .fingerprint import MIN_HZ, Peaks
 
 ALGORITHM_VERSION = "tri-speech-3"  # in every index key: a new version builds beside
 GROUP = 3  # peaks per key: the anchor and two partners
-NEAR = 4  # partners an anchor chooses from
+NEAR = 4  # partners an anchor chooses from (the registry)
+# The query's anchors choose from more: a peak that noise, reverberation or a time stretch adds
+# (or moves) in front of a registered partner would otherwise push it out of the NEAR nearest, and
+# every group holding it would be lost. The registry's groups stay a subset of the query's.
+QUERY_NEAR = 5
 MIN_DT, MAX_DT = 2, 25  # frames: partners lie 32 … 400 ms after the anchor
 ZONE_PEAKS = 24  # candidates looked at per anchor
 F_STEP = 1.0  # semitones
@@ -48,8 +52,8 @@ def _semitones(hz: np.ndarray) -> np.ndarray:
     return 12 * np.log2(np.maximum(hz, 1.0) / MIN_HZ)
 
 
-def _partners(found: Peaks) -> tuple[np.ndarray, np.ndarray]:
-    """Per anchor, the NEAR zone peaks nearest in frequency, and which of them exist."""
+def _partners(found: Peaks, near: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per anchor, the ``near`` zone peaks nearest in frequency, and which of them exist."""
     frames, n = found.frames, len(found)
     lf = _semitones(found.hz)
     first = np.searchsorted(frames, frames + MIN_DT, side="left")
@@ -59,15 +63,15 @@ def _partners(found: Peaks) -> tuple[np.ndarray, np.ndarray]:
     inside = candidate < last[:, None]
     candidate = np.minimum(candidate, n - 1)
     distance = np.where(inside, np.abs(lf[candidate] - lf[:, None]), np.inf)
-    order = np.argsort(distance, axis=1, kind="stable")[:, :NEAR]
+    order = np.argsort(distance, axis=1, kind="stable")[:, :near]
     return np.take_along_axis(candidate, order, axis=1), np.take_along_axis(inside, order, axis=1)
 
 
-def groups(found: Peaks) -> np.ndarray:
+def groups(found: Peaks, near: int = NEAR) -> np.ndarray:
     """(n_groups, GROUP) peak indices: the anchor, then its partners in time order."""
     if len(found) < GROUP:
         return np.zeros((0, GROUP), np.int64)
-    chosen, valid = _partners(found)
+    chosen, valid = _partners(found, near)
     parts = [np.zeros((0, GROUP), np.int64)]
     for combo in itertools.combinations(range(chosen.shape[1]), GROUP - 1):
         ok = np.all(valid[:, list(combo)], axis=1)
@@ -126,8 +130,9 @@ def hashes_of(found: Peaks) -> tuple[np.ndarray, np.ndarray]:
 
 def query_keys(found: Peaks) -> tuple[np.ndarray, np.ndarray]:
     """The query's keys with multi-probe near bin edges: (keys, anchor frames), one row per
-    probe (a group yields one probe, or two per number that lies near an edge)."""
-    rows = groups(found)
+    probe (a group yields one probe, or two per number that lies near an edge); the groups are
+    those of QUERY_NEAR partners per anchor."""
+    rows = groups(found, QUERY_NEAR)
     values = coordinates(found, rows)
     base = np.floor(values).astype(np.int64)
     frac = values - base
