@@ -1,7 +1,6 @@
-"""An experimental fingerprint whose keys are specific enough to be read by key (the keyed index
-layout of shared/fingerprint_index.py): groups of spectral peaks hashed on numbers that a change
-of level, speed (±3 %) or tempo (±5 %) leaves alone. Not the deployed algorithm (see the README's
-figures): ``fingerprint.ALGORITHM_VERSION`` is.
+"""The deployed fingerprint (``fingerprint.ALGORITHM_VERSION`` names it), whose keys are read by
+key (the keyed index layout of shared/fingerprint_index.py): groups of spectral peaks hashed on
+numbers that a change of level, speed (±3 %) or tempo (±5 %) leaves alone.
 
 The peaks are lm-speech-1's (fingerprint.py), so a client's peaks serve both. Each peak (the
 anchor) is joined with ``GROUP - 1`` of its ``NEAR`` partners: the peaks of its target zone
@@ -14,8 +13,10 @@ peaks by a frame does not change. A group's key quantises:
 - r: each middle partner's time as a fraction of the group's span (speed and tempo leave it);
 - T: the span on a coarse log scale (±5 % tempo moves it by under half a bin).
 
-The query probes the neighbouring bin of any number lying near a bin edge (multi-probe); the
-registry stores one key per group.
+The registry stores one key per group. The query makes more groups (QUERY_NEAR partners per
+anchor, a superset of the registry's) and probes the neighbouring bin of any number lying near a
+bin edge (multi-probe): both only cost lookups, so they change no index key and need no new
+version.
 """
 
 from __future__ import annotations
@@ -43,7 +44,10 @@ T_RATIO = 1.3
 KINDS = ("F", *("d",) * (GROUP - 1), *("r",) * (GROUP - 2), "T")
 BITS = {"F": 6, "d": 7, "r": 2, "T": 4}
 # A number within this fraction of a bin of its edge is probed on both sides (the query only).
-PROBE_MARGIN = {"F": 0.25, "d": 0.15, "r": 0.2, "T": 0.25}
+# The partners' steps (d, half-semitones) move the most: a peak's sub-bin frequency is an
+# interpolation that noise and a time stretch disturb (0.15 → 0.25 measured +2-5 points at
+# tempo +5 % and reverberation, for ≈ 30 % more probes).
+PROBE_MARGIN = {"F": 0.25, "d": 0.25, "r": 0.2, "T": 0.25}
 LIMITS = np.array([R_BINS - 1 if k == "r" else (1 << BITS[k]) - 1 for k in KINDS], dtype=np.int64)
 CHUNK_PEAKS = 20_000  # anchors hashed at a time: memory stays flat for hours of audio
 
