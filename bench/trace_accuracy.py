@@ -5,7 +5,9 @@ speakers, 6 h) is fetched once into ~/.cache/ailas-corpus; nothing of it is comm
 
 A quarter of the speakers stay unregistered: their excerpts must match nothing. Every recording
 of the other speakers is registered as a voice; excerpts are drawn from them at random (weighted
-by length) and distorted. Queries are fingerprinted like the deployed path does (peaks of the
+by length) and distorted. A match is right when it names the excerpt's voice, or another voice
+that holds the same audio where the match says (the corpus ships some clips twice: such hits are
+counted and printed apart). Queries are fingerprinted like the deployed path does (peaks of the
 8 kHz spectrum, see shared/audio/fingerprint.py); the level check of shared/audio/decode.py is
 reported on its own line (quiet queries it would reject), since that module is owned elsewhere.
 Synthetic speech (espeak-ng) is reported apart: it is far easier than real voices.
