@@ -6,9 +6,9 @@ c times holds c·H/h postings in expectation (unbiased for every key seen; keys 
 the Good–Turing unseen mass, singletons / postings, spread over the rest of the key space).
 Queries are 5 s excerpts of speakers outside the sample. Two layouts (shared/fingerprint_index.py):
 
-- per-voice (lm-speech-1, deployed): one item per (key, voice), one Query per distinct query key
+- per-voice (lm-speech-1, before): one item per (key, voice), one Query per distinct query key
   reading one 1 MB page; a partition past one page is read truncated;
-- keyed (tri-speech-3, experiment): one item per key, BatchGetItem of 100 keys; a key holding
+- keyed (tri-speech-3, deployed): one item per key, BatchGetItem of 100 keys; a key holding
   CAP postings is stop-listed (read as a marker, no postings) and counts as truncated.
 
 Printed per registry size: items_per_query (DynamoDB items read), postings_per_query (index

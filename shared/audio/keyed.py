@@ -1,7 +1,6 @@
-"""An experimental fingerprint whose keys are specific enough to be read by key (the keyed index
-layout of shared/fingerprint_index.py): groups of spectral peaks hashed on numbers that a change
-of level, speed (±3 %) or tempo (±5 %) leaves alone. Not the deployed algorithm (see the README's
-figures): ``fingerprint.ALGORITHM_VERSION`` is.
+"""The deployed fingerprint (``fingerprint.ALGORITHM_VERSION`` names it), whose keys are read by
+key (the keyed index layout of shared/fingerprint_index.py): groups of spectral peaks hashed on
+numbers that a change of level, speed (±3 %) or tempo (±5 %) leaves alone.
 
 The peaks are lm-speech-1's (fingerprint.py), so a client's peaks serve both. Each peak (the
 anchor) is joined with ``GROUP - 1`` of its ``NEAR`` partners: the peaks of its target zone
@@ -14,8 +13,10 @@ peaks by a frame does not change. A group's key quantises:
 - r: each middle partner's time as a fraction of the group's span (speed and tempo leave it);
 - T: the span on a coarse log scale (±5 % tempo moves it by under half a bin).
 
-The query probes the neighbouring bin of any number lying near a bin edge (multi-probe); the
-registry stores one key per group.
+The registry stores one key per group. The query makes more groups (QUERY_NEAR partners per
+anchor, a superset of the registry's) and probes the neighbouring bin of any number lying near a
+bin edge (multi-probe): both only cost lookups, so they change no index key and need no new
+version.
 """
 
 from __future__ import annotations
@@ -28,7 +29,11 @@ from .fingerprint import MIN_HZ, Peaks
 
 ALGORITHM_VERSION = "tri-speech-3"  # in every index key: a new version builds beside
 GROUP = 3  # peaks per key: the anchor and two partners
-NEAR = 4  # partners an anchor chooses from
+NEAR = 4  # partners an anchor chooses from (the registry)
+# The query's anchors choose from more: a peak that noise, reverberation or a time stretch adds
+# (or moves) in front of a registered partner would otherwise push it out of the NEAR nearest, and
+# every group holding it would be lost. The registry's groups stay a subset of the query's.
+QUERY_NEAR = 5
 MIN_DT, MAX_DT = 2, 25  # frames: partners lie 32 … 400 ms after the anchor
 ZONE_PEAKS = 24  # candidates looked at per anchor
 F_STEP = 1.0  # semitones
@@ -39,7 +44,10 @@ T_RATIO = 1.3
 KINDS = ("F", *("d",) * (GROUP - 1), *("r",) * (GROUP - 2), "T")
 BITS = {"F": 6, "d": 7, "r": 2, "T": 4}
 # A number within this fraction of a bin of its edge is probed on both sides (the query only).
-PROBE_MARGIN = {"F": 0.25, "d": 0.15, "r": 0.2, "T": 0.25}
+# The partners' steps (d, half-semitones) move the most: a peak's sub-bin frequency is an
+# interpolation that noise and a time stretch disturb (0.15 → 0.25 measured +2-5 points at
+# tempo +5 % and reverberation, for ≈ 30 % more probes).
+PROBE_MARGIN = {"F": 0.25, "d": 0.25, "r": 0.2, "T": 0.25}
 LIMITS = np.array([R_BINS - 1 if k == "r" else (1 << BITS[k]) - 1 for k in KINDS], dtype=np.int64)
 CHUNK_PEAKS = 20_000  # anchors hashed at a time: memory stays flat for hours of audio
 
@@ -48,8 +56,8 @@ def _semitones(hz: np.ndarray) -> np.ndarray:
     return 12 * np.log2(np.maximum(hz, 1.0) / MIN_HZ)
 
 
-def _partners(found: Peaks) -> tuple[np.ndarray, np.ndarray]:
-    """Per anchor, the NEAR zone peaks nearest in frequency, and which of them exist."""
+def _partners(found: Peaks, near: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per anchor, the ``near`` zone peaks nearest in frequency, and which of them exist."""
     frames, n = found.frames, len(found)
     lf = _semitones(found.hz)
     first = np.searchsorted(frames, frames + MIN_DT, side="left")
@@ -59,15 +67,15 @@ def _partners(found: Peaks) -> tuple[np.ndarray, np.ndarray]:
     inside = candidate < last[:, None]
     candidate = np.minimum(candidate, n - 1)
     distance = np.where(inside, np.abs(lf[candidate] - lf[:, None]), np.inf)
-    order = np.argsort(distance, axis=1, kind="stable")[:, :NEAR]
+    order = np.argsort(distance, axis=1, kind="stable")[:, :near]
     return np.take_along_axis(candidate, order, axis=1), np.take_along_axis(inside, order, axis=1)
 
 
-def groups(found: Peaks) -> np.ndarray:
+def groups(found: Peaks, near: int = NEAR) -> np.ndarray:
     """(n_groups, GROUP) peak indices: the anchor, then its partners in time order."""
     if len(found) < GROUP:
         return np.zeros((0, GROUP), np.int64)
-    chosen, valid = _partners(found)
+    chosen, valid = _partners(found, near)
     parts = [np.zeros((0, GROUP), np.int64)]
     for combo in itertools.combinations(range(chosen.shape[1]), GROUP - 1):
         ok = np.all(valid[:, list(combo)], axis=1)
@@ -126,8 +134,9 @@ def hashes_of(found: Peaks) -> tuple[np.ndarray, np.ndarray]:
 
 def query_keys(found: Peaks) -> tuple[np.ndarray, np.ndarray]:
     """The query's keys with multi-probe near bin edges: (keys, anchor frames), one row per
-    probe (a group yields one probe, or two per number that lies near an edge)."""
-    rows = groups(found)
+    probe (a group yields one probe, or two per number that lies near an edge); the groups are
+    those of QUERY_NEAR partners per anchor."""
+    rows = groups(found, QUERY_NEAR)
     values = coordinates(found, rows)
     base = np.floor(values).astype(np.int64)
     frac = values - base

@@ -75,9 +75,11 @@ def _log_poisson_tail(rate: float, k: int) -> float:
     """log P[Poisson(rate) ≥ k]."""
     if k <= 0:
         return 0.0
-    terms = [i * math.log(rate) - rate - math.lgamma(i + 1) for i in range(k, k + 200)]
-    top = max(terms)
-    return top + math.log(sum(math.exp(t - top) for t in terms))
+    # the first 200 terms, each from the one before (term_i+1 = term_i + log(rate / (i + 1)))
+    steps = np.cumsum(math.log(rate) - np.log(np.arange(k + 1, k + 200, dtype=np.float64)))
+    top = max(0.0, float(steps.max()))
+    first = k * math.log(rate) - rate - math.lgamma(k + 1)
+    return first + top + math.log(math.exp(-top) + float(np.exp(steps - top).sum()))
 
 
 def query_hashes(found: Peaks) -> list[tuple[tuple[float, float], np.ndarray, np.ndarray]]:

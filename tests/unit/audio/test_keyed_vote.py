@@ -1,0 +1,92 @@
+"""The keyed matcher's shortcuts are exact: the contender filter never drops a voice that can
+reach MIN_VOTES under some tempo, the packed de-duplication equals a row sort, and the Poisson
+tail equals the plain sum it replaced."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shared.audio.keyed_match import MIN_VOTES, TEMPOS, _contenders, _distinct, _histogram, _Pairs
+from shared.audio.match import _log_poisson_tail
+
+
+def _votes(seed: int, voices: int, chance: int, planted: int) -> _Pairs:
+    """Chance votes for every voice, and a time-coherent run for some at a random tempo."""
+    rng = np.random.default_rng(seed)
+    voice = rng.integers(0, voices, chance)
+    t_query = rng.integers(0, 320, chance).astype(np.float64)
+    t_reg = rng.integers(0, 20_000, chance).astype(np.float64)
+    parts = [(voice, t_query, t_reg)]
+    for v in range(0, voices, 2):
+        tempo = float(rng.choice(TEMPOS))
+        tq = np.sort(rng.integers(0, 320, planted)).astype(np.float64)
+        parts.append((np.full(planted, v), tq, 5_000 + v * 10 + tempo * tq + rng.integers(0, 4)))
+    v_all, q_all, r_all = (np.concatenate(c) for c in zip(*parts, strict=True))
+    return _Pairs(
+        [f"V{i}" for i in range(voices)],
+        v_all.astype(np.int64),
+        q_all,
+        r_all,
+        np.full(voices, 20_000, np.int64),
+        np.bincount(v_all.astype(np.int64), minlength=voices),
+    )
+
+
+def _reaching(pairs: _Pairs) -> set[int]:
+    """Voices whose merged offset bins reach MIN_VOTES under some tempo (the full histogram)."""
+    found: set[int] = set()
+    for tempo in TEMPOS:
+        _, keys, merged = _histogram(pairs, tempo)
+        found |= set((keys[merged >= MIN_VOTES] >> 40).tolist())
+    return found
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    voices=st.integers(1, 12),
+    chance=st.integers(0, 3_000),
+    planted=st.integers(0, 12),
+)
+def test_contenders_keep_every_voice_that_can_reach_the_vote_floor(
+    seed: int, voices: int, chance: int, planted: int
+) -> None:
+    pairs = _votes(seed, voices, chance, planted)
+    kept = _contenders(pairs)
+    assert _reaching(pairs) <= set(np.unique(kept.voice).tolist())
+    for v in np.unique(kept.voice).tolist():  # a kept voice keeps all of its votes
+        assert np.sum(kept.voice == v) == np.sum(pairs.voice == v)
+    assert kept.names == pairs.names and kept.pairs is pairs.pairs
+
+
+def test_contenders_drop_voices_with_only_scattered_votes() -> None:
+    pairs = _votes(seed=3, voices=40, chance=2_000, planted=0)
+    pairs.voice[:8], pairs.t_query[:8] = 7, np.arange(8) * 30.0
+    pairs.t_reg[:8] = 12_345 + np.arange(8) * 30.0  # a coherent run for V7 only
+    kept = _contenders(pairs)
+    assert 7 in kept.voice.tolist()
+    assert len(kept.voice) < len(pairs.voice) / 4
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.integers(0, 400), st.integers(0, 9_000)), max_size=300)
+)
+def test_packed_distinct_equals_a_row_sort(rows: list[tuple[int, int, int]]) -> None:
+    got = np.array(rows, dtype=np.int64).reshape(-1, 3)
+    packed = _distinct(got[:, 0], got[:, 1], got[:, 2])
+    expected = np.unique(got, axis=0) if len(got) else np.zeros((0, 3), np.int64)
+    assert np.array_equal(packed, expected)
+
+
+def test_poisson_tail_equals_the_plain_sum() -> None:
+    for rate in (0.05, 0.7, 3.0, 40.0, 900.0):
+        for k in (1, 6, 30, 400):
+            terms = [i * math.log(rate) - rate - math.lgamma(i + 1) for i in range(k, k + 200)]
+            top = max(terms)
+            plain = top + math.log(sum(math.exp(t - top) for t in terms))
+            assert math.isclose(_log_poisson_tail(rate, k), plain, rel_tol=1e-12, abs_tol=1e-12)
