@@ -262,12 +262,8 @@ def judge(
     # the median of the voice's other strong bins: a phrase it repeats makes a few high bins
     others = np.sort(e.others)[-BACKGROUND_BINS:]
     span = e.extent + e.query_frames * 2
-    width = 2 * OFFSET_BIN
-    uniform = e.pairs * width / max(span, width)
-    rate = max(uniform, float(np.median(others)) if len(others) else 0.0, 0.05)
-    trials = len(TEMPOS) * max(1, e.voices)
-    log_p = _log_poisson_tail(rate, e.votes) + math.log(max(1.0, span / width)) + math.log(trials)
-    p_value = math.exp(min(0.0, log_p))
+    rate = max(_least_rate(e.pairs, span), float(np.median(others)) if len(others) else 0.0)
+    p_value = math.exp(min(0.0, _log_chance(rate, e.votes, span, e.voices)))
     if p_value >= false_alarm:
         return None
     t_query, t_reg = best_pairs()
@@ -288,6 +284,45 @@ def judge(
     )
 
 
+def _least_rate(pairs: int, span: int) -> float:
+    """The lowest chance rate per bin pair the decision uses: the voice's votes spread evenly."""
+    width = 2 * OFFSET_BIN
+    return max(pairs * width / max(span, width), 0.05)
+
+
+def _log_chance(rate: float, votes: int, span: int, voices: int) -> float:
+    """log p of ``votes`` in the best bin pair at this chance rate, corrected for the bin pairs,
+    tempo factors and voices tried."""
+    trials = len(TEMPOS) * max(1, voices)
+    spread = max(1.0, span / (2 * OFFSET_BIN))
+    return _log_poisson_tail(rate, votes) + math.log(spread) + math.log(trials)
+
+
+def _hopeful(
+    pairs: _Pairs,
+    hist: tuple[np.ndarray, np.ndarray, np.ndarray],
+    query_frames: int,
+    false_alarm: float,
+) -> list[tuple[int, int]]:
+    """(voice, best merged votes) of the voices that could be a match under this tempo. The
+    decision's rate is never below ``_least_rate`` and the tail grows with the rate, so a voice
+    whose best bin fails even at that rate cannot pass: an exact shortcut past judge()."""
+    _, keys, merged = hist
+    voice = keys >> 40
+    starts = np.flatnonzero(np.r_[True, voice[1:] != voice[:-1]])
+    best = np.maximum.reduceat(merged, starts)
+    limit = math.log(false_alarm)
+    out = []
+    for v, votes in zip(
+        voice[starts][best >= MIN_VOTES].tolist(), best[best >= MIN_VOTES].tolist(), strict=True
+    ):
+        span = int(pairs.extent[v]) + query_frames * 2
+        rate = _least_rate(int(pairs.pairs[v]), span)
+        if _log_chance(rate, votes, span, len(pairs.names)) < limit:
+            out.append((v, votes))
+    return out
+
+
 def match(found: Peaks, lookup: Lookup, *, false_alarm: float = FALSE_ALARM) -> list[Match]:
     """The registered voices the query's peaks match, the most votes first."""
     qk, qt = query_hashes(found)
@@ -301,9 +336,9 @@ def match(found: Peaks, lookup: Lookup, *, false_alarm: float = FALSE_ALARM) -> 
     best: dict[int, Match] = {}
     for tempo in TEMPOS:
         hist = _histogram(pairs, tempo)
-        for v in np.unique(hist[1][hist[2] >= MIN_VOTES] >> 40).tolist():
+        for v, votes in _hopeful(pairs, hist, query_frames, false_alarm):
             current = best.get(v)
-            if current is not None and current.votes >= int(hist[2][(hist[1] >> 40) == v].max()):
+            if current is not None and current.votes >= votes:
                 continue
             candidate = _decide(pairs, tempo, hist, v, query_frames, false_alarm)
             if candidate is not None:

@@ -10,7 +10,16 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.audio.keyed_match import MIN_VOTES, TEMPOS, _contenders, _distinct, _histogram, _Pairs
+from shared.audio.keyed_match import (
+    MIN_VOTES,
+    TEMPOS,
+    _contenders,
+    _decide,
+    _distinct,
+    _histogram,
+    _hopeful,
+    _Pairs,
+)
 from shared.audio.match import _log_poisson_tail
 
 
@@ -61,6 +70,25 @@ def test_contenders_keep_every_voice_that_can_reach_the_vote_floor(
     for v in np.unique(kept.voice).tolist():  # a kept voice keeps all of its votes
         assert np.sum(kept.voice == v) == np.sum(pairs.voice == v)
     assert kept.names == pairs.names and kept.pairs is pairs.pairs
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    voices=st.integers(1, 8),
+    chance=st.integers(0, 2_000),
+    planted=st.integers(6, 40),
+)
+def test_the_hopeful_shortcut_never_skips_a_voice_the_decision_accepts(
+    seed: int, voices: int, chance: int, planted: int
+) -> None:
+    pairs = _votes(seed, voices, chance, planted)
+    for tempo in TEMPOS:
+        hist = _histogram(pairs, tempo)
+        hopeful = dict(_hopeful(pairs, hist, 320, 1e-6))
+        for v in np.unique(hist[1] >> 40).tolist():
+            decided = _decide(pairs, tempo, hist, v, 320, 1e-6)
+            assert decided is None or hopeful.get(v) == decided.votes
 
 
 def test_contenders_drop_voices_with_only_scattered_votes() -> None:
