@@ -4,6 +4,7 @@ only where DuckDB is installed (the local stack, the client, the tests): no Lamb
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ def write_parquet(path: Path, columns: dict[str, np.ndarray]) -> int:
 # (3.2 M × 0.6 M rows peaked at 1.8 GB on bench/audit_scale.py's speech; 10 h × 10 h in one
 # query spilled over 30 GB).
 BATCH_ROWS_PRODUCT = 1.0e12
+FETCH_ROWS = 50_000  # result rows converted at a time
 
 
 def file_batches(con: Any, dataset: str, registry: str) -> list[tuple[int, int]]:
@@ -72,23 +74,23 @@ def file_batches(con: Any, dataset: str, registry: str) -> list[tuple[int, int]]
     return ranges
 
 
-def audit_rows(
+def iter_audit_rows(
     dataset: list[Path],
     registry: list[Path],
     memory_limit: str | None = None,
     threads: int | None = None,
-) -> list[dict[str, Any]]:
+) -> Iterator[dict[str, Any]]:
     """The audit SQL over local Parquet files, a batch of files at a time → the rows of
-    shared/audits/sql.py, in its order."""
+    shared/audits/sql.py, in its order, streamed: a 10 h dataset's millions of rows are never
+    all held at once (score.matches reads them one (file, voice, tempo) group at a time)."""
     import duckdb
 
     if not dataset or not registry:
-        return []
+        return
     config: dict[str, Any] = {"threads": threads} if threads else {}
     source, registry_source = (
         f"read_parquet([{', '.join(_quoted(p) for p in files)}])" for files in (dataset, registry)
     )
-    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as spill:
         if memory_limit:  # beyond it DuckDB spills to disk (an in-memory database needs a folder)
             config |= {"memory_limit": memory_limit, "temp_directory": spill}
@@ -99,7 +101,17 @@ def audit_rows(
                     batch = f"(SELECT * FROM {source} {where})"  # noqa: S608
                     cursor = con.execute(render(batch, registry_source))
                     names = [d[0] for d in cursor.description]
-                    rows += [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+                    while chunk := cursor.fetchmany(FETCH_ROWS):
+                        yield from (dict(zip(names, values, strict=True)) for values in chunk)
             except (duckdb.InvalidInputException, duckdb.BinderException, duckdb.IOException) as e:
                 raise InvalidDataset(str(e).splitlines()[0]) from None
-    return rows
+
+
+def audit_rows(
+    dataset: list[Path],
+    registry: list[Path],
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> list[dict[str, Any]]:
+    """All of ``iter_audit_rows`` as a list (tests and benchmarks that count or compare rows)."""
+    return list(iter_audit_rows(dataset, registry, memory_limit, threads))

@@ -123,9 +123,9 @@ def json_result(audit_id: str) -> dict[str, Any]:
     return json.loads(body)
 
 
-def complete(job: dict[str, Any], rows: list[dict[str, Any]], stats: dict[str, Any]) -> None:
-    """Histogram rows → matches → verdicts → the result document in S3 → ``done``."""
-    found = [m for m in score.matches(rows) if _searchable(m.voice_no)]
+def complete(job: dict[str, Any], matched: list[score.FileMatch], stats: dict[str, Any]) -> None:
+    """Matches → verdicts → the result document in S3 → ``done``."""
+    found = [m for m in matched if _searchable(m.voice_no)]
     ai = ai_systems.get(job["ai_no"])
     if ai is None:
         query_jobs.fail(KIND, job["audit_id"], "ai_system_missing", "The AI system is gone.")
@@ -158,7 +158,7 @@ def _searchable(voice_no: str) -> bool:
     return bool(voice and voice["status"] in SEARCHABLE)
 
 
-def _run_duckdb(job: dict[str, Any], obj: UploadedObject) -> list[dict[str, Any]]:
+def _run_duckdb(job: dict[str, Any], obj: UploadedObject) -> list[score.FileMatch]:
     from shared.audits import duck, export
 
     with tempfile.TemporaryDirectory() as work:
@@ -167,7 +167,7 @@ def _run_duckdb(job: dict[str, Any], obj: UploadedObject) -> list[dict[str, Any]
         (Path(work) / "export").mkdir()
         registry = export.download(job["algorithm"], Path(work) / "export")
         try:
-            return duck.audit_rows([dataset], registry, memory_limit="1GB")
+            return score.matches(duck.iter_audit_rows([dataset], registry, memory_limit="1GB"))
         except duck.InvalidDataset as error:
             raise Rejected("invalid_dataset", f"The upload is not audit rows: {error}") from None
 
@@ -179,7 +179,7 @@ def _poll_athena(job: dict[str, Any]) -> None:
     if state != "SUCCEEDED":
         query_jobs.fail(KIND, job["audit_id"], "query_failed", stats["reason"] or state)
         return
-    complete(job, engine.athena_rows(job["athena_execution"]), stats)
+    complete(job, score.matches(engine.athena_rows(job["athena_execution"])), stats)
 
 
 def _start_athena(job: dict[str, Any]) -> None:

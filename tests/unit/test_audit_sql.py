@@ -85,6 +85,10 @@ def test_audit_sql_finds_what_the_trace_matcher_finds_on_real_speech(
     rows = duck.audit_rows(dataset, registry)
     monkeypatch.setattr(duck, "BATCH_ROWS_PRODUCT", 1.0)  # one file per query: the same rows
     assert duck.audit_rows(dataset, registry) == rows
+    # streamed a few rows at a time across the batches, scoring decides the same
+    monkeypatch.setattr(duck, "FETCH_ROWS", 3)
+    streamed = score.matches(duck.iter_audit_rows(dataset, registry))
+    assert [m.as_dict() for m in streamed] == [m.as_dict() for m in score.matches(rows)]
     audited = {(m.file_id, m.voice_no): m for m in score.matches(rows)}
     traced = {}
     for file_id, peaks in enumerate(excerpts):
