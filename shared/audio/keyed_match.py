@@ -175,10 +175,7 @@ def _contenders(pairs: _Pairs) -> _Pairs:
     stretch = max(abs(s - 1.0) for s in TEMPOS) * float(np.ptp(pairs.t_query))
     width = 2 * OFFSET_BIN + math.ceil(stretch) + 1
     coarse = np.floor((pairs.t_reg - pairs.t_query) / width).astype(np.int64)
-    keys, counts = np.unique(pairs.voice * (1 << 40) + (coarse + (1 << 30)), return_counts=True)
-    merged = counts.copy()
-    same_next = ((keys[1:] >> 40) == (keys[:-1] >> 40)) & (keys[1:] - keys[:-1] == 1)
-    merged[:-1] += np.where(same_next, counts[1:], 0)
+    keys, merged = _merged_bins(pairs.voice, coarse)
     keep = np.isin(pairs.voice, np.unique(keys[merged >= MIN_VOTES] >> 40))
     return _Pairs(
         pairs.names,
@@ -194,12 +191,17 @@ def _histogram(pairs: _Pairs, tempo: float) -> tuple[np.ndarray, np.ndarray, np.
     """Offset bins of every vote, the (voice << 40 | bin) keys, and each bin's count merged
     with the next one's (offsets straddle bin edges)."""
     bins = np.floor((pairs.t_reg - tempo * pairs.t_query) / OFFSET_BIN).astype(np.int64)
-    keys, counts = np.unique(pairs.voice * (1 << 40) + (bins + (1 << 30)), return_counts=True)
-    key_voice = keys >> 40
+    return (bins, *_merged_bins(pairs.voice, bins))
+
+
+def _merged_bins(voice: np.ndarray, bins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The non-empty (voice << 40 | bin) keys, sorted, and each one's count merged with the
+    next bin's of the same voice."""
+    keys, counts = np.unique(voice * (1 << 40) + (bins + (1 << 30)), return_counts=True)
     merged = counts.copy()
-    same_next = (key_voice[1:] == key_voice[:-1]) & (keys[1:] - keys[:-1] == 1)
+    same_next = ((keys[1:] >> 40) == (keys[:-1] >> 40)) & (keys[1:] - keys[:-1] == 1)
     merged[:-1] += np.where(same_next, counts[1:], 0)
-    return bins, keys, merged
+    return keys, merged
 
 
 def _decide(
