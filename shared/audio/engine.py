@@ -39,10 +39,17 @@ def voice_hashes(found: Peaks) -> tuple[np.ndarray, np.ndarray, str]:
 AUDIT_ALGORITHM = ALGORITHM_VERSION
 
 
+def audit_postings(hashes: np.ndarray, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The bulk audit's export rows from the (key, anchor frame) arrays the index is written with
+    (``index_hashes``, decode's ``hashes``/``times``): the distinct pairs, as a string set in
+    DynamoDB holds each posting once. The audit's algorithm is the index's, so ingest stages
+    what it has already hashed."""
+    return _distinct(hashes, frames)
+
+
 def audit_hashes(found: Peaks) -> tuple[np.ndarray, np.ndarray]:
-    """A registered voice's distinct (key, anchor frame) pairs for the bulk audit's export: the
-    index's postings (a string set in DynamoDB holds each once)."""
-    return _distinct(*keyed.hashes_of(found))
+    """A registered voice's distinct (key, anchor frame) pairs for the bulk audit's export."""
+    return audit_postings(*index_hashes(found))
 
 
 def audit_probes(found: Peaks) -> tuple[np.ndarray, np.ndarray]:

@@ -1,5 +1,5 @@
 """Step 1 of the fingerprint export (see export.py): the distinct (key, anchor frame) pairs a
-voice was just indexed with (engine.audit_hashes: the keyed index's postings), kept as one small
+voice was just indexed with (engine.audit_postings: the keyed index's postings), kept as one small
 gzip CSV per voice under its algorithm — numpy only, so the ingest Lambda carries nothing new."""
 
 from __future__ import annotations

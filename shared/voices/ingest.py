@@ -16,7 +16,7 @@ from typing import Any, BinaryIO, cast
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared import aws, fingerprint_index, keys, store
-from shared.audio.engine import AUDIT_ALGORITHM, audit_hashes
+from shared.audio.engine import AUDIT_ALGORITHM, audit_postings
 from shared.audits import staging
 from shared.clock import now_iso
 from shared.logging import logger
@@ -268,7 +268,9 @@ def _register(voice: dict[str, Any], obj: UploadedObject) -> None:
     audio = cast(BinaryIO, S3Audio(obj.bucket, obj.key, download.size))  # an io.RawIOBase
     voiceprints.add_from_file(voice, audio)
     stats = fingerprint_index.write(voice_no, decoded.algorithm, decoded.hashes, decoded.times)
-    staging.stage(voice_no, AUDIT_ALGORITHM, *audit_hashes(decoded.peaks))  # bulk audits
+    staging.stage(
+        voice_no, AUDIT_ALGORITHM, *audit_postings(decoded.hashes, decoded.times)
+    )  # bulk audits
     _keep_or_delete(voice, obj)
     index = {"items": stats.items, "bytes": stats.bytes}
     try:

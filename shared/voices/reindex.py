@@ -11,7 +11,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 
 from shared import audit, aws, fingerprint_index, store
-from shared.audio.engine import AUDIT_ALGORITHM, audit_hashes
+from shared.audio.engine import AUDIT_ALGORITHM, audit_postings
 from shared.audits import staging
 from shared.settings import get_settings
 from shared.voices import service
@@ -58,7 +58,9 @@ def rebuild(dry_run: bool = False) -> Reindex:
             handle.flush()
             decoded = audio.decode(handle.name, max_duration_s=get_settings().max_duration_s)
         fingerprint_index.write(voice["voice_no"], ALGORITHM_VERSION, decoded.hashes, decoded.times)
-        staging.stage(voice["voice_no"], AUDIT_ALGORITHM, *audit_hashes(decoded.peaks))
+        staging.stage(
+            voice["voice_no"], AUDIT_ALGORITHM, *audit_postings(decoded.hashes, decoded.times)
+        )
         tx = store.Transaction()
         tx.update(
             get_settings().registry_table,
