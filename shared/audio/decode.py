@@ -338,7 +338,10 @@ def _activity(
     # between digital silence is judged on its speech.
     levels = levels[levels > SILENCE_DB]
     if len(levels) * ACTIVITY_FRAME_S < min_active_s:
-        if 20 * np.log10(offset + 1e-12) > SILENCE_DB:
+        # DC when the offset is louder than anything moving around it (a resampler's ringing
+        # at a DC file's edges is not sound); a short clip of speech is not DC
+        offset_db = 20 * np.log10(offset + 1e-12)
+        if offset_db > SILENCE_DB and offset_db > levels.max(initial=-np.inf):
             raise AudioRejected(
                 "constant_signal",
                 "The file holds a constant value (DC), not sound.",

@@ -64,3 +64,12 @@ def test_a_little_speech_in_a_long_silent_file_counts() -> None:
     speech = speechlike(4, SR, seed=23)
     mostly_silent = np.concatenate([np.zeros(60 * SR), 0.5 * speech, np.zeros(30 * SR)])
     assert decode(_wav(mostly_silent)).active_s >= 2.0
+
+
+def test_a_clip_of_sound_too_short_to_judge_is_no_speech_not_dc() -> None:
+    # one second of speech: its frames' means move (low voices), which once read as a DC offset
+    second = 0.5 * speechlike(1, SR, seed=24)
+    with pytest.raises(AudioRejected) as rejected:
+        decode(_wav(second))
+    assert rejected.value.code == "no_speech"
+    assert "at least 2 s of speech" in rejected.value.message
