@@ -324,6 +324,20 @@ class _LongTermSpectrum:
         return float(np.convolve(band, np.ones(5), mode="same").max() / total)
 
 
+def _too_little_sound(levels: np.ndarray, offset: float, min_active_s: float) -> AudioRejected:
+    """Why a file with under ``min_active_s`` of sound above silence is refused: DC when its
+    offset is louder than anything moving around it (a resampler's ringing at a DC file's edges
+    is not sound), else too little sound; a short clip of speech is not DC."""
+    offset_db = 20 * np.log10(offset + 1e-12)
+    if offset_db > SILENCE_DB and offset_db > levels.max(initial=-np.inf):
+        return AudioRejected("constant_signal", "The file holds a constant value (DC), not sound.")
+    return AudioRejected(
+        "no_speech",
+        f"The file is silent but for {len(levels) * ACTIVITY_FRAME_S:.1f} s; at least "
+        f"{min_active_s:.0f} s of speech are needed.",
+    )
+
+
 def _activity(
     energies: np.ndarray,
     offset: float,
@@ -338,19 +352,7 @@ def _activity(
     # between digital silence is judged on its speech.
     levels = levels[levels > SILENCE_DB]
     if len(levels) * ACTIVITY_FRAME_S < min_active_s:
-        # DC when the offset is louder than anything moving around it (a resampler's ringing
-        # at a DC file's edges is not sound); a short clip of speech is not DC
-        offset_db = 20 * np.log10(offset + 1e-12)
-        if offset_db > SILENCE_DB and offset_db > levels.max(initial=-np.inf):
-            raise AudioRejected(
-                "constant_signal",
-                "The file holds a constant value (DC), not sound.",
-            )
-        raise AudioRejected(
-            "no_speech",
-            f"The file is silent but for {len(levels) * ACTIVITY_FRAME_S:.1f} s; at least "
-            f"{min_active_s:.0f} s of speech are needed.",
-        )
+        raise _too_little_sound(levels, offset, min_active_s)
     loud = float(np.percentile(levels, 95))
     quiet = float(np.percentile(levels, 10))
     if loud - quiet < STEADY_DB:

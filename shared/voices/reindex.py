@@ -57,10 +57,9 @@ def rebuild(dry_run: bool = False) -> Reindex:
             aws.s3.download(bucket, f"retained/{voice['voice_no']}/original", handle)
             handle.flush()
             decoded = audio.decode(handle.name, max_duration_s=get_settings().max_duration_s)
-        fingerprint_index.write(voice["voice_no"], ALGORITHM_VERSION, decoded.hashes, decoded.times)
-        staging.stage(
-            voice["voice_no"], AUDIT_ALGORITHM, *audit_postings(decoded.hashes, decoded.times)
-        )
+        postings = decoded.hashes, decoded.times
+        fingerprint_index.write(voice["voice_no"], ALGORITHM_VERSION, *postings)
+        staging.stage(voice["voice_no"], AUDIT_ALGORITHM, *audit_postings(*postings))
         tx = store.Transaction()
         tx.update(
             get_settings().registry_table,
