@@ -22,6 +22,7 @@ from typing import Any
 import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
+from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 from moto.server import main
 
 _original_query = Table.query
@@ -83,7 +84,19 @@ _original_transact = DynamoDBBackend.transact_write_items
 
 
 def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    """moto applies a transaction's writes one by one and, on a failed condition, undoes them;
+    DynamoDB writes none. So the items are restored, and the stream records the attempt and its
+    undoing appended are dropped: a cancelled transaction emits nothing (stream reads take the
+    same lock, so no reader sees them in between)."""
     backups = []
+    streams = {
+        shard: len(shard.items)
+        for shard in {
+            getattr(self.get_table(next(iter(e.values()))["TableName"]), "stream_shard", None)
+            for e in transact_items
+        }
+        if shard is not None
+    }
     for entry in transact_items:
         op = next(iter(entry.values()))
         table = self.get_table(op["TableName"])
@@ -100,6 +113,8 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
                 self.delete_item(table_name, key)
             if before is not None:
                 self.put_item(table_name, before.to_json()["Attributes"])
+        for shard, length in streams.items():
+            del shard.items[length:]
         raise
 
 
@@ -108,6 +123,7 @@ DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[met
 _writes = threading.RLock()
 for _name in ("put_item", "update_item", "delete_item", "transact_write_items"):
     setattr(DynamoDBBackend, _name, _serialised(getattr(DynamoDBBackend, _name)))
+DynamoDBStreamsBackend.get_records = _serialised(DynamoDBStreamsBackend.get_records)  # type: ignore[method-assign]
 
 Table.all_items = _all_items  # type: ignore[method-assign]
 Table.query = _query  # type: ignore[method-assign]
