@@ -16,7 +16,7 @@ from functions.api import (
     traces,
     voices,
 )
-from functions.events import domain, ingest, schedule, signer
+from functions.events import audit_poll, domain, ingest, schedule, signer
 from functions.portal import member, public
 
 app = Chalice(app_name="ailas")
@@ -37,6 +37,7 @@ for blueprint in (
     public.bp,
     member.bp,
     ingest.bp,
+    audit_poll.bp,
     domain.bp,
     schedule.bp,
     signer.bp,

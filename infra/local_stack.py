@@ -87,6 +87,7 @@ def configure_environment(
             "AILAS_PUBLIC_BASE_URL": f"http://127.0.0.1:{api_port}",
             "AILAS_OPERATOR_TOKEN": operator_token,
             "AILAS_EVENTS_FAILED_QUEUE_URL": outputs["EventsFailedQueueUrl"],
+            "AILAS_AUDIT_POLL_QUEUE_URL": outputs["AuditPollQueueUrl"],
             "AILAS_SMTP_PORT": str(smtp_port),
             "AILAS_MAIL_FROM": "AILAS (local) <no-reply@localhost>",
         }
@@ -160,6 +161,7 @@ STACK_VARIABLES = (
     "AWS_DEFAULT_REGION",
     "AILAS_BUCKET",
     "AILAS_INGEST_QUEUE_URL",
+    "AILAS_AUDIT_POLL_QUEUE_URL",
     "AILAS_AUDIT_STREAM_ARN",
     "AILAS_LABEL_KEY_ID",
     "AILAS_PUBLIC_BASE_URL",
@@ -203,6 +205,15 @@ def start_worker(app: object, outputs: dict[str, str]) -> object:
         f"arn:aws:sqs:{REGION}:123456789012:ailas-local-ingest",
     )
     worker.loop("ingest", lambda: ingest.poll_once(wait_s=1), idle_s=0)
+    if "audit_poll" in handlers:  # Athena audits only (AILAS_AUDIT_ENGINE=athena)
+        polls = SqsPoller(
+            handlers["audit_poll"],
+            "audit_poll",
+            outputs["AuditPollQueueUrl"],
+            f"arn:aws:sqs:{REGION}:123456789012:ailas-local-audit-poll",
+            batch_size=1,
+        )
+        worker.loop("audit_poll", lambda: polls.poll_once(wait_s=1), idle_s=0)
     if "domain_events" in handlers:
         events = StreamPoller(
             handlers["domain_events"],

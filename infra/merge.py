@@ -43,6 +43,9 @@ STAGES: dict[str, dict[str, int]] = {
     "prod": {"throttle_rate": 500, "throttle_burst": 1000, "log_retention_days": 365},
 }
 
+# The queue (logical id in infra/resources.yaml) each SQS-triggered function reads.
+SQS_SOURCES = {"ingest": "IngestQueue", "audit_poll": "AuditPollQueue"}
+
 API_NAME = "api_handler"
 API_LOGICAL_ID = "APIHandler"  # Chalice's name for the API function
 
@@ -187,6 +190,7 @@ def environment(functions: list[Function], api_stage: str) -> dict[str, Any]:
         "AILAS_BUCKET": {"Ref": "AudioBucket"},
         "AILAS_INGEST_QUEUE_URL": {"Ref": "IngestQueue"},
         "AILAS_EVENTS_FAILED_QUEUE_URL": {"Ref": "EventsFailedQueue"},
+        "AILAS_AUDIT_POLL_QUEUE_URL": {"Ref": "AuditPollQueue"},
         "AILAS_AUDIT_STREAM_ARN": {"Fn::GetAtt": ["AuditTable", "StreamArn"]},
         "AILAS_LABEL_KEY_ID": {"Ref": "LabelSigningKeyAlias"},
         "AILAS_MAIL_FROM": {"Fn::Sub": "AILAS <no-reply@${MailDomain}>"},
@@ -277,7 +281,7 @@ def _event_overrides(function: Function) -> dict[str, Any] | None:
             function.event_source: {
                 "Type": "SQS",
                 "Properties": {
-                    "Queue": {"Fn::GetAtt": ["IngestQueue", "Arn"]},
+                    "Queue": {"Fn::GetAtt": [SQS_SOURCES[function.name], "Arn"]},
                     "FunctionResponseTypes": ["ReportBatchItemFailures"],
                 },
             }

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     bucket: str = ""
     ingest_queue_url: str = ""
     events_failed_queue_url: str = ""
+    audit_poll_queue_url: str = ""
     audit_stream_arn: str = ""
     label_key_id: str = ""
     label_signer_function: str = ""

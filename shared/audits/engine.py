@@ -6,14 +6,26 @@ infra/resources.yaml. ``AILAS_AUDIT_ENGINE`` overrides the choice (``duckdb`` or
 
 from __future__ import annotations
 
+import csv
+import json
 import os
+from collections.abc import Iterator
 from typing import Any
 
+from shared import aws
 from shared.audits.sql import render
 from shared.aws import client
+from shared.clock import now
 from shared.settings import get_settings
 
 BUCKETS_SQL = 16  # must equal export.BUCKETS (the partition column is computed in SQL)
+RESULTS_PREFIX = "athena-results/"  # the workgroup's OutputLocation in the audio bucket
+# The audit-poll queue's schedule (functions/events/audit_poll.py): a first look after
+# POLL_FIRST_S, the delay doubling up to POLL_MAX_DELAY_S (SQS allows 900 s); a query still
+# running POLL_MAX_AGE_S after it started is stopped and its audit failed.
+POLL_FIRST_S = 10
+POLL_MAX_DELAY_S = 300
+POLL_MAX_AGE_S = 2 * 3600
 
 
 def name() -> str:
@@ -59,43 +71,79 @@ def audit_sql_athena(audit_id: str, algorithm: str, voice_nos: list[str] | None 
     return render(dataset, registry)
 
 
+def results_location() -> str:
+    """Where the workgroup writes query results (its enforced OutputLocation)."""
+    return f"s3://{get_settings().bucket}/{RESULTS_PREFIX}"
+
+
 def athena_start(sql: str) -> str:
     """Start a query in the stage's workgroup (which fixes the results location and the
-    bytes-scanned limit); returns its execution id."""
+    bytes-scanned limit); returns its execution id. The location is passed as well: the
+    workgroup enforces the same one, and moto writes the result CSV only where it is told."""
     reply = client("athena").start_query_execution(
         QueryString=sql,
         WorkGroup=workgroup(),
         QueryExecutionContext={"Database": database()},
+        ResultConfiguration={"OutputLocation": results_location()},
     )
     return str(reply["QueryExecutionId"])
 
 
+def athena_stop(execution_id: str) -> None:
+    client("athena").stop_query_execution(QueryExecutionId=execution_id)
+
+
 def athena_state(execution_id: str) -> tuple[str, dict[str, Any]]:
-    """QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELLED, and the execution's statistics."""
+    """QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELLED, and the execution's statistics, reason
+    and result CSV (``<results location><execution id>.csv``)."""
     execution = client("athena").get_query_execution(QueryExecutionId=execution_id)
     query = execution["QueryExecution"]
+    output = query.get("ResultConfiguration", {}).get("OutputLocation")
     return query["Status"]["State"], {
         "bytes_scanned": query.get("Statistics", {}).get("DataScannedInBytes", 0),
         "reason": query["Status"].get("StateChangeReason", ""),
+        "output": output or f"{results_location()}{execution_id}.csv",
     }
 
 
-def athena_rows(execution_id: str) -> list[dict[str, Any]]:
-    """The result rows, typed as the SQL's columns (Athena returns text; a missing background
-    bin stays None)."""
-    pages = client("athena").get_paginator("get_query_results")
-    rows: list[dict[str, Any]] = []
-    names: list[str] = []
-    for page in pages.paginate(QueryExecutionId=execution_id):
-        for row in page["ResultSet"]["Rows"]:
-            values = [cell.get("VarCharValue") for cell in row["Data"]]
-            if not names:
-                names = [str(v) for v in values]
-                continue
-            rows.append(
-                {
-                    k: (v if k == "voice_no" or v is None else int(v))
-                    for k, v in zip(names, values, strict=True)
-                }
-            )
-    return rows
+def typed(names: list[str], values: list[str]) -> dict[str, Any]:
+    """One result row typed as the SQL's columns: Athena writes text; every column but voice_no
+    is an integer, and a missing background bin (NULL: an empty field) stays None."""
+    return {
+        k: (v if k == "voice_no" else int(v) if v else None)
+        for k, v in zip(names, values, strict=True)
+    }
+
+
+def result_rows(location: str, chunk_bytes: int = 1 << 16) -> Iterator[dict[str, Any]]:
+    """The rows of a query's result CSV in S3 (header first, as Athena writes it), read as a
+    stream: one chunk of the body in memory at a time, however large the result."""
+    bucket, _, key = location.removeprefix("s3://").partition("/")
+    body = client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+    lines = (line.decode("utf-8") for line in body.iter_lines(chunk_size=chunk_bytes))
+    reader = csv.reader(lines)
+    names = [str(n) for n in next(reader, [])]
+    for values in reader:
+        if values:
+            yield typed(names, values)
+
+
+def poll_queue_url() -> str:
+    settings = get_settings()
+    return settings.audit_poll_queue_url or aws.sqs.queue_url(f"ailas-{settings.stage}-audit-poll")
+
+
+def watch(audit_id: str, execution_id: str, attempt: int = 0, started: float | None = None) -> int:
+    """Ask the audit-poll worker to look at the query later (a delayed SQS message: durable, and
+    off the request path); returns the delay in seconds."""
+    delay = min(POLL_MAX_DELAY_S, POLL_FIRST_S * 2**attempt)
+    message = {
+        "audit_id": audit_id,
+        "execution_id": execution_id,
+        "attempt": attempt,
+        "started": now().timestamp() if started is None else started,
+    }
+    client("sqs").send_message(
+        QueueUrl=poll_queue_url(), MessageBody=json.dumps(message), DelaySeconds=delay
+    )
+    return delay

@@ -101,11 +101,9 @@ def require_own(audit_id: str, principal: Principal) -> dict[str, Any]:
 
 
 def view(audit_id: str, principal: Principal) -> dict[str, Any]:
-    """The audit as its owner sees it; an Athena query still running is polled first."""
+    """The audit as its owner sees it: the job as stored (an Athena query is polled and scored
+    by the audit_poll worker, never in this request)."""
     job = require_own(audit_id, principal)
-    if job["status"] == "processing" and job.get("athena_execution"):
-        _poll_athena(job)
-        job = require_own(audit_id, principal)
     if job["status"] == "done":
         url = aws.s3.presigned_get(
             get_settings().bucket, result_key(audit_id), get_settings().upload_expiry_s
@@ -172,16 +170,6 @@ def _run_duckdb(job: dict[str, Any], obj: UploadedObject) -> list[score.FileMatc
             raise Rejected("invalid_dataset", f"The upload is not audit rows: {error}") from None
 
 
-def _poll_athena(job: dict[str, Any]) -> None:
-    state, stats = engine.athena_state(job["athena_execution"])
-    if state in ("QUEUED", "RUNNING"):
-        return
-    if state != "SUCCEEDED":
-        query_jobs.fail(KIND, job["audit_id"], "query_failed", stats["reason"] or state)
-        return
-    complete(job, score.matches(engine.athena_rows(job["athena_execution"])), stats)
-
-
 def _start_athena(job: dict[str, Any]) -> None:
     execution = engine.athena_start(engine.audit_sql_athena(job["audit_id"], job["algorithm"]))
     store.registry().update_item(
@@ -191,6 +179,7 @@ def _start_athena(job: dict[str, Any]) -> None:
         ExpressionAttributeNames={"#status": "status"},
         ExpressionAttributeValues={":e": execution, ":processing": "processing"},
     )
+    engine.watch(job["audit_id"], execution)
 
 
 @processes(PREFIX)
@@ -210,7 +199,7 @@ def process_upload(obj: UploadedObject) -> None:
         return
     try:
         if engine.name() == "athena":
-            _start_athena(job)
+            _start_athena(job)  # the audit_poll worker scores it (shared/audits/poll.py)
             return  # the upload stays until the query read it; the bucket's lifecycle ends it
         complete(job, _run_duckdb(job, obj), {"engine": "duckdb"})
     except Rejected as rejection:

@@ -9,13 +9,17 @@ from typing import Any
 
 import numpy as np
 import pytest
+import requests
+from moto.moto_api import state_manager
 
 from ailas.dataset import query_rows
+from infra.local_worker import SqsPoller
 from shared import events, query_jobs
 from shared.audio.engine import AUDIT_ALGORITHM, audit_hashes
 from shared.audio.fingerprint import peaks_of
-from shared.audits import duck, engine, export, service, staging
+from shared.audits import duck, engine, export, score, service, sql, staging
 from shared.aws import client
+from shared.clock import now
 from shared.settings import get_settings
 from shared.uploads import UploadedObject
 from shared.voices import service as voices
@@ -164,7 +168,7 @@ def test_an_audit_is_private_to_its_owner_and_operators_and_refuses_bad_input(
     audit = api.get(f"/v1/audits/{created['audit_id']}", token=business.token).json
     assert audit["status"] == "failed"
     assert audit["error"]["code"] == "invalid_dataset"
-    # on a deployed stage Athena runs the same SQL: started on upload, polled by GET
+    # on a deployed stage Athena runs the same SQL: started on upload; GET only reads the job
     monkeypatch.setenv("AILAS_AUDIT_ENGINE", "athena")
     created = api.post("/v1/audits", body, token=business.token).json
     service.process_upload(_upload(created, b"PAR1 rows PAR1"))
@@ -172,10 +176,136 @@ def test_an_audit_is_private_to_its_owner_and_operators_and_refuses_bad_input(
     assert started["status"] == "processing" and started["athena_execution"]
     sql = client("athena").get_query_execution(QueryExecutionId=started["athena_execution"])
     assert f"audit_id = '{created['audit_id']}'" in sql["QueryExecution"]["Query"]
+    assert sql["QueryExecution"]["Status"]["State"] == "SUCCEEDED"  # moto: at once
     audit = api.get(f"/v1/audits/{created['audit_id']}", token=business.token).json
-    assert audit["status"] == "done" and audit["summary"]["voices_found"] == 0
+    assert audit["status"] == "processing"  # scoring is the audit_poll worker's, not GET's
     # the export's INSERT runs once per voice and algorithm, however often the event comes
     export.publish(scene["a"], AUDIT_ALGORITHM)
     export.publish(scene["a"], AUDIT_ALGORITHM)
     queries = client("athena").list_query_executions(WorkGroup=engine.workgroup())
     assert len(queries["QueryExecutionIds"]) == 2  # the audit and one INSERT
+
+
+# --- Athena: the query's result is scored by the audit_poll worker, off the request path -------
+
+
+def _athena_will_return(rows: list[dict[str, Any]]) -> None:
+    """moto's own API: the next query returns these rows (a header first, as Athena writes) and
+    moto writes them as the result CSV where the workgroup keeps results."""
+    names = list(sql.COLUMNS)
+    cells = [[{"VarCharValue": n} for n in names]] + [
+        [{} if r[n] is None else {"VarCharValue": str(r[n])} for n in names] for r in rows
+    ]
+    reply = requests.post(
+        "http://motoapi.amazonaws.com/moto-api/static/athena/query-results",
+        json={
+            "account_id": get_settings().account_id,
+            "region": get_settings().region,
+            "results": [{"rows": [{"Data": c} for c in cells], "column_info": []}],
+        },
+        timeout=10,
+    )
+    assert reply.status_code == 201
+
+
+def _poll_worker(app: Any) -> SqsPoller:
+    """The local stack's SQS event source for the audit_poll function (infra/local_worker.py)."""
+    url = engine.poll_queue_url()
+    arn = client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return SqsPoller(
+        app.handler_map["audit_poll"], "audit_poll", url, arn["Attributes"]["QueueArn"]
+    )
+
+
+def _deliver(worker: SqsPoller) -> int:
+    delivered = worker.poll_once(wait_s=0)
+    worker.wait_idle()
+    return delivered
+
+
+def _athena_audit(registry: Any, scene: dict[str, Any], body: bytes) -> dict[str, Any]:
+    request = {"ai_no": scene["ai_no"], "algorithm": AUDIT_ALGORITHM, "files": 3}
+    created = registry.api.post(
+        "/v1/audits", {**request, "size_bytes": len(body)}, token=scene["business"].token
+    ).json
+    service.process_upload(_upload(created, body))  # ingest: starts the query, asks for a poll
+    job = query_jobs.get(service.KIND, created["audit_id"])
+    assert job is not None and job["status"] == "processing"
+    return job
+
+
+def test_the_athena_path_scores_the_result_csv_in_the_worker_as_duckdb_does(
+    registry: Any, app: Any, scene: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clips = [scene["speech"]["a"][2 * RATE : 6 * RATE], scene["speech"]["b"][RATE : 5 * RATE]]
+    body = _dataset(tmp_path, clips)
+    (tmp_path / "export").mkdir()
+    registry_files = export.download(AUDIT_ALGORITHM, tmp_path / "export")
+    rows = list(duck.iter_audit_rows([tmp_path / "d.parquet"], registry_files))
+    expected = [m.as_dict() for m in score.matches(rows)]
+    assert {m["voice_no"] for m in expected} == {scene["a"], scene["b"]}
+    _athena_will_return(rows)  # what Athena returns for the same SQL over the same Parquet
+    monkeypatch.setenv("AILAS_AUDIT_ENGINE", "athena")
+    monkeypatch.setattr(engine, "POLL_FIRST_S", 0)  # the first look now, not in 10 s
+    job = _athena_audit(registry, scene, body)
+    audit_id, token = job["audit_id"], scene["business"].token
+    assert registry.api.get(f"/v1/audits/{audit_id}", token=token).json["status"] == "processing"
+    worker = _poll_worker(app)
+    assert _deliver(worker) == 1
+    audit = registry.api.get(f"/v1/audits/{audit_id}", token=token).json
+    assert audit["status"] == "done" and audit["summary"]["engine"] == "athena"
+    assert service.json_result(audit_id)["matches"] == expected
+    assert service.json_result(audit_id)["voices"][scene["b"]]["covered"] is False
+    # a repeated poll message after completion changes nothing and asks for no further poll
+    finished = query_jobs.get(service.KIND, audit_id)
+    engine.watch(audit_id, job["athena_execution"])
+    assert _deliver(worker) == 1 and _deliver(worker) == 0
+    assert query_jobs.get(service.KIND, audit_id) == finished
+
+
+def test_a_running_query_is_polled_again_later_then_stopped_past_its_maximum_age(
+    registry: Any, app: Any, scene: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AILAS_AUDIT_ENGINE", "athena")
+    monkeypatch.setattr(engine, "POLL_FIRST_S", 0)
+    state_manager.set_transition("athena::execution", {"progression": "manual", "times": 100})
+    try:
+        job = _athena_audit(registry, scene, _dataset(tmp_path, [scene["speech"]["a"]]))
+        worker, url = _poll_worker(app), engine.poll_queue_url()
+        assert _deliver(worker) == 1  # still QUEUED: sent again, with a delay
+        assert query_jobs.get(service.KIND, job["audit_id"])["status"] == "processing"
+        waiting = client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+        assert int(waiting["Attributes"]["ApproximateNumberOfMessages"]) == 1
+        # a message past the maximum age: the query is stopped and the audit fails with a reason
+        long_ago = now().timestamp() - engine.POLL_MAX_AGE_S - 1
+        client("sqs").purge_queue(QueueUrl=url)
+        engine.watch(job["audit_id"], job["athena_execution"], attempt=9, started=long_ago)
+        assert _deliver(worker) == 1
+    finally:
+        state_manager.unset_transition("athena::execution")
+    failed = query_jobs.get(service.KIND, job["audit_id"])
+    assert failed["status"] == "failed" and failed["error"]["code"] == "query_timeout"
+    execution = client("athena").get_query_execution(QueryExecutionId=job["athena_execution"])
+    assert execution["QueryExecution"]["Status"]["State"] == "CANCELLED"
+    assert _deliver(worker) == 0  # nothing more is scheduled
+
+
+def test_a_cancelled_query_fails_its_audit_and_the_delay_doubles_up_to_its_cap(
+    registry: Any, app: Any, scene: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AILAS_AUDIT_ENGINE", "athena")
+    job = _athena_audit(registry, scene, _dataset(tmp_path, [scene["speech"]["b"]]))
+    url = engine.poll_queue_url()
+    delayed = client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+    assert int(delayed["Attributes"]["ApproximateNumberOfMessagesDelayed"]) == 1  # not at once
+    delays = [engine.watch(job["audit_id"], job["athena_execution"], n) for n in range(8)]
+    assert delays[:3] == [engine.POLL_FIRST_S * k for k in (1, 2, 4)]
+    assert max(delays) == engine.POLL_MAX_DELAY_S <= 900  # SQS's limit
+    client("sqs").purge_queue(QueueUrl=url)
+    client("athena").stop_query_execution(QueryExecutionId=job["athena_execution"])
+    monkeypatch.setattr(engine, "POLL_FIRST_S", 0)
+    engine.watch(job["audit_id"], job["athena_execution"])
+    assert _deliver(_poll_worker(app)) == 1
+    failed = query_jobs.get(service.KIND, job["audit_id"])
+    assert (failed["status"], failed["error"]["code"]) == ("failed", "query_failed")
+    assert "CANCELLED" in failed["error"]["message"]

@@ -42,7 +42,9 @@ REACH = {
         "AudioBucket",
         "DataKey",
         "IngestQueue",
+        "AuditPollQueue",
     },
+    "audit_poll": {"RegistryTable", "AuditTable", "AudioBucket", "DataKey", "AuditPollQueue"},
     "domain_events": {"RegistryTable", "AuditTable", "EventsFailedQueue", "AudioBucket", "DataKey"},
     "end_contracts": {"RegistryTable", "AuditTable"},
     "label_signer": {"LabelSigningKey", "RegistryTable"},
@@ -54,12 +56,9 @@ ATHENA_RESULTS = {
 }
 LIST_BY_PREFIX = {("<bucket>", "s3:ListBucket"), ("<bucket>", "s3:GetBucketLocation")}
 S3_GRANTS = {
-    "api_handler": {
-        ("uploads/*", "s3:PutObject"),
-        ("audits/*", "s3:GetObject"),
-        ("audits/*", "s3:PutObject"),
-        *ATHENA_RESULTS,
-    },
+    "api_handler": {("uploads/*", "s3:PutObject"), ("audits/*", "s3:GetObject")},
+    # the Athena audit's poll: the query's result CSV in, the audit's result document out
+    "audit_poll": {("athena-results/*", "s3:GetObject"), ("audits/*", "s3:PutObject")},
     "ingest": {
         ("uploads/*", "s3:GetObject"),
         ("uploads/*", "s3:GetObjectTagging"),
@@ -233,10 +232,13 @@ def test_event_sources_use_the_stack_resources(package: Package) -> None:
     sqs = package.resources["Ingest"]["Properties"]["Events"]["IngestSqsEventSource"]
     assert sqs["Properties"]["Queue"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
     assert sqs["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    polls = package.resources["AuditPoll"]["Properties"]["Events"]["AuditPollSqsEventSource"]
+    assert polls["Properties"]["Queue"] == {"Fn::GetAtt": ["AuditPollQueue", "Arn"]}
     for spec in package.functions().values():
         for event in spec["Properties"].get("Events", {}).values():
             if event["Type"] == "SQS":
-                assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
+                queues = [{"Fn::GetAtt": [q, "Arn"]} for q in ("IngestQueue", "AuditPollQueue")]
+                assert event["Properties"]["Queue"] in queues
                 assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
             if event["Type"] == "DynamoDB":
                 stream = {"Fn::GetAtt": ["AuditTable", "StreamArn"]}
@@ -449,16 +451,20 @@ def test_tables_recover_to_a_point_in_time_and_prod_tables_resist_deletion(
         assert protected is (package.stage == "prod"), name
 
 
-def test_dead_letter_queue_raises_an_alarm(package: Package) -> None:
-    queue = package.resources["IngestQueue"]["Properties"]
-    dlq = {"Fn::GetAtt": ["IngestDeadLetterQueue", "Arn"]}
+@pytest.mark.parametrize(
+    ("queue_id", "dlq_id"),
+    [("IngestQueue", "IngestDeadLetterQueue"), ("AuditPollQueue", "AuditPollDeadLetterQueue")],
+)
+def test_dead_letter_queue_raises_an_alarm(package: Package, queue_id: str, dlq_id: str) -> None:
+    queue = package.resources[queue_id]["Properties"]
+    dlq = {"Fn::GetAtt": [dlq_id, "Arn"]}
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == dlq
     alarms = [r for r in package.resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
     watched = [
         a["Properties"]
         for a in alarms
         if a["Properties"]["Namespace"] == "AWS/SQS"
-        and {"Name": "QueueName", "Value": {"Fn::GetAtt": ["IngestDeadLetterQueue", "QueueName"]}}
+        and {"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}
         in a["Properties"]["Dimensions"]
     ]
     assert watched and watched[0]["MetricName"] == "ApproximateNumberOfMessagesVisible"

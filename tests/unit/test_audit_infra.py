@@ -45,9 +45,23 @@ def test_only_the_functions_that_need_athena_get_it_and_never_a_wildcard_action(
         actions = {a for s in statements for a in s["Action"]}
         granted[path.stem] = {a for a in actions if a.startswith(("athena:", "glue:"))}
         assert not any(a.endswith("*") for a in actions)
-    assert granted["api_handler"] == {"athena:GetQueryExecution", "athena:GetQueryResults"}
+    assert not granted["api_handler"]  # GET /v1/audits/{id} reads the job, never Athena
     assert "athena:StartQueryExecution" in granted["ingest"]
+    assert granted["audit_poll"] == {"athena:GetQueryExecution", "athena:StopQueryExecution"}
     assert not granted["label_signer"] and not granted["end_contracts"]
+
+
+def test_the_poll_worker_reads_results_only_and_its_queue_has_a_dead_letter_queue() -> None:
+    statements = json.loads((POLICIES / "audit_poll.json").read_text())["Statement"]
+    reads = [s for s in statements if "s3:GetObject" in s["Action"]]
+    assert [(s["Action"], s["Resource"]) for s in reads] == [
+        (["s3:GetObject"], {"Fn::Sub": "${AudioBucket.Arn}/athena-results/*"})
+    ]
+    queue = load()["Resources"]["AuditPollQueue"]["Properties"]
+    dlq = queue["RedrivePolicy"]["deadLetterTargetArn"]
+    assert dlq == {"Fn::GetAtt": ["AuditPollDeadLetterQueue", "Arn"]}
+    assert queue["VisibilityTimeout"] >= 900  # the function's timeout: one look at a time
+    assert engine.POLL_MAX_DELAY_S <= 900 and engine.POLL_MAX_AGE_S > engine.POLL_MAX_DELAY_S
 
 
 def test_the_athena_audit_sql_reads_one_audit_and_one_algorithm() -> None:

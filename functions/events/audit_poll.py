@@ -1,0 +1,47 @@
+"""The audit_poll Lambda: the audit-poll SQS queue, whose delayed messages each ask "has this
+audit's Athena query finished?" (shared/audits/poll.py). One message an invocation: scoring a
+large result takes the function's whole timeout, not a share of it.
+
+A message that raises is reported in ``batchItemFailures`` and comes back after the queue's
+visibility timeout; after five receives SQS moves it to the audit-poll dead-letter queue."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from chalice import Blueprint
+
+from shared.audits import poll
+from shared.logging import logger
+from shared.settings import get_settings
+
+bp = Blueprint(__name__)
+
+
+def audit_poll_queue_arn() -> str:
+    s = get_settings()
+    return f"arn:aws:sqs:{s.region}:{s.account_id}:ailas-{s.stage}-audit-poll"
+
+
+def handle_record(record: SQSRecord) -> None:
+    message = json.loads(record.body)
+    outcome = poll.handle(message)
+    logger.info("audit poll", extra={"audit_id": message.get("audit_id"), "outcome": outcome})
+
+
+@bp.on_sqs_message(queue_arn=audit_poll_queue_arn(), batch_size=1, name="audit_poll")
+def audit_poll(event: Any) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event.to_dict(),
+        record_handler=handle_record,
+        processor=BatchProcessor(event_type=EventType.SQS),
+        context=event.context,
+    )

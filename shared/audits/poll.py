@@ -1,0 +1,72 @@
+"""The audit_poll worker's rule: an Athena audit's query is looked at off the request path, one
+delayed SQS message at a time (engine.watch). While the query runs the message is sent again
+with a doubling delay; past engine.POLL_MAX_AGE_S the query is stopped and the audit fails with
+a reason; a failed or cancelled query fails the audit; a finished one has its result CSV read
+from S3 as a stream, scored by the matcher's rule and judged (service.complete).
+
+Idempotent: a message for an audit that is no longer ``processing`` with this very execution
+(finished already, or started again) changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared import query_jobs, store
+from shared.audits import engine, score, service
+from shared.clock import now
+from shared.logging import logger
+
+RUNNING = ("QUEUED", "RUNNING")
+
+
+def handle(message: dict[str, Any]) -> str:
+    """One poll message → what it did: ignored, waiting, expired, failed or done. A transient
+    AWS error is raised (SQS delivers the message again); any other fails the audit."""
+    from shared.voices.ingest import INTERNAL_ERROR, transient
+
+    audit_id, execution = str(message["audit_id"]), str(message["execution_id"])
+    job = query_jobs.get(service.KIND, audit_id)
+    if job is None or job["status"] != "processing" or job.get("athena_execution") != execution:
+        return "ignored"  # a repeated message after completion, or a superseded query
+    try:
+        return _poll(job, message)
+    except Exception as error:
+        if transient(error):
+            raise
+        logger.exception("audit poll failed", extra={"audit_id": audit_id})
+        query_jobs.fail(service.KIND, audit_id, *INTERNAL_ERROR)
+        return "failed"
+
+
+def _poll(job: dict[str, Any], message: dict[str, Any]) -> str:
+    audit_id, execution = job["audit_id"], job["athena_execution"]
+    state, stats = engine.athena_state(execution)
+    if state in RUNNING:
+        return _still_running(audit_id, execution, message)
+    if state != "SUCCEEDED":
+        reason = stats["reason"] or f"The audit's query ended {state}."
+        query_jobs.fail(service.KIND, audit_id, "query_failed", reason)
+        return "failed"
+    matched = score.matches(engine.result_rows(stats["output"]))
+    try:
+        service.complete(
+            job, matched, {"engine": "athena", "bytes_scanned": stats["bytes_scanned"]}
+        )
+    except store.TransactionFailed:
+        return "ignored"  # a second delivery of the message finished it first
+    return "done"
+
+
+def _still_running(audit_id: str, execution: str, message: dict[str, Any]) -> str:
+    started = float(message["started"])
+    if now().timestamp() - started > engine.POLL_MAX_AGE_S:
+        engine.athena_stop(execution)
+        hours = engine.POLL_MAX_AGE_S / 3600
+        reason = (
+            f"The audit's query ran longer than {hours:g} h and was stopped; "
+            "audit the dataset in smaller parts, or ask the association."
+        )
+        query_jobs.fail(service.KIND, audit_id, "query_timeout", reason)
+        return "expired"
+    engine.watch(audit_id, execution, int(message.get("attempt", 0)) + 1, started)
+    return "waiting"
