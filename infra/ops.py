@@ -8,6 +8,7 @@ file it writes, `.local/stack.json` (or AILAS_STACK_FILE).
     python -m infra.ops checkpoint
     python -m infra.ops rotate-label-key
     python -m infra.ops rebuild-index [--dry-run]
+    python -m infra.ops restore-export [--voice V-…]… [--reinsert]
     python -m infra.ops export-tables DIR
     python -m infra.ops backup-tables
     python -m infra.ops events show | events redrive [--message ID] [--seq N]
@@ -191,6 +192,35 @@ def rebuild_index(dry_run: bool) -> None:
     )
     for voice in result.need_upload:
         click.echo(f"  {voice['voice_no']}  holder {voice['holder_id']}  {voice['title']}")
+
+
+@cli.command("restore-export")
+@click.option(
+    "--voice",
+    "voice_nos",
+    multiple=True,
+    help="a voice to restore (repeatable); default: every searchable voice in the index",
+)
+@click.option(
+    "--reinsert",
+    is_flag=True,
+    help="on Athena, INSERT the voices' rows into the export again (only if they are gone)",
+)
+def restore_export(voice_nos: tuple[str, ...], reinsert: bool) -> None:
+    """Stage the bulk audit's export of voices from the keyed fingerprint index in DynamoDB
+    (no audio needed) and publish it again. Exits 1 when a voice has no postings there."""
+    from shared.audits.restore import restore
+
+    result = restore(list(voice_nos) or None, reinsert=reinsert)
+    click.echo(
+        f"algorithm {result.algorithm}: {len(result.staged)} staged "
+        f"({sum(result.staged.values())} pairs), {len(result.published)} published, "
+        f"{len(result.missing)} with no postings in the index"
+    )
+    for voice_no in result.missing:
+        click.echo(f"  {voice_no}: not in the index (rebuild-index, or a new upload)")
+    if result.missing:
+        sys.exit(1)
 
 
 @cli.command("export-tables")

@@ -68,6 +68,19 @@ def publish(voice_no: str, algorithm: str) -> None:
     _publish_with_duckdb(voice_no, algorithm)
 
 
+def republish(voice_no: str, algorithm: str, reinsert: bool = False) -> bool:
+    """Publish a voice's export again from its (restored) staging object. Locally its Parquet
+    files are rewritten (idempotent). In AWS its rows sit in Athena's files beside other
+    voices', so the INSERT runs again only when asked (``reinsert``: the rows are gone, e.g.
+    the export was lost); returns whether anything was published."""
+    if engine.name() == "athena":
+        if not reinsert:
+            return False
+        store.registry().delete_item(Key={"pk": f"EXPORT#{voice_no}", "sk": algorithm})
+    publish(voice_no, algorithm)
+    return True
+
+
 def _first_export(voice_no: str, algorithm: str) -> bool:
     """Claims the voice's export for this algorithm once (a conditional write)."""
     try:

@@ -10,12 +10,14 @@ from typing import Any
 import numpy as np
 import pytest
 import requests
+from click.testing import CliRunner
 from moto.moto_api import state_manager
 
 from ailas.dataset import query_rows
 from infra.local_worker import SqsPoller
-from shared import events, query_jobs
-from shared.audio.engine import AUDIT_ALGORITHM, audit_hashes
+from infra.ops import cli
+from shared import aws, events, fingerprint_index, query_jobs
+from shared.audio.engine import AUDIT_ALGORITHM, audit_hashes, index_hashes
 from shared.audio.fingerprint import peaks_of
 from shared.audits import duck, engine, export, score, service, sql, staging
 from shared.aws import client
@@ -309,3 +311,35 @@ def test_a_cancelled_query_fails_its_audit_and_the_delay_doubles_up_to_its_cap(
     failed = query_jobs.get(service.KIND, job["audit_id"])
     assert (failed["status"], failed["error"]["code"]) == ("failed", "query_failed")
     assert "CANCELLED" in failed["error"]["message"]
+
+
+# --- the export restored from the fingerprint index (no audio) -----------------------------------
+
+
+def _export_objects(voice_no: str) -> dict[str, bytes]:
+    bucket = get_settings().bucket
+    keys = [staging.staging_key(AUDIT_ALGORITHM, voice_no)] + [
+        k for k in aws.s3.keys(bucket, f"{export.PARQUET}/") if k.endswith(f"/{voice_no}.parquet")
+    ]
+    return {k: aws.s3.get(bucket, k) or b"" for k in keys}
+
+
+def test_a_lost_export_is_restored_from_the_index_for_a_voice_whose_audio_is_gone(
+    registry: Any, scene: dict[str, Any]
+) -> None:
+    # the index as ingest writes it (the export's rows were staged from the same arrays)
+    hashes, times = index_hashes(peaks_of(scene["speech"]["a"], RATE))
+    fingerprint_index.write(scene["a"], AUDIT_ALGORITHM, hashes, times)
+    before = _export_objects(scene["a"])
+    assert len(before) > 2  # the staging object and Parquet in several buckets
+    for key in before:  # lost: no audio was retained to fingerprint again
+        aws.s3.delete(get_settings().bucket, key)
+    outcome = CliRunner().invoke(cli, ["restore-export", "--voice", scene["a"]])
+    assert outcome.exit_code == 0, outcome.output
+    assert "1 staged" in outcome.output and "1 published" in outcome.output
+    assert _export_objects(scene["a"]) == before  # the very same bytes
+    # every indexed voice by default; one the index does not hold is named, and exits 1
+    everything = CliRunner().invoke(cli, ["restore-export"])
+    assert everything.exit_code == 1 and "1 staged" in everything.output
+    assert f"{scene['b']}: not in the index" in everything.output
+    assert _export_objects(scene["a"]) == before
