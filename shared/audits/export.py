@@ -13,7 +13,8 @@ Two steps, so that no Lambda carries a Parquet writer:
    Athena ``INSERT INTO`` (Athena writes the Parquet) and audits filter the voices by status.
 
 The audit's algorithm (engine.AUDIT_ALGORITHM, the deployed ALGORITHM_VERSION) names the
-``algorithm=`` partition: a new one is filled by rebuild-index from retained audio."""
+``algorithm=`` partition: a new one is filled by rebuild-index from retained audio. A lost
+export of voices in the current keyed index is restored from it, audio or not (restore.py)."""
 
 from __future__ import annotations
 
