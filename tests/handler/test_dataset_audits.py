@@ -343,3 +343,21 @@ def test_a_lost_export_is_restored_from_the_index_for_a_voice_whose_audio_is_gon
     assert everything.exit_code == 1 and "1 staged" in everything.output
     assert f"{scene['b']}: not in the index" in everything.output
     assert _export_objects(scene["a"]) == before
+
+
+def test_the_result_csv_is_read_as_athena_writes_it_across_chunk_boundaries() -> None:
+    bucket, names = get_settings().bucket, list(sql.COLUMNS)
+    values = [[str(i + n) for n in range(len(names))] for i in range(40)]
+    for row in values:
+        row[1], row[len(names) - 3] = "V-0001-0002-3", ""  # a NULL background bin
+    lines = [",".join(f'"{v}"' if v else "" for v in row) for row in [names, *values]]
+    put = client("s3").put_object
+    put(Bucket=bucket, Key="athena-results/q.csv", Body="\n".join(lines).encode())
+    rows = engine.result_rows(f"s3://{bucket}/athena-results/q.csv", chunk_bytes=7)
+    first = next(rows)  # a generator: rows come as the body is read
+    assert first["voice_no"] == "V-0001-0002-3" and first[names[-3]] is None
+    assert first["file_id"] == 0 and first["vt"] == len(names) - 1
+    rest = list(rows)
+    assert len(rest) == 39 and [r["file_id"] for r in rest] == list(range(1, 40))
+    put(Bucket=bucket, Key="athena-results/empty.csv", Body=lines[0].encode() + b"\n")
+    assert list(engine.result_rows(f"s3://{bucket}/athena-results/empty.csv")) == []
