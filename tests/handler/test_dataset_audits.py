@@ -345,6 +345,26 @@ def test_a_lost_export_is_restored_from_the_index_for_a_voice_whose_audio_is_gon
     assert _export_objects(scene["a"]) == before
 
 
+def test_on_athena_the_restored_rows_are_inserted_again_only_when_asked(
+    registry: Any, scene: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashes, times = index_hashes(peaks_of(scene["speech"]["a"], RATE))
+    fingerprint_index.write(scene["a"], AUDIT_ALGORITHM, hashes, times)
+    monkeypatch.setenv("AILAS_AUDIT_ENGINE", "athena")
+    export.publish(scene["a"], AUDIT_ALGORITHM)  # the voice's first INSERT
+
+    def inserts() -> int:
+        listed = client("athena").list_query_executions(WorkGroup=engine.workgroup())
+        return len(listed["QueryExecutionIds"])
+
+    staged = CliRunner().invoke(cli, ["restore-export", "--voice", scene["a"]])
+    assert staged.exit_code == 0 and "0 published" in staged.output
+    assert inserts() == 1  # its rows may still be in Athena's files: not inserted twice
+    again = CliRunner().invoke(cli, ["restore-export", "--voice", scene["a"], "--reinsert"])
+    assert again.exit_code == 0 and "1 published" in again.output
+    assert inserts() == 2
+
+
 def test_the_result_csv_is_read_as_athena_writes_it_across_chunk_boundaries() -> None:
     bucket, names = get_settings().bucket, list(sql.COLUMNS)
     values = [[str(i + n) for n in range(len(names))] for i in range(40)]
