@@ -186,7 +186,7 @@ def synthetic_speech() -> dict[str, np.ndarray]:
         "de": ["Der Zug nach Berlin fährt heute zwanzig Minuten später ab."],
         "fr": ["Le petit café au coin de la rue ouvre tous les matins à sept heures."],
     }
-    out = {}
+    out: dict[str, np.ndarray] = {}
     for lang, lines in texts.items():
         for t, text in enumerate(lines):
             for variant in ("", "+f2", "+m3"):
