@@ -28,10 +28,31 @@ from __future__ import annotations
 
 import math
 
-from shared.audio.keyed_match import BACKGROUND_BINS, MIN_VOTES, OFFSET_BIN, TEMPOS
+from shared.audio.keyed_match import (
+    BACKGROUND_BINS,
+    FALSE_ALARM,
+    MIN_VOTES,
+    OFFSET_BIN,
+    TEMPOS,
+)
 from shared.fingerprint_index import CAP
 
 FAN_SIZE = 7  # tempo factors per fan of the shortcut: two fans (measured: see the README)
+LEAST_RATE = 0.05  # keyed_match._least_rate's floor (a unit test holds the two together)
+# slack on the log scale for the exact filters below (rounding only: they are bounds already)
+MARGIN = 1e-3
+
+
+def hopeful(k: str, rate: str = "rate", logc: str = "logc") -> str:
+    """SQL: can ``k`` votes in one bin pair pass keyed_match.judge at all? judge's log p is
+    log P[Poisson(r) ≥ k] + ``logc`` (its corrections for bins, tempo factors and voices) with r
+    at least ``rate``, and the tail grows with r; it is at least log P[X = k] = k·ln r − r −
+    ln k!, and Stirling's bound makes ln k! no smaller. So a k for which even that is not below
+    log FALSE_ALARM (inside ``logc``) cannot pass, nor can any smaller k: an exact filter."""
+    k = f"CAST({k} AS DOUBLE)"
+    stirling = f"({k} * ln({k}) - {k} + 0.5 * ln(2 * pi() * {k}) + 1.0 / (12 * {k}))"
+    return f"({k} * ln({rate}) - {rate} - {stirling} + {logc} < {MARGIN})"
+
 
 AUDIT_SQL = """
 WITH dataset AS (
@@ -67,23 +88,36 @@ WITH dataset AS (
   SELECT h.file_id, h.voice, f.fan, {cell} AS cell, count(*) AS n
   FROM hits h JOIN spans s ON s.file_id = h.file_id CROSS JOIN fans f
   GROUP BY h.file_id, h.voice, f.fan, {cell}
+), odds AS (  -- judge's least chance rate and its corrections, per (file, voice)
+  SELECT o.file_id, o.voice,
+         greatest(o.pairs * {width} / greatest(o.extent + 2 * s.span, {width}), {least_rate})
+           AS rate,
+         ln(greatest(1.0, (o.extent + 2 * s.span) / {width}))
+           + ln({tempo_count} * greatest(1, f.voices_hit)) - ln({false_alarm}) AS logc
+  FROM totals o
+  JOIN spans s ON s.file_id = o.file_id
+  JOIN file_voices f ON f.file_id = o.file_id
 ), live_fans AS (  -- the exact shortcut of the module's docstring
-  SELECT DISTINCT file_id, voice, fan FROM (
+  SELECT DISTINCT c.file_id, c.voice, c.fan FROM (
     SELECT file_id, voice, fan, n + CASE
              WHEN lead(cell) OVER (PARTITION BY file_id, voice, fan ORDER BY cell) = cell + 1
              THEN lead(n) OVER (PARTITION BY file_id, voice, fan ORDER BY cell)
              ELSE 0 END AS n2
     FROM cells) c
-  WHERE n2 >= {min_votes}
+  JOIN odds o ON o.file_id = c.file_id AND o.voice = c.voice
+  WHERE c.n2 >= {min_votes} AND {hopeful_n2}
 ), live_voices AS (  -- numbered: one integer key per (file, voice)
-  SELECT file_id, voice, row_number() OVER (ORDER BY file_id, voice) AS g
+  SELECT l.file_id, l.voice, o.rate, o.logc,
+         row_number() OVER (ORDER BY l.file_id, l.voice) AS g
   FROM (SELECT DISTINCT file_id, voice FROM live_fans) l
+  JOIN odds o ON o.file_id = l.file_id AND o.voice = l.voice
 ), live AS (
   SELECT l.g, h.qt, h.vt
   FROM hits h
   JOIN live_voices l ON l.file_id = h.file_id AND l.voice = h.voice
 ), factor_groups AS (  -- (file, voice, tempo factor) as one integer: cheaper to group by
-  SELECT l.g * {tempo_count} + k.tempo_id AS gt, l.g, l.file_id, l.voice, k.tempo_id, k.tempo
+  SELECT l.g * {tempo_count} + k.tempo_id AS gt, l.g, l.file_id, l.voice, k.tempo_id, k.tempo,
+         l.rate, l.logc
   FROM live_fans f
   JOIN live_voices l ON l.file_id = f.file_id AND l.voice = f.voice
   JOIN tempos k ON k.fan = f.fan
@@ -91,8 +125,9 @@ WITH dataset AS (
   SELECT k.gt, {bin} AS bin, count(*) AS votes
   FROM live l JOIN factor_groups k ON k.g = l.g
   GROUP BY k.gt, {bin}
-), candidates AS (  -- two neighbouring bins reach MIN_VOTES only if one holds half of it
-  SELECT DISTINCT gt FROM bins WHERE votes >= {half_votes}
+), candidates AS (  -- a bin pair holds at most twice its larger bin's votes
+  SELECT DISTINCT b.gt FROM bins b JOIN factor_groups k ON k.gt = b.gt
+  WHERE b.votes >= {half_votes} AND {hopeful_twice}
 ), merged AS (
   SELECT b.gt, b.bin,
          b.votes + CASE
@@ -101,8 +136,9 @@ WITH dataset AS (
            ELSE 0 END AS merged,
          row_number() OVER (PARTITION BY b.gt ORDER BY b.bin) AS pos
   FROM bins b JOIN candidates c ON c.gt = b.gt
-), best_votes AS (
-  SELECT gt, max(merged) AS merged FROM merged GROUP BY gt HAVING max(merged) >= {min_votes}
+), best_votes AS (  -- keyed_match._hopeful: the best bin pair passes at the least rate
+  SELECT m.gt, max(m.merged) AS merged FROM merged m JOIN factor_groups k ON k.gt = m.gt
+  GROUP BY m.gt, k.rate, k.logc HAVING max(m.merged) >= {min_votes} AND {hopeful_best}
 ), tops AS (  -- the best bin: the lowest of those holding the most votes, as numpy's argmax
   SELECT m.gt, min(m.bin) AS bin, min(m.pos) AS pos, max(m.merged) AS merged
   FROM merged m JOIN best_votes v ON v.gt = m.gt AND v.merged = m.merged
@@ -183,6 +219,12 @@ def render(dataset: str, registry: str) -> str:
         tempos=tempos,
         fans=fan_rows,
         tempo_count=len(TEMPOS),
+        width=f"CAST({2 * OFFSET_BIN} AS DOUBLE)",
+        least_rate=LEAST_RATE,
+        false_alarm=FALSE_ALARM,
+        hopeful_n2=hopeful("c.n2", "o.rate", "o.logc"),
+        hopeful_twice=hopeful("2 * b.votes", "k.rate", "k.logc"),
+        hopeful_best=hopeful("max(m.merged)", "k.rate", "k.logc"),
         min_votes=MIN_VOTES,
         half_votes=-(-MIN_VOTES // 2),
         background_bins=BACKGROUND_BINS,
