@@ -3,23 +3,26 @@
 It is keyed_match's vote, per dataset file instead of per 5 s query. The dataset's rows are a
 file's distinct (probe key, anchor frame) pairs (what a trace looks up), the registry's the
 export's distinct (key, anchor frame) postings per voice; keys holding ``cap`` postings or
-more are left out, as the index stop-lists them. Then:
+more are left out, as the index stop-lists them. Two stages, both exact:
 
-- one vote per distinct (file, voice, query anchor, registered anchor) sharing a key;
-- per voice: its votes in all and its latest registered anchor; per file: the voices voted for;
-- an exact shortcut before the tempo grid: the votes of one bin pair (offsets within
-  2·OFFSET_BIN) under a factor s have t_reg − c·t_query within 2·OFFSET_BIN + |s − c|·span of
-  each other for any c, so with c the centre of a fan of FAN_SIZE neighbouring factors they
-  fall in two neighbouring cells of that width; only the factors of a fan whose cell pairs
-  hold MIN_VOTES somewhere are binned (at catalogue scale chance votes are sparse and almost
-  nothing passes; bench/audit_scale.py);
-- under every tempo factor s of ``TEMPOS`` (a VALUES list, joined after the votes are made
-  distinct, so the join itself is not multiplied by 13): offset bin =
-  floor((t_reg − s·t_query) / OFFSET_BIN), in doubles as numpy computes it; each bin merged
-  with the next one;
-- per (file, voice, tempo) whose best merged bin reaches MIN_VOTES: that bin (the lowest on a
-  tie, as numpy's argmax), the BACKGROUND_BINS largest merged counts of the other bins save
-  its two neighbours among the non-empty bins, and the votes of the best bin pair.
+1. One pass over the join's pairs (repeats included, so counts are upper bounds), grouped by
+   (file, voice, cell): a bin pair's votes under a factor s have t_reg − c·t_query within
+   2·OFFSET_BIN + |s − c|·span of each other for any c, so with c the centre of a fan of
+   neighbouring factors they fall in two neighbouring cells of that width. The same pass
+   gives per (file, voice) its latest registered anchor and per file the voices voted for.
+   A (file, voice) none of whose cell pairs could pass keyed_match.judge even at judge's
+   lowest chance rate (``hopeful``) is dropped: at catalogue scale chance votes are sparse
+   and almost every pair of the join ends here (bench/audit_scale.py).
+2. For the (file, voice) pairs left: one vote per distinct (query anchor, registered anchor),
+   the voice's votes in all (judge's least rate), and under every tempo factor s of
+   ``TEMPOS`` (a VALUES list joined after the votes are made distinct, so the join itself is
+   not multiplied by 13): offset bin = floor((t_reg − s·t_query) / OFFSET_BIN), in doubles
+   as numpy computes it; each bin merged with the next one. Only factors with a bin that
+   could pass, and of those only a best merged bin that could pass (``hopeful`` at the
+   least rate, as keyed_match._hopeful), go on; per (file, voice, tempo): that bin (the
+   lowest on a tie, as numpy's argmax), the BACKGROUND_BINS largest merged counts of the
+   other bins save its two neighbours among the non-empty bins, and the votes of the best
+   bin pair.
 
 Only those rows leave the database; the decision is keyed_match.judge in Python (score.py), the
 same function a trace calls. Sources are filled in per engine (``render``)."""
@@ -37,7 +40,7 @@ from shared.audio.keyed_match import (
 )
 from shared.fingerprint_index import CAP
 
-FAN_SIZE = 7  # tempo factors per fan of the shortcut: two fans (measured: see the README)
+FAN_SIZE = 13  # tempo factors per fan of the shortcut: one fan, one row per pair (README)
 LEAST_RATE = 0.05  # keyed_match._least_rate's floor (a unit test holds the two together)
 # slack on the log scale for the exact filters below (rounding only: they are bounds already)
 MARGIN = 1e-3
@@ -70,56 +73,58 @@ WITH dataset AS (
   JOIN voices v ON v.voice_no = r.voice_no
   LEFT JOIN stopped s ON s.hash = r.hash
   WHERE s.hash IS NULL
-), hits AS (
-  SELECT DISTINCT d.file_id, r.voice, d.frame AS qt, r.t AS vt
+), pairs AS (  -- every (query anchor, registered anchor) meeting on a key, repeats and all
+  SELECT d.file_id, r.voice, d.frame AS qt, r.t AS vt
   FROM dataset d JOIN registry r ON r.hash = d.hash
-), totals AS (
-  SELECT file_id, voice, count(*) AS pairs, max(vt) AS extent
-  FROM hits GROUP BY file_id, voice
-), file_voices AS (
-  SELECT file_id, count(*) AS voices_hit FROM totals GROUP BY file_id
 ), spans AS (
   SELECT file_id, max(span) AS span FROM dataset GROUP BY file_id
 ), tempos AS (
   SELECT * FROM (VALUES {tempos}) AS k (tempo_id, tempo, fan)
 ), fans AS (  -- neighbouring tempo factors, sheared by their centre; reach = max |s − centre|
   SELECT * FROM (VALUES {fans}) AS f (fan, centre, reach)
-), cells AS (
-  SELECT h.file_id, h.voice, f.fan, {cell} AS cell, count(*) AS n
-  FROM hits h JOIN spans s ON s.file_id = h.file_id CROSS JOIN fans f
+), cells AS (  -- stage 1, one pass over the pairs: a vote met through two keys counts twice
+  SELECT h.file_id, h.voice, f.fan, {cell} AS cell, count(*) AS n, max(h.vt) AS extent
+  FROM pairs h JOIN spans s ON s.file_id = h.file_id CROSS JOIN fans f
   GROUP BY h.file_id, h.voice, f.fan, {cell}
-), odds AS (  -- judge's least chance rate and its corrections, per (file, voice)
-  SELECT o.file_id, o.voice,
-         greatest(o.pairs * {width} / greatest(o.extent + 2 * s.span, {width}), {least_rate})
-           AS rate,
-         ln(greatest(1.0, (o.extent + 2 * s.span) / {width}))
+), reach AS (  -- the (file, voice) pairs with any vote, and the voice's latest anchor among them
+  SELECT file_id, voice, max(extent) AS extent FROM cells GROUP BY file_id, voice
+), file_voices AS (
+  SELECT file_id, count(*) AS voices_hit FROM reach GROUP BY file_id
+), corrections AS (  -- judge's log corrections (bins, factors, voices) less log FALSE_ALARM
+  SELECT r.file_id, r.voice, r.extent, r.extent + 2 * s.span AS reach_frames,
+         ln(greatest(1.0, (r.extent + 2 * s.span) / {width}))
            + ln({tempo_count} * greatest(1, f.voices_hit)) - ln({false_alarm}) AS logc
-  FROM totals o
-  JOIN spans s ON s.file_id = o.file_id
-  JOIN file_voices f ON f.file_id = o.file_id
-), live_fans AS (  -- the exact shortcut of the module's docstring
+  FROM reach r
+  JOIN spans s ON s.file_id = r.file_id
+  JOIN file_voices f ON f.file_id = r.file_id
+), live_fans AS (  -- the exact shortcut of the module's docstring, at judge's lowest rate
   SELECT DISTINCT c.file_id, c.voice, c.fan FROM (
     SELECT file_id, voice, fan, n + CASE
              WHEN lead(cell) OVER (PARTITION BY file_id, voice, fan ORDER BY cell) = cell + 1
              THEN lead(n) OVER (PARTITION BY file_id, voice, fan ORDER BY cell)
              ELSE 0 END AS n2
     FROM cells) c
-  JOIN odds o ON o.file_id = c.file_id AND o.voice = c.voice
+  JOIN corrections o ON o.file_id = c.file_id AND o.voice = c.voice
   WHERE c.n2 >= {min_votes} AND {hopeful_n2}
 ), live_voices AS (  -- numbered: one integer key per (file, voice)
-  SELECT l.file_id, l.voice, o.rate, o.logc,
-         row_number() OVER (ORDER BY l.file_id, l.voice) AS g
+  SELECT file_id, voice, row_number() OVER (ORDER BY file_id, voice) AS g
   FROM (SELECT DISTINCT file_id, voice FROM live_fans) l
-  JOIN odds o ON o.file_id = l.file_id AND o.voice = l.voice
-), live AS (
-  SELECT l.g, h.qt, h.vt
-  FROM hits h
+), live AS (  -- stage 2: one vote per distinct anchor pair, for the live (file, voice) only
+  SELECT DISTINCT l.g, h.qt, h.vt
+  FROM pairs h
   JOIN live_voices l ON l.file_id = h.file_id AND l.voice = h.voice
+), totals AS (  -- the voice's votes in all, and judge's least chance rate
+  SELECT t.g, t.pairs, o.extent, o.logc,
+         greatest(t.pairs * {width} / greatest(o.reach_frames, {width}), {least_rate}) AS rate
+  FROM (SELECT g, count(*) AS pairs FROM live GROUP BY g) t
+  JOIN live_voices l ON l.g = t.g
+  JOIN corrections o ON o.file_id = l.file_id AND o.voice = l.voice
 ), factor_groups AS (  -- (file, voice, tempo factor) as one integer: cheaper to group by
   SELECT l.g * {tempo_count} + k.tempo_id AS gt, l.g, l.file_id, l.voice, k.tempo_id, k.tempo,
-         l.rate, l.logc
+         o.rate, o.logc
   FROM live_fans f
   JOIN live_voices l ON l.file_id = f.file_id AND l.voice = f.voice
+  JOIN totals o ON o.g = l.g
   JOIN tempos k ON k.fan = f.fan
 ), bins AS (
   SELECT k.gt, {bin} AS bin, count(*) AS votes
@@ -161,7 +166,7 @@ SELECT k.file_id, n.voice_no, k.tempo_id, t.merged AS votes, o.pairs, o.extent, 
 FROM tops t
 JOIN factor_groups k ON k.gt = t.gt
 JOIN best b ON b.gt = t.gt
-JOIN totals o ON o.file_id = k.file_id AND o.voice = k.voice
+JOIN totals o ON o.g = k.g
 JOIN spans s ON s.file_id = k.file_id
 JOIN file_voices f ON f.file_id = k.file_id
 JOIN voices n ON n.voice = k.voice
@@ -220,9 +225,9 @@ def render(dataset: str, registry: str) -> str:
         fans=fan_rows,
         tempo_count=len(TEMPOS),
         width=f"CAST({2 * OFFSET_BIN} AS DOUBLE)",
-        least_rate=LEAST_RATE,
+        least_rate=f"CAST({LEAST_RATE} AS DOUBLE)",
         false_alarm=FALSE_ALARM,
-        hopeful_n2=hopeful("c.n2", "o.rate", "o.logc"),
+        hopeful_n2=hopeful("c.n2", f"CAST({LEAST_RATE} AS DOUBLE)", "o.logc"),
         hopeful_twice=hopeful("2 * b.votes", "k.rate", "k.logc"),
         hopeful_best=hopeful("max(m.merged)", "k.rate", "k.logc"),
         min_votes=MIN_VOTES,
