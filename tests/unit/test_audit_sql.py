@@ -4,6 +4,7 @@ tempo grid, and the index's stop-list."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from shared.audio import keyed_match
 from shared.audio.engine import ALGORITHM_VERSION, AUDIT_ALGORITHM, KEYED, audit_hashes
 from shared.audio.fingerprint import HOP_S, peaks_of
 from shared.audio.keyed_match import MIN_VOTES, MemoryIndex, match
-from shared.audits import duck, score
+from shared.audits import duck, score, sql
 from shared.fingerprint_index import CAP
 from tests import realspeech
 
@@ -146,3 +147,43 @@ def test_keys_the_index_stop_lists_are_not_evidence(tmp_path: Path) -> None:
     assert ("V-A", 0) in {(m.voice_no, m.file_id) for m in below}
     above = score.matches(duck.audit_rows(*_planted(tmp_path / "above", CAP - 1)))
     assert "V-A" not in {m.voice_no for m in above}  # each key now holds CAP postings
+
+
+def test_the_sql_least_rate_is_the_matchers() -> None:
+    assert keyed_match._least_rate(0, 10**9) == sql.LEAST_RATE
+
+
+def test_the_sql_filters_never_drop_what_judge_could_accept() -> None:
+    """sql.hopeful against the matcher's own chance: for every k, rate and correction where judge
+    would accept k votes (log p below log FALSE_ALARM), the SQL lets them through; and it does
+    drop some, or it would filter nothing."""
+    import duckdb
+
+    cases = [
+        (k, rate, voices, span)
+        for k in range(1, 40)
+        for rate in (0.05, 0.3, 1.0, 3.0, 8.0)
+        for voices in (1, 40, 100_000)
+        for span in (500, 20_000, 300_000)
+    ]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE c (k INTEGER, rate DOUBLE, logc DOUBLE)")
+    logcs = [
+        keyed_match._log_chance(rate, k, span, voices)
+        - keyed_match._log_poisson_tail(rate, k)
+        - math.log(keyed_match.FALSE_ALARM)
+        for k, rate, voices, span in cases
+    ]
+    con.executemany(
+        "INSERT INTO c VALUES (?, ?, ?)",
+        [(k, rate, logc) for (k, rate, _, _), logc in zip(cases, logcs, strict=True)],
+    )
+    query = f"SELECT {sql.hopeful('k')} FROM c"  # noqa: S608 - our expression
+    kept = [row[0] for row in con.execute(query).fetchall()]
+    accepted = [
+        keyed_match._log_poisson_tail(rate, k) + logc < 0
+        for (k, rate, _, _), logc in zip(cases, logcs, strict=True)
+    ]
+    assert all(keep for keep, ok in zip(kept, accepted, strict=True) if ok)
+    assert sum(accepted) > 100
+    assert not all(kept)
