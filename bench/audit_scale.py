@@ -23,7 +23,6 @@ import argparse
 import math
 import multiprocessing
 import os
-import re
 import resource
 import sys
 import tempfile
@@ -52,7 +51,7 @@ from shared.audio.keyed_match import (  # noqa: E402
     query_hashes,
 )
 from shared.audits import duck, score  # noqa: E402
-from shared.audits.sql import LEAST_RATE, MARGIN, fans, render  # noqa: E402
+from shared.audits.sql import LEAST_RATE, MARGIN, fans, inlined_runs, render, stages  # noqa: E402
 from shared.fingerprint_index import BATCH_GET, CAP  # noqa: E402
 
 CACHE = corpus.CACHE / "audit-peaks.npz"
@@ -213,28 +212,6 @@ def _stage1(dataset: list[Path], registry: list[Path], threads: int, out: Any) -
     )
     with duckdb.connect(config={"threads": threads, "memory_limit": "3GB"}) as con:
         out.put(int(con.execute(_head(dataset, registry, "live", through)).fetchone()[0]))
-
-
-def inlined_runs(sql: str) -> dict[str, int]:
-    """How many times each CTE runs when every reference is inlined, as Trino (Athena) does
-    (it does not materialise a WITH query: trinodb/trino#18421): the paths to it from the final
-    SELECT."""
-    starts = list(re.finditer(r"(?:WITH|\),)\s+(\w+) AS \(", sql))
-    final = sql.index("\n)\nSELECT")
-    bodies = {
-        m.group(1): sql[m.end() : starts[i + 1].start() if i + 1 < len(starts) else final]
-        for i, m in enumerate(starts)
-    }
-    runs = dict.fromkeys(bodies, 0)
-
-    def visit(text: str, name: str) -> None:
-        for ref in re.findall(r"(?:FROM|JOIN)\s+(\w+)", text):
-            if ref in bodies and ref != name:
-                runs[ref] += 1
-                visit(bodies[ref], ref)
-
-    visit(sql[final:], "")
-    return runs
 
 
 def in_child(target: Any, built: dict[str, Any], threads: int) -> tuple[Any, float, float]:
@@ -417,24 +394,31 @@ def cpu_split(built: dict[str, Any], measured: dict) -> dict[str, float]:
     }
 
 
-def athena_time(
-    args: argparse.Namespace, built: dict[str, Any], measured: dict, big: dict[str, float]
-) -> dict[str, float]:
-    """CPU seconds at scale: each stage once (staged, as CTAS steps would run it), and as one
-    statement whose every CTE reference Trino runs again (inlined_runs)."""
+def plan_runs() -> dict[str, dict[str, int]]:
+    """How often Trino would run the sources, the join, stage 1's cells and stage 2's votes:
+    ``render``'s one statement (every WITH reference run again), and ``stages``' three
+    statements (stage 1 and 2 stored as tables, each read from its table after)."""
+    one = inlined_runs(render("d", "r"))
+    staged = [inlined_runs(text) for text in stages("d", "r", "t1", "t2")[:2]]
+    keys = ("dataset", "registry", "pairs", "cells", "live")
+    both = {k: sum(r.get(k, 0) for r in staged) for k in keys}
+    return {"inlined": {k: one[k] for k in keys}, "staged": both | {"live": 1}}
+
+
+def athena_time(built: dict[str, Any], measured: dict, big: dict[str, float]) -> dict[str, Any]:
+    """CPU seconds and bytes scanned at scale, per plan (plan_runs), from the CPU measured per
+    row read, pair joined, pair through stage 1 and pair in stage 2 here."""
     cpu = cpu_split(built, measured)
-    runs = inlined_runs(render("d", "r"))
-    stage2 = big["pairs"] * big["through"] * cpu["stage2"]
-    staged = big["rows"] * cpu["row"] + big["pairs"] * (2 * cpu["join"] + cpu["stage1"]) + stage2
-    scans = max(runs["dataset"], runs["registry_rows"])
-    inlined = big["rows"] * cpu["row"] * scans + stage2 * runs["live"]
-    inlined += big["pairs"] * (runs["pairs"] * cpu["join"] + runs["cells"] * cpu["stage1"])
-    return {
-        **cpu,
-        "staged": staged,
-        "inlined": inlined,
-        **{f"runs_{k}": v for k, v in runs.items()},
-    }
+    out: dict[str, Any] = {**cpu}
+    for plan, runs in plan_runs().items():
+        seconds = cpu["row"] * (
+            big["dataset_rows"] * runs["dataset"] + big["registry_rows"] * runs["registry"]
+        )
+        seconds += big["pairs"] * (runs["pairs"] * cpu["join"] + runs["cells"] * cpu["stage1"])
+        seconds += big["pairs"] * big["through"] * cpu["stage2"] * runs["live"]
+        scanned = big["dataset_bytes"] * runs["dataset"] + big["registry_bytes"] * runs["registry"]
+        out[plan] = {"cpu": seconds, "tb": scanned / 1e12, **runs}
+    return out
 
 
 def athena_scale(args: argparse.Namespace, built: dict[str, Any], measured: dict) -> dict:
@@ -445,38 +429,23 @@ def athena_scale(args: argparse.Namespace, built: dict[str, Any], measured: dict
     through, need = survival(model["pairs_per_dataset_hour"], args)
     big = {
         "pairs": model["pairs_per_dataset_hour"] * big_d,
-        "rows": big_d * built["dataset"].rows / d_h + big_r * built["registry"].rows / r_h,
+        "dataset_rows": big_d * built["dataset"].rows / d_h,
+        "registry_rows": big_r * built["registry"].rows / r_h,
+        "dataset_bytes": big_d * built["dataset"].bytes / d_h,
+        "registry_bytes": big_r * built["registry"].bytes / r_h,
         "through": through,
     }
-    dataset_b, registry_b = (
-        big_d * built["dataset"].bytes / d_h,
-        big_r * built["registry"].bytes / r_h,
-    )
-    t = athena_time(args, built, measured, big)
-    inlined_tb = (dataset_b * t["runs_dataset"] + registry_b * t["runs_registry_rows"]) / 1e12
-    return {
-        **t,
-        **model,
-        **big,
-        "need": need,
-        "scanned": dataset_b + registry_b,
-        "inlined_tb": inlined_tb,
-        "here": measured["pairs"]["pairs"] / (d_h * r_h),
-    }
+    here = measured["pairs"]["pairs"] / (d_h * r_h)
+    return {**athena_time(built, measured, big), **model, **big, "need": need, "here": here}
 
 
 def athena_rows(args: argparse.Namespace, built: dict[str, Any], m: dict) -> list[tuple[str, str]]:
     d_h, r_h, workers = built["dataset_h"], built["registry_h"], args.athena_workers
-    return [
+    rows = [
         (
             "Parquet per hour: dataset / registry",
             f"{built['dataset'].bytes / d_h / 1e6:.1f} MB / "
             f"{built['registry'].bytes / r_h / 1e6:.1f} MB (zstd)",
-        ),
-        (
-            "bytes scanned, each source read twice (stage 1, stage 2)",
-            f"{2 * m['scanned'] / 1e12:.2f} TB → "
-            f"${2 * m['scanned'] / 1e12 * ATHENA_USD_PER_TB:.2f} at $5/TB (goal ≤ $5)",
         ),
         (
             "CPU measured here",
@@ -498,17 +467,19 @@ def athena_rows(args: argparse.Namespace, built: dict[str, Any], m: dict) -> lis
             f"({args.file_seconds:.0f} s files, {args.voice_hours:g} h voices: a cell pair of "
             f"≥ {m['need']} votes, judge's lowest rate)",
         ),
-        (
-            f"time at {workers} workers, stages run once (CTAS steps)",
-            f"{m['staged'] / workers / 60:,.0f} min; goal ≤ 30 min",
-        ),
-        (
-            f"time at {workers} workers, one statement as Trino inlines it",
-            f"{m['inlined'] / workers / 60:,.0f} min, {m['inlined_tb']:.0f} TB scanned: the join "
-            f"runs {m['runs_pairs']}×, stage 1's cells {m['runs_cells']}×, the registry is read "
-            f"{m['runs_registry_rows']}×",
-        ),
     ]
+    for plan, name in (("staged", "`stages`: three statements"), ("inlined", "`render`: one")):
+        p = m[plan]
+        rows.append(
+            (
+                f"{name} — Trino runs: sources, join, stage 1, stage 2",
+                f"dataset {p['dataset']}×, registry {p['registry']}×, join {p['pairs']}×, cells "
+                f"{p['cells']}×, votes {p['live']}× → {p['tb']:.2f} TB scanned "
+                f"(${p['tb'] * ATHENA_USD_PER_TB:,.2f} at $5/TB; goal ≤ $5), "
+                f"{p['cpu'] / workers / 60:,.0f} min at {workers} workers (goal ≤ 30 min)",
+            )
+        )
+    return rows
 
 
 def athena_table(args: argparse.Namespace, built: dict[str, Any], measured: dict) -> None:

@@ -45,6 +45,33 @@ def _write_dataset(tmp: Path, files: list[dict[str, np.ndarray]]) -> list[Path]:
     return [path]
 
 
+def _staged_rows(dataset: list[Path], registry: list[Path]) -> list[dict]:
+    """sql.stages run as Athena would run them: stage 1 and 2 stored as tables."""
+    import duckdb
+
+    def source(files: list[Path]) -> str:
+        return "read_parquet([" + ", ".join(f"'{p}'" for p in files) + "])"
+
+    one, two, three = sql.stages(source(dataset), source(registry), "stage_one", "stage_two")
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE stage_one AS {one}")
+    con.execute(f"CREATE TABLE stage_two AS {two}")
+    cursor = con.execute(three)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+
+
+def test_athenas_statements_read_the_sources_and_make_the_pairs_at_most_twice() -> None:
+    """Trino runs a WITH query again at every reference: the one statement would make the
+    join's pairs over a hundred times, the three statements twice (stage 1, stage 2)."""
+    runs = [sql.inlined_runs(text) for text in sql.stages("d", "r", "t1", "t2")]
+    assert sum(r.get("registry", 0) for r in runs) <= 2
+    assert sum(r.get("pairs", 0) for r in runs) <= 2
+    assert sum(r.get("cells", 0) for r in runs) == 1
+    assert "dataset" not in runs[2] and "registry" not in runs[2]  # the grid reads two tables
+    assert sql.inlined_runs(sql.render("d", "r"))["pairs"] > 2
+
+
 @pytest.fixture(scope="module")
 def speech() -> dict[str, np.ndarray]:
     paths = realspeech.reader_sentences() + realspeech.card_names()
@@ -84,6 +111,7 @@ def test_audit_sql_finds_what_the_trace_matcher_finds_on_real_speech(
     dataset = _write_dataset(tmp_path, [query_rows(p) for p in excerpts])
     registry = _write_registry(tmp_path, exported)
     rows = duck.audit_rows(dataset, registry)
+    assert _staged_rows(dataset, registry) == rows  # Athena's three statements: the same rows
     monkeypatch.setattr(duck, "BATCH_ROWS_PRODUCT", 1.0)  # one file per query: the same rows
     assert duck.audit_rows(dataset, registry) == rows
     # streamed a few rows at a time across the batches, scoring decides the same
