@@ -78,23 +78,24 @@ dataset AS (
 # again at every reference) → the (file, voice, fan) that could pass, with judge's inputs
 STAGE1 = """, fans AS (  -- neighbouring tempo factors, sheared by their centre; reach: max |s − c|
   SELECT * FROM (VALUES {fans}) AS f (fan, centre, reach)
-), cells AS (  -- a vote met through two keys counts twice here: the counts are upper bounds
-  SELECT h.file_id, h.voice_no, f.fan, s.span, {cell} AS cell, count(*) AS n, max(h.vt) AS extent
+), cells AS (  -- each pair counted in its cell and the one before: a cell's n is its pair's
+  SELECT h.file_id, h.voice_no, f.fan, s.span, {cell} - x.d AS cell, count(*) AS n,
+         max(h.vt) AS extent
   FROM pairs h JOIN spans s ON s.file_id = h.file_id CROSS JOIN fans f
-  GROUP BY h.file_id, h.voice_no, f.fan, s.span, {cell}
-), tallies AS (  -- a cell and the next one; the voice's latest anchor; the voices of the file
-  SELECT file_id, voice_no, fan, span, n + CASE
-           WHEN lead(cell) OVER (PARTITION BY file_id, voice_no, fan ORDER BY cell) = cell + 1
-           THEN lead(n) OVER (PARTITION BY file_id, voice_no, fan ORDER BY cell)
-           ELSE 0 END AS n2,
-         max(extent) OVER (PARTITION BY file_id, voice_no) AS extent,
-         dense_rank() OVER (PARTITION BY file_id ORDER BY voice_no) AS voice_rank
-  FROM cells
+  CROSS JOIN (VALUES (0), (1)) AS x (d)
+  GROUP BY h.file_id, h.voice_no, f.fan, s.span, {cell} - x.d
+), tallies AS (  -- per (file, voice, fan): the fullest cell pair, the voice's latest anchor
+  SELECT file_id, voice_no, fan, span, max(n) AS n2, max(extent) AS extent
+  FROM cells GROUP BY file_id, voice_no, fan, span
 ), corrections AS (  -- judge's log corrections (bins, factors, voices) less log FALSE_ALARM
   SELECT file_id, voice_no, fan, span, n2, extent, voices_hit, extent + 2 * span AS frames,
          ln(greatest(1.0, (extent + 2 * span) / {width}))
            + ln({tempo_count} * greatest(1, voices_hit)) - ln({false_alarm}) AS logc
-  FROM (SELECT t.*, max(voice_rank) OVER (PARTITION BY file_id) AS voices_hit FROM tallies t) t
+  FROM (
+    SELECT t.*, max(voice_rank) OVER (PARTITION BY file_id) AS voices_hit FROM (
+      SELECT t.*, dense_rank() OVER (PARTITION BY file_id ORDER BY voice_no) AS voice_rank
+      FROM tallies t) t
+  ) t
 ), live_fans AS (  -- numbered: one integer key per (file, voice)
   SELECT l.*, dense_rank() OVER (ORDER BY file_id, voice_no) AS g FROM (
     SELECT DISTINCT file_id, voice_no, fan, span, extent, voices_hit, frames, logc
