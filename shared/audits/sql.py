@@ -5,10 +5,11 @@ file's distinct (probe key, anchor frame) pairs (what a trace looks up), the reg
 export's distinct (key, anchor frame) postings per voice; keys holding ``cap`` postings or
 more are left out, as the index stop-lists them. Two stages, both exact:
 
-1. One pass over the join's pairs (repeats included, so counts are upper bounds), grouped by
-   (file, voice, cell): a bin pair's votes under a factor s have t_reg − c·t_query within
-   2·OFFSET_BIN + |s − c|·span of each other for any c, so with c the centre of a fan of
-   neighbouring factors they fall in two neighbouring cells of that width. The same pass
+1. One pass over the join's pairs (repeats included, so counts are upper bounds), each pair
+   counted in its cell and the one before: a bin pair's votes under a factor s have
+   t_reg − c·t_query within 2·OFFSET_BIN + |s − c|·span of each other for any c, so with c
+   the centre of a fan of neighbouring factors they fall in two neighbouring cells of that
+   width. The same pass
    gives per (file, voice) its latest registered anchor and per file the voices voted for.
    A (file, voice) none of whose cell pairs could pass keyed_match.judge even at judge's
    lowest chance rate (``hopeful``) is dropped: at catalogue scale chance votes are sparse
@@ -25,7 +26,9 @@ more are left out, as the index stop-lists them. Two stages, both exact:
    bin pair.
 
 Only those rows leave the database; the decision is keyed_match.judge in Python (score.py), the
-same function a trace calls. Sources are filled in per engine (``render``)."""
+same function a trace calls. Sources are filled in per engine: ``render`` as one statement
+(DuckDB runs each WITH query once), ``stages`` as three whose first two are stored as tables
+(Trino, hence Athena, runs a WITH query again at every reference; ``inlined_runs``)."""
 
 from __future__ import annotations
 
