@@ -27,6 +27,7 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from queue import Empty
@@ -42,9 +43,15 @@ from ailas.dataset import query_rows  # noqa: E402
 from bench import corpus  # noqa: E402
 from shared.audio.engine import AUDIT_ALGORITHM, audit_hashes  # noqa: E402
 from shared.audio.fingerprint import HOP_S, Peaks, peaks_of  # noqa: E402
-from shared.audio.keyed_match import MIN_VOTES, OFFSET_BIN, TEMPOS, query_hashes  # noqa: E402
+from shared.audio.keyed_match import (  # noqa: E402
+    FALSE_ALARM,
+    MIN_VOTES,
+    OFFSET_BIN,
+    TEMPOS,
+    query_hashes,
+)
 from shared.audits import duck, score  # noqa: E402
-from shared.audits.sql import FAN_SIZE, fans, render  # noqa: E402
+from shared.audits.sql import LEAST_RATE, MARGIN, fans, inlined_runs, render, stages  # noqa: E402
 from shared.fingerprint_index import BATCH_GET, CAP  # noqa: E402
 
 CACHE = corpus.CACHE / "audit-peaks.npz"
@@ -150,39 +157,73 @@ def build(folder: Path, target_h: float) -> dict[str, Any]:
 
 
 def _join(dataset: list[Path], registry: list[Path], threads: int, out: Any) -> None:
+    """The local stack's path: rows streamed from DuckDB into the scorer, never all held."""
     started = time.perf_counter()
-    rows = duck.audit_rows(dataset, registry, memory_limit="3GB", threads=threads)
-    sql_s = time.perf_counter() - started
-    found = score.matches(rows)
-    scored_s = time.perf_counter() - started - sql_s
-    out.put((sql_s, scored_s, len(rows), [(m.file_id, m.voice_no) for m in found]))
+    rows = [0]
+
+    def counted() -> Iterator[dict[str, Any]]:
+        for row in duck.iter_audit_rows(dataset, registry, memory_limit="3GB", threads=threads):
+            rows[0] += 1
+            yield row
+
+    found = score.matches(counted())
+    out.put((time.perf_counter() - started, rows[0], [(m.file_id, m.voice_no) for m in found]))
 
 
 def _scan(dataset: list[Path], registry: list[Path], threads: int, out: Any) -> None:
-    """What the join costs before any pair: both sides read and grouped by key."""
+    """Both sides read, nothing more: the rest of the join's CPU (the stop-list's count per
+    key, the hash table, the pairs) is charged to the pairs, an upper bound at scale where a
+    row meets far more pairs than here."""
     import duckdb
 
     with duckdb.connect(config={"threads": threads}) as con:
-        for files in (dataset, registry):
+        for files, time_column in ((dataset, "frame"), (registry, "t")):
             source = "read_parquet([" + ", ".join(f"'{p}'" for p in files) + "])"
-            grouped = f"SELECT hash, count(*) FROM {source} GROUP BY hash"  # noqa: S608
-            con.execute(f"SELECT count(*) FROM ({grouped})")  # noqa: S608
+            con.execute(f"SELECT sum(hash), sum({time_column}) FROM {source}")  # noqa: S608
     out.put(None)
 
 
-def _votes(dataset: list[Path], registry: list[Path], threads: int, out: Any) -> None:
-    """The audit SQL up to the tempo grid (the votes, their totals and the cell shortcut): its
-    CPU apart from the grid's, and how many votes the shortcut lets through to the grid."""
-    import duckdb
-
+def _head(dataset: list[Path], registry: list[Path], until: str, select: str) -> str:
+    """The audit SQL up to the CTE ``until``, then ``select``."""
     sources = [
         "read_parquet([" + ", ".join(f"'{p}'" for p in files) + "])"
         for files in (dataset, registry)
     ]
     sql = render(*sources)
-    head = sql[: sql.index("), factor_groups AS (")] + ") SELECT count(*) FROM live"  # noqa: S608
+    return sql[: sql.index(f"), {until} AS (")] + ") " + select
+
+
+def _pairs_query(select: str) -> Any:
+    """A child run of ``select`` over the audit's pairs: the join alone, or one aggregate."""
+
+    def run(dataset: list[Path], registry: list[Path], threads: int, out: Any) -> None:
+        import duckdb
+
+        sql = _head(dataset, registry, "spans", select)
+        with duckdb.connect(config={"threads": threads, "memory_limit": "3GB"}) as con:
+            out.put(int(con.execute(sql).fetchone()[0]))
+
+    return run
+
+
+# the join alone; an aggregate with a group per pair (as stage 1's cells at scale, where chance
+# pairs rarely share a cell); one with few groups (as its per-(file, voice) aggregate)
+JOIN_ONLY = "SELECT count(*) FROM pairs"
+SPARSE = "SELECT count(*) FROM (SELECT DISTINCT file_id, voice_no, qt, vt FROM pairs) p"
+DENSE = "SELECT count(*) FROM (SELECT file_id, voice_no, max(vt) FROM pairs GROUP BY 1, 2) p"
+
+
+def _stage1(dataset: list[Path], registry: list[Path], threads: int, out: Any) -> None:
+    """Stage 1 (the cells over every pair), and the pairs of the (file, voice) it lets through
+    to stage 2."""
+    import duckdb
+
+    through = (
+        "SELECT count(*) FROM pairs h JOIN (SELECT DISTINCT file_id, voice_no FROM live_fans) l "
+        "ON l.file_id = h.file_id AND l.voice_no = h.voice_no"
+    )
     with duckdb.connect(config={"threads": threads, "memory_limit": "3GB"}) as con:
-        out.put(int(con.execute(head).fetchone()[0]))
+        out.put(int(con.execute(_head(dataset, registry, "live_voices", through)).fetchone()[0]))
 
 
 def in_child(target: Any, built: dict[str, Any], threads: int) -> tuple[Any, float, float]:
@@ -270,24 +311,42 @@ def modelled_pairs(registry_hours: float, recordings: int) -> dict[str, float]:
     }
 
 
-def survival(pairs_per_dataset_hour: float, args: argparse.Namespace) -> float:
-    """The share of the votes × tempo factors the cell shortcut lets through to the tempo grid
-    at scale, if chance votes fall uniformly (Poisson) over a voice's offsets: files of
-    --file-seconds, voices of --voice-hours, cells as shared/audits/sql.py sizes them."""
+def least_passing(args: argparse.Namespace) -> int:
+    """The fewest votes in one bin pair that sql.hopeful lets through at scale, at judge's lowest
+    rate: files of --file-seconds against voices of --voice-hours, every voice of the registry
+    voted for (at scale each (file, voice) meets hundreds of chance votes)."""
+    span = args.file_seconds / HOP_S
+    frames = args.voice_hours * 3600 / HOP_S + 2 * span
+    voices = args.registry_hours / args.voice_hours
+    logc = math.log(max(1.0, frames / (2 * OFFSET_BIN))) + math.log(len(TEMPOS) * voices)
+    logc -= math.log(FALSE_ALARM)
+    rate = LEAST_RATE
+    for k in range(MIN_VOTES, 1000):
+        stirling = k * math.log(k) - k + 0.5 * math.log(2 * math.pi * k) + 1 / (12 * k)
+        if k * math.log(rate) - rate - stirling + logc < MARGIN:
+            return k
+    return 1000
+
+
+def survival(pairs_per_dataset_hour: float, args: argparse.Namespace) -> tuple[float, int]:
+    """The share of the (file, voice) pairs — and of the join's pairs — stage 1 lets through to
+    stage 2 at scale, if chance votes fall uniformly (Poisson) over a voice's offsets: some
+    cell pair (the one fan, sized as shared/audits/sql.py sizes it) holding least_passing
+    votes; and that threshold."""
     span = args.file_seconds / HOP_S
     voice_frames = args.voice_hours * 3600 / HOP_S
     votes = pairs_per_dataset_hour * args.file_seconds / 3600 * args.voice_hours
     votes /= args.registry_hours
+    need = least_passing(args)
     through = 0.0
-    for fan, _, reach in fans():
+    for _, _, reach in fans():
         width = math.ceil(span * reach) + 2 * OFFSET_BIN + 1
         cells = (voice_frames + span) / width
         pair = 2 * votes / cells  # two neighbouring cells
-        below = sum(math.exp(-pair) * pair**k / math.factorial(k) for k in range(MIN_VOTES))
+        below = sum(math.exp(-pair) * pair**k / math.factorial(k) for k in range(need))
         passes = 1 - (1 - max(0.0, 1 - below)) ** cells
-        size = min(FAN_SIZE, len(TEMPOS) - fan * FAN_SIZE)
-        through += passes * size / len(TEMPOS)
-    return through
+        through = max(through, passes)
+    return through, need
 
 
 def other_matches(built: dict[str, Any], found: list[tuple[int, str]]) -> None:
@@ -304,7 +363,7 @@ def other_matches(built: dict[str, Any], found: list[tuple[int, str]]) -> None:
 
 
 def local_table(args: argparse.Namespace, built: dict[str, Any], measured: dict) -> None:
-    (sql_s, scored_s, rows, found), cpu_s, peak_mb = measured["join"]
+    (wall_s, rows, found), cpu_s, peak_mb = measured["join"]
     pairs = measured["pairs"]
     hits = {f for f, _ in found}
     true_files = built["true_files"]
@@ -315,13 +374,14 @@ def local_table(args: argparse.Namespace, built: dict[str, Any], measured: dict)
         f"{built['registry_h']:.1f} h registry, {AUDIT_ALGORITHM}"
     )
     print(
-        "| rows dataset | rows registry | join pairs (stop-listed keys out) | result rows | SQL "
-        "wall | scoring | CPU | peak memory | registered excerpts found | other files matched |"
+        "| rows dataset | rows registry | join pairs (stop-listed keys out) | result rows | wall "
+        "(SQL and scoring, streamed) | CPU | peak memory | registered excerpts found | other "
+        "files matched |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     print(
         f"| {built['dataset'].rows:,} | {built['registry'].rows:,} | {pairs['pairs']:,} "
-        f"({pairs['pairs_all']:,} with them) | {rows:,} | {sql_s:.0f} s | {scored_s:.1f} s | "
+        f"({pairs['pairs_all']:,} with them) | {rows:,} | {wall_s:.0f} s | "
         f"{cpu_s:.0f} s | {peak_mb:,.0f} MB | {len(hits & true_files)} / {len(true_files)} | "
         f"{len(hits - true_files)} / {built['files'] - len(true_files)} |"
     )
@@ -329,66 +389,129 @@ def local_table(args: argparse.Namespace, built: dict[str, Any], measured: dict)
 
 
 def cpu_split(built: dict[str, Any], measured: dict) -> dict[str, float]:
-    """CPU seconds per row read, per join pair (votes, totals, cells) and per vote binned under
-    the tempo grid, from the three measured runs."""
+    """CPU seconds per row read, per pair joined, per pair through stage 1 (here, and at scale:
+    its cells aggregate takes two rows per pair, each its own group when chance pairs are
+    sparse, and its per-(file, voice) aggregate reads them), and per pair of a (file, voice)
+    stage 2 works on."""
     _, join_cpu, _ = measured["join"]
     _, scan_cpu, _ = measured["scan"]
-    live, votes_cpu, _ = measured["votes"]
+    _, pairs_cpu, _ = measured["join_only"]
+    live, stage1_cpu, _ = measured["stage1"]
     pairs = max(measured["pairs"]["pairs"], 1)
+    sparse, dense = (max(measured[k][1] - pairs_cpu, 0.0) / pairs for k in ("sparse", "dense"))
+    here = max(stage1_cpu - pairs_cpu, 0.0) / pairs
     return {
         "row": scan_cpu / (built["dataset"].rows + built["registry"].rows),
-        "pair": max(votes_cpu - scan_cpu, 0.0) / pairs,
-        "grid": max(join_cpu - votes_cpu, 0.0) / max(live, 1),
+        "join": max(pairs_cpu - scan_cpu, 0.0) / pairs,
+        "stage1_here": here,
+        "sparse": sparse,
+        "dense": dense,
+        "stage1": max(here, 2 * sparse + 2 * dense),
+        "stage2": max(join_cpu - stage1_cpu, 0.0) / max(live, 1),
         "live_share": live / pairs,
     }
 
 
-def athena_table(args: argparse.Namespace, built: dict[str, Any], measured: dict) -> None:
-    d_h, r_h = built["dataset_h"], built["registry_h"]
+def plan_runs() -> dict[str, dict[str, int]]:
+    """How often Trino would run the sources, the join, stage 1's cells and stage 2's votes:
+    ``render``'s one statement (every WITH reference run again), and ``stages``' three
+    statements (stage 1 and 2 stored as tables, each read from its table after)."""
+    one = inlined_runs(render("d", "r"))
+    staged = [inlined_runs(text) for text in stages("d", "r", "t1", "t2")[:2]]
+    keys = ("dataset", "registry", "pairs", "cells", "live")
+    both = {k: sum(r.get(k, 0) for r in staged) for k in keys}
+    return {"inlined": {k: one[k] for k in keys}, "staged": both | {"live": 1}}
+
+
+def athena_time(built: dict[str, Any], measured: dict, big: dict[str, float]) -> dict[str, Any]:
+    """CPU seconds and bytes scanned at scale, per plan (plan_runs), from the CPU measured per
+    row read, pair joined, pair through stage 1 and pair in stage 2 here."""
     cpu = cpu_split(built, measured)
+    out: dict[str, Any] = {**cpu}
+    for plan, runs in plan_runs().items():
+        seconds = cpu["row"] * (
+            big["dataset_rows"] * runs["dataset"] + big["registry_rows"] * runs["registry"]
+        )
+        seconds += big["pairs"] * (runs["pairs"] * cpu["join"] + runs["cells"] * cpu["stage1"])
+        seconds += big["pairs"] * big["through"] * cpu["stage2"] * runs["live"]
+        scanned = big["dataset_bytes"] * runs["dataset"] + big["registry_bytes"] * runs["registry"]
+        out[plan] = {"cpu": seconds, "tb": scanned / 1e12, **runs}
+    return out
+
+
+def athena_scale(args: argparse.Namespace, built: dict[str, Any], measured: dict) -> dict:
+    """The modelled quantities at --dataset-hours × --registry-hours."""
+    d_h, r_h = built["dataset_h"], built["registry_h"]
     big_d, big_r = args.dataset_hours, args.registry_hours
     model = modelled_pairs(big_r, args.model_recordings)
-    big_pairs = model["pairs_per_dataset_hour"] * big_d
-    big_rows = big_d * built["dataset"].rows / d_h + big_r * built["registry"].rows / r_h
-    scanned = big_d * built["dataset"].bytes / d_h + big_r * built["registry"].bytes / r_h
-    base = big_rows * cpu["row"] + big_pairs * cpu["pair"]
-    through = survival(model["pairs_per_dataset_hour"], args)
-    low, high = base + big_pairs * through * cpu["grid"], base + big_pairs * cpu["grid"]
-    workers = args.athena_workers
-    print(f"\nAthena model: {big_d:,.0f} h dataset × {big_r:,.0f} h registry")
-    print("| quantity | value |")
-    print("|---|---|")
-    print(
-        f"| Parquet per hour: dataset / registry | {built['dataset'].bytes / d_h / 1e6:.1f} MB / "
-        f"{built['registry'].bytes / r_h / 1e6:.1f} MB (zstd) |"
-    )
-    print(
-        f"| bytes scanned | {scanned / 1e12:.2f} TB → ${scanned / 1e12 * ATHENA_USD_PER_TB:.2f} "
-        "at $5/TB (goal ≤ $5) |"
-    )
-    print(
-        f"| CPU measured here | {cpu['row'] * 1e9:.0f} ns per row read, {cpu['pair'] * 1e9:.0f} "
-        f"ns per join pair, {cpu['grid'] * 1e9:.0f} ns per vote through the tempo grid "
-        f"({100 * cpu['live_share']:.0f} % of the votes went through) |"
-    )
-    print(
-        f"| join pairs | {big_pairs:.2e}: {model['pairs_per_dataset_hour']:.2e} per dataset "
-        f"hour at {big_r:,.0f} h (query_cost model, {model['sample_h']:.1f} h sampled; "
-        f"{100 * model['stopped_fraction']:.0f} % of probes on stop-listed keys); here "
-        f"{measured['pairs']['pairs'] / (d_h * r_h):.2e} per dataset-hour × registry-hour |"
-    )
-    print(
-        f"| votes through the tempo grid | {100 * through:.2g} % if chance votes are Poisson "
-        f"({args.file_seconds:.0f} s files, {args.voice_hours:g} h voices); 100 % at worst |"
-    )
-    print(
-        f"| time at {workers} workers | {low / workers / 60:,.0f} min (Poisson) … "
-        f"{high / workers / 60:,.0f} min (every vote through the grid); goal ≤ 30 min |"
-    )
+    through, need = survival(model["pairs_per_dataset_hour"], args)
+    big = {
+        "pairs": model["pairs_per_dataset_hour"] * big_d,
+        "dataset_rows": big_d * built["dataset"].rows / d_h,
+        "registry_rows": big_r * built["registry"].rows / r_h,
+        "dataset_bytes": big_d * built["dataset"].bytes / d_h,
+        "registry_bytes": big_r * built["registry"].bytes / r_h,
+        "through": through,
+    }
+    here = measured["pairs"]["pairs"] / (d_h * r_h)
+    return {**athena_time(built, measured, big), **model, **big, "need": need, "here": here}
+
+
+def athena_rows(args: argparse.Namespace, built: dict[str, Any], m: dict) -> list[tuple[str, str]]:
+    d_h, r_h, workers = built["dataset_h"], built["registry_h"], args.athena_workers
+    rows = [
+        (
+            "Parquet per hour: dataset / registry",
+            f"{built['dataset'].bytes / d_h / 1e6:.1f} MB / "
+            f"{built['registry'].bytes / r_h / 1e6:.1f} MB (zstd)",
+        ),
+        (
+            "CPU measured here",
+            f"{m['row'] * 1e9:.0f} ns per row read, {m['join'] * 1e9:.0f} ns "
+            f"per pair joined; stage 1 {m['stage1_here'] * 1e9:.0f} ns per pair here, "
+            f"{m['stage1'] * 1e9:.0f} ns at scale (aggregates: {m['sparse'] * 1e9:.0f} ns per "
+            f"row into its own group, {m['dense'] * 1e9:.0f} ns into a shared one); "
+            f"{m['stage2'] * 1e9:.0f} ns per pair in stage 2 ({100 * m['live_share']:.0f} % of "
+            "the pairs went on to stage 2 here)",
+        ),
+        (
+            "join pairs",
+            f"{m['pairs']:.2e}: {m['pairs_per_dataset_hour']:.2e} per dataset hour at "
+            f"{args.registry_hours:,.0f} h (query_cost model, {m['sample_h']:.1f} h sampled; "
+            f"{100 * m['stopped_fraction']:.0f} % of probes on stop-listed keys); here "
+            f"{m['here']:.2e} per dataset-hour × registry-hour",
+        ),
+        (
+            "pairs through to stage 2",
+            f"{100 * m['through']:.2g} % if chance votes are Poisson "
+            f"({args.file_seconds:.0f} s files, {args.voice_hours:g} h voices: a cell pair of "
+            f"≥ {m['need']} votes, judge's lowest rate)",
+        ),
+    ]
+    for plan, name in (("staged", "`stages`: three statements"), ("inlined", "`render`: one")):
+        p = m[plan]
+        rows.append(
+            (
+                f"{name} — Trino runs: sources, join, stage 1, stage 2",
+                f"dataset {p['dataset']}×, registry {p['registry']}×, join {p['pairs']}×, cells "
+                f"{p['cells']}×, votes {p['live']}× → {p['tb']:.2f} TB scanned "
+                f"(${p['tb'] * ATHENA_USD_PER_TB:,.2f} at $5/TB; goal ≤ $5), "
+                f"{p['cpu'] / workers / 60:,.0f} min at {workers} workers (goal ≤ 30 min)",
+            )
+        )
+    return rows
+
+
+def athena_table(args: argparse.Namespace, built: dict[str, Any], measured: dict) -> None:
+    rows = athena_rows(args, built, athena_scale(args, built, measured))
+    print(f"\nAthena model: {args.dataset_hours:,.0f} h dataset × {args.registry_hours:,.0f} h")
+    print("| quantity | value |\n|---|---|")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
     per_hour = trace_requests_per_hour(built["others"])
     print(
         f"| the per-window trace approach | {per_hour:,.0f} BatchGetItem requests per dataset "
-        f"hour: {per_hour * big_d:.2e} for {big_d:,.0f} h |"
+        f"hour: {per_hour * args.dataset_hours:.2e} for {args.dataset_hours:,.0f} h |"
     )
 
 
@@ -413,7 +536,9 @@ def main() -> None:
         if args.local_only:
             return
         measured["scan"] = in_child(_scan, built, args.threads)
-        measured["votes"] = in_child(_votes, built, args.threads)
+        for name, select in (("join_only", JOIN_ONLY), ("sparse", SPARSE), ("dense", DENSE)):
+            measured[name] = in_child(_pairs_query(select), built, args.threads)
+        measured["stage1"] = in_child(_stage1, built, args.threads)
         athena_table(args, built, measured)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from shared.audits.sql import render
+from shared.fingerprint_index import CAP
 
 # Parquet column types that DuckDB and Athena (Trino) read alike (no unsigned integers).
 TYPES = {
@@ -74,6 +75,19 @@ def file_batches(con: Any, dataset: str, registry: str) -> list[tuple[int, int]]
     return ranges
 
 
+def _kept_registry(con: Any, registry: str) -> str:
+    """The registry's rows without the keys the index stop-lists, as a table made once per audit.
+    Each batch then reads only the rows of its own keys: the SQL's stop-list finds nothing more
+    to stop there (every row of a kept key is passed), and a key no file of the batch holds
+    makes no vote, so the rows are the same as over the whole registry, without re-counting
+    5.8 M postings per batch (≈ 1.4 CPU s each, 413 batches at 10 h × 10 h)."""
+    con.execute(
+        f"CREATE TEMP TABLE audit_registry AS SELECT voice_no, hash, t FROM {registry} "  # noqa: S608
+        f"WHERE hash IN (SELECT hash FROM {registry} GROUP BY hash HAVING count(*) < {CAP})"
+    )
+    return "audit_registry"
+
+
 def iter_audit_rows(
     dataset: list[Path],
     registry: list[Path],
@@ -96,10 +110,12 @@ def iter_audit_rows(
             config |= {"memory_limit": memory_limit, "temp_directory": spill}
         with duckdb.connect(config=config) as con:
             try:
-                for first, last in file_batches(con, source, registry_source):
+                kept = _kept_registry(con, registry_source)
+                for first, last in file_batches(con, source, kept):
                     where = f"WHERE file_id BETWEEN {first} AND {last}"  # integers we read
                     batch = f"(SELECT * FROM {source} {where})"  # noqa: S608
-                    cursor = con.execute(render(batch, registry_source))
+                    met = f"(SELECT * FROM {kept} WHERE hash IN (SELECT hash FROM {batch}))"  # noqa: S608
+                    cursor = con.execute(render(batch, met))
                     names = [d[0] for d in cursor.description]
                     while chunk := cursor.fetchmany(FETCH_ROWS):
                         yield from (dict(zip(names, values, strict=True)) for values in chunk)

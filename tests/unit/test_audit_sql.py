@@ -4,6 +4,7 @@ tempo grid, and the index's stop-list."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from shared.audio import keyed_match
 from shared.audio.engine import ALGORITHM_VERSION, AUDIT_ALGORITHM, KEYED, audit_hashes
 from shared.audio.fingerprint import HOP_S, peaks_of
 from shared.audio.keyed_match import MIN_VOTES, MemoryIndex, match
-from shared.audits import duck, score
+from shared.audits import duck, score, sql
 from shared.fingerprint_index import CAP
 from tests import realspeech
 
@@ -42,6 +43,33 @@ def _write_dataset(tmp: Path, files: list[dict[str, np.ndarray]]) -> list[Path]:
     path = tmp / "dataset.parquet"
     duck.write_parquet(path, {name: np.concatenate(v) for name, v in columns.items()})
     return [path]
+
+
+def _staged_rows(dataset: list[Path], registry: list[Path]) -> list[dict]:
+    """sql.stages run as Athena would run them: stage 1 and 2 stored as tables."""
+    import duckdb
+
+    def source(files: list[Path]) -> str:
+        return "read_parquet([" + ", ".join(f"'{p}'" for p in files) + "])"
+
+    one, two, three = sql.stages(source(dataset), source(registry), "stage_one", "stage_two")
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE stage_one AS {one}")
+    con.execute(f"CREATE TABLE stage_two AS {two}")
+    cursor = con.execute(three)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+
+
+def test_athenas_statements_read_the_sources_and_make_the_pairs_at_most_twice() -> None:
+    """Trino runs a WITH query again at every reference: the one statement would make the
+    join's pairs over a hundred times, the three statements twice (stage 1, stage 2)."""
+    runs = [sql.inlined_runs(text) for text in sql.stages("d", "r", "t1", "t2")]
+    assert sum(r.get("registry", 0) for r in runs) <= 2
+    assert sum(r.get("pairs", 0) for r in runs) <= 2
+    assert sum(r.get("cells", 0) for r in runs) == 1
+    assert "dataset" not in runs[2] and "registry" not in runs[2]  # the grid reads two tables
+    assert sql.inlined_runs(sql.render("d", "r"))["pairs"] > 2
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +111,7 @@ def test_audit_sql_finds_what_the_trace_matcher_finds_on_real_speech(
     dataset = _write_dataset(tmp_path, [query_rows(p) for p in excerpts])
     registry = _write_registry(tmp_path, exported)
     rows = duck.audit_rows(dataset, registry)
+    assert _staged_rows(dataset, registry) == rows  # Athena's three statements: the same rows
     monkeypatch.setattr(duck, "BATCH_ROWS_PRODUCT", 1.0)  # one file per query: the same rows
     assert duck.audit_rows(dataset, registry) == rows
     # streamed a few rows at a time across the batches, scoring decides the same
@@ -146,3 +175,43 @@ def test_keys_the_index_stop_lists_are_not_evidence(tmp_path: Path) -> None:
     assert ("V-A", 0) in {(m.voice_no, m.file_id) for m in below}
     above = score.matches(duck.audit_rows(*_planted(tmp_path / "above", CAP - 1)))
     assert "V-A" not in {m.voice_no for m in above}  # each key now holds CAP postings
+
+
+def test_the_sql_least_rate_is_the_matchers() -> None:
+    assert keyed_match._least_rate(0, 10**9) == sql.LEAST_RATE
+
+
+def test_the_sql_filters_never_drop_what_judge_could_accept() -> None:
+    """sql.hopeful against the matcher's own chance: for every k, rate and correction where judge
+    would accept k votes (log p below log FALSE_ALARM), the SQL lets them through; and it does
+    drop some, or it would filter nothing."""
+    import duckdb
+
+    cases = [
+        (k, rate, voices, span)
+        for k in range(1, 40)
+        for rate in (0.05, 0.3, 1.0, 3.0, 8.0)
+        for voices in (1, 40, 100_000)
+        for span in (500, 20_000, 300_000)
+    ]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE c (k INTEGER, rate DOUBLE, logc DOUBLE)")
+    logcs = [
+        keyed_match._log_chance(rate, k, span, voices)
+        - keyed_match._log_poisson_tail(rate, k)
+        - math.log(keyed_match.FALSE_ALARM)
+        for k, rate, voices, span in cases
+    ]
+    con.executemany(
+        "INSERT INTO c VALUES (?, ?, ?)",
+        [(k, rate, logc) for (k, rate, _, _), logc in zip(cases, logcs, strict=True)],
+    )
+    query = f"SELECT {sql.hopeful('k')} FROM c"  # noqa: S608 - our expression
+    kept = [row[0] for row in con.execute(query).fetchall()]
+    accepted = [
+        keyed_match._log_poisson_tail(rate, k) + logc < 0
+        for (k, rate, _, _), logc in zip(cases, logcs, strict=True)
+    ]
+    assert all(keep for keep, ok in zip(kept, accepted, strict=True) if ok)
+    assert sum(accepted) > 100
+    assert not all(kept)
