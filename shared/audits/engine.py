@@ -6,20 +6,24 @@ infra/resources.yaml. ``AILAS_AUDIT_ENGINE`` overrides the choice (``duckdb`` or
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from shared import aws
-from shared.audits.sql import render
+from shared.audits.sql import stages
 from shared.aws import client
 from shared.clock import now
 from shared.settings import get_settings
 
 BUCKETS_SQL = 16  # must equal export.BUCKETS (the partition column is computed in SQL)
 RESULTS_PREFIX = "athena-results/"  # the workgroup's OutputLocation in the audio bucket
+WORK_PREFIX = "athena-work/"  # an audit's stored stages (expired by the bucket's lifecycle)
+STAGES = 3  # sql.stages: two stored tables, then the result rows
 # The audit-poll queue's schedule (functions/events/audit_poll.py): a first look after
 # POLL_FIRST_S, the delay doubling up to POLL_MAX_DELAY_S (SQS allows 900 s); a query still
 # running POLL_MAX_AGE_S after it started is stopped and its audit failed.
@@ -56,9 +60,9 @@ def export_insert_sql(voice_no: str, algorithm: str) -> str:
     )
 
 
-def audit_sql_athena(audit_id: str, algorithm: str, voice_nos: list[str] | None = None) -> str:
-    """The audit SQL over the Glue tables: the uploaded dataset (its audit_id partition) and the
-    export (its algorithm partition)."""
+def _sources(audit_id: str, algorithm: str) -> tuple[str, str]:
+    """The audit's two row sources over the Glue tables: the uploaded dataset (its audit_id
+    partition) and the export (its algorithm partition)."""
     db = database()
     dataset = (
         f"(SELECT file_id, hash, frame, span FROM {db}.audit_dataset "  # noqa: S608
@@ -68,7 +72,42 @@ def audit_sql_athena(audit_id: str, algorithm: str, voice_nos: list[str] | None 
         f"(SELECT voice_no, hash, t FROM {db}.fingerprint_export "  # noqa: S608
         f"WHERE algorithm = {_literal(algorithm)})"
     )
-    return render(dataset, registry)
+    return dataset, registry
+
+
+def work_tables(audit_id: str) -> tuple[str, str]:
+    """The two tables an audit's first stages store (sql.stages), named after the audit: Glue
+    table names are lower case letters, digits and underscores."""
+    name = "audit_" + re.sub(r"[^a-z0-9]", "_", audit_id.lower())
+    return f"{name}_fans", f"{name}_live"
+
+
+def audit_statements_athena(audit_id: str, algorithm: str) -> tuple[str, str, str]:
+    """The audit as Athena runs it: sql.stages' three statements, the first two stored as
+    Parquet tables (CREATE TABLE … AS) under athena-work/<audit_id>/ and the third the result
+    rows. One statement would do, but Trino runs a WITH query again at every reference to it:
+    the join 134 times over (README)."""
+    db = database()
+    fans, live = work_tables(audit_id)
+    one, two, three = stages(*_sources(audit_id, algorithm), f"{db}.{fans}", f"{db}.{live}")
+    where = f"s3://{get_settings().bucket}/{WORK_PREFIX}{audit_id}"
+
+    def stored(table: str, sql: str) -> str:
+        return (
+            f"CREATE TABLE {db}.{table} WITH (format = 'PARQUET', "
+            f"external_location = '{where}/{table}/') AS {sql}"
+        )
+
+    return stored(fans, one), stored(live, two), three
+
+
+def drop_work_tables(audit_id: str) -> None:
+    """Forget the audit's work tables (their files expire with the athena-work/ lifecycle)."""
+    glue = client("glue")
+    for table in work_tables(audit_id):
+        # never made (a stage failed first), or dropped by an earlier delivery: nothing to do
+        with contextlib.suppress(glue.exceptions.EntityNotFoundException):
+            glue.delete_table(DatabaseName=database(), Name=table)
 
 
 def results_location() -> str:

@@ -1,8 +1,10 @@
 """The audit_poll worker's rule: an Athena audit's query is looked at off the request path, one
 delayed SQS message at a time (engine.watch). While the query runs the message is sent again
 with a doubling delay; past engine.POLL_MAX_AGE_S the query is stopped and the audit fails with
-a reason; a failed or cancelled query fails the audit; a finished one has its result CSV read
-from S3 as a stream, scored by the matcher's rule and judged (service.complete).
+a reason; a failed or cancelled query fails the audit; a finished stage starts the next of
+engine.audit_statements_athena (the first two store tables), and the last one's result CSV is
+read from S3 as a stream, scored by the matcher's rule and judged (service.complete). The
+stored tables are dropped when the audit ends, either way.
 
 Idempotent: a message for an audit that is no longer ``processing`` with this very execution
 (finished already, or started again) changes nothing."""
@@ -20,8 +22,8 @@ RUNNING = ("QUEUED", "RUNNING")
 
 
 def handle(message: dict[str, Any]) -> str:
-    """One poll message → what it did: ignored, waiting, expired, failed or done. A transient
-    AWS error is raised (SQS delivers the message again); any other fails the audit."""
+    """One poll message → what it did: ignored, waiting, stage N, expired, failed or done. A
+    transient AWS error is raised (SQS delivers the message again); any other fails the audit."""
     from shared.voices.ingest import INTERNAL_ERROR, transient
 
     audit_id, execution = str(message["audit_id"]), str(message["execution_id"])
@@ -34,7 +36,7 @@ def handle(message: dict[str, Any]) -> str:
         if transient(error):
             raise
         logger.exception("audit poll failed", extra={"audit_id": audit_id})
-        query_jobs.fail(service.KIND, audit_id, *INTERNAL_ERROR)
+        _fail(audit_id, *INTERNAL_ERROR)
         return "failed"
 
 
@@ -45,8 +47,11 @@ def _poll(job: dict[str, Any], message: dict[str, Any]) -> str:
         return _still_running(audit_id, execution, message)
     if state != "SUCCEEDED":
         reason = stats["reason"] or f"The audit's query ended {state}."
-        query_jobs.fail(service.KIND, audit_id, "query_failed", reason)
+        _fail(audit_id, "query_failed", reason)
         return "failed"
+    stage = int(job.get("athena_stage", engine.STAGES))
+    if stage < engine.STAGES:
+        return _next_stage(job, stage, message)
     matched = score.matches(engine.result_rows(stats["output"]))
     try:
         service.complete(
@@ -54,7 +59,26 @@ def _poll(job: dict[str, Any], message: dict[str, Any]) -> str:
         )
     except store.TransactionFailed:
         return "ignored"  # a second delivery of the message finished it first
+    engine.drop_work_tables(audit_id)
     return "done"
+
+
+def _next_stage(job: dict[str, Any], stage: int, message: dict[str, Any]) -> str:
+    """Stage ``stage`` stored its table: start the next statement, and look at it later. The
+    audit's age still counts from its first statement."""
+    audit_id, was = job["audit_id"], job["athena_execution"]
+    statement = engine.audit_statements_athena(audit_id, job["algorithm"])[stage]
+    execution = engine.athena_start(statement)
+    if not service.record_execution(audit_id, execution, stage + 1, was):
+        engine.athena_stop(execution)  # another delivery started it first
+        return "ignored"
+    engine.watch(audit_id, execution, 0, float(message["started"]))
+    return f"stage {stage + 1}"
+
+
+def _fail(audit_id: str, code: str, reason: str) -> None:
+    query_jobs.fail(service.KIND, audit_id, code, reason)
+    engine.drop_work_tables(audit_id)
 
 
 def _still_running(audit_id: str, execution: str, message: dict[str, Any]) -> str:
@@ -66,7 +90,7 @@ def _still_running(audit_id: str, execution: str, message: dict[str, Any]) -> st
             f"The audit's query ran longer than {hours:g} h and was stopped; "
             "audit the dataset in smaller parts, or ask the association."
         )
-        query_jobs.fail(service.KIND, audit_id, "query_timeout", reason)
+        _fail(audit_id, "query_timeout", reason)
         return "expired"
     engine.watch(audit_id, execution, int(message.get("attempt", 0)) + 1, started)
     return "waiting"

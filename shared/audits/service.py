@@ -11,6 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from shared import access, audit, aws, ids, query_jobs, store
 from shared.access import Principal
 from shared.audits import engine, score, verdicts
@@ -170,16 +172,37 @@ def _run_duckdb(job: dict[str, Any], obj: UploadedObject) -> list[score.FileMatc
             raise Rejected("invalid_dataset", f"The upload is not audit rows: {error}") from None
 
 
+def record_execution(audit_id: str, execution: str, stage: int, was: str | None = None) -> bool:
+    """Note the audit's running Athena query and its stage (1 … engine.STAGES); ``was``, the
+    query it follows, must still be the noted one: False if another delivery moved on first."""
+    condition = "#status = :processing"
+    values = {":e": execution, ":s": stage, ":processing": "processing"}
+    if was is not None:
+        condition += " AND athena_execution = :was"
+        values[":was"] = was
+    try:
+        store.registry().update_item(
+            Key=query_jobs.key(KIND, audit_id),
+            UpdateExpression="SET athena_execution = :e, athena_stage = :s",
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=values,
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
+
+
 def _start_athena(job: dict[str, Any]) -> None:
-    execution = engine.athena_start(engine.audit_sql_athena(job["audit_id"], job["algorithm"]))
-    store.registry().update_item(
-        Key=query_jobs.key(KIND, job["audit_id"]),
-        UpdateExpression="SET athena_execution = :e",
-        ConditionExpression="#status = :processing",
-        ExpressionAttributeNames={"#status": "status"},
-        ExpressionAttributeValues={":e": execution, ":processing": "processing"},
-    )
-    engine.watch(job["audit_id"], execution)
+    """Stage 1 of the audit's statements; the audit_poll worker starts the others in turn."""
+    first = engine.audit_statements_athena(job["audit_id"], job["algorithm"])[0]
+    execution = engine.athena_start(first)
+    if record_execution(job["audit_id"], execution, 1):
+        engine.watch(job["audit_id"], execution)
+    else:
+        engine.athena_stop(execution)  # the audit ended meanwhile
 
 
 @processes(PREFIX)

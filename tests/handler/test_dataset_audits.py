@@ -177,6 +177,7 @@ def test_an_audit_is_private_to_its_owner_and_operators_and_refuses_bad_input(
     started = query_jobs.get(service.KIND, created["audit_id"])
     assert started["status"] == "processing" and started["athena_execution"]
     sql = client("athena").get_query_execution(QueryExecutionId=started["athena_execution"])
+    assert sql["QueryExecution"]["Query"].startswith("CREATE TABLE")  # stage 1 of 3, stored
     assert f"audit_id = '{created['audit_id']}'" in sql["QueryExecution"]["Query"]
     assert sql["QueryExecution"]["Status"]["State"] == "SUCCEEDED"  # moto: at once
     audit = api.get(f"/v1/audits/{created['audit_id']}", token=business.token).json
@@ -192,22 +193,34 @@ def test_an_audit_is_private_to_its_owner_and_operators_and_refuses_bad_input(
 
 
 def _athena_will_return(rows: list[dict[str, Any]]) -> None:
-    """moto's own API: the next query returns these rows (a header first, as Athena writes) and
-    moto writes them as the result CSV where the workgroup keeps results."""
+    """moto's own API: the audit's next three queries (engine.audit_statements_athena) return
+    nothing, nothing, then these rows (a header first, as Athena writes), and moto writes each
+    as the result CSV where the workgroup keeps results."""
     names = list(sql.COLUMNS)
-    cells = [[{"VarCharValue": n} for n in names]] + [
+    header = [{"VarCharValue": n} for n in names]
+    cells = [header] + [
         [{} if r[n] is None else {"VarCharValue": str(r[n])} for n in names] for r in rows
     ]
+    stored = {"rows": [{"Data": header}], "column_info": []}  # a CREATE TABLE … AS
     reply = requests.post(
         "http://motoapi.amazonaws.com/moto-api/static/athena/query-results",
         json={
             "account_id": get_settings().account_id,
             "region": get_settings().region,
-            "results": [{"rows": [{"Data": c} for c in cells], "column_info": []}],
+            "results": [stored, stored, {"rows": [{"Data": c} for c in cells], "column_info": []}],
         },
         timeout=10,
     )
     assert reply.status_code == 201
+
+
+def _as_athena_stores(audit_id: str) -> None:
+    """What a CREATE TABLE … AS leaves in Glue (moto's Athena runs no SQL)."""
+    for table in engine.work_tables(audit_id):
+        client("glue").create_table(
+            DatabaseName=engine.database(),
+            TableInput={"Name": table, "StorageDescriptor": {"Columns": []}},
+        )
 
 
 def _poll_worker(app: Any) -> SqsPoller:
@@ -251,13 +264,25 @@ def test_the_athena_path_scores_the_result_csv_in_the_worker_as_duckdb_does(
     monkeypatch.setattr(engine, "POLL_FIRST_S", 0)  # the first look now, not in 10 s
     job = _athena_audit(registry, scene, body)
     audit_id, token = job["audit_id"], scene["business"].token
+    assert job["athena_stage"] == 1
+    _as_athena_stores(audit_id)
     assert registry.api.get(f"/v1/audits/{audit_id}", token=token).json["status"] == "processing"
     worker = _poll_worker(app)
+    for stage in (2, 3):  # each finished stage starts the next, which reads the stored tables
+        assert _deliver(worker) == 1
+        running = query_jobs.get(service.KIND, audit_id)
+        assert (running["status"], running["athena_stage"]) == ("processing", stage)
+        statement = client("athena").get_query_execution(
+            QueryExecutionId=running["athena_execution"]
+        )["QueryExecution"]["Query"]
+        assert statement == engine.audit_statements_athena(audit_id, AUDIT_ALGORITHM)[stage - 1]
     assert _deliver(worker) == 1
     audit = registry.api.get(f"/v1/audits/{audit_id}", token=token).json
     assert audit["status"] == "done" and audit["summary"]["engine"] == "athena"
     assert service.json_result(audit_id)["matches"] == expected
     assert service.json_result(audit_id)["voices"][scene["b"]]["covered"] is False
+    tables = client("glue").get_tables(DatabaseName=engine.database())["TableList"]
+    assert not {t["Name"] for t in tables} & set(engine.work_tables(audit_id))  # dropped
     # a repeated poll message after completion changes nothing and asks for no further poll
     finished = query_jobs.get(service.KIND, audit_id)
     engine.watch(audit_id, job["athena_execution"])

@@ -54,11 +54,23 @@ REACH = {
 ATHENA_RESULTS = {
     ("athena-results/*", a) for a in ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload")
 }
+# an audit's first two stages stored as tables (engine.audit_statements_athena)
+ATHENA_WORK = {
+    ("athena-work/*", a) for a in ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload")
+}
 LIST_BY_PREFIX = {("<bucket>", "s3:ListBucket"), ("<bucket>", "s3:GetBucketLocation")}
 S3_GRANTS = {
     "api_handler": {("uploads/*", "s3:PutObject"), ("audits/*", "s3:GetObject")},
-    # the Athena audit's poll: the query's result CSV in, the audit's result document out
-    "audit_poll": {("athena-results/*", "s3:GetObject"), ("audits/*", "s3:PutObject")},
+    # the Athena audit's poll: its next stages (which read the dataset, the export and the
+    # stored stages), the result CSV in, the audit's result document out
+    "audit_poll": {
+        ("uploads/audits/*", "s3:GetObject"),
+        ("fingerprint-export/parquet/*", "s3:GetObject"),
+        *ATHENA_WORK,
+        *ATHENA_RESULTS,
+        ("audits/*", "s3:PutObject"),
+        *LIST_BY_PREFIX,
+    },
     "ingest": {
         ("uploads/*", "s3:GetObject"),
         ("uploads/*", "s3:GetObjectTagging"),
@@ -68,6 +80,7 @@ S3_GRANTS = {
         ("fingerprint-export/staging/*", "s3:PutObject"),
         ("fingerprint-export/parquet/*", "s3:GetObject"),
         *ATHENA_RESULTS,
+        *ATHENA_WORK,
         *LIST_BY_PREFIX,
     },
     "domain_events": {
@@ -96,6 +109,7 @@ SCOPED_SUFFIXES = (
     "/fingerprint-export/staging/*",
     "/fingerprint-export/parquet/*",
     "/athena-results/*",
+    "/athena-work/*",
     "/audits/*",
 )
 

@@ -10,7 +10,9 @@ from ailas.dataset import COLUMNS
 from infra.template import load
 from shared.audio.engine import AUDIT_ALGORITHM
 from shared.audits import engine
+from shared.audits import sql as sql_module
 from shared.audits.sql import COLUMNS as RESULT_COLUMNS
+from shared.settings import get_settings
 
 POLICIES = Path(__file__).resolve().parents[2] / "infra" / "policies"
 
@@ -47,16 +49,41 @@ def test_only_the_functions_that_need_athena_get_it_and_never_a_wildcard_action(
         assert not any(a.endswith("*") for a in actions)
     assert not granted["api_handler"]  # GET /v1/audits/{id} reads the job, never Athena
     assert "athena:StartQueryExecution" in granted["ingest"]
-    assert granted["audit_poll"] == {"athena:GetQueryExecution", "athena:StopQueryExecution"}
+    assert granted["audit_poll"] == {
+        "athena:GetQueryExecution",
+        "athena:StartQueryExecution",  # the audit's next stage
+        "athena:StopQueryExecution",  # past the maximum age
+        "glue:GetDatabase",
+        "glue:GetTable",
+        "glue:GetPartitions",
+        "glue:CreateTable",
+        "glue:DeleteTable",
+    }
     assert not granted["label_signer"] and not granted["end_contracts"]
 
 
-def test_the_poll_worker_reads_results_only_and_its_queue_has_a_dead_letter_queue() -> None:
+def test_tables_are_made_and_dropped_only_as_an_audits_work_tables() -> None:
+    for name in ("ingest", "audit_poll"):
+        statements = json.loads((POLICIES / f"{name}.json").read_text())["Statement"]
+        for s in statements:
+            if {"glue:CreateTable", "glue:DeleteTable"} & set(s["Action"]):
+                tables = [r["Fn::Sub"] for r in s["Resource"] if ":table/" in r["Fn::Sub"]]
+                assert tables and all(t.endswith(":table/ailas_${Stage}/audit_*") for t in tables)
+    assert all(t.startswith("audit_") for t in engine.work_tables("D-0000-0000-0"))
+
+
+def test_the_poll_worker_writes_only_work_tables_results_and_its_queue_has_a_dlq() -> None:
     statements = json.loads((POLICIES / "audit_poll.json").read_text())["Statement"]
-    reads = [s for s in statements if "s3:GetObject" in s["Action"]]
-    assert [(s["Action"], s["Resource"]) for s in reads] == [
-        (["s3:GetObject"], {"Fn::Sub": "${AudioBucket.Arn}/athena-results/*"})
-    ]
+    writes = {
+        r["Fn::Sub"].split("/", 1)[1]
+        for s in statements
+        if "s3:PutObject" in s["Action"]
+        for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+    }
+    assert writes == {"athena-work/*", "athena-results/*", "audits/*"}
+    lifecycle = load()["Resources"]["AudioBucket"]["Properties"]["LifecycleConfiguration"]
+    expiring = {r["Prefix"]: r["ExpirationInDays"] for r in lifecycle["Rules"]}
+    assert expiring["athena-work/"] <= 1  # a failed audit's stored stages do not stay
     queue = load()["Resources"]["AuditPollQueue"]["Properties"]
     dlq = queue["RedrivePolicy"]["deadLetterTargetArn"]
     assert dlq == {"Fn::GetAtt": ["AuditPollDeadLetterQueue", "Arn"]}
@@ -64,12 +91,22 @@ def test_the_poll_worker_reads_results_only_and_its_queue_has_a_dead_letter_queu
     assert engine.POLL_MAX_DELAY_S <= 900 and engine.POLL_MAX_AGE_S > engine.POLL_MAX_DELAY_S
 
 
-def test_the_athena_audit_sql_reads_one_audit_and_one_algorithm() -> None:
-    sql = engine.audit_sql_athena("D-0000-0000-0", AUDIT_ALGORITHM)
-    assert "WHERE audit_id = 'D-0000-0000-0'" in sql
-    assert f"WHERE algorithm = '{AUDIT_ALGORITHM}'" in sql
-    assert "audit_dataset" in sql and "fingerprint_export" in sql
-    assert all(column in sql for column in RESULT_COLUMNS)
+def test_the_athena_audit_runs_in_stored_stages_over_one_audit_and_one_algorithm() -> None:
+    first, second, result = engine.audit_statements_athena("D-0000-0000-0", AUDIT_ALGORITHM)
+    fans, live = (f"{engine.database()}.{t}" for t in engine.work_tables("D-0000-0000-0"))
+    work = f"s3://{get_settings().bucket}/{engine.WORK_PREFIX}D-0000-0000-0/"
+    for sql, table in ((first, fans), (second, live)):
+        assert sql.startswith(f"CREATE TABLE {table} WITH (format = 'PARQUET'")
+        assert f"external_location = '{work}" in sql
+        assert "WHERE audit_id = 'D-0000-0000-0'" in sql
+        assert f"WHERE algorithm = '{AUDIT_ALGORITHM}'" in sql
+        assert "audit_dataset" in sql and "fingerprint_export" in sql
+    assert fans in second  # stage 2 reads stage 1's table, not its query again
+    # the result rows read only the two stored tables, never the sources again
+    assert fans in result and live in result and "audit_dataset" not in result
+    assert all(column in result for column in RESULT_COLUMNS)
+    # Trino runs each WITH query at every reference: no statement runs the join more than twice
+    assert all(n <= 2 for n in sql_module.inlined_runs(first).values())
     insert = engine.export_insert_sql("V-1'; DROP", AUDIT_ALGORITHM)
     assert "voice_no = 'V-1''; DROP'" in insert  # quoted, never spliced
 
