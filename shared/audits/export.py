@@ -52,8 +52,10 @@ def on_voice_event(event: events.DomainEvent) -> None:
     voice = voices.get(event.data["voice_no"])
     if voice is None:
         return
-    if not (voice.get("audio") or {}).get("fingerprint_algorithm"):
-        return  # never indexed: nothing was staged
+    if not voice.get("index"):
+        # never indexed, so nothing was staged: not fingerprinted yet, or a conflict found
+        # before indexing (its audio is another voice's, which is in the export)
+        return
     algorithm = AUDIT_ALGORITHM  # ingest stages the index's own postings for the export
     if voice["status"] in SEARCHABLE:
         publish(voice["voice_no"], algorithm)

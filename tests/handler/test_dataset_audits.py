@@ -52,7 +52,10 @@ def _register(registry: Any, holder: Any, performer_id: str, samples: np.ndarray
         allowed_from=("awaiting_upload",),
         actor="test",
         action="voice.registered",
-        changes={"audio": {"duration_s": 8.0, "fingerprint_algorithm": AUDIT_ALGORITHM}},
+        changes={
+            "audio": {"duration_s": 8.0, "fingerprint_algorithm": AUDIT_ALGORITHM},
+            "index": {"items": len(hashes), "bytes": 0},
+        },
     )
     return voice_no
 
@@ -148,6 +151,42 @@ def test_the_export_follows_registration_and_the_audit_judges_each_voice_found(
     assert {(p["use"], p["reason"]) for p in not_covered["problems"]} >= {
         ("tts", "contract_missing")
     }
+
+
+def test_a_voice_in_conflict_before_it_was_indexed_publishes_nothing(
+    registry: Any, scene: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ingest found the audio already registered by another holder: the new voice goes to
+    ``conflict`` unindexed and unstaged; the registered copy is the one in the export."""
+    holder, performer = registry.member("rights_holder"), registry.member("performer")
+    sheet = {
+        "title": "同じ録音",
+        "performer_ids": [performer.member_id],
+        "rights": {"holder_role": "agency"},
+        "file": {"filename": "a.wav", "size_bytes": 1000, "content_type": "audio/wav"},
+    }
+    voice_no = registry.api.post("/v1/voices", sheet, token=holder.token).json["voice_no"]
+    voices.transition(
+        voice_no,
+        to="conflict",
+        allowed_from=("awaiting_upload",),
+        actor="test",
+        action="voice.conflict",
+        changes={
+            "audio": {"duration_s": 8.0, "fingerprint_algorithm": AUDIT_ALGORITHM},
+            "conflict_with": [scene["a"]],
+        },
+    )
+    published: list[str] = []
+    monkeypatch.setattr(export, "publish", lambda v, a: published.append(v))
+    data = {"voice_no": voice_no, "from": "processing", "to": "conflict"}
+    export.on_voice_event(
+        events.DomainEvent(9, "voice.conflict", f"voice:{voice_no}", "t", "", data)
+    )
+    assert published == []
+    registered = {"voice_no": scene["a"], "from": "registered", "to": "conflict"}
+    export.on_voice_event(events.DomainEvent(10, "voice.conflict", "v", "t", "", registered))
+    assert published == [scene["a"]]  # the indexed copy stays searchable in the export
 
 
 def test_an_audit_is_private_to_its_owner_and_operators_and_refuses_bad_input(
