@@ -2,7 +2,8 @@
 
 - Atomic writes: moto checks a write's condition and applies it without a lock, so two
   concurrent conditional writes could both succeed; here each write and each transaction is
-  applied under one lock, as DynamoDB serialises them.
+  applied under one lock, as DynamoDB serialises them, and reads take it too, so none sees a
+  cancelled transaction half applied or half undone.
 - Speed: moto backs up *every* table it touches before each transaction action (a deep copy,
   O(table) per action), which makes 100-update transactions on the fingerprint index take
   seconds; here only the items a transaction touches are backed up and restored on failure.
@@ -121,7 +122,12 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
 dynamodb_models.copy = _TableCopies  # type: ignore[assignment]
 DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
 _writes = threading.RLock()
-for _name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+# Reads take the lock too: moto applies a cancelled transaction's writes before undoing them
+# (and the undoing deletes and puts each item back), so a read in between would see an item
+# changed or missing that DynamoDB never changed (seen as a 404 for an existing AI system while
+# twelve label applications raced).
+_READS = ("get_item", "batch_get_item", "query", "scan", "transact_get_items")
+for _name in ("put_item", "update_item", "delete_item", "transact_write_items", *_READS):
     setattr(DynamoDBBackend, _name, _serialised(getattr(DynamoDBBackend, _name)))
 DynamoDBStreamsBackend.get_records = _serialised(DynamoDBStreamsBackend.get_records)  # type: ignore[method-assign]
 

@@ -6,6 +6,8 @@ three times)."""
 
 from __future__ import annotations
 
+import sys
+import threading
 from typing import Any
 
 import pytest
@@ -53,3 +55,45 @@ def test_a_cancelled_transaction_emits_no_stream_record(aws: dict[str, str]) -> 
     after = _records(table)
     assert len(after) == len(before) + 1
     assert after[-1]["dynamodb"]["Keys"]["sk"] == {"S": "3"}
+
+
+def test_a_reader_never_sees_a_cancelled_transaction_half_applied(aws: dict[str, str]) -> None:
+    """moto writes a transaction's items one by one and undoes them when a condition fails; a
+    read in between once saw an existing item changed or missing (a 404 for an AI system while
+    label applications raced)."""
+    table = get_settings().registry_table
+    dynamodb = client("dynamodb")
+    key = {"pk": {"S": "AI#race"}, "sk": {"S": "META"}}
+    dynamodb.put_item(TableName=table, Item={**key, "v": {"N": "1"}})
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": "AI#race"}, "sk": {"S": "LABEL"}})
+    seen: list[Any] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            seen.append(dynamodb.get_item(TableName=table, Key=key).get("Item", {}).get("v"))
+
+    reader = threading.Thread(target=read)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, inside the transaction too
+    reader.start()
+    try:
+        for _ in range(150):
+            with pytest.raises(ClientError, match="TransactionCanceled"):
+                dynamodb.transact_write_items(
+                    TransactItems=[
+                        {"Put": {"TableName": table, "Item": {**key, "v": {"N": "2"}}}},
+                        {
+                            "Put": {  # the label exists: the whole transaction is cancelled
+                                "TableName": table,
+                                "Item": {"pk": {"S": "AI#race"}, "sk": {"S": "LABEL"}},
+                                "ConditionExpression": "attribute_not_exists(pk)",
+                            }
+                        },
+                    ]
+                )
+    finally:
+        done.set()
+        reader.join()
+        sys.setswitchinterval(interval)
+    assert seen and all(v == {"N": "1"} for v in seen)
