@@ -31,8 +31,8 @@ from tests.scenario import ai_sheet
 RATE = 16000
 
 
-def _register(registry: Any, holder: Any, performer_id: str, samples: np.ndarray) -> str:
-    """A voice registered as ingest leaves it: indexed, staged for the export, then the event."""
+def _new_voice(registry: Any, holder: Any, performer_id: str) -> str:
+    """A voice sheet accepted, its upload still awaited."""
     reply = registry.api.post(
         "/v1/voices",
         {
@@ -43,7 +43,12 @@ def _register(registry: Any, holder: Any, performer_id: str, samples: np.ndarray
         },
         token=holder.token,
     )
-    voice_no = reply.json["voice_no"]
+    return str(reply.json["voice_no"])
+
+
+def _register(registry: Any, holder: Any, performer_id: str, samples: np.ndarray) -> str:
+    """A voice registered as ingest leaves it: indexed, staged for the export, then the event."""
+    voice_no = _new_voice(registry, holder, performer_id)
     hashes, times = audit_hashes(peaks_of(samples, RATE))
     staging.stage(voice_no, AUDIT_ALGORITHM, hashes, times)
     voices.transition(
@@ -159,13 +164,7 @@ def test_a_voice_in_conflict_before_it_was_indexed_publishes_nothing(
     """Ingest found the audio already registered by another holder: the new voice goes to
     ``conflict`` unindexed and unstaged; the registered copy is the one in the export."""
     holder, performer = registry.member("rights_holder"), registry.member("performer")
-    sheet = {
-        "title": "同じ録音",
-        "performer_ids": [performer.member_id],
-        "rights": {"holder_role": "agency"},
-        "file": {"filename": "a.wav", "size_bytes": 1000, "content_type": "audio/wav"},
-    }
-    voice_no = registry.api.post("/v1/voices", sheet, token=holder.token).json["voice_no"]
+    voice_no = _new_voice(registry, holder, performer.member_id)
     voices.transition(
         voice_no,
         to="conflict",
