@@ -87,7 +87,9 @@ def indexed_voices(algorithm: str) -> list[str]:
     from shared import store
 
     searchable = Attr("status").is_in(list(export.SEARCHABLE))
-    indexed = Attr("audio.fingerprint_algorithm").eq(algorithm)
+    # as export.on_voice_event: a voice put in conflict before it was indexed has a fingerprint
+    # algorithm but no index (nor postings): its audio is the other voice's
+    indexed = Attr("audio.fingerprint_algorithm").eq(algorithm) & Attr("index").exists()
     return sorted(
         v["voice_no"] for v in store.scan_all(Attr("sk").eq("VOICE") & searchable & indexed)
     )

@@ -19,7 +19,7 @@ from infra.ops import cli
 from shared import aws, events, fingerprint_index, query_jobs
 from shared.audio.engine import AUDIT_ALGORITHM, audit_hashes, index_hashes
 from shared.audio.fingerprint import peaks_of
-from shared.audits import duck, engine, export, score, service, sql, staging
+from shared.audits import duck, engine, export, restore, score, service, sql, staging
 from shared.aws import client
 from shared.clock import now
 from shared.settings import get_settings
@@ -186,6 +186,9 @@ def test_a_voice_in_conflict_before_it_was_indexed_publishes_nothing(
     registered = {"voice_no": scene["a"], "from": "registered", "to": "conflict"}
     export.on_voice_event(events.DomainEvent(10, "voice.conflict", "v", "t", "", registered))
     assert published == [scene["a"]]  # the indexed copy stays searchable in the export
+    # nor does restore-export look for it in the index (it would be reported missing)
+    assert voice_no not in restore.indexed_voices(AUDIT_ALGORITHM)
+    assert scene["a"] in restore.indexed_voices(AUDIT_ALGORITHM)
 
 
 def test_an_audit_is_private_to_its_owner_and_operators_and_refuses_bad_input(
