@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from shared.audio.keyed_match import Postings
 from shared.aws import client
 from shared.settings import get_settings
 
@@ -289,16 +290,22 @@ class KeyedIndex:
             time.sleep(min(1.0, 0.02 * 2**attempt))
         raise RuntimeError("index reads stayed unprocessed")
 
-    def lookup(self, hashes: np.ndarray) -> Iterator[tuple[int, str, int]]:
-        """(key, voice_no, voice_time) for every posting of every distinct key."""
+    def lookup(self, hashes: np.ndarray) -> Postings:
+        """Every posting of every distinct key, as columns (key, voice, registered frame)."""
         distinct = [int(h) for h in np.unique(hashes)]
         self.stats.hashes += len(distinct)
         chunks = [distinct[i : i + BATCH_GET] for i in range(0, len(distinct), BATCH_GET)]
+        keys: list[int] = []
+        voices: list[str] = []
+        frames: list[int] = []
         with ThreadPoolExecutor(self.threads) as pool:
             for found in pool.map(self._get, chunks):
                 for key, elements in found:
                     self.stats.items += 1
+                    keys.extend([key] * len(elements))
                     for element in elements:
                         voice_no, _, frame = element.rpartition(":")
-                        self.stats.voices.add(voice_no)
-                        yield key, voice_no, int(frame, 16)
+                        voices.append(voice_no)
+                        frames.append(int(frame, 16))
+        self.stats.voices.update(voices)
+        return Postings.of_columns(keys, voices, frames)

@@ -12,7 +12,7 @@ twice (the bin's votes, or its moments of query time: see CELL) and the better k
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,7 +43,7 @@ UNEVEN = 2.0
 ORDER_SHARE = 8.0
 MAX_LOOKUPS = 10_000  # distinct keys per query: 100 BatchGetItem requests of 100 keys
 
-Lookup = Callable[[np.ndarray], Iterable[tuple[int, str, int]]]
+Lookup = Callable[[np.ndarray], "Postings | Iterable[tuple[int, str, int]]"]
 
 
 @dataclass
@@ -61,23 +61,67 @@ class MemoryIndex:
         self._parts.append((hashes.astype(np.int64), code, times.astype(np.int64)))
         self._sorted = None
 
-    def lookup(self, hashes: np.ndarray) -> Iterable[tuple[int, str, int]]:
+    def lookup(self, hashes: np.ndarray) -> Postings:
         if self._sorted is None and self._parts:
             keys = np.concatenate([p[0] for p in self._parts])
             order = np.argsort(keys, kind="stable")
             voices = np.concatenate([p[1] for p in self._parts])[order]
             self._sorted = (keys[order], voices, np.concatenate([p[2] for p in self._parts])[order])
-        if self._sorted is None:
-            return []
-        keys, voices, times = self._sorted
         distinct = np.unique(hashes).astype(np.int64)
         self.requests += -(-len(distinct) // 100)  # as BatchGetItem would
+        if self._sorted is None:
+            return Postings.empty()
+        keys, voices, times = self._sorted
         rows = _ranges(
             np.searchsorted(keys, distinct, "left"), np.searchsorted(keys, distinct, "right")
         )
+        # only the voices found: the decision corrects for the voices that had a vote
+        found, code = np.unique(voices[rows], return_inverse=True)
+        return Postings(keys[rows], code, times[rows], [self.names[v] for v in found])
+
+
+@dataclass(frozen=True)
+class Postings:
+    """A lookup's rows as columns: key, voice (an index into ``names``) and registered anchor
+    frame. A lookup may return this instead of (key, voice_id, frame) tuples: a query reads
+    thousands of postings, and a Python tuple per row cost more than the whole vote."""
+
+    keys: np.ndarray
+    voices: np.ndarray
+    times: np.ndarray
+    names: list[str]
+
+    @classmethod
+    def empty(cls) -> Postings:
+        nothing = np.zeros(0, np.int64)
+        return cls(nothing, nothing, nothing, [])
+
+    @classmethod
+    def of_rows(cls, found: Iterable[tuple[int, str, int]]) -> Postings:
+        rows = list(found)
+        if not rows:
+            return cls.empty()
+        keys, names, times = zip(*rows, strict=True)
+        return cls.of_columns(keys, names, times)
+
+    @classmethod
+    def of_columns(
+        cls, keys: Sequence[int], names: Sequence[str], times: Sequence[int]
+    ) -> Postings:
+        """From equal-length columns, the voices given by name."""
+        codes: dict[str, int] = {}
+        for name in names:
+            codes.setdefault(name, len(codes))
+        voices = np.fromiter(map(codes.__getitem__, names), np.int64, len(names))
+        return cls(np.array(keys, np.int64), voices, np.array(times, np.int64), list(codes))
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __iter__(self) -> Iterator[tuple[int, str, int]]:
         names = self.names
         return zip(
-            keys[rows].tolist(), [names[v] for v in voices[rows]], times[rows].tolist(), strict=True
+            self.keys.tolist(), [names[v] for v in self.voices], self.times.tolist(), strict=True
         )
 
 
@@ -114,26 +158,15 @@ class _Pairs:
     pairs: np.ndarray  # per voice: its votes in all
 
 
-def _postings(found: Iterable[tuple[int, str, int]]) -> tuple[list[str], np.ndarray] | None:
-    """The lookup's rows as (voice names, an (n, 3) array of key, voice index, time) sorted by
-    key. Built column-wise: a query returns thousands of postings and a per-row Python tuple
-    costs more than the whole vote."""
-    rows = list(found)
-    if not rows:
+def _postings(found: Postings | Iterable[tuple[int, str, int]]) -> Postings | None:
+    """The lookup's rows as columns sorted by key (None if there are none)."""
+    got = found if isinstance(found, Postings) else Postings.of_rows(found)
+    if len(got) == 0:
         return None
-    keys, names, times = zip(*rows, strict=True)
-    codes: dict[str, int] = dict.fromkeys(names, 0)
-    for code, name in enumerate(codes):
-        codes[name] = code
-    got = np.stack(
-        [
-            np.array(keys, np.int64),
-            np.fromiter(map(codes.__getitem__, names), np.int64, len(names)),
-            np.array(times, np.int64),
-        ],
-        axis=1,
-    )
-    return list(codes), got[np.argsort(got[:, 0], kind="stable")]
+    if len(got) > 1 and bool(np.any(got.keys[1:] < got.keys[:-1])):
+        order = np.argsort(got.keys, kind="stable")
+        got = Postings(got.keys[order], got.voices[order], got.times[order], got.names)
+    return got
 
 
 def _distinct(voice: np.ndarray, t_query: np.ndarray, t_reg: np.ndarray) -> np.ndarray:
@@ -150,29 +183,30 @@ def _distinct(voice: np.ndarray, t_query: np.ndarray, t_reg: np.ndarray) -> np.n
     )
 
 
-def _pairs(qk: np.ndarray, qt: np.ndarray, found: Iterable[tuple[int, str, int]]) -> _Pairs | None:
-    postings = _postings(found)
-    if postings is None:
+def _pairs(
+    qk: np.ndarray, qt: np.ndarray, found: Postings | Iterable[tuple[int, str, int]]
+) -> _Pairs | None:
+    got = _postings(found)
+    if got is None:
         return None
-    names, got = postings
-    lo = np.searchsorted(got[:, 0], qk, side="left")
-    hi = np.searchsorted(got[:, 0], qk, side="right")
+    lo = np.searchsorted(got.keys, qk, side="left")
+    hi = np.searchsorted(got.keys, qk, side="right")
     q_index = np.repeat(np.arange(len(qk)), hi - lo)
     p_index = _ranges(lo, hi)
     if len(p_index) == 0:
         return None
     # the groups and probes of one anchor are not independent evidence: one vote per pair
-    pair = _distinct(got[p_index, 1], qt[q_index], got[p_index, 2])
-    extent = np.zeros(len(names), dtype=np.int64)
-    np.maximum.at(extent, got[:, 1], got[:, 2])
+    pair = _distinct(got.voices[p_index], qt[q_index], got.times[p_index])
+    extent = np.zeros(len(got.names), dtype=np.int64)
+    np.maximum.at(extent, got.voices, got.times)
     voice = pair[:, 0]
     return _Pairs(
-        names,
+        got.names,
         voice,
         pair[:, 1].astype(np.float64),
         pair[:, 2].astype(np.float64),
         extent,
-        np.bincount(voice, minlength=len(names)),
+        np.bincount(voice, minlength=len(got.names)),
     )
 
 

@@ -123,3 +123,26 @@ def test_the_matcher_finds_a_time_stretched_excerpt(index) -> None:  # type: ign
         assert abs(matches[0].tempo - factor) <= 0.015
         start = matches[0].voice_start_s - matches[0].query_start_s * matches[0].tempo
         assert abs(start - 20.0) < 0.3
+
+
+def test_columnar_postings_decide_as_rows_do(index) -> None:  # type: ignore[no-untyped-def]
+    """A lookup may return columns (the in-memory and DynamoDB indexes do) or (key, voice,
+    frame) rows: the same postings, the same matches, and only the voices found are counted
+    (the decision corrects for them)."""
+    _, voices = index
+    memory = keyed_match.MemoryIndex()
+    memory.add("VX", np.arange(1 << 40, (1 << 40) + 500), np.arange(500))  # shares no key
+    for name, samples in voices.items():
+        memory.add(name, *keyed.hashes_of(peaks_of(samples, SR)))
+    clip = voices["V1"][12 * SR : 17 * SR] + 0.05 * np.random.default_rng(4).standard_normal(
+        5 * SR
+    ).astype(np.float32)
+    peaks = peaks_of(clip, SR)
+    columns = memory.lookup(keyed_match.query_hashes(peaks)[0])
+    assert isinstance(columns, keyed_match.Postings)
+    assert "VX" not in columns.names and set(columns.names) < set(memory.names)
+    assert sorted(columns) == sorted(keyed_match.Postings.of_rows(list(columns)))
+    by_columns = keyed_match.match(peaks, memory.lookup)
+    by_rows = keyed_match.match(peaks, lambda keys: list(memory.lookup(keys)))
+    assert by_columns and by_columns == by_rows
+    assert by_columns[0].voice_id == "V1"
