@@ -14,7 +14,7 @@ from shared import audit, aws, fingerprint_index, store
 from shared.audio.engine import AUDIT_ALGORITHM, audit_postings
 from shared.audits import staging
 from shared.settings import get_settings
-from shared.voices import service
+from shared.voices import constellations, service
 
 
 @dataclass
@@ -60,6 +60,7 @@ def rebuild(dry_run: bool = False) -> Reindex:
         postings = decoded.hashes, decoded.times
         fingerprint_index.write(voice["voice_no"], ALGORITHM_VERSION, *postings)
         staging.stage(voice["voice_no"], AUDIT_ALGORITHM, *audit_postings(*postings))
+        constellations.store(voice["voice_no"], decoded.peaks)
         tx = store.Transaction()
         tx.update(
             get_settings().registry_table,
