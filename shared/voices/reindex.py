@@ -31,7 +31,6 @@ def registered_voices() -> list[dict[str, Any]]:
 
 
 def rebuild(dry_run: bool = False) -> Reindex:
-    from shared import audio
     from shared.audio.fingerprint import ALGORITHM_VERSION
 
     result = Reindex(ALGORITHM_VERSION)
@@ -53,31 +52,38 @@ def rebuild(dry_run: bool = False) -> Reindex:
         if dry_run:
             result.rebuilt.append(voice["voice_no"])
             continue
-        with tempfile.NamedTemporaryFile(suffix=".audio") as handle:
-            aws.s3.download(bucket, f"retained/{voice['voice_no']}/original", handle)
-            handle.flush()
-            decoded = audio.decode(handle.name, max_duration_s=get_settings().max_duration_s)
-        postings = decoded.hashes, decoded.times
-        fingerprint_index.write(voice["voice_no"], ALGORITHM_VERSION, *postings)
-        staging.stage(voice["voice_no"], AUDIT_ALGORITHM, *audit_postings(*postings))
-        constellations.store(voice["voice_no"], decoded.peaks)
-        tx = store.Transaction()
-        tx.update(
-            get_settings().registry_table,
-            service.key(voice["voice_no"]),
-            "SET audio.fingerprint_algorithm = :a, audio.hashes = :n",
-            None,
-            {":a": ALGORITHM_VERSION, ":n": len(decoded.hashes)},
-        )
-        audit.commit(
-            tx,
-            audit.Event(
-                actor="system:reindex",
-                action="voice.reindexed",
-                entity=f"voice:{voice['voice_no']}",
-                state={**facts, "fingerprint_algorithm": ALGORITHM_VERSION},
-                data={"voice_no": voice["voice_no"], "algorithm": ALGORITHM_VERSION},
-            ),
-        )
+        _rebuild_one(voice, facts, bucket, ALGORITHM_VERSION)
         result.rebuilt.append(voice["voice_no"])
     return result
+
+
+def _rebuild_one(voice: dict[str, Any], facts: dict[str, Any], bucket: str, algorithm: str) -> None:
+    """Fingerprint a retained voice again: index, audit staging, constellation, audit entry."""
+    from shared import audio
+
+    with tempfile.NamedTemporaryFile(suffix=".audio") as handle:
+        aws.s3.download(bucket, f"retained/{voice['voice_no']}/original", handle)
+        handle.flush()
+        decoded = audio.decode(handle.name, max_duration_s=get_settings().max_duration_s)
+    postings = decoded.hashes, decoded.times
+    fingerprint_index.write(voice["voice_no"], algorithm, *postings)
+    staging.stage(voice["voice_no"], AUDIT_ALGORITHM, *audit_postings(*postings))
+    constellations.store(voice["voice_no"], decoded.peaks)
+    tx = store.Transaction()
+    tx.update(
+        get_settings().registry_table,
+        service.key(voice["voice_no"]),
+        "SET audio.fingerprint_algorithm = :a, audio.hashes = :n",
+        None,
+        {":a": algorithm, ":n": len(decoded.hashes)},
+    )
+    audit.commit(
+        tx,
+        audit.Event(
+            actor="system:reindex",
+            action="voice.reindexed",
+            entity=f"voice:{voice['voice_no']}",
+            state={**facts, "fingerprint_algorithm": algorithm},
+            data={"voice_no": voice["voice_no"], "algorithm": algorithm},
+        ),
+    )
