@@ -166,6 +166,9 @@ class Verdict:
     tempo: float
     offset: float
     matched: np.ndarray  # the query frames of the matched peaks
+    null_mean: float = 0.0  # the shifted alignments' counts (the rate is mean + std)
+    null_std: float = 0.0
+    trials: int = 1
 
 
 def alignments(tempo: float, offset: int, bin_frames: int) -> list[tuple[float, float, float]]:
@@ -240,7 +243,18 @@ def verify(
     rate = max(float(nulls.mean() + nulls.std()), 0.5)
     log_p = _log_poisson_tail(rate, int(counts[best])) + math.log(len(tries) * max(1, candidates))
     p_value = math.exp(min(0.0, log_p))
-    return Verdict(voice_id, int(counts[best]), rate, p_value, s, o, q_frames[hits[best]])
+    return Verdict(
+        voice_id,
+        int(counts[best]),
+        rate,
+        p_value,
+        s,
+        o,
+        q_frames[hits[best]],
+        float(nulls.mean()),
+        float(nulls.std()),
+        len(tries) * max(1, candidates),
+    )
 
 
 def accept(v: Verdict, false_alarm: float = FALSE_ALARM) -> Match | None:
