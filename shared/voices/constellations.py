@@ -34,6 +34,16 @@ def store(voice_no: str, peaks: Peaks) -> int:
     return len(body)
 
 
+def exists(voice_no: str) -> bool:
+    try:
+        aws.s3.head(get_settings().bucket, key(voice_no))
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return False
+        raise
+    return True
+
+
 def delete(voice_no: str) -> None:
     aws.s3.delete(get_settings().bucket, key(voice_no))
 

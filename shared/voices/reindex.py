@@ -23,6 +23,9 @@ class Reindex:
     current: list[str] = field(default_factory=list)
     rebuilt: list[str] = field(default_factory=list)
     need_upload: list[dict[str, Any]] = field(default_factory=list)
+    # current voices whose constellation (traces' verification on the peaks) was missing and
+    # has been made from their retained audio
+    constellations: list[str] = field(default_factory=list)
 
 
 def registered_voices() -> list[dict[str, Any]]:
@@ -39,6 +42,7 @@ def rebuild(dry_run: bool = False) -> Reindex:
         facts = voice.get("audio", {})
         if facts.get("fingerprint_algorithm") == ALGORITHM_VERSION:
             result.current.append(voice["voice_no"])
+            _backfill_constellation(voice, bucket, dry_run, result)
             continue
         if voice.get("retention") != "retain":
             result.need_upload.append(
@@ -57,14 +61,29 @@ def rebuild(dry_run: bool = False) -> Reindex:
     return result
 
 
-def _rebuild_one(voice: dict[str, Any], facts: dict[str, Any], bucket: str, algorithm: str) -> None:
-    """Fingerprint a retained voice again: index, audit staging, constellation, audit entry."""
+def _backfill_constellation(
+    voice: dict[str, Any], bucket: str, dry_run: bool, result: Reindex
+) -> None:
+    """A voice registered before constellations were stored gets one from its retained audio."""
+    if voice.get("retention") != "retain" or constellations.exists(voice["voice_no"]):
+        return
+    if not dry_run:
+        constellations.store(voice["voice_no"], _decode_retained(voice, bucket).peaks)
+    result.constellations.append(voice["voice_no"])
+
+
+def _decode_retained(voice: dict[str, Any], bucket: str) -> Any:
     from shared import audio
 
     with tempfile.NamedTemporaryFile(suffix=".audio") as handle:
         aws.s3.download(bucket, f"retained/{voice['voice_no']}/original", handle)
         handle.flush()
-        decoded = audio.decode(handle.name, max_duration_s=get_settings().max_duration_s)
+        return audio.decode(handle.name, max_duration_s=get_settings().max_duration_s)
+
+
+def _rebuild_one(voice: dict[str, Any], facts: dict[str, Any], bucket: str, algorithm: str) -> None:
+    """Fingerprint a retained voice again: index, audit staging, constellation, audit entry."""
+    decoded = _decode_retained(voice, bucket)
     postings = decoded.hashes, decoded.times
     fingerprint_index.write(voice["voice_no"], algorithm, *postings)
     staging.stage(voice["voice_no"], AUDIT_ALGORITHM, *audit_postings(*postings))

@@ -27,14 +27,15 @@ def plain_bucket(aws: dict[str, str]) -> None:
     client("s3").delete_bucket_policy(Bucket=get_settings().bucket)
 
 
-def _register(registry: Registry, samples: np.ndarray) -> str:
+def _register(registry: Registry, samples: np.ndarray, **sheet: Any) -> str:
     from shared.aws import client
     from shared.voices import ingest, service
 
     data = audiofiles.wav_bytes(samples, SR)
     holder = registry.member("rights_holder")
     sheet = voice_sheet(
-        file={"filename": "v.wav", "size_bytes": len(data), "content_type": "audio/wav"}
+        file={"filename": "v.wav", "size_bytes": len(data), "content_type": "audio/wav"},
+        **sheet,
     )
     created = registry.api.post("/v1/voices", sheet, token=holder.token)
     assert created.status == 201, created
@@ -97,3 +98,24 @@ def test_a_noisy_excerpt_the_keys_miss_is_traced_on_the_peaks(registry: Registry
     other = realspeech.joined(realspeech.card_names())  # another speaker
     for start in (0, len(other) - 5 * SR):
         assert _trace(registry, member, _noisy(other[start : start + 5 * SR], 0, rng)) == []
+
+
+def test_rebuild_index_makes_a_missing_constellation_from_retained_audio(
+    registry: Registry,
+) -> None:
+    """A voice registered before constellations were stored (its object removed here) gets one
+    from its retained audio; a voice without retained audio is left to the keys."""
+    from click.testing import CliRunner
+
+    from infra.ops import cli
+    from shared.voices import constellations
+
+    voice = realspeech.joined(realspeech.reader_sentences()[:2])
+    kept = _register(registry, voice, retention="retain")
+    gone = _register(registry, realspeech.joined(realspeech.card_names()))
+    for voice_no in (kept, gone):
+        constellations.delete(voice_no)
+    outcome = CliRunner().invoke(cli, ["rebuild-index"])
+    assert outcome.exit_code == 0, outcome.output
+    assert "1 constellations made from retained audio" in outcome.output
+    assert constellations.exists(kept) and not constellations.exists(gone)
