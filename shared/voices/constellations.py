@@ -81,5 +81,6 @@ def fetch_all(wanted: list[tuple[str, int, int]]) -> list[Constellation | None]:
     """``fetch`` of every (voice, first, last), in parallel (a trace's few candidates)."""
     if len(wanted) <= 1:
         return [fetch(*w) for w in wanted]
+    aws.client("s3")  # made once here: boto3 does not make clients safely on several threads
     with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
         return list(pool.map(lambda w: fetch(*w), wanted))
