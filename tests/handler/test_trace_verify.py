@@ -119,3 +119,36 @@ def test_rebuild_index_makes_a_missing_constellation_from_retained_audio(
     assert outcome.exit_code == 0, outcome.output
     assert "1 constellations made from retained audio" in outcome.output
     assert constellations.exists(kept) and not constellations.exists(gone)
+
+
+def test_a_stretch_of_a_long_voice_is_read_by_range(aws: dict[str, str]) -> None:
+    """A voice of 40 min: the stretch a candidate needs comes in a second ranged read, not the
+    whole object; a voice without a constellation reads as None."""
+    from shared import aws as shared_aws
+    from shared.audio import verify
+    from shared.audio.fingerprint import Peaks
+    from shared.voices import constellations
+
+    rng = np.random.default_rng(2)
+    count = 40 * 60 * 29
+    frames = np.sort(rng.integers(0, 40 * 60 * 62, count))
+    c = verify.constellation(Peaks(frames, rng.uniform(150, 3800, count)))
+    body = verify.to_bytes(c)
+    shared_aws.s3.put(get_settings().bucket, constellations.key("V-LONG"), body)
+    reads: list[int] = []
+    read_range = shared_aws.s3.read_range
+
+    def counted(bucket: str, key: str, start: int, end: int) -> bytes:
+        data = read_range(bucket, key, start, end)
+        reads.append(len(data))
+        return data
+
+    shared_aws.s3.read_range = counted  # type: ignore[method-assign]
+    try:
+        got, none = constellations.fetch_all([("V-LONG", 90_000, 95_000), ("V-NONE", 0, 500)])
+    finally:
+        shared_aws.s3.read_range = read_range  # type: ignore[method-assign]
+    expected = verify.window(c, 90_000, 95_000)
+    assert got is not None and none is None
+    assert np.array_equal(got.frames, expected.frames) and np.array_equal(got.pitch, expected.pitch)
+    assert len(reads) == 2 and sum(reads) < len(body) / 4  # the header, then the stretch
