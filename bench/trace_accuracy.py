@@ -13,6 +13,11 @@ reported on its own line (quiet queries it would reject), since that module is o
 Synthetic speech (espeak-ng) is reported apart: it is far easier than real voices.
 
     .venv/bin/python bench/trace_accuracy.py [--queries 100] [--json] [--algorithm tri-speech-3]
+        [--near 5] [--noisy-fp 0 10]
+
+``--near`` is how many near misses of the keyed test are verified on the registered voices'
+peaks (the deployed trace's ``engine.NEAR``; 0 for the keyed test alone, as the bulk audit
+decides); ``--noisy-fp`` also traces each unregistered excerpt with white noise at those SNRs.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import corpus  # noqa: E402
 
-from shared.audio import keyed, keyed_match  # noqa: E402
+from shared.audio import engine, keyed, keyed_match, verify  # noqa: E402
 from shared.audio import match as lm_match  # noqa: E402
 from shared.audio.fingerprint import ALGORITHM_VERSION, LM_VERSION, hashes_of, peaks_of  # noqa: E402
 
@@ -218,6 +223,38 @@ class Bench:
     twins: dict[str, int] = field(
         default_factory=dict
     )  # hits naming a voice holding the same audio
+    constellations: dict[str, verify.Constellation] = field(default_factory=dict)
+    near: int = 0  # near misses verified against their constellation (0: the keyed test alone)
+    verified: dict[str, int] = field(default_factory=dict)  # hits found by verification
+    other_p: list[float] = field(default_factory=list)  # verification p, unregistered speakers
+    noisy_fp: list[float] = field(default_factory=list)  # SNRs of extra false-positive excerpts
+
+
+def traced(bench: Bench, peaks: Any, lookup: Callable, truth: str | None = None) -> list:
+    """The matcher's result, with the near misses verified when ``bench.near``; the p-value of
+    every verdict on a voice other than ``truth`` is noted (the null's lowest)."""
+    if not bench.near:
+        return match(peaks, lookup)
+    found, near = keyed_match.match_and_near(peaks, lookup, near=bench.near)
+    extra = []
+    for cand in near:
+        verdict = verify.verify(
+            peaks,
+            cand.voice_id,
+            bench.constellations[cand.voice_id],
+            cand.tempo,
+            cand.offset,
+            bin_frames=2 * keyed_match.OFFSET_BIN,
+            candidates=len(near),
+        )
+        if verdict is None:
+            continue
+        if truth is None:
+            bench.other_p.append(verdict.p_value)
+        accepted = verify.accept(verdict)
+        if accepted is not None:
+            extra.append(accepted)
+    return found + sorted(extra, key=lambda m: m.p_value)
 
 
 def register(registered: dict[str, corpus.Recording], rng: np.random.Generator) -> Bench:
@@ -226,8 +263,10 @@ def register(registered: dict[str, corpus.Recording], rng: np.random.Generator) 
         samples = recording.load(SR)
         bench.audio[voice_id] = samples
         began = time.process_time()
-        hashes, times = fingerprint(samples, SR)
+        peaks = peaks_of(samples, SR)
+        hashes, times = HASHES(peaks)
         bench.extract_cpu += time.process_time() - began
+        bench.constellations[voice_id] = verify.constellation(peaks)
         bench.extract_s += len(samples) / SR
         bench.index.add(voice_id, hashes, times)
     return bench
@@ -257,26 +296,34 @@ def recall(bench: Bench, name: str, distort: Distortion | None, queries: int) ->
             return rows
 
         began = time.process_time()
-        result = match(peaks, lookup)
+        result = traced(bench, peaks, lookup, voice)
         bench.cpu_ms.append((time.process_time() - began) * 1000)
         bench.lookup_ms.append(lookup_s[0] * 1000)
         if result and result[0].voice_id != voice:
             twin = same_audio(picked[0], bench.audio[result[0].voice_id], result[0])
             bench.twins[name] = bench.twins.get(name, 0) + twin
             hits += twin
-        hits += bool(result) and result[0].voice_id == voice
+        hit = bool(result) and result[0].voice_id == voice
+        hits += hit
+        if hit and result[0].votes and bench.near and not match(peaks, lookup):
+            bench.verified[name] = bench.verified.get(name, 0) + 1
         total += 1
     return hits, total
 
 
 def false_positives(bench: Bench, unregistered: list, queries: int) -> tuple[int, int]:
-    found = tried = 0
-    while tried < queries:
+    """Excerpts of the unregistered speakers, each also with noise at every ``bench.noisy_fp``
+    SNR: (excerpts any voice matched, excerpts traced)."""
+    found = tests = 0
+    for tried in range(queries):
         picked = excerpt(unregistered[tried % len(unregistered)].load(SR), 5.0, bench.rng)
-        tried += 1
-        if picked is not None:
-            found += bool(match(peaks_of(picked[0], SR), bench.index.lookup))
-    return found, tried
+        if picked is None:
+            continue
+        clips = [picked[0], *(add_noise(picked[0], snr, bench.rng) for snr in bench.noisy_fp)]
+        for clip in clips:
+            found += bool(traced(bench, peaks_of(clip, SR), bench.index.lookup))
+            tests += 1
+    return found, tests
 
 
 def synthetic(bench: Bench) -> tuple[dict[str, tuple[int, int]], int]:
@@ -301,6 +348,16 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--algorithm", choices=sorted(ENGINES), default=ALGORITHM_VERSION)
+    parser.add_argument(
+        "--near",
+        type=int,
+        default=engine.NEAR,
+        help="near misses verified on the peaks per query (shared/audio/verify.py); 0: keys only",
+    )
+    parser.add_argument(
+        "--noisy-fp", type=float, nargs="*", default=[], help="also FP excerpts at these SNRs"
+    )
+    parser.add_argument("--only", nargs="*", default=None, help="conditions to run")
     args = parser.parse_args()
     global HASHES, match, MemoryIndex
     HASHES, match, MemoryIndex = ENGINES[args.algorithm]
@@ -310,9 +367,12 @@ def main() -> None:
     bench = register(
         {r.id: r for r in found if r.speaker not in held_out}, np.random.default_rng(args.seed)
     )
+    bench.near = args.near if args.algorithm == keyed.ALGORITHM_VERSION else 0
+    bench.noisy_fp = args.noisy_fp
     rows = {
         name: recall(bench, name, distort, args.queries)
         for name, distort in {**CONDITIONS, "3 s excerpt (clean)": None}.items()
+        if args.only is None or name in args.only
     }
     unregistered = [r for r in found if r.speaker in held_out]
     fps = false_positives(bench, unregistered, 2 * args.queries)
@@ -355,6 +415,9 @@ def report(
         "matching_cpu_ms_p95": round(float(np.percentile(cpu_ms, 95)), 1),
         # the vote alone: in AWS the lookup is DynamoDB's (BatchGetItem), not this in-memory one
         "vote_cpu_ms_median": round(float(np.median(np.subtract(cpu_ms, bench.lookup_ms))), 1),
+        "verified_hits": dict(bench.verified),
+        "verified_tests_on_unregistered": len(bench.other_p),
+        "lowest_verification_p_unregistered": min(bench.other_p, default=None),
         "vote_cpu_ms_p95": round(float(np.percentile(np.subtract(cpu_ms, bench.lookup_ms), 95)), 1),
     }
     if args.json:
@@ -391,6 +454,11 @@ def print_table(
     print(
         "hits naming another voice that holds the same audio (a clip the corpus ships twice): "
         + (", ".join(f"{k} {v}" for k, v in twins.items() if v) or "none")
+    )
+    print(
+        f"verified hits {summary['verified_hits']}; verification tests on unregistered speakers "
+        f"{summary['verified_tests_on_unregistered']}, lowest corrected p "
+        f"{summary['lowest_verification_p_unregistered']}"
     )
     for name, (hits, total) in synth_rows.items():
         print(f"synthetic (espeak-ng) {name:22s} {hits}/{total}")

@@ -6,7 +6,10 @@ them two ways and prints the wall time:
   trace is done; timed from the end of the upload (queue, decode, fingerprint, index read, match);
 - fingerprint: POST /v1/traces/fingerprint with the peaks computed here (the `ailas audit` path).
 
-    .venv/bin/python bench/trace_latency.py [--port 8103 --aws-port 5103] [--voices 3]
+    .venv/bin/python bench/trace_latency.py [--port 8103 --aws-port 5103] [--voices 3] [--snr 0]
+
+``--snr`` adds white noise to the excerpts (bench/trace_accuracy.py's), so that the keyed test
+misses some and the trace verifies its near misses on the voices' stored peaks (S3 reads).
 
 (From the `audio` branch's tri-speech-2 round; split into functions.)
 """
@@ -31,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import corpus  # noqa: E402
+from trace_accuracy import add_noise  # noqa: E402
 
 from client.ailas.audit import fingerprint_query  # noqa: E402
 from tests.http import http_api  # noqa: E402
@@ -127,6 +131,7 @@ def main() -> None:
     parser.add_argument("--voices", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=30.0, help="of each registered voice")
     parser.add_argument("--traces", type=int, default=10)
+    parser.add_argument("--snr", type=float, default=None, help="white noise in the excerpts")
     args = parser.parse_args()
     token = "bench-operator-" + os.urandom(8).hex()
     stack = start_stack(args.port, args.aws_port, token)
@@ -139,16 +144,19 @@ def main() -> None:
         began = time.monotonic()
         audio = register(registry, holder, picked, args.seconds)
         registered_s = time.monotonic() - began
-        upload_s, fingerprint_s, hits = [], [], 0
+        upload_s, fingerprint_s, hits, on_peaks = [], [], 0, 0
         for i in range(args.traces):
             voice_no = list(audio)[i % len(audio)]
             start = int(rng.integers(0, len(audio[voice_no]) - 5 * SR))
-            by_upload, by_peaks, matches = trace_once(
-                registry, business, wav(audio[voice_no][start : start + 5 * SR])
-            )
+            clip = audio[voice_no][start : start + 5 * SR]
+            if args.snr is not None:
+                clip = np.clip(add_noise(clip, args.snr, rng), -1, 1)
+            by_upload, by_peaks, matches = trace_once(registry, business, wav(clip))
             upload_s.append(by_upload)
             fingerprint_s.append(by_peaks)
-            hits += any(m["voice_no"] == voice_no for m in matches)
+            right = [m for m in matches if m["voice_no"] == voice_no]
+            hits += bool(right)
+            on_peaks += bool(right) and right[0].get("found_by") == "peaks"
         print(
             f"local stack: {len(audio)} voices of {args.seconds:.0f} s registered in "
             f"{registered_s:.0f} s ({registered_s / len(audio):.1f} s each on moto)"
@@ -159,7 +167,8 @@ def main() -> None:
             ("fingerprint query (POST)", fingerprint_s),
         ):
             print(f"{name:34s} {np.median(values):>7.2f}s {np.max(values):>7.2f}s")
-        print(f"found the right voice: {hits}/{args.traces}")
+        noise = "clean" if args.snr is None else f"white noise at {args.snr:g} dB SNR"
+        print(f"found the right voice ({noise}): {hits}/{args.traces}, {on_peaks} on the peaks")
     finally:
         stack.terminate()
         try:

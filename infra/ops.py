@@ -188,7 +188,9 @@ def rebuild_index(dry_run: bool) -> None:
     click.echo(
         f"algorithm {result.algorithm}: {len(result.current)} current, "
         f"{len(result.rebuilt)} rebuilt{' (dry run)' if dry_run else ''}, "
-        f"{len(result.need_upload)} need a new upload"
+        f"{len(result.need_upload)} need a new upload, "
+        f"{len(result.constellations)} constellations made from retained audio"
+        f"{' (dry run)' if dry_run else ''}"
     )
     for voice in result.need_upload:
         click.echo(f"  {voice['voice_no']}  holder {voice['holder_id']}  {voice['title']}")

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from . import fingerprint, keyed, keyed_match
+from . import fingerprint, keyed, keyed_match, verify
 from . import match as lm_match
 from .fingerprint import Peaks
 from .match import Match
@@ -74,3 +74,23 @@ def match(
     """The registered voices a query's peaks match, with the deployed algorithm's matcher."""
     matcher = keyed_match.match if KEYED else lm_match.match
     return matcher(found, lookup, false_alarm=false_alarm)
+
+
+NEAR = 5  # near misses of the keyed decision verified on their voice's peaks (verify.py)
+
+
+def trace(
+    found: Peaks,
+    lookup: Lookup,
+    fetch_all: verify.FetchAll | None = None,
+    *,
+    false_alarm: float = lm_match.FALSE_ALARM,
+) -> list[Match]:
+    """``match``, then (with the keyed algorithm and a store of constellations) the NEAR
+    likeliest voices it did not accept verified on their registered peaks: those found so are
+    added after the keyed matches, ``found_by="peaks"``. The bulk audit applies ``match``'s
+    rule alone."""
+    if not KEYED or fetch_all is None:
+        return match(found, lookup, false_alarm=false_alarm)
+    matched, near = keyed_match.match_and_near(found, lookup, false_alarm=false_alarm, near=NEAR)
+    return matched + verify.verify_near(found, near, fetch_all, false_alarm)

@@ -381,19 +381,44 @@ def _hopeful(
     return out
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """A voice the keyed decision did not accept, at its most likely alignment: registered
+    frame ≈ ``offset`` + ``tempo`` · query frame, ``offset`` the start of the best bin pair
+    (it spans 2·OFFSET_BIN frames), and ``log_p`` the bin's chance at the voice's least rate
+    (``_least_rate``: a ranking, lower is likelier; not a decision)."""
+
+    voice_id: str
+    tempo: float
+    offset: int
+    votes: int
+    log_p: float
+
+
 def match(found: Peaks, lookup: Lookup, *, false_alarm: float = FALSE_ALARM) -> list[Match]:
     """The registered voices the query's peaks match, the most votes first."""
+    return match_and_near(found, lookup, false_alarm=false_alarm, near=0)[0]
+
+
+def match_and_near(
+    found: Peaks, lookup: Lookup, *, false_alarm: float = FALSE_ALARM, near: int = 3
+) -> tuple[list[Match], list[Candidate]]:
+    """``match``'s result (the same decision), and the ``near`` likeliest voices it did not
+    accept (for verify.py's check against their registered peaks), likeliest first."""
     qk, qt = query_hashes(found)
     found_pairs = _pairs(qk, qt.astype(np.int64), lookup(np.unique(qk))) if len(qk) else None
     if found_pairs is None:
-        return []
+        return [], []
     pairs = _contenders(found_pairs)
     if len(pairs.voice) == 0:
-        return []
+        return [], []
     query_frames = int(found.frames.max() - found.frames.min() + 1)
     best: dict[int, Match] = {}
+    likeliest: dict[int, Candidate] = {}
     for tempo in TEMPOS:
         hist = _histogram(pairs, tempo)
+        if near:
+            _note_likeliest(pairs, hist, tempo, query_frames, likeliest)
         for v, votes in _hopeful(pairs, hist, query_frames, false_alarm):
             current = best.get(v)
             if current is not None and current.votes >= votes:
@@ -401,4 +426,31 @@ def match(found: Peaks, lookup: Lookup, *, false_alarm: float = FALSE_ALARM) -> 
             candidate = _decide(pairs, tempo, hist, v, query_frames, false_alarm)
             if candidate is not None:
                 best[v] = candidate
-    return sorted(best.values(), key=lambda m: (-m.votes, m.voice_id))
+    matched = sorted(best.values(), key=lambda m: (-m.votes, m.voice_id))
+    rest = sorted(
+        (c for v, c in likeliest.items() if v not in best), key=lambda c: (c.log_p, c.voice_id)
+    )
+    return matched, rest[:near]
+
+
+def _note_likeliest(
+    pairs: _Pairs,
+    hist: tuple[np.ndarray, np.ndarray, np.ndarray],
+    tempo: float,
+    query_frames: int,
+    likeliest: dict[int, Candidate],
+) -> None:
+    """Keep, per voice, its best bin pair over the tempo factors, ranked as ``_hopeful`` does."""
+    _, keys, merged = hist
+    voice = keys >> 40
+    order = np.lexsort((-merged, voice))
+    first = order[np.r_[True, voice[order][1:] != voice[order][:-1]]]  # each voice's best bin
+    first = first[merged[first] >= MIN_VOTES]
+    for key, votes in zip(keys[first].tolist(), merged[first].tolist(), strict=True):
+        v = key >> 40
+        span = int(pairs.extent[v]) + query_frames * 2
+        log_p = _log_chance(_least_rate(int(pairs.pairs[v]), span), votes, span, len(pairs.names))
+        current = likeliest.get(v)
+        if current is None or log_p < current.log_p:
+            offset = ((key & ((1 << 40) - 1)) - (1 << 30)) * OFFSET_BIN
+            likeliest[v] = Candidate(pairs.names[v], tempo, offset, votes, log_p)

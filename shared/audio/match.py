@@ -51,6 +51,7 @@ class Match:
     duration_s: float
     speed: float
     tempo: float
+    found_by: str = "keys"  # "peaks": a near miss verified on the voice's peaks (verify.py)
 
 
 @dataclass

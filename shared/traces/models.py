@@ -37,7 +37,15 @@ class Match(BaseModel):
     query_start_s: float
     voice_start_s: float
     duration_s: float
-    votes: int
+    votes: int = Field(
+        description="the keyed votes, or (found_by peaks) the moments of query time whose peaks "
+        "land on the voice's registered peaks"
+    )
+    found_by: Literal["keys", "peaks"] = Field(
+        "keys",
+        description="keys: the index's time-coherent keys; peaks: a near miss of the keys "
+        "verified on the voice's registered peaks (traces only; the bulk audit uses the keys)",
+    )
 
 
 class Trace(BaseModel):

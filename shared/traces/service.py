@@ -36,10 +36,11 @@ def match(found: Peaks) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Matches of a query's peaks among registered voices, and the lookup's cost."""
     from shared.audio import engine
     from shared.fingerprint_index import index_for
+    from shared.voices import constellations
 
     index = index_for(engine.ALGORITHM_VERSION)
     matches = []
-    for m in engine.match(found, index.lookup):
+    for m in engine.trace(found, index.lookup, constellations.fetch_all):
         voice = voices.get(m.voice_id)
         if voice is None or voice["status"] not in ("registered", "conflict"):
             continue  # index items of a voice that never finished registering
@@ -53,6 +54,7 @@ def match(found: Peaks) -> tuple[list[dict[str, Any]], dict[str, int]]:
                 "voice_start_s": round(float(m.voice_start_s), 2),
                 "duration_s": round(float(m.duration_s), 2),
                 "votes": int(m.votes),
+                "found_by": m.found_by,
             }
         )
     cost = {

@@ -23,7 +23,7 @@ from shared.logging import logger
 from shared.screens import enrol as voiceprints
 from shared.settings import get_settings
 from shared.uploads import VOICE_PREFIX, Rejected, UploadedObject, processes
-from shared.voices import service
+from shared.voices import constellations, service
 
 ACTOR = "system:ingest"
 SAME_RECORDING_S = 3.5  # of the 5 s excerpt matched: the same recording, not a shared phrase
@@ -271,6 +271,7 @@ def _register(voice: dict[str, Any], obj: UploadedObject) -> None:
     staging.stage(
         voice_no, AUDIT_ALGORITHM, *audit_postings(decoded.hashes, decoded.times)
     )  # bulk audits
+    constellations.store(voice_no, decoded.peaks)  # traces verify near misses on these peaks
     _keep_or_delete(voice, obj)
     index = {"items": stats.items, "bytes": stats.bytes}
     try:

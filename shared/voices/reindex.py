@@ -14,7 +14,7 @@ from shared import audit, aws, fingerprint_index, store
 from shared.audio.engine import AUDIT_ALGORITHM, audit_postings
 from shared.audits import staging
 from shared.settings import get_settings
-from shared.voices import service
+from shared.voices import constellations, service
 
 
 @dataclass
@@ -23,6 +23,9 @@ class Reindex:
     current: list[str] = field(default_factory=list)
     rebuilt: list[str] = field(default_factory=list)
     need_upload: list[dict[str, Any]] = field(default_factory=list)
+    # current voices whose constellation (traces' verification on the peaks) was missing and
+    # has been made from their retained audio
+    constellations: list[str] = field(default_factory=list)
 
 
 def registered_voices() -> list[dict[str, Any]]:
@@ -31,7 +34,6 @@ def registered_voices() -> list[dict[str, Any]]:
 
 
 def rebuild(dry_run: bool = False) -> Reindex:
-    from shared import audio
     from shared.audio.fingerprint import ALGORITHM_VERSION
 
     result = Reindex(ALGORITHM_VERSION)
@@ -40,6 +42,7 @@ def rebuild(dry_run: bool = False) -> Reindex:
         facts = voice.get("audio", {})
         if facts.get("fingerprint_algorithm") == ALGORITHM_VERSION:
             result.current.append(voice["voice_no"])
+            _backfill_constellation(voice, bucket, dry_run, result)
             continue
         if voice.get("retention") != "retain":
             result.need_upload.append(
@@ -53,30 +56,53 @@ def rebuild(dry_run: bool = False) -> Reindex:
         if dry_run:
             result.rebuilt.append(voice["voice_no"])
             continue
-        with tempfile.NamedTemporaryFile(suffix=".audio") as handle:
-            aws.s3.download(bucket, f"retained/{voice['voice_no']}/original", handle)
-            handle.flush()
-            decoded = audio.decode(handle.name, max_duration_s=get_settings().max_duration_s)
-        postings = decoded.hashes, decoded.times
-        fingerprint_index.write(voice["voice_no"], ALGORITHM_VERSION, *postings)
-        staging.stage(voice["voice_no"], AUDIT_ALGORITHM, *audit_postings(*postings))
-        tx = store.Transaction()
-        tx.update(
-            get_settings().registry_table,
-            service.key(voice["voice_no"]),
-            "SET audio.fingerprint_algorithm = :a, audio.hashes = :n",
-            None,
-            {":a": ALGORITHM_VERSION, ":n": len(decoded.hashes)},
-        )
-        audit.commit(
-            tx,
-            audit.Event(
-                actor="system:reindex",
-                action="voice.reindexed",
-                entity=f"voice:{voice['voice_no']}",
-                state={**facts, "fingerprint_algorithm": ALGORITHM_VERSION},
-                data={"voice_no": voice["voice_no"], "algorithm": ALGORITHM_VERSION},
-            ),
-        )
+        _rebuild_one(voice, facts, bucket, ALGORITHM_VERSION)
         result.rebuilt.append(voice["voice_no"])
     return result
+
+
+def _backfill_constellation(
+    voice: dict[str, Any], bucket: str, dry_run: bool, result: Reindex
+) -> None:
+    """A voice registered before constellations were stored gets one from its retained audio."""
+    if voice.get("retention") != "retain" or constellations.exists(voice["voice_no"]):
+        return
+    if not dry_run:
+        constellations.store(voice["voice_no"], _decode_retained(voice, bucket).peaks)
+    result.constellations.append(voice["voice_no"])
+
+
+def _decode_retained(voice: dict[str, Any], bucket: str) -> Any:
+    from shared import audio
+
+    with tempfile.NamedTemporaryFile(suffix=".audio") as handle:
+        aws.s3.download(bucket, f"retained/{voice['voice_no']}/original", handle)
+        handle.flush()
+        return audio.decode(handle.name, max_duration_s=get_settings().max_duration_s)
+
+
+def _rebuild_one(voice: dict[str, Any], facts: dict[str, Any], bucket: str, algorithm: str) -> None:
+    """Fingerprint a retained voice again: index, audit staging, constellation, audit entry."""
+    decoded = _decode_retained(voice, bucket)
+    postings = decoded.hashes, decoded.times
+    fingerprint_index.write(voice["voice_no"], algorithm, *postings)
+    staging.stage(voice["voice_no"], AUDIT_ALGORITHM, *audit_postings(*postings))
+    constellations.store(voice["voice_no"], decoded.peaks)
+    tx = store.Transaction()
+    tx.update(
+        get_settings().registry_table,
+        service.key(voice["voice_no"]),
+        "SET audio.fingerprint_algorithm = :a, audio.hashes = :n",
+        None,
+        {":a": algorithm, ":n": len(decoded.hashes)},
+    )
+    audit.commit(
+        tx,
+        audit.Event(
+            actor="system:reindex",
+            action="voice.reindexed",
+            entity=f"voice:{voice['voice_no']}",
+            state={**facts, "fingerprint_algorithm": algorithm},
+            data={"voice_no": voice["voice_no"], "algorithm": algorithm},
+        ),
+    )

@@ -60,7 +60,12 @@ ATHENA_WORK = {
 }
 LIST_BY_PREFIX = {("<bucket>", "s3:ListBucket"), ("<bucket>", "s3:GetBucketLocation")}
 S3_GRANTS = {
-    "api_handler": {("uploads/*", "s3:PutObject"), ("audits/*", "s3:GetObject")},
+    # traces read the registered voices' peak constellations (verification of near misses)
+    "api_handler": {
+        ("uploads/*", "s3:PutObject"),
+        ("audits/*", "s3:GetObject"),
+        ("constellations/*", "s3:GetObject"),
+    },
     # the Athena audit's poll: its next stages (which read the dataset, the export and the
     # stored stages), the result CSV in, the audit's result document out
     "audit_poll": {
@@ -79,6 +84,8 @@ S3_GRANTS = {
         ("retained/*", "s3:PutObjectTagging"),
         ("fingerprint-export/staging/*", "s3:PutObject"),
         ("fingerprint-export/parquet/*", "s3:GetObject"),
+        ("constellations/*", "s3:PutObject"),  # at registration
+        ("constellations/*", "s3:GetObject"),  # traces of uploaded clips verify on them
         *ATHENA_RESULTS,
         *ATHENA_WORK,
         *LIST_BY_PREFIX,
@@ -111,6 +118,7 @@ SCOPED_SUFFIXES = (
     "/athena-results/*",
     "/athena-work/*",
     "/audits/*",
+    "/constellations/*",
 )
 
 
