@@ -53,28 +53,40 @@ class MemoryIndex:
     names: list[str] = field(default_factory=list)
     requests: int = 0
     _parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    # sorted (keys, voices, times), and the distinct keys with where each one's rows begin
     _sorted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    _starts: tuple[np.ndarray, np.ndarray] | None = None
 
     def add(self, voice_id: str, hashes: np.ndarray, times: np.ndarray) -> None:
         code = np.full(len(hashes), len(self.names), np.int64)
         self.names.append(voice_id)
         self._parts.append((hashes.astype(np.int64), code, times.astype(np.int64)))
-        self._sorted = None
+        self._sorted = self._starts = None
+
+    def _build(self) -> None:
+        keys = np.concatenate([p[0] for p in self._parts])
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+        voices = np.concatenate([p[1] for p in self._parts])[order]
+        self._sorted = (keys, voices, np.concatenate([p[2] for p in self._parts])[order])
+        first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else keys
+        self._starts = (keys[first], np.append(first, len(keys)))
 
     def lookup(self, hashes: np.ndarray) -> Postings:
-        if self._sorted is None and self._parts:
-            keys = np.concatenate([p[0] for p in self._parts])
-            order = np.argsort(keys, kind="stable")
-            voices = np.concatenate([p[1] for p in self._parts])[order]
-            self._sorted = (keys[order], voices, np.concatenate([p[2] for p in self._parts])[order])
         distinct = np.unique(hashes).astype(np.int64)
         self.requests += -(-len(distinct) // 100)  # as BatchGetItem would
-        if self._sorted is None:
+        if not self._parts:
             return Postings.empty()
+        if self._sorted is None or self._starts is None:
+            self._build()
+        assert self._sorted is not None and self._starts is not None
         keys, voices, times = self._sorted
-        rows = _ranges(
-            np.searchsorted(keys, distinct, "left"), np.searchsorted(keys, distinct, "right")
-        )
+        held, starts = self._starts
+        if len(held) == 0:
+            return Postings.empty()
+        at = np.minimum(np.searchsorted(held, distinct), len(held) - 1)
+        at = at[held[at] == distinct]  # one search among distinct keys, not two among postings
+        rows = _ranges(starts[at], starts[at + 1])
         # only the voices found: the decision corrects for the voices that had a vote
         found, code = np.unique(voices[rows], return_inverse=True)
         return Postings(keys[rows], code, times[rows], [self.names[v] for v in found])

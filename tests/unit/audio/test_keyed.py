@@ -146,3 +146,13 @@ def test_columnar_postings_decide_as_rows_do(index) -> None:  # type: ignore[no-
     by_rows = keyed_match.match(peaks, lambda keys: list(memory.lookup(keys)))
     assert by_columns and by_columns == by_rows
     assert by_columns[0].voice_id == "V1"
+
+
+def test_an_index_without_keys_finds_nothing() -> None:
+    memory = keyed_match.MemoryIndex()
+    assert len(memory.lookup(np.array([1, 2]))) == 0
+    memory.add("V0", np.zeros(0, np.int64), np.zeros(0, np.int64))  # a voice too short to hash
+    assert len(memory.lookup(np.array([1, 2]))) == 0
+    memory.add("V1", np.array([2, 5, 5]), np.array([10, 20, 30]))
+    found = memory.lookup(np.array([5, 1, 5, 7]))
+    assert list(found) == [(5, "V1", 20), (5, "V1", 30)]
