@@ -59,13 +59,14 @@ BATCH_ROWS_PRODUCT = 1.0e12
 FETCH_ROWS = 50_000  # result rows converted at a time
 
 
-def file_batches(con: Any, dataset: str, registry: str) -> list[tuple[int, int]]:
-    """Ranges of file_id whose rows × the registry's rows stay under BATCH_ROWS_PRODUCT."""
+def file_batches(con: Any, dataset: str, registry: str, at_once: int = 1) -> list[tuple[int, int]]:
+    """Ranges of file_id whose rows × the registry's rows stay under BATCH_ROWS_PRODUCT shared
+    by the ``at_once`` batches that run together (a file larger than that is a batch alone)."""
     registry_rows = int(con.execute(f"SELECT count(*) FROM {registry}").fetchone()[0])  # noqa: S608
     per_file = con.execute(
         f"SELECT file_id, count(*) FROM {dataset} GROUP BY file_id ORDER BY file_id"  # noqa: S608
     ).fetchall()
-    budget = BATCH_ROWS_PRODUCT / max(registry_rows, 1)
+    budget = BATCH_ROWS_PRODUCT / at_once / max(registry_rows, 1)
     ranges: list[tuple[int, int]] = []
     rows = 0
     for file_id, count in per_file:
@@ -125,9 +126,9 @@ def _in_order(con: Any, statements: Iterable[str], workers: int) -> Iterator[dic
                 future.cancel()
 
 
-def _statements(con: Any, source: str, kept: str) -> Iterator[str]:
+def _statements(con: Any, source: str, kept: str, at_once: int) -> Iterator[str]:
     """The audit SQL per batch of files, each batch given only its own keys' postings."""
-    for first, last in file_batches(con, source, kept):
+    for first, last in file_batches(con, source, kept, at_once):
         where = f"WHERE file_id BETWEEN {first} AND {last}"  # integers we read
         batch = f"(SELECT * FROM {source} {where})"  # noqa: S608
         met = f"(SELECT * FROM {kept} WHERE hash IN (SELECT hash FROM {batch}))"  # noqa: S608
@@ -158,8 +159,8 @@ def iter_audit_rows(
         with duckdb.connect(config=config) as con:
             try:
                 kept = _kept_registry(con, registry_source)
-                statements = _statements(con, source, kept)
-                yield from _in_order(con, statements, threads or os.cpu_count() or 1)
+                workers = threads or os.cpu_count() or 1
+                yield from _in_order(con, _statements(con, source, kept, workers), workers)
             except (duckdb.InvalidInputException, duckdb.BinderException, duckdb.IOException) as e:
                 raise InvalidDataset(str(e).splitlines()[0]) from None
 
