@@ -6,12 +6,14 @@ Registry and dataset are generated from the real-speech corpus (bench/corpus.py,
 recorded people): its peaks are split in two halves (registered speakers / dataset speakers)
 and repeated under pitch transpositions (whole semitones, as other voices would be) and small
 tempo changes until each side holds --hours; 5 % of the dataset are excerpts of registered
-recordings (true matches). The join runs in a child process with DuckDB on --threads threads
-(time, CPU and peak memory measured). Athena is modelled from the measured Parquet bytes per
-hour ($5 per TB scanned), the CPU DuckDB measurably spends per row read and per join pair, and
-the join pairs at 100,000 registered hours from bench/query_cost.py's key-distribution model
-(a key seen c times in the corpus sample holds c·H/h postings; keys reaching the index's CAP
-are stop-listed, and the audit's SQL leaves them out as the index does).
+recordings (true matches). The join runs in a child process as the local stack runs it,
+--threads batches of files at once, each on one DuckDB thread (time, CPU and peak memory
+measured; the model's other queries use --threads DuckDB threads). Athena is modelled from
+the measured Parquet bytes per hour ($5 per TB scanned), the CPU DuckDB measurably spends per
+row read and per join pair, and the join pairs at 100,000 registered hours from
+bench/query_cost.py's key-distribution model (a key seen c times in the corpus sample holds
+c·H/h postings; keys reaching the index's CAP are stop-listed, and the audit's SQL leaves them
+out as the index does).
 
     .venv/bin/python bench/audit_scale.py [--hours 10] [--threads 2] [--athena-workers 200]
         [--local-only]   # the local table only (the model's CPU split runs the SQL twice more)
@@ -369,7 +371,7 @@ def local_table(args: argparse.Namespace, built: dict[str, Any], measured: dict)
     true_files = built["true_files"]
     load = os.getloadavg()[0]
     print(
-        f"\nLocal DuckDB ({args.threads} threads, load average {load:.1f} on "
+        f"\nLocal DuckDB ({args.threads} batches at once, load average {load:.1f} on "
         f"{os.cpu_count()} cores): {built['dataset_h']:.1f} h dataset × "
         f"{built['registry_h']:.1f} h registry, {AUDIT_ALGORITHM}"
     )

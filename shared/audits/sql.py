@@ -129,32 +129,34 @@ STAGE3 = """, tempos AS (
   FROM live_fans f
   JOIN totals o ON o.g = f.g
   JOIN tempos k ON k.fan = f.fan
-), bins AS (
-  SELECT k.gt, {bin} AS bin, count(*) AS votes
+), bins AS (  -- the tempo grid: nearly a group per row; INTEGER halves its key's width
+  SELECT k.gt, {bin} AS bin, CAST(count(*) AS INTEGER) AS votes
   FROM live l JOIN factor_groups k ON k.g = l.g
   GROUP BY k.gt, {bin}
 ), candidates AS (  -- a bin pair holds at most twice its larger bin's votes
   SELECT DISTINCT b.gt FROM bins b JOIN factor_groups k ON k.gt = b.gt
   WHERE b.votes >= {half_votes} AND {hopeful_twice}
-), merged AS (
-  SELECT b.gt, b.bin,
-         b.votes + CASE
-           WHEN lead(b.bin) OVER (PARTITION BY b.gt ORDER BY b.bin) = b.bin + 1
-           THEN lead(b.votes) OVER (PARTITION BY b.gt ORDER BY b.bin)
-           ELSE 0 END AS merged,
-         row_number() OVER (PARTITION BY b.gt ORDER BY b.bin) AS pos
-  FROM bins b JOIN candidates c ON c.gt = b.gt
+), candidate_bins AS (
+  SELECT b.gt, b.bin, b.votes FROM bins b JOIN candidates c ON c.gt = b.gt
+), merged AS (  -- each bin merged with the next one (a join: cheaper than a sort by bin)
+  SELECT b.gt, b.bin, b.votes + coalesce(n.votes, 0) AS merged
+  FROM candidate_bins b LEFT JOIN candidate_bins n ON n.gt = b.gt AND n.bin = b.bin + 1
 ), best_votes AS (  -- keyed_match._hopeful: the best bin pair passes at the least rate
   SELECT m.gt, max(m.merged) AS merged FROM merged m JOIN factor_groups k ON k.gt = m.gt
   GROUP BY m.gt, k.rate, k.logc HAVING max(m.merged) >= {min_votes} AND {hopeful_best}
 ), tops AS (  -- the best bin: the lowest of those holding the most votes, as numpy's argmax
-  SELECT m.gt, min(m.bin) AS bin, min(m.pos) AS pos, max(m.merged) AS merged
+  SELECT m.gt, min(m.bin) AS bin, max(m.merged) AS merged
   FROM merged m JOIN best_votes v ON v.gt = m.gt AND v.merged = m.merged
   GROUP BY m.gt
+), neighbours AS (  -- the non-empty bins just before and after it (keyed_match: rows ± 1)
+  SELECT t.gt, t.bin, coalesce(max(CASE WHEN m.bin < t.bin THEN m.bin END), t.bin) AS before,
+         coalesce(min(CASE WHEN m.bin > t.bin THEN m.bin END), t.bin) AS after
+  FROM merged m JOIN tops t ON t.gt = m.gt
+  GROUP BY t.gt, t.bin
 ), others AS (
   SELECT m.gt, m.merged, row_number() OVER (PARTITION BY m.gt ORDER BY m.merged DESC) AS place
-  FROM merged m JOIN tops t ON t.gt = m.gt
-  WHERE abs(m.pos - t.pos) > 1
+  FROM merged m JOIN neighbours n ON n.gt = m.gt
+  WHERE m.bin < n.before OR m.bin > n.after
 ), background AS (
   SELECT gt, {background} FROM others WHERE place <= {background_bins} GROUP BY gt
 ), best AS (  -- the votes of the best bin pair, binned again for the few groups that reach it
@@ -213,7 +215,7 @@ def _fill(text: str, dataset: str = "", registry: str = "") -> str:
     width = f"(CAST(ceil(s.span * f.reach) AS BIGINT) + {2 * OFFSET_BIN + 1})"
     return text.format(
         bin=f"CAST(floor((CAST(l.vt AS DOUBLE) - k.tempo * CAST(l.qt AS DOUBLE)) / {OFFSET_BIN})"
-        " AS BIGINT)",
+        " AS INTEGER)",  # frames of one voice and file: far inside INTEGER's range
         cell=f"CAST(floor((CAST(h.vt AS DOUBLE) - f.centre * CAST(h.qt AS DOUBLE)) / {width})"
         " AS BIGINT)",
         dataset=dataset,

@@ -113,7 +113,9 @@ def test_audit_sql_finds_what_the_trace_matcher_finds_on_real_speech(
     rows = duck.audit_rows(dataset, registry)
     assert _staged_rows(dataset, registry) == rows  # Athena's three statements: the same rows
     monkeypatch.setattr(duck, "BATCH_ROWS_PRODUCT", 1.0)  # one file per query: the same rows
-    assert duck.audit_rows(dataset, registry) == rows
+    assert duck.audit_rows(dataset, registry, threads=1) == rows
+    # three batches at once, finishing in any order: the rows still come in the SQL's order
+    assert duck.audit_rows(dataset, registry, threads=3) == rows
     # streamed a few rows at a time across the batches, scoring decides the same
     monkeypatch.setattr(duck, "FETCH_ROWS", 3)
     streamed = score.matches(duck.iter_audit_rows(dataset, registry))
