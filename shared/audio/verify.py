@@ -41,6 +41,10 @@ NULL_SHIFT = 62  # frames (≈ 1 s): a null alignment lies this far at least fro
 NULLS = 96
 MIN_NULLS = 24
 WINDOW = 1875  # frames (30 s) of the voice either side of the candidate are read
+# Verification is for clips: a longer query (an uploaded file of up to hours, or a hostile peak
+# list spanning 2^32 frames) would make its grids and alignments grow with its span, and its
+# many keys give the keyed test evidence enough
+MAX_QUERY_FRAMES = 7500  # 120 s
 FALSE_ALARM = 1e-6
 MIN_SPAN_S = 1.2
 # Matched peaks are counted once per CELL frames of query time: a voiced frame is a stack of
@@ -194,14 +198,15 @@ def _counts(
 
 
 def _moments(hits: np.ndarray, q_frames: np.ndarray) -> np.ndarray:
-    """Per alignment, the distinct CELLs of query time holding a matched peak."""
-    cell = (q_frames // CELL).astype(np.int64)
-    cell = cell - cell.min() if len(cell) else cell
-    width = int(cell.max()) + 1 if len(cell) else 1
-    rows = np.nonzero(hits)
-    marked = np.zeros((hits.shape[0], width), bool)
-    marked[rows[0], cell[rows[1]]] = True
-    return marked.sum(axis=1)
+    """Per alignment, the distinct CELLs of query time holding a matched peak (sparse: the
+    matched peaks only, whatever the query's span)."""
+    rows, cols = np.nonzero(hits)
+    if len(rows) == 0:
+        return np.zeros(hits.shape[0], np.int64)
+    cell = (q_frames[cols] // CELL).astype(np.int64)
+    cell -= cell.min()
+    marked = np.unique(rows.astype(np.int64) * (int(cell.max()) + 1) + cell)
+    return np.bincount(marked // (int(cell.max()) + 1), minlength=hits.shape[0])
 
 
 def reach(found: Peaks, offset: int, bin_frames: int) -> tuple[int, int]:
@@ -288,6 +293,8 @@ def verify_near(
 ) -> list[Match]:
     """The near misses (keyed_match.match_and_near) whose peaks verify, lowest p first; each
     test is corrected for all the candidates."""
+    if len(found) == 0 or int(np.ptp(found.frames)) > MAX_QUERY_FRAMES:
+        return []
     bins = 2 * OFFSET_BIN
     wanted = [(c.voice_id, *reach(found, c.offset, bins)) for c in near]
     out = []

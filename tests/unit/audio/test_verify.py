@@ -105,3 +105,30 @@ def test_a_voice_without_constellation_is_left_to_the_keys() -> None:
     query = peaks_of(_noisy(voice[: 5 * SR], -6, np.random.default_rng(3)), SR)
     nothing = engine.trace(query, index.lookup, lambda wanted: [None] * len(wanted))
     assert nothing == keyed_match.match(query, index.lookup)
+
+
+def test_a_long_or_hostile_query_is_left_to_the_keys() -> None:
+    """Verification is for clips: a query spanning over MAX_QUERY_FRAMES (a long upload, or a
+    peak list with one peak at frame 2^32 − 1) reads no constellation and costs no grid."""
+    index, _, voice = _registry()
+    query = peaks_of(_noisy(voice[: 5 * SR], -6, np.random.default_rng(3)), SR)
+    hostile = Peaks(np.append(query.frames, 2**32 - 1), np.append(query.hz, 1000.0))
+
+    def fetch_nothing(wanted: list[tuple[str, int, int]]) -> list[verify.Constellation | None]:
+        raise AssertionError(f"read {wanted}")
+
+    near = [keyed_match.Candidate("A", 1.0, 0, 6, -3.0)]  # where the excerpt was taken
+    assert verify.verify_near(query, near, _fetch_all)  # the clip itself verifies
+    assert verify.verify_near(hostile, near, fetch_nothing) == []
+    assert engine.trace(hostile, index.lookup, fetch_nothing) == keyed_match.match(
+        hostile, index.lookup
+    )
+
+
+def test_moments_count_distinct_cells_of_matched_peaks() -> None:
+    rng = np.random.default_rng(8)
+    hits = rng.random((40, 300)) < 0.1
+    frames = np.sort(rng.integers(0, 5_000, 300)).astype(np.float64)
+    dense = [len(np.unique(frames[row] // verify.CELL)) for row in hits]
+    assert verify._moments(hits, frames).tolist() == dense
+    assert verify._moments(np.zeros((3, 300), bool), frames).tolist() == [0, 0, 0]
