@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from shared import aws
+from shared.logging import logger
 from shared.settings import get_settings
 
 if TYPE_CHECKING:
@@ -60,7 +61,16 @@ def _read(bucket: str, name: str, start: int, stop: int) -> bytes | None:
 
 def fetch(voice_no: str, first: int, last: int) -> Constellation | None:
     """The voice's peaks of frames ``first`` … ``last`` − 1 (and a few around), in one or two
-    ranged GETs; None when the voice has no constellation."""
+    ranged GETs; None when the voice has none, or none this code can read (the trace is then
+    left to the keys, as for a voice registered before constellations)."""
+    try:
+        return _fetch(voice_no, first, last)
+    except ValueError:
+        logger.warning("unreadable constellation", extra={"voice_no": voice_no})
+        return None
+
+
+def _fetch(voice_no: str, first: int, last: int) -> Constellation | None:
     from shared.audio import verify
 
     bucket, name = get_settings().bucket, key(voice_no)

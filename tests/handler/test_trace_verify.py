@@ -152,3 +152,13 @@ def test_a_stretch_of_a_long_voice_is_read_by_range(aws: dict[str, str]) -> None
     assert got is not None and none is None
     assert np.array_equal(got.frames, expected.frames) and np.array_equal(got.pitch, expected.pitch)
     assert len(reads) == 2 and sum(reads) < len(body) / 4  # the header, then the stretch
+
+
+def test_an_unreadable_constellation_leaves_the_trace_to_the_keys(aws: dict[str, str]) -> None:
+    from shared import aws as shared_aws
+    from shared.voices import constellations
+
+    bucket = get_settings().bucket
+    shared_aws.s3.put(bucket, constellations.key("V-BAD"), b"RIFF" + bytes(60))
+    shared_aws.s3.put(bucket, constellations.key("V-CUT"), b"AILC")
+    assert constellations.fetch_all([("V-BAD", 0, 500), ("V-CUT", 0, 500)]) == [None, None]
