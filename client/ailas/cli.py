@@ -237,13 +237,18 @@ def trace(ctx: Context, file: Path, send_audio: bool) -> None:
             sys.exit(1)
         fail(error)
         return
-    matches = result.get("matches", [])
-    lines = [
-        f"{m['voice_no']}  score {m['score']:.3f}  query {m['query_start_s']:.1f}s  "
-        f"voice {m['voice_start_s']:.1f}s  for {m['duration_s']:.1f}s  {m['title']}"
-        for m in matches
-    ]
+    lines = [match_line(m) for m in result.get("matches", [])]
     ctx.emit(result, "\n".join(lines) or "no registered voice found")
+
+
+def match_line(m: dict[str, Any]) -> str:
+    """One trace match for people: where in the clip and the voice, and how it was found when
+    the keys alone missed it (the registry checked a near miss on the voice's peaks)."""
+    how = "  (found on the voice's peaks)" if m.get("found_by") == "peaks" else ""
+    return (
+        f"{m['voice_no']}  score {m['score']:.3f}  query {m['query_start_s']:.1f}s  "
+        f"voice {m['voice_start_s']:.1f}s  for {m['duration_s']:.1f}s  {m['title']}{how}"
+    )
 
 
 @main.command()
