@@ -10,25 +10,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Blueprint
 
+from functions.events import queue_arn, sqs_batch
 from shared.audits import poll
 from shared.logging import logger
-from shared.settings import get_settings
 
 bp = Blueprint(__name__)
-
-
-def audit_poll_queue_arn() -> str:
-    s = get_settings()
-    return f"arn:aws:sqs:{s.region}:{s.account_id}:ailas-{s.stage}-audit-poll"
 
 
 def handle_record(record: SQSRecord) -> None:
@@ -37,11 +27,6 @@ def handle_record(record: SQSRecord) -> None:
     logger.info("audit poll", extra={"audit_id": message.get("audit_id"), "outcome": outcome})
 
 
-@bp.on_sqs_message(queue_arn=audit_poll_queue_arn(), batch_size=1, name="audit_poll")
+@bp.on_sqs_message(queue_arn=queue_arn("audit-poll"), batch_size=1, name="audit_poll")
 def audit_poll(event: Any) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event.to_dict(),
-        record_handler=handle_record,
-        processor=BatchProcessor(event_type=EventType.SQS),
-        context=event.context,
-    )
+    return sqs_batch(event, handle_record)
