@@ -188,6 +188,17 @@ def _elements(voice_no: str, times: np.ndarray) -> list[str]:
     return [f"{voice_no}:{int(t):x}" for t in times]
 
 
+def parse_elements(elements: Iterable[str]) -> tuple[list[str], list[int]]:
+    """A keyed item's postings as ``_elements`` wrote them → (voices, anchor frames)."""
+    voices: list[str] = []
+    frames: list[int] = []
+    for element in elements:
+        voice_no, _, frame = element.rpartition(":")
+        voices.append(voice_no)
+        frames.append(int(frame, 16))
+    return voices, frames
+
+
 def _add_action(table: str, algorithm: str, key: int, elements: list[str]) -> dict[str, Any]:
     return {
         "Update": {
@@ -303,9 +314,8 @@ class KeyedIndex:
                 for key, elements in found:
                     self.stats.items += 1
                     keys.extend([key] * len(elements))
-                    for element in elements:
-                        voice_no, _, frame = element.rpartition(":")
-                        voices.append(voice_no)
-                        frames.append(int(frame, 16))
+                    item_voices, item_frames = parse_elements(elements)
+                    voices.extend(item_voices)
+                    frames.extend(item_frames)
         self.stats.voices.update(voices)
         return Postings.of_columns(keys, voices, frames)

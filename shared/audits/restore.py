@@ -55,11 +55,11 @@ def _scan_segment(algorithm: str, wanted: set[str], segment: int) -> dict[str, P
     ):
         for item in page.get("Items", []):
             key = int(item["pk"]["S"].rpartition("#")[2], 16)
-            for element in item["p"]["SS"]:
-                voice_no, _, frame = element.rpartition(":")
+            owners, frames = fingerprint_index.parse_elements(item["p"]["SS"])
+            for voice_no, frame in zip(owners, frames, strict=True):
                 if voice_no in wanted:
                     found[voice_no][0].append(key)
-                    found[voice_no][1].append(int(frame, 16))
+                    found[voice_no][1].append(frame)
     return found
 
 
