@@ -229,32 +229,21 @@ class Bench:
     other_p: list[float] = field(default_factory=list)  # verification p, unregistered speakers
     noisy_fp: list[float] = field(default_factory=list)  # SNRs of extra false-positive excerpts
 
+    def fetch_all(self, wanted: list[tuple[str, int, int]]) -> list[verify.Constellation | None]:
+        """The stretches of constellations a trace reads (constellations.fetch_all's)."""
+        return [verify.window(self.constellations[v], a, b) for v, a, b in wanted]
+
 
 def traced(bench: Bench, peaks: Any, lookup: Callable, truth: str | None = None) -> list:
-    """The matcher's result, with the near misses verified when ``bench.near``; the p-value of
-    every verdict on a voice other than ``truth`` is noted (the null's lowest)."""
+    """The matcher's result, with the near misses verified when ``bench.near``; with no
+    ``truth`` (an unregistered speaker's excerpt) every verdict's p-value is noted."""
     if not bench.near:
         return match(peaks, lookup)
     found, near = keyed_match.match_and_near(peaks, lookup, near=bench.near)
-    extra = []
-    for cand in near:
-        verdict = verify.verify(
-            peaks,
-            cand.voice_id,
-            bench.constellations[cand.voice_id],
-            cand.tempo,
-            cand.offset,
-            bin_frames=2 * keyed_match.OFFSET_BIN,
-            candidates=len(near),
-        )
-        if verdict is None:
-            continue
-        if truth is None:
-            bench.other_p.append(verdict.p_value)
-        accepted = verify.accept(verdict)
-        if accepted is not None:
-            extra.append(accepted)
-    return found + sorted(extra, key=lambda m: m.p_value)
+    tests = verify.verdicts(peaks, near, bench.fetch_all)  # as the deployed trace reads them
+    if truth is None:
+        bench.other_p.extend(v.p_value for v in tests)
+    return found + verify.accepted(tests)
 
 
 def register(registered: dict[str, corpus.Recording], rng: np.random.Generator) -> Bench:
@@ -305,7 +294,7 @@ def recall(bench: Bench, name: str, distort: Distortion | None, queries: int) ->
             hits += twin
         hit = bool(result) and result[0].voice_id == voice
         hits += hit
-        if hit and result[0].votes and bench.near and not match(peaks, lookup):
+        if hit and result[0].found_by == "peaks":
             bench.verified[name] = bench.verified.get(name, 0) + 1
         total += 1
     return hits, total

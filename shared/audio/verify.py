@@ -291,8 +291,13 @@ FetchAll = Callable[[list[tuple[str, int, int]]], list[Constellation | None]]
 def verify_near(
     found: Peaks, near: list[Candidate], fetch_all: FetchAll, false_alarm: float = FALSE_ALARM
 ) -> list[Match]:
-    """The near misses (keyed_match.match_and_near) whose peaks verify, lowest p first; each
-    test is corrected for all the candidates."""
+    """The near misses (keyed_match.match_and_near) whose peaks verify, lowest p first."""
+    return accepted(verdicts(found, near, fetch_all), false_alarm)
+
+
+def verdicts(found: Peaks, near: list[Candidate], fetch_all: FetchAll) -> list[Verdict]:
+    """The test of each near miss whose voice has a constellation, each corrected for all the
+    candidates; none for a query spanning over MAX_QUERY_FRAMES."""
     if len(found) == 0 or int(np.ptp(found.frames)) > MAX_QUERY_FRAMES:
         return []
     bins = 2 * OFFSET_BIN
@@ -310,7 +315,12 @@ def verify_near(
             bin_frames=bins,
             candidates=len(near),
         )
-        accepted = accept(verdict, false_alarm) if verdict is not None else None
-        if accepted is not None:
-            out.append(accepted)
-    return sorted(out, key=lambda m: (m.p_value, m.voice_id))
+        if verdict is not None:
+            out.append(verdict)
+    return out
+
+
+def accepted(tests: list[Verdict], false_alarm: float = FALSE_ALARM) -> list[Match]:
+    """The Matches of the verdicts ``accept`` takes, lowest p first."""
+    found = [m for m in (accept(v, false_alarm) for v in tests) if m is not None]
+    return sorted(found, key=lambda m: (m.p_value, m.voice_id))
