@@ -11,12 +11,15 @@
   (O(n log n) per request), which makes the fingerprint index unusable past a few thousand
   items. Here a base-table Query reads only the items of its partition; results are identical
   (the same filters and ordering follow).
+- Its access log keeps only the requests moto failed (5xx): a line for every call (the worker
+  polls SQS all day) filled moto.log and spent moto's time in the log's lock.
 """
 
 from __future__ import annotations
 
 import copy
 import inspect
+import logging
 import threading
 from typing import Any
 
@@ -133,6 +136,20 @@ DynamoDBStreamsBackend.get_records = _serialised(DynamoDBStreamsBackend.get_reco
 
 Table.all_items = _all_items  # type: ignore[method-assign]
 Table.query = _query  # type: ignore[method-assign]
+
+
+class _ServerFailuresOnly(logging.Filter):
+    """werkzeug logs each request as ('"<request line>" %s %s', code, size) at INFO; other
+    records (the start banner, errors) pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if record.levelno != logging.INFO or len(args) != 3:
+            return True
+        return str(args[1]).startswith("5")
+
+
+logging.getLogger("werkzeug").addFilter(_ServerFailuresOnly())
 
 if __name__ == "__main__":
     main()
