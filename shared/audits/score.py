@@ -103,11 +103,12 @@ def scored(rows: Iterable[tuple[int, Row]], enough: Callable[[int], bool]) -> Sc
     found: list[FileMatch] = []
     count = 0
     for (file_id, _), group in groupby(rows, key=lambda r: (r[1]["file_id"], r[1]["voice_no"])):
-        per_voice = list(group)  # one (file, voice): its factors' best bins' votes
+        at, first = next(group)  # a part stops having read one row of the next group
         if count and enough(count):
-            return Scored(found, per_voice[0][0], count)
+            return Scored(found, at, count)
+        per_voice = [first, *(row for _, row in group)]  # noqa: B031 - the rest, read once
         count += len(per_voice)
-        if (best := _best(row for _, row in per_voice)) is not None:
+        if (best := _best(per_voice)) is not None:
             found.append(FileMatch.of(int(file_id), best))
     return Scored(found, None, count)
 
