@@ -158,23 +158,23 @@ def typed(names: list[str], values: list[str]) -> dict[str, Any]:
 
 def _records(chunks: Iterable[bytes], start: int) -> Iterator[tuple[int, bytes]]:
     """A CSV body's records, each with the byte offset it starts at (``start`` being the first
-    chunk's). A record ends at a line break outside quotes: where the quote characters since its
-    start are even in number (RFC 4180 doubles a quote inside a quoted field), so a quoted line
-    break stays in its field, and a record may straddle any number of chunks."""
-    buffer, base, begin, scanned, quotes = bytearray(), start, 0, 0, 0
+    chunk's). A record ends at a line break outside quotes: after an even number of quote
+    characters since its start (RFC 4180 doubles a quote inside a quoted field), so a quoted
+    line break stays in its field, and a record may straddle any number of chunks."""
+    pending, at = b"", start  # what is not yielded yet (the record under way), and where
     for chunk in chunks:
-        buffer += chunk
-        while (end := buffer.find(b"\n", scanned)) >= 0:
-            quotes += buffer.count(b'"', scanned, end)
-            scanned = end + 1
-            if quotes % 2 == 0:
-                yield base + begin, bytes(buffer[begin:scanned])
-                begin, quotes = scanned, 0
-        quotes += buffer.count(b'"', scanned)
-        del buffer[:begin]  # what was yielded; the record under way stays
-        base, scanned, begin = base + begin, len(buffer), 0
-    if buffer.strip():
-        yield base, bytes(buffer)
+        data = pending + chunk
+        begin, position, quoted = 0, 0, False
+        for line in data.split(b"\n")[:-1]:  # the last piece has no line break yet
+            end = position + len(line)
+            quoted ^= line.count(b'"') % 2 == 1
+            if not quoted:
+                yield at + begin, line if begin == position else data[begin:end]
+                begin = end + 1
+            position = end + 1
+        pending, at = data[begin:], at + begin
+    if pending.strip():
+        yield at, pending
 
 
 def _body_records(
