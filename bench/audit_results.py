@@ -3,9 +3,15 @@ against the same rows held in a list (what reading every GetQueryResults page in
 
 A moto server (infra/moto_server.py) on a free port stands in for S3, so the body really comes
 over HTTP in chunks. Prints, per result size, the CSV's size, rows per second and the Python heap's
-peak (tracemalloc) while the rows are consumed.
+peak (tracemalloc) while the rows are consumed. With --parts, a result shaped like the audit's
+(rows grouped by file, voice and tempo factor; votes, background bins and anchor times) is
+scored as the audit_poll worker scores it in parts (shared/audits/parts.py: score.scored over
+engine.result_rows_at from each part's byte offset, a row budget per part), and per part its
+rows, seconds and rows scored per second are printed, after one part over the whole result;
+the parts' matches are checked to be exactly the one part's.
 
     .venv/bin/python bench/audit_results.py [--rows 100000 1000000]
+    .venv/bin/python bench/audit_results.py --parts 1000000 --part-rows 250000
 """
 
 from __future__ import annotations
@@ -59,6 +65,8 @@ def _measure(consume: Callable[[], int]) -> tuple[int, float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--parts", type=int, default=0, help="score a grouped result of N rows")
+    parser.add_argument("--part-rows", type=int, default=250_000)
     args = parser.parse_args()
     port = _free_port()
     moto = subprocess.Popen(
@@ -74,15 +82,17 @@ def main() -> None:
         AWS_DEFAULT_REGION="ap-northeast-1",
     )
     try:
-        _run(args.rows)
+        _bucket()
+        if args.parts:
+            _run_parts(args.parts, args.part_rows)
+        else:
+            _run(args.rows)
     finally:
         moto.terminate()
         moto.wait(timeout=10)
 
 
-def _run(sizes: list[int]) -> None:
-    from shared.audits import engine
-    from shared.audits.sql import COLUMNS
+def _bucket() -> None:
     from shared.aws import client
 
     for _ in range(100):  # until the server answers
@@ -94,6 +104,13 @@ def _run(sizes: list[int]) -> None:
             break
         except Exception:
             time.sleep(0.1)
+
+
+def _run(sizes: list[int]) -> None:
+    from shared.audits import engine
+    from shared.audits.sql import COLUMNS
+    from shared.aws import client
+
     print("| rows | CSV MB | read as | rows/s | heap peak MB |")
     print("|---:|---:|---|---:|---:|")
     for rows in sizes:
@@ -111,6 +128,74 @@ def _run(sizes: list[int]) -> None:
             count, seconds, peak = _measure(consume)
             assert count == rows
             print(f"| {rows:,} | {size_mb:.0f} | {way} | {rows / seconds:,.0f} | {peak:.1f} |")
+
+
+def _group(rng: random.Random, file_id: int, voice_no: str, names: tuple[str, ...]) -> list[str]:
+    """One (file, voice)'s rows as the audit SQL returns them: per tempo factor kept, its best
+    bin pair's votes (query and registered anchor), with the evidence repeated on each row. One
+    group in five is a copy (many votes over a quiet background), the rest chance."""
+    lines, copy = [], rng.random() < 0.2
+    for tempo_id in sorted(rng.sample(range(13), rng.randint(1, 3))):
+        votes = rng.randint(25, 60) if copy else rng.randint(8, 14)
+        start, offset = rng.randrange(4000), rng.randrange(50_000)
+        qt = sorted(start + rng.randrange(1500) for _ in range(votes))
+        bins = [str(rng.randint(1, 4) if copy else rng.randint(5, 12)) for _ in names[8:-2]]
+        bins[-1] = ""  # a background bin that is NULL
+        evidence = [str(tempo_id), str(votes), str(votes * 30), "60000", "5600", "40", *bins]
+        for q in qt:
+            values = [str(file_id), voice_no, *evidence, str(q), str(q + offset)]
+            lines.append(",".join(f'"{v}"' if v else "" for v in values))
+    return lines
+
+
+def _grouped_csv(path: Path, rows: int, names: tuple[str, ...]) -> None:
+    rng = random.Random(11)
+    with path.open("w", encoding="utf-8") as out:
+        out.write(",".join(f'"{n}"' for n in names) + "\n")
+        written, group = 0, 0
+        while written < rows:
+            voice_no = f"V-{group % 7:04d}-{group:06d}-1"  # ascending within a file
+            lines = _group(rng, group // 7, voice_no, names)
+            out.write("\n".join(lines) + "\n")
+            written, group = written + len(lines), group + 1
+
+
+def _run_parts(rows: int, part_rows: int) -> None:
+    from shared.audits import engine, parts, score
+    from shared.audits.sql import COLUMNS
+    from shared.aws import client
+
+    with tempfile.TemporaryDirectory() as work:
+        path = Path(work) / "grouped.csv"
+        _grouped_csv(path, rows, COLUMNS)
+        client("s3").upload_file(str(path), BUCKET, "athena-results/grouped.csv")
+        size_mb = path.stat().st_size / 1e6
+    location = f"s3://{BUCKET}/athena-results/grouped.csv"
+    started = time.perf_counter()
+    whole = score.scored(engine.result_rows_at(location), lambda _: False)
+    seconds = time.perf_counter() - started
+    print(f"result: {whole.rows:,} rows, {size_mb:.0f} MB, {len(whole.matches):,} matches")
+    print("| part | starts at byte | rows | s | rows scored/s | matches |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print(
+        f"| one part | 0 | {whole.rows:,} | {seconds:.1f} | {whole.rows / seconds:,.0f} | "
+        f"{len(whole.matches):,} |"
+    )
+    found: list[score.FileMatch] = []
+    start: int | None = 0
+    part = 0
+    while start is not None:
+        began = time.perf_counter()
+        budget = parts.Budget(rows=part_rows)
+        scored = score.scored(engine.result_rows_at(location, start), budget.spent)
+        seconds = time.perf_counter() - began
+        print(
+            f"| {part} | {start:,} | {scored.rows:,} | {seconds:.1f} | "
+            f"{scored.rows / seconds:,.0f} | {len(scored.matches):,} |"
+        )
+        found += scored.matches
+        start, part = scored.next_at, part + 1
+    assert found == whole.matches, "the parts' matches differ from one part's"
 
 
 if __name__ == "__main__":

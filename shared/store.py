@@ -186,6 +186,19 @@ class Transaction:
             raise TransactionFailed(reasons) from None
 
 
+def conditionally(write: Callable[[], object]) -> bool:
+    """One conditional write (``put_item``/``update_item`` with a ``ConditionExpression``):
+    False when its condition did not hold (another delivery or request got there first), any
+    other error raised."""
+    try:
+        write()
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
+
+
 def _reasons_from_message(message: str) -> list[str]:
     # "Transaction cancelled, please refer cancellation reasons for specific reasons
     #  [None, ConditionalCheckFailed]"
@@ -211,14 +224,12 @@ def cursor_key() -> bytes:
             _cursor_key = hashlib.sha256(configured.get_secret_value().encode()).digest()
         else:
             table = registry()
-            try:
-                table.put_item(
+            conditionally(
+                lambda: table.put_item(
                     Item={**_CURSOR_KEY_ITEM, "key": secrets.token_hex(32)},
                     ConditionExpression="attribute_not_exists(pk)",
                 )
-            except ClientError as error:
-                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                    raise
+            )
             item = table.get_item(Key=_CURSOR_KEY_ITEM, ConsistentRead=True)["Item"]
             _cursor_key = bytes.fromhex(item["key"])
     return _cursor_key

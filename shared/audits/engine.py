@@ -11,7 +11,8 @@ import csv
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Iterator
+from itertools import tee
 from typing import Any
 
 from shared import aws
@@ -24,6 +25,7 @@ BUCKETS_SQL = 16  # must equal export.BUCKETS (the partition column is computed 
 RESULTS_PREFIX = "athena-results/"  # the workgroup's OutputLocation in the audio bucket
 WORK_PREFIX = "athena-work/"  # an audit's stored stages (expired by the bucket's lifecycle)
 STAGES = 3  # sql.stages: two stored tables, then the result rows
+RESULT_CHUNK_BYTES = 1 << 16  # a result CSV is read this many bytes at a time
 # The audit-poll queue's schedule (functions/events/audit_poll.py): a first look after
 # POLL_FIRST_S, the delay doubling up to POLL_MAX_DELAY_S (SQS allows 900 s); a query still
 # running POLL_MAX_AGE_S after it started is stopped and its audit failed.
@@ -154,17 +156,79 @@ def typed(names: list[str], values: list[str]) -> dict[str, Any]:
     }
 
 
-def result_rows(location: str, chunk_bytes: int = 1 << 16) -> Iterator[dict[str, Any]]:
-    """The rows of a query's result CSV in S3 (header first, as Athena writes it), read as a
-    stream: one chunk of the body in memory at a time, however large the result."""
+def _records(chunks: Iterable[bytes], start: int) -> Iterator[tuple[int, bytes]]:
+    """A CSV body's records, each with the byte offset it starts at (``start`` being the first
+    chunk's). A record ends at a line break outside quotes: after an even number of quote
+    characters since its start (RFC 4180 doubles a quote inside a quoted field), so a quoted
+    line break stays in its field, and a record may straddle any number of chunks."""
+    pending, at = b"", start  # what is not yielded yet (the record under way), and where
+    for chunk in chunks:
+        data = pending + chunk
+        begin, position, quoted = 0, 0, False
+        for line in data.split(b"\n")[:-1]:  # the last piece has no line break yet
+            end = position + len(line)
+            quoted ^= line.count(b'"') % 2 == 1
+            if not quoted:
+                yield at + begin, line if begin == position else data[begin:end]
+                begin = end + 1
+            position = end + 1
+        pending, at = data[begin:], at + begin
+    if pending.strip():
+        yield at, pending
+
+
+def _body_records(
+    location: str, start: int, chunk_bytes: int
+) -> Generator[tuple[int, bytes], None, None]:
+    """The records of a result CSV in S3 from byte ``start`` on (a ranged GET), streamed."""
     bucket, _, key = location.removeprefix("s3://").partition("/")
-    body = client("s3").get_object(Bucket=bucket, Key=key)["Body"]
-    lines = (line.decode("utf-8") for line in body.iter_lines(chunk_size=chunk_bytes))
-    reader = csv.reader(lines)
-    names = [str(n) for n in next(reader, [])]
-    for values in reader:
+    ranged = {"Range": f"bytes={start}-"} if start else {}
+    body = client("s3").get_object(Bucket=bucket, Key=key, **ranged)["Body"]
+    try:
+        yield from _records(body.iter_chunks(chunk_bytes), start)
+    finally:
+        body.close()
+
+
+def _parsed(records: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, list[str]]]:
+    """Each record's fields, by one csv reader for the stream (one record a line given)."""
+    offsets, texts = tee(records)
+    fields = csv.reader(record.decode("utf-8") for _, record in texts)
+    return ((offset, values) for (offset, _), values in zip(offsets, fields, strict=True))
+
+
+def result_rows_at(
+    location: str, start: int = 0, chunk_bytes: int | None = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The rows of a query's result CSV in S3 (header first, as Athena writes it) from the
+    record starting at byte ``start`` (0: the header), each with its byte offset: where a
+    later read may start again. Read as a stream, one chunk of the body in memory at a time;
+    from a later offset the header is read apart."""
+    size = chunk_bytes or RESULT_CHUNK_BYTES
+    records = _parsed(_body_records(location, start, size))
+    if start:
+        names = _header(location, size)
+    else:
+        first = next(records, None)
+        names = first[1] if first else []
+    for offset, values in records:
         if values:
-            yield typed(names, values)
+            yield offset, typed(names, values)
+
+
+def _header(location: str, chunk_bytes: int) -> list[str]:
+    """A result CSV's column names: its first record, and no more of the body read."""
+    records = _body_records(location, 0, chunk_bytes)
+    try:
+        first = next(records, None)
+    finally:
+        records.close()
+    return next(csv.reader([first[1].decode("utf-8")])) if first else []
+
+
+def result_rows(location: str, chunk_bytes: int | None = None) -> Iterator[dict[str, Any]]:
+    """The rows of a query's result CSV in S3, streamed (``result_rows_at`` from its start)."""
+    return (row for _, row in result_rows_at(location, 0, chunk_bytes))
 
 
 def poll_queue_url() -> str:
@@ -186,3 +250,10 @@ def watch(audit_id: str, execution_id: str, attempt: int = 0, started: float | N
         QueueUrl=poll_queue_url(), MessageBody=json.dumps(message), DelaySeconds=delay
     )
     return delay
+
+
+def continue_scoring(audit_id: str, execution_id: str, part: int, offset: int) -> None:
+    """Ask the audit-poll worker to score the result's next part from byte ``offset``
+    (shared/audits/parts.py), at once."""
+    message = {"audit_id": audit_id, "execution_id": execution_id, "part": part, "offset": offset}
+    client("sqs").send_message(QueueUrl=poll_queue_url(), MessageBody=json.dumps(message))

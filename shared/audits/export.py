@@ -24,7 +24,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from botocore.exceptions import ClientError
 
 from shared import aws, events, store
 from shared.audio.engine import AUDIT_ALGORITHM
@@ -86,16 +85,12 @@ def republish(voice_no: str, algorithm: str, reinsert: bool = False) -> bool:
 
 def _first_export(voice_no: str, algorithm: str) -> bool:
     """Claims the voice's export for this algorithm once (a conditional write)."""
-    try:
-        store.registry().put_item(
+    return store.conditionally(
+        lambda: store.registry().put_item(
             Item={"pk": f"EXPORT#{voice_no}", "sk": algorithm, "at": now_iso()},
             ConditionExpression="attribute_not_exists(pk)",
         )
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
+    )
 
 
 def _publish_with_duckdb(voice_no: str, algorithm: str) -> None:

@@ -11,8 +11,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from shared import access, audit, aws, ids, query_jobs, store
 from shared.access import Principal
 from shared.audits import engine, score, verdicts
@@ -180,19 +178,15 @@ def record_execution(audit_id: str, execution: str, stage: int, was: str | None 
     if was is not None:
         condition += " AND athena_execution = :was"
         values[":was"] = was
-    try:
-        store.registry().update_item(
+    return store.conditionally(
+        lambda: store.registry().update_item(
             Key=query_jobs.key(KIND, audit_id),
             UpdateExpression="SET athena_execution = :e, athena_stage = :s",
             ConditionExpression=condition,
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues=values,
         )
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
+    )
 
 
 def _start_athena(job: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from ailas.dataset import COLUMNS
 from infra.template import load
 from shared.audio.engine import AUDIT_ALGORITHM
-from shared.audits import engine
+from shared.audits import engine, parts
 from shared.audits import sql as sql_module
 from shared.audits.sql import COLUMNS as RESULT_COLUMNS
 from shared.settings import get_settings
@@ -74,13 +74,21 @@ def test_tables_are_made_and_dropped_only_as_an_audits_work_tables() -> None:
 
 def test_the_poll_worker_writes_only_work_tables_results_and_its_queue_has_a_dlq() -> None:
     statements = json.loads((POLICIES / "audit_poll.json").read_text())["Statement"]
-    writes = {
-        r["Fn::Sub"].split("/", 1)[1]
-        for s in statements
-        if "s3:PutObject" in s["Action"]
-        for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
-    }
-    assert writes == {"athena-work/*", "athena-results/*", "audits/*"}
+
+    def objects(action: str) -> set[str]:
+        return {
+            r["Fn::Sub"].split("/", 1)[1]
+            for s in statements
+            if action in s["Action"]
+            for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+        }
+
+    assert objects("s3:PutObject") == {"athena-work/*", "athena-results/*", "audits/*"}
+    # the scored parts are work files, read back by the last part, and expire with them; the
+    # result CSV is read by ranges (s3:GetObject); a part leaves its invocation time to finish
+    assert parts.part_key("D-0000-0000-0", 1, 10, parts.END).startswith(engine.WORK_PREFIX)
+    assert {"athena-work/*", "athena-results/*"} <= objects("s3:GetObject")
+    assert 0 < parts.PART_MARGIN_S < 900 / 2
     lifecycle = load()["Resources"]["AudioBucket"]["Properties"]["LifecycleConfiguration"]
     expiring = {r["Prefix"]: r["ExpirationInDays"] for r in lifecycle["Rules"]}
     assert expiring["athena-work/"] <= 1  # a failed audit's stored stages do not stay

@@ -1,0 +1,211 @@
+"""An Athena audit's result scored in parts (shared/audits/parts.py), through the audit_poll
+handler on moto as AWS runs it: each invocation scores until its budget is spent, at a (file,
+voice) boundary, and sends itself the next part's byte offset on the same queue."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from infra.local_worker import SqsPoller
+from shared import aws, query_jobs, store
+from shared.audio.engine import AUDIT_ALGORITHM
+from shared.audits import duck, engine, export, parts, score, service
+from shared.aws import client
+from shared.settings import get_settings
+from tests import audiofiles
+from tests.handler.test_dataset_audits import (
+    RATE,
+    _as_athena_stores,
+    _athena_audit,
+    _athena_will_return,
+    _dataset,
+    _deliver,
+    _plain_s3,  # noqa: F401 - the module's autouse fixture
+    _poll_worker,
+)
+from tests.handler.test_dataset_audits import scene as scene  # a fixture
+
+Rows = list[dict[str, Any]]
+
+
+def _rows(scene: dict[str, Any], tmp_path: Path) -> tuple[bytes, Rows]:
+    """Four files, four (file, voice) groups in the result, three of them matches: the rows
+    DuckDB returns for the audit's SQL (what Athena's result CSV holds)."""
+    a, b = scene["speech"]["a"], scene["speech"]["b"]
+    clips = [a[2 * RATE : 6 * RATE], b[RATE : 5 * RATE], a[4 * RATE :], audiofiles.speech(4, 13)]
+    body = _dataset(tmp_path, clips)
+    (tmp_path / "export").mkdir(exist_ok=True)
+    registry_files = export.download(AUDIT_ALGORITHM, tmp_path / "export")
+    return body, list(duck.iter_audit_rows([tmp_path / "d.parquet"], registry_files))
+
+
+def _groups(rows: Rows) -> list[tuple[int, str]]:
+    return list(dict.fromkeys((r["file_id"], r["voice_no"]) for r in rows))
+
+
+def _to_last_stage(registry: Any, scene: dict[str, Any], body: bytes, rows: Rows) -> Any:
+    """An audit on Athena whose two stored stages ran: the next poll scores the result."""
+    _athena_will_return(rows)
+    job = _athena_audit(registry, scene, body)
+    _as_athena_stores(job["audit_id"])
+    return job
+
+
+def _drain(worker: SqsPoller) -> int:
+    delivered = 0
+    while count := _deliver(worker):
+        delivered += count
+    return delivered
+
+
+def _waiting() -> int:
+    return aws.sqs.waiting(engine.poll_queue_url())
+
+
+def _send(message: dict[str, Any]) -> None:
+    client("sqs").send_message(QueueUrl=engine.poll_queue_url(), MessageBody=json.dumps(message))
+
+
+@pytest.fixture
+def athena(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AILAS_AUDIT_ENGINE", "athena")
+    monkeypatch.setattr(engine, "POLL_FIRST_S", 0)  # each look now, not in 10 s
+
+
+def test_a_result_scored_in_parts_gives_exactly_the_matches_of_one_part(
+    registry: Any,
+    app: Any,
+    scene: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    athena: None,
+) -> None:
+    body, rows = _rows(scene, tmp_path)
+    one_part = [m.as_dict() for m in score.matches(rows)]
+    assert len(_groups(rows)) >= 4 and len(one_part) == 3
+    # every invocation's remaining time (Lambda's context) is within the margin: a part scores
+    # its first (file, voice) only; and the CSV is read 7 bytes at a time, so records and
+    # groups straddle chunks
+    monkeypatch.setattr(parts, "PART_MARGIN_S", 10.0**6)
+    monkeypatch.setattr(engine, "RESULT_CHUNK_BYTES", 7)
+    job = _to_last_stage(registry, scene, body, rows)
+    assert _drain(_poll_worker(app)) == 2 + len(_groups(rows))  # two stages, then the parts
+    done = query_jobs.get(service.KIND, job["audit_id"])
+    assert done["status"] == "done"
+    assert done["summary"]["scored_parts"] == len(_groups(rows))  # one (file, voice) each
+    assert done["summary"]["result_rows"] == len(rows)
+    assert service.json_result(job["audit_id"])["matches"] == one_part
+    stored = list(aws.s3.keys(get_settings().bucket, f"athena-work/{job['audit_id']}/matches-"))
+    assert len(stored) == len(_groups(rows))
+    tables = client("glue").get_tables(DatabaseName=engine.database())["TableList"]
+    assert not {t["Name"] for t in tables} & set(engine.work_tables(job["audit_id"]))
+
+
+def test_the_result_is_read_from_any_group_start_with_quoted_fields_across_chunks() -> None:
+    """Byte offsets stay true where a quoted field holds commas, quotes and a line break, and a
+    record straddles several 5-byte chunks: reading from each row's offset gives the rest."""
+    names = ["file_id", "voice_no", "votes"]
+    values = [["0", 'V-1,"a"\nb', "3"], ["0", "V-2", ""], ["1", "ボイス", "12"], ["2", "x", "7"]]
+    quoted = [",".join('"' + v.replace('"', '""') + '"' for v in row) for row in [names, *values]]
+    location = f"s3://{get_settings().bucket}/athena-results/quoted.csv"
+    aws.s3.put(get_settings().bucket, "athena-results/quoted.csv", "\n".join(quoted).encode())
+    everything = list(engine.result_rows_at(location, 0, chunk_bytes=5))
+    assert [r["voice_no"] for _, r in everything] == [v[1] for v in values]
+    assert everything[1][1]["votes"] is None and everything[0][1]["votes"] == 3
+    for n, (offset, _) in enumerate(everything):
+        assert list(engine.result_rows_at(location, offset, chunk_bytes=5)) == everything[n:]
+
+
+def test_repeated_and_stale_continuations_change_nothing(
+    registry: Any,
+    app: Any,
+    scene: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    athena: None,
+) -> None:
+    body, rows = _rows(scene, tmp_path)
+    one_part = [m.as_dict() for m in score.matches(rows)]
+    monkeypatch.setattr(parts, "PART_ROWS", 1)  # a row budget: one (file, voice) a part
+    job = _to_last_stage(registry, scene, body, rows)
+    audit_id, execution = job["audit_id"], None
+    worker = _poll_worker(app)
+    for _ in range(4):  # two stages, parts 0 and 1: part 2's message is waiting
+        assert _deliver(worker) == 1
+    recorded = query_jobs.get(service.KIND, audit_id)
+    execution, ends = recorded["athena_execution"], recorded["score_ends"]
+    assert (recorded["score_parts"], recorded["score_sent"], _waiting()) == (2, 2, 1)
+    client("sqs").purge_queue(QueueUrl=engine.poll_queue_url())
+    part = {"audit_id": audit_id, "execution_id": execution}
+    engine.watch(audit_id, execution)  # the last stage's poll again (part 0)
+    _send({**part, "part": 1, "offset": ends[0]})  # part 1 delivered again
+    _send({**part, "part": 2, "offset": ends[1] + 1})  # not where part 2 starts
+    _send({**part, "part": 2, "offset": ends[1], "execution_id": "superseded"})
+    _send({**part, "part": 7, "offset": ends[1]})  # not yet due
+    assert _drain(worker) == 5
+    assert query_jobs.get(service.KIND, audit_id) == recorded and _waiting() == 0
+    # part 1 recorded but its continuation lost (the send failed after the record): part 1
+    # delivered again sends it, once; a duplicate of it scores, but only one is recorded
+    store.registry().update_item(
+        Key=query_jobs.key(service.KIND, audit_id), UpdateExpression="REMOVE score_sent"
+    )
+    _send({**part, "part": 1, "offset": ends[0]})
+    assert _deliver(worker) == 1 and _waiting() == 1
+    _send({**part, "part": 2, "offset": ends[1]})
+    _drain(worker)
+    done = query_jobs.get(service.KIND, audit_id)
+    assert done["status"] == "done" and service.json_result(audit_id)["matches"] == one_part
+    assert done["summary"]["scored_parts"] == len(_groups(rows))
+    _send({**part, "part": 3, "offset": done["score_ends"][2]})  # after the end
+    assert _drain(worker) == 1 and query_jobs.get(service.KIND, audit_id) == done
+
+
+def _failing_once(put: Callable[..., None], marker: str) -> Callable[..., None]:
+    failed: list[str] = []
+
+    def flaky(bucket: str, key: str, body: bytes) -> None:
+        if marker in key and not failed:
+            failed.append(key)
+            error = {"Error": {"Code": "SlowDown"}, "ResponseMetadata": {"HTTPStatusCode": 503}}
+            raise ClientError(error, "PutObject")
+        put(bucket, key, body)
+
+    return flaky
+
+
+def test_a_middle_part_that_fails_is_retried_or_fails_its_audit(
+    registry: Any,
+    app: Any,
+    scene: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    athena: None,
+) -> None:
+    body, rows = _rows(scene, tmp_path)
+    one_part, third = [m.as_dict() for m in score.matches(rows)], _groups(rows)[2]
+    monkeypatch.setattr(parts, "PART_ROWS", 1)
+    # S3 refuses part 1's matches once (503 SlowDown): SQS delivers the message again
+    monkeypatch.setattr(aws.s3, "put", _failing_once(aws.s3.put, "/matches-1-"))
+    first = _poll_worker(app)  # a failed message comes back at once (Lambda: after 90 min)
+    worker = SqsPoller(first.handler, first.name, first.queue_url, first.queue_arn, retry_after_s=0)
+    job = _to_last_stage(registry, scene, body, rows)
+    assert _drain(worker) == 2 + len(_groups(rows)) + 1  # part 1 twice
+    done = query_jobs.get(service.KIND, job["audit_id"])
+    assert done["status"] == "done" and service.json_result(job["audit_id"])["matches"] == one_part
+    # the third (file, voice)'s second row is no row Athena could write: part 2 (part 1 read
+    # that group's first row only) fails the audit, with a reason, and nothing more is asked
+    second = [n for n, r in enumerate(rows) if (r["file_id"], r["voice_no"]) == third][1]
+    bad = [{**r, "votes": "x"} if n == second else r for n, r in enumerate(rows)]
+    job = _to_last_stage(registry, scene, body, bad)
+    assert _drain(worker) == 2 + 3
+    failed = query_jobs.get(service.KIND, job["audit_id"])
+    assert (failed["status"], failed["error"]["code"]) == ("failed", "internal_error")
+    assert failed["score_parts"] == 2 and _waiting() == 0
+    tables = client("glue").get_tables(DatabaseName=engine.database())["TableList"]
+    assert not {t["Name"] for t in tables} & set(engine.work_tables(job["audit_id"]))
