@@ -1,6 +1,8 @@
 """The keyed matcher's shortcuts are exact: the contender filter never drops a voice that can
-reach MIN_VOTES under some tempo, the packed de-duplication equals a row sort, and the Poisson
-tail equals the plain sum it replaced."""
+reach MIN_VOTES under some tempo, the packed de-duplication equals a row sort, the Poisson
+tail equals the plain sum it replaced, and the vote's CPU cuts (histograms sorted from the
+previous tempo's order, the shortcut's answers kept across tempos, the near misses noted in
+arrays) decide and rank exactly as the plain loop they replaced."""
 
 from __future__ import annotations
 
@@ -10,17 +12,22 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shared.audio import keyed_match
 from shared.audio.keyed_match import (
     MIN_VOTES,
     TEMPOS,
+    Candidate,
     _contenders,
     _decide,
     _distinct,
     _histogram,
     _hopeful,
+    _least_rate,
+    _log_chance,
     _Pairs,
+    _unique,
 )
-from shared.audio.match import _log_poisson_tail
+from shared.audio.match import Match, _log_poisson_tail
 
 
 def _votes(seed: int, voices: int, chance: int, planted: int) -> _Pairs:
@@ -118,3 +125,72 @@ def test_poisson_tail_equals_the_plain_sum() -> None:
             top = max(terms)
             plain = top + math.log(sum(math.exp(t - top) for t in terms))
             assert math.isclose(_log_poisson_tail(rate, k), plain, rel_tol=1e-12, abs_tol=1e-12)
+
+
+def _plain_vote(pairs: _Pairs, query_frames: int, near: int) -> tuple[list[Match], list[Candidate]]:
+    """match_and_near's loop as it was: np.unique's histogram at every tempo, the shortcut
+    asked afresh, and each voice's best bin kept by comparing its chance."""
+    best: dict[int, Match] = {}
+    likeliest: dict[int, Candidate] = {}
+    for tempo in TEMPOS:
+        hist = _histogram(pairs, tempo)
+        _, keys, merged = hist
+        voice = keys >> 40
+        order = np.lexsort((-merged, voice))
+        first = order[np.r_[True, voice[order][1:] != voice[order][:-1]]]
+        for key, votes in zip(keys[first].tolist(), merged[first].tolist(), strict=True):
+            v, span = key >> 40, int(pairs.extent[key >> 40]) + query_frames * 2
+            log_p = _log_chance(
+                _least_rate(int(pairs.pairs[v]), span), votes, span, len(pairs.names)
+            )
+            if votes >= MIN_VOTES and (v not in likeliest or log_p < likeliest[v].log_p):
+                offset = ((key & ((1 << 40) - 1)) - (1 << 30)) * 3
+                likeliest[v] = Candidate(pairs.names[v], tempo, offset, votes, log_p)
+        for v, votes in _hopeful(pairs, hist, query_frames, 1e-6):
+            current = best.get(v)
+            if current is None or current.votes < votes:
+                decided = _decide(pairs, tempo, hist, v, query_frames, 1e-6)
+                best.update({} if decided is None else {v: decided})
+    matched = sorted(best.values(), key=lambda m: (-m.votes, m.voice_id))
+    rest = [c for v, c in likeliest.items() if v not in best]
+    return matched, sorted(rest, key=lambda c: (c.log_p, c.voice_id))[:near]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    voices=st.integers(1, 10),
+    chance=st.integers(0, 3_000),
+    planted=st.integers(0, 30),
+)
+def test_the_vote_decides_and_ranks_as_the_plain_loop(
+    seed: int, voices: int, chance: int, planted: int
+) -> None:
+    pairs = _contenders(_votes(seed, voices, chance, planted))
+    if len(pairs.voice):
+        assert keyed_match._vote(pairs, 320, 1e-6, near=5) == _plain_vote(pairs, 320, near=5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    voices=st.integers(1, 10),
+    chance=st.integers(1, 3_000),
+    planted=st.integers(0, 30),
+)
+def test_histograms_sorted_from_the_last_order_equal_a_fresh_sort(
+    seed: int, voices: int, chance: int, planted: int
+) -> None:
+    pairs = _votes(seed, voices, chance, planted)
+    order = np.arange(len(pairs.voice))[::-1].copy()  # any permutation to begin with
+    for tempo in TEMPOS:
+        fresh, again = _histogram(pairs, tempo), _histogram(pairs, tempo, order)
+        for a, b in zip(fresh, again, strict=True):
+            assert np.array_equal(a, b)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-(2**62), 2**62), max_size=400))
+def test_unique_equals_numpy_unique(values: list[int]) -> None:
+    got = np.array(values, dtype=np.int64)
+    assert np.array_equal(_unique(got), np.unique(got))
