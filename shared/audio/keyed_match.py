@@ -87,8 +87,13 @@ class MemoryIndex:
         at = np.minimum(np.searchsorted(held, distinct), len(held) - 1)
         at = at[held[at] == distinct]  # one search among distinct keys, not two among postings
         rows = _ranges(starts[at], starts[at + 1])
-        # only the voices found: the decision corrects for the voices that had a vote
-        found, code = np.unique(voices[rows], return_inverse=True)
+        # only the voices found: the decision corrects for the voices that had a vote (their
+        # codes renumbered in order, as np.unique's inverse would, without its sort)
+        voice = voices[rows]
+        present = np.zeros(len(self.names), bool)
+        present[voice] = True
+        code = (np.cumsum(present) - 1)[voice]
+        found = np.flatnonzero(present).tolist()
         return Postings(keys[rows], code, times[rows], [self.names[v] for v in found])
 
 

@@ -194,3 +194,19 @@ def test_histograms_sorted_from_the_last_order_equal_a_fresh_sort(
 def test_unique_equals_numpy_unique(values: list[int]) -> None:
     got = np.array(values, dtype=np.int64)
     assert np.array_equal(_unique(got), np.unique(got))
+
+
+def test_the_memory_index_numbers_the_voices_found_in_order() -> None:
+    """The lookup's voice codes index only the voices it found, in registration order (as
+    np.unique's inverse numbered them), and every posting of a looked-up key comes back."""
+    rng = np.random.default_rng(4)
+    index = keyed_match.MemoryIndex()
+    for v in range(30):
+        index.add(f"V{v}", rng.integers(0, 5_000, 400), rng.integers(0, 9_000, 400))
+    wanted = rng.integers(0, 5_000, 300)
+    got = index.lookup(wanted)
+    rows = [(k, f"V{v}", t) for v in range(30) for k, t in zip(*index._parts[v][::2], strict=True)]
+    expected = sorted((int(k), n, int(t)) for k, n, t in rows if np.isin(k, wanted))
+    assert sorted(got) == expected
+    names = sorted({n for _, n, _ in expected}, key=lambda n: int(n[1:]))
+    assert got.names == names and got.voices.max() == len(names) - 1
