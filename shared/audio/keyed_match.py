@@ -213,9 +213,10 @@ def _pairs(
     got = _postings(found)
     if got is None:
         return None
-    lo = np.searchsorted(got.keys, qk, side="left")
-    hi = np.searchsorted(got.keys, qk, side="right")
-    q_index = np.repeat(np.arange(len(qk)), hi - lo)
+    by_key = np.argsort(qk, kind="stable")  # sorted needles: a search ~4x faster, same pairs
+    lo = np.searchsorted(got.keys, qk[by_key], side="left")
+    hi = np.searchsorted(got.keys, qk[by_key], side="right")
+    q_index = np.repeat(by_key, hi - lo)
     p_index = _ranges(lo, hi)
     if len(p_index) == 0:
         return None
@@ -275,15 +276,18 @@ def _merged_bins(
     next bin's of the same voice. With ``order`` (the permutation that sorted the previous
     tempo's keys, updated in place): a neighbouring tempo moves few votes across a bin edge,
     so a stable sort of the keys in that order is a few merges of sorted runs, several times
-    faster than np.unique's sort from scratch; the keys and counts are the same."""
+    faster than a sort from scratch (and np.unique, which hashes first); the same keys and
+    counts."""
     flat = voice * (1 << 40) + (bins + (1 << 30))
-    if order is None or len(flat) == 0:
-        keys, counts = np.unique(flat, return_counts=True)
+    if len(flat) == 0:
+        return flat, flat
+    if order is None:
+        ordered = np.sort(flat)
     else:
         order[:] = order[np.argsort(flat[order], kind="stable")]
         ordered = flat[order]
-        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-        keys, counts = ordered[starts], np.diff(np.append(starts, len(ordered)))
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    keys, counts = ordered[starts], np.diff(np.append(starts, len(ordered)))
     merged = counts.copy()
     same_next = ((keys[1:] >> 40) == (keys[:-1] >> 40)) & (keys[1:] - keys[:-1] == 1)
     merged[:-1] += np.where(same_next, counts[1:], 0)
@@ -469,7 +473,8 @@ def _vote(
     _hopeful): the same decision at a fraction of the CPU."""
     best: dict[int, Match] = {}
     likeliest = _Likeliest.none(len(pairs.names))
-    order = np.lexsort((pairs.t_reg - TEMPOS[0] * pairs.t_query, pairs.voice))  # keys' order
+    first = np.floor((pairs.t_reg - TEMPOS[0] * pairs.t_query) / OFFSET_BIN).astype(np.int64)
+    order = np.argsort(pairs.voice * (1 << 40) + first)  # the first tempo's keys, sorted
     passes: dict[tuple[int, int], bool] = {}
     for tempo in TEMPOS:
         hist = _histogram(pairs, tempo, order)
