@@ -210,3 +210,21 @@ def test_the_memory_index_numbers_the_voices_found_in_order() -> None:
     assert sorted(got) == expected
     names = sorted({n for _, n, _ in expected}, key=lambda n: int(n[1:]))
     assert got.names == names and got.voices.max() == len(names) - 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), keys=st.integers(1, 60), queries=st.integers(1, 200))
+def test_pairs_are_every_distinct_vote_of_the_query_keys(
+    seed: int, keys: int, queries: int
+) -> None:
+    """The query's keys (unsorted, repeated) against the postings: one vote per distinct
+    (voice, query anchor, registered anchor) sharing a key, whatever order the keys come in."""
+    rng = np.random.default_rng(seed)
+    qk, qt = rng.integers(0, keys, queries), rng.integers(0, 300, queries)
+    rows = [(int(k), f"V{rng.integers(0, 4)}", int(rng.integers(0, 900))) for k in range(keys)] * 2
+    got = keyed_match._pairs(qk, qt, keyed_match.Postings.of_rows(rows))
+    expected = {(v, int(t), r) for k, t in zip(qk, qt, strict=True) for h, v, r in rows if h == k}
+    assert got is not None
+    names = [got.names[v] for v in got.voice]
+    found = set(zip(names, got.t_query.astype(int), got.t_reg.astype(int), strict=True))
+    assert found == expected and len(got.voice) == len(expected)
