@@ -210,7 +210,9 @@ def _moments(hits: np.ndarray, q_frames: np.ndarray) -> np.ndarray:
         return np.zeros(hits.shape[0], np.int64)
     cell = (q_frames[cols] // CELL).astype(np.int64)
     cell -= cell.min()
-    marked = np.unique(rows.astype(np.int64) * (int(cell.max()) + 1) + cell)
+    # distinct (alignment, cell) by a sort: numpy 2.4's np.unique hashes first, and is slower
+    packed = np.sort(rows.astype(np.int64) * (int(cell.max()) + 1) + cell)
+    marked = packed[np.r_[True, packed[1:] != packed[:-1]]]
     return np.bincount(marked // (int(cell.max()) + 1), minlength=hits.shape[0])
 
 
