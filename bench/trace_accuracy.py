@@ -13,11 +13,13 @@ reported on its own line (quiet queries it would reject), since that module is o
 Synthetic speech (espeak-ng) is reported apart: it is far easier than real voices.
 
     .venv/bin/python bench/trace_accuracy.py [--queries 100] [--json] [--algorithm tri-speech-3]
-        [--near 5] [--noisy-fp 0 10]
+        [--near 5] [--noisy-fp 0 10] [--null-spread 1]
 
 ``--near`` is how many near misses of the keyed test are verified on the registered voices'
 peaks (the deployed trace's ``engine.NEAR``; 0 for the keyed test alone, as the bulk audit
-decides); ``--noisy-fp`` also traces each unregistered excerpt with white noise at those SNRs.
+decides); ``--noisy-fp`` also traces each unregistered excerpt with white noise at those SNRs;
+``--null-spread`` sets verification's chance rate (the shifted alignments' mean + that many
+standard deviations; verify.NULL_SPREAD is deployed).
 """
 
 from __future__ import annotations
@@ -347,7 +349,14 @@ def main() -> None:
         "--noisy-fp", type=float, nargs="*", default=[], help="also FP excerpts at these SNRs"
     )
     parser.add_argument("--only", nargs="*", default=None, help="conditions to run")
+    parser.add_argument(
+        "--null-spread",
+        type=float,
+        default=verify.NULL_SPREAD,
+        help="verification's chance rate: the nulls' mean + this many standard deviations",
+    )
     args = parser.parse_args()
+    verify.NULL_SPREAD = args.null_spread
     global HASHES, match, MemoryIndex
     HASHES, match, MemoryIndex = ENGINES[args.algorithm]
     found = corpus.recordings()

@@ -40,6 +40,11 @@ TEMPO_STEPS = (-0.01, 0.0, 0.01)
 NULL_SHIFT = 62  # frames (≈ 1 s): a null alignment lies this far at least from the candidate
 NULLS = 96
 MIN_NULLS = 24
+# The chance rate is the nulls' mean plus this many standard deviations (they vary more than a
+# Poisson count: speech and pauses). The mean alone was measured and not taken: on 543 other
+# speakers' near misses its lowest corrected p was 4.7·10⁻⁶, too near the bar (README, "What
+# still misses"); bench/trace_accuracy.py --null-spread measures another value
+NULL_SPREAD = 1.0
 WINDOW = 1875  # frames (30 s) of the voice either side of the candidate are read
 # Verification is for clips: a longer query (an uploaded file of up to hours, or a hostile peak
 # list spanning 2^32 frames) would make its grids and alignments grow with its span, and its
@@ -205,7 +210,9 @@ def _moments(hits: np.ndarray, q_frames: np.ndarray) -> np.ndarray:
         return np.zeros(hits.shape[0], np.int64)
     cell = (q_frames[cols] // CELL).astype(np.int64)
     cell -= cell.min()
-    marked = np.unique(rows.astype(np.int64) * (int(cell.max()) + 1) + cell)
+    # distinct (alignment, cell) by a sort: numpy 2.4's np.unique hashes first, and is slower
+    packed = np.sort(rows.astype(np.int64) * (int(cell.max()) + 1) + cell)
+    marked = packed[np.r_[True, packed[1:] != packed[:-1]]]
     return np.bincount(marked // (int(cell.max()) + 1), minlength=hits.shape[0])
 
 
@@ -244,8 +251,7 @@ def verify(
     shifts = NULL_SHIFT + np.linspace(0, room, min(NULLS, room), endpoint=False).astype(np.int64)
     null_tries = [(s, o + d, shift) for d in shifts]
     nulls = _moments(_counts(grid, q_frames, q_pitch, null_tries), q_frames)
-    # the nulls vary more than a Poisson count would (speech and pauses): their spread is added
-    rate = max(float(nulls.mean() + nulls.std()), 0.5)
+    rate = max(float(nulls.mean() + NULL_SPREAD * nulls.std()), 0.5)
     log_p = _log_poisson_tail(rate, int(counts[best])) + math.log(len(tries) * max(1, candidates))
     p_value = math.exp(min(0.0, log_p))
     return Verdict(

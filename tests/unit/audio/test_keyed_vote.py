@@ -1,6 +1,8 @@
 """The keyed matcher's shortcuts are exact: the contender filter never drops a voice that can
-reach MIN_VOTES under some tempo, the packed de-duplication equals a row sort, and the Poisson
-tail equals the plain sum it replaced."""
+reach MIN_VOTES under some tempo, the packed de-duplication equals a row sort, the Poisson
+tail equals the plain sum it replaced, and the vote's CPU cuts (histograms sorted from the
+previous tempo's order, the shortcut's answers kept across tempos, the near misses noted in
+arrays) decide and rank exactly as the plain loop they replaced."""
 
 from __future__ import annotations
 
@@ -10,17 +12,22 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shared.audio import keyed_match
 from shared.audio.keyed_match import (
     MIN_VOTES,
     TEMPOS,
+    Candidate,
     _contenders,
     _decide,
     _distinct,
     _histogram,
     _hopeful,
+    _least_rate,
+    _log_chance,
     _Pairs,
+    _unique,
 )
-from shared.audio.match import _log_poisson_tail
+from shared.audio.match import Match, _log_poisson_tail
 
 
 def _votes(seed: int, voices: int, chance: int, planted: int) -> _Pairs:
@@ -118,3 +125,106 @@ def test_poisson_tail_equals_the_plain_sum() -> None:
             top = max(terms)
             plain = top + math.log(sum(math.exp(t - top) for t in terms))
             assert math.isclose(_log_poisson_tail(rate, k), plain, rel_tol=1e-12, abs_tol=1e-12)
+
+
+def _plain_vote(pairs: _Pairs, query_frames: int, near: int) -> tuple[list[Match], list[Candidate]]:
+    """match_and_near's loop as it was: np.unique's histogram at every tempo, the shortcut
+    asked afresh, and each voice's best bin kept by comparing its chance."""
+    best: dict[int, Match] = {}
+    likeliest: dict[int, Candidate] = {}
+    for tempo in TEMPOS:
+        hist = _histogram(pairs, tempo)
+        _, keys, merged = hist
+        voice = keys >> 40
+        order = np.lexsort((-merged, voice))
+        first = order[np.r_[True, voice[order][1:] != voice[order][:-1]]]
+        for key, votes in zip(keys[first].tolist(), merged[first].tolist(), strict=True):
+            v, span = key >> 40, int(pairs.extent[key >> 40]) + query_frames * 2
+            log_p = _log_chance(
+                _least_rate(int(pairs.pairs[v]), span), votes, span, len(pairs.names)
+            )
+            if votes >= MIN_VOTES and (v not in likeliest or log_p < likeliest[v].log_p):
+                offset = ((key & ((1 << 40) - 1)) - (1 << 30)) * 3
+                likeliest[v] = Candidate(pairs.names[v], tempo, offset, votes, log_p)
+        for v, votes in _hopeful(pairs, hist, query_frames, 1e-6):
+            current = best.get(v)
+            if current is None or current.votes < votes:
+                decided = _decide(pairs, tempo, hist, v, query_frames, 1e-6)
+                best.update({} if decided is None else {v: decided})
+    matched = sorted(best.values(), key=lambda m: (-m.votes, m.voice_id))
+    rest = [c for v, c in likeliest.items() if v not in best]
+    return matched, sorted(rest, key=lambda c: (c.log_p, c.voice_id))[:near]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    voices=st.integers(1, 10),
+    chance=st.integers(0, 3_000),
+    planted=st.integers(0, 30),
+)
+def test_the_vote_decides_and_ranks_as_the_plain_loop(
+    seed: int, voices: int, chance: int, planted: int
+) -> None:
+    pairs = _contenders(_votes(seed, voices, chance, planted))
+    if len(pairs.voice):
+        assert keyed_match._vote(pairs, 320, 1e-6, near=5) == _plain_vote(pairs, 320, near=5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    voices=st.integers(1, 10),
+    chance=st.integers(1, 3_000),
+    planted=st.integers(0, 30),
+)
+def test_histograms_sorted_from_the_last_order_equal_a_fresh_sort(
+    seed: int, voices: int, chance: int, planted: int
+) -> None:
+    pairs = _votes(seed, voices, chance, planted)
+    order = np.arange(len(pairs.voice))[::-1].copy()  # any permutation to begin with
+    for tempo in TEMPOS:
+        fresh, again = _histogram(pairs, tempo), _histogram(pairs, tempo, order)
+        for a, b in zip(fresh, again, strict=True):
+            assert np.array_equal(a, b)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-(2**62), 2**62), max_size=400))
+def test_unique_equals_numpy_unique(values: list[int]) -> None:
+    got = np.array(values, dtype=np.int64)
+    assert np.array_equal(_unique(got), np.unique(got))
+
+
+def test_the_memory_index_numbers_the_voices_found_in_order() -> None:
+    """The lookup's voice codes index only the voices it found, in registration order (as
+    np.unique's inverse numbered them), and every posting of a looked-up key comes back."""
+    rng = np.random.default_rng(4)
+    index = keyed_match.MemoryIndex()
+    for v in range(30):
+        index.add(f"V{v}", rng.integers(0, 5_000, 400), rng.integers(0, 9_000, 400))
+    wanted = rng.integers(0, 5_000, 300)
+    got = index.lookup(wanted)
+    rows = [(k, f"V{v}", t) for v in range(30) for k, t in zip(*index._parts[v][::2], strict=True)]
+    expected = sorted((int(k), n, int(t)) for k, n, t in rows if np.isin(k, wanted))
+    assert sorted(got) == expected
+    names = sorted({n for _, n, _ in expected}, key=lambda n: int(n[1:]))
+    assert got.names == names and got.voices.max() == len(names) - 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), keys=st.integers(1, 60), queries=st.integers(1, 200))
+def test_pairs_are_every_distinct_vote_of_the_query_keys(
+    seed: int, keys: int, queries: int
+) -> None:
+    """The query's keys (unsorted, repeated) against the postings: one vote per distinct
+    (voice, query anchor, registered anchor) sharing a key, whatever order the keys come in."""
+    rng = np.random.default_rng(seed)
+    qk, qt = rng.integers(0, keys, queries), rng.integers(0, 300, queries)
+    rows = [(int(k), f"V{rng.integers(0, 4)}", int(rng.integers(0, 900))) for k in range(keys)] * 2
+    got = keyed_match._pairs(qk, qt, keyed_match.Postings.of_rows(rows))
+    expected = {(v, int(t), r) for k, t in zip(qk, qt, strict=True) for h, v, r in rows if h == k}
+    assert got is not None
+    names = [got.names[v] for v in got.voice]
+    found = set(zip(names, got.t_query.astype(int), got.t_reg.astype(int), strict=True))
+    assert found == expected and len(got.voice) == len(expected)

@@ -132,3 +132,21 @@ def test_moments_count_distinct_cells_of_matched_peaks() -> None:
     dense = [len(np.unique(frames[row] // verify.CELL)) for row in hits]
     assert verify._moments(hits, frames).tolist() == dense
     assert verify._moments(np.zeros((3, 300), bool), frames).tolist() == [0, 0, 0]
+
+
+def test_the_chance_rate_is_the_nulls_mean_raised_by_their_spread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The rate is the shifted alignments' mean + NULL_SPREAD standard deviations (the
+    benchmark's --null-spread); a smaller spread can only lower the p-value."""
+    _, stars, voice = _registry()
+    query = peaks_of(_noisy(voice[: 5 * SR], 0, np.random.default_rng(2)), SR)
+    spread = verify.verify(query, "A", stars["A"], 1.0, 0, bin_frames=6, candidates=1)
+    deployed = verify.NULL_SPREAD
+    monkeypatch.setattr(verify, "NULL_SPREAD", 0.0)
+    mean = verify.verify(query, "A", stars["A"], 1.0, 0, bin_frames=6, candidates=1)
+    assert spread is not None and mean is not None and spread.null_std > 0
+    assert deployed > 0
+    assert spread.rate == pytest.approx(max(spread.null_mean + deployed * spread.null_std, 0.5))
+    assert mean.rate == pytest.approx(max(mean.null_mean, 0.5)) and mean.rate < spread.rate
+    assert mean.count == spread.count and mean.p_value <= spread.p_value
