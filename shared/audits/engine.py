@@ -216,6 +216,32 @@ def result_rows_at(
             yield offset, typed(names, values)
 
 
+def result_size(location: str) -> int:
+    """A query's result CSV's size in bytes (a HeadObject)."""
+    bucket, _, key = location.removeprefix("s3://").partition("/")
+    return int(aws.s3.head(bucket, key)["ContentLength"])
+
+
+def record_start(location: str, at: int, chunk_bytes: int | None = None) -> int:
+    """The first record of a result CSV that starts at or after byte ``at`` (the size if none):
+    after the first line break from byte ``at`` − 1 on. The audit's result has no line break
+    inside a field (its columns are numbers and voice numbers), so every line break ends a
+    record and a range's first record is found without reading from the start."""
+    if at == 0:
+        return 0
+    bucket, _, key = location.removeprefix("s3://").partition("/")
+    body = client("s3").get_object(Bucket=bucket, Key=key, Range=f"bytes={at - 1}-")["Body"]
+    position = at - 1
+    try:
+        for chunk in body.iter_chunks(chunk_bytes or RESULT_CHUNK_BYTES):
+            if (found := chunk.find(b"\n")) >= 0:
+                return position + found + 1
+            position += len(chunk)
+    finally:
+        body.close()
+    return position
+
+
 def _header(location: str, chunk_bytes: int) -> list[str]:
     """A result CSV's column names: its first record, and no more of the body read."""
     records = _body_records(location, 0, chunk_bytes)
@@ -250,6 +276,13 @@ def watch(audit_id: str, execution_id: str, attempt: int = 0, started: float | N
         QueueUrl=poll_queue_url(), MessageBody=json.dumps(message), DelaySeconds=delay
     )
     return delay
+
+
+def score_range(audit_id: str, execution_id: str, part: int) -> None:
+    """Ask the audit-poll worker to score range ``part`` of the result (shared/audits/
+    ranges.py), at once."""
+    message = {"audit_id": audit_id, "execution_id": execution_id, "range": part}
+    client("sqs").send_message(QueueUrl=poll_queue_url(), MessageBody=json.dumps(message))
 
 
 def continue_scoring(audit_id: str, execution_id: str, part: int, offset: int) -> None:

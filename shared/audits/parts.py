@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from shared import aws, query_jobs, store
-from shared.audits import engine, score, service
+from shared.audits import engine, ranges, score, service
 from shared.logging import logger
 from shared.settings import get_settings
 
@@ -65,7 +65,10 @@ def next_part(
     job: dict[str, Any], stats: dict[str, Any], message: dict[str, Any], budget: Budget
 ) -> str:
     """The result's next part for a message asking for it (the final stage's poll message
-    is part 0): part N, done, or ignored."""
+    is part 0): part N, done, or ignored; a result above ranges.RANGE_BYTES is scored in
+    ranges side by side instead."""
+    if ranges.wanted(job, stats, message):
+        return ranges.handle(job, stats, message)  # a large result: ranges side by side
     part, ends = int(message.get("part", 0)), _ends(job)
     if part == len(ends) - 1:
         return _onward(job, stats, part)  # recorded: its continuation may not have left

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from infra.local_worker import SqsPoller
 from shared import aws, query_jobs, store
 from shared.audio.engine import AUDIT_ALGORITHM
-from shared.audits import duck, engine, export, parts, score, service
+from shared.audits import duck, engine, export, parts, ranges, score, service
 from shared.aws import client
 from shared.settings import get_settings
 from tests import audiofiles
@@ -209,3 +209,63 @@ def test_a_middle_part_that_fails_is_retried_or_fails_its_audit(
     assert failed["score_parts"] == 2 and _waiting() == 0
     tables = client("glue").get_tables(DatabaseName=engine.database())["TableList"]
     assert not {t["Name"] for t in tables} & set(engine.work_tables(job["audit_id"]))
+
+
+def test_a_large_result_scored_in_ranges_side_by_side_gives_exactly_the_one_part_matches(
+    registry: Any,
+    app: Any,
+    scene: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    athena: None,
+) -> None:
+    body, rows = _rows(scene, tmp_path)
+    one_part = [m.as_dict() for m in score.matches(rows)]
+    monkeypatch.setattr(engine, "RESULT_CHUNK_BYTES", 7)  # records straddle chunks
+    job = _to_last_stage(registry, scene, body, rows)
+    worker = _poll_worker(app)
+    assert _deliver(worker) == 1 and _deliver(worker) == 1  # the two stored stages
+    audit_id = job["audit_id"]
+    execution = query_jobs.get(service.KIND, audit_id)["athena_execution"]
+    size = engine.result_size(engine.athena_state(execution)[1]["output"])
+    monkeypatch.setattr(ranges, "RANGE_BYTES", size // 5 + 1)  # five ranges, cutting groups
+    assert _deliver(worker) == 1 and _waiting() == 5  # the final poll fans out
+    fanned = query_jobs.get(service.KIND, audit_id)
+    assert (fanned["score_ranges"], fanned["score_bytes"]) == (5, size)
+    # repeats and strays before any range is scored: every range again, the final poll again,
+    # a range this result does not have, and a range of a superseded execution
+    message = {"audit_id": audit_id, "execution_id": execution}
+    for part in range(5):
+        _send({**message, "range": part})
+    engine.watch(audit_id, execution)
+    _send({**message, "range": 5})
+    _send({**message, "range": 0, "execution_id": "superseded"})
+    assert _drain(worker) == 5 + 5 + 3
+    done = query_jobs.get(service.KIND, audit_id)
+    assert done["status"] == "done" and service.json_result(audit_id)["matches"] == one_part
+    assert done["summary"]["scored_parts"] == 5
+    assert done["summary"]["result_rows"] == len(rows)  # each (file, voice) scored once
+    for part in range(5):  # after the end: nothing changes
+        _send({**message, "range": part})
+    assert _drain(worker) == 5 and query_jobs.get(service.KIND, audit_id) == done
+
+
+def test_a_range_is_any_byte_span_every_group_scored_once(registry: Any) -> None:
+    """Ranges of any size (one byte up), over a result whose groups the ranges cut anywhere:
+    their rows together are the result's, each once, in order."""
+    names = ["file_id", "voice_no", "votes"]
+    groups = [(0, "V-1", 3), (0, "V-2", 1), (1, "V-1", 4), (2, "V-3", 2)]
+    values = [[str(f), v, str(n)] for f, v, count in groups for n in range(count)]
+    text = "\n".join(",".join(f'"{v}"' for v in row) for row in [names, *values]) + "\n"
+    bucket, key = get_settings().bucket, "athena-results/ranges.csv"
+    aws.s3.put(bucket, key, text.encode())
+    location, size = f"s3://{bucket}/{key}", len(text.encode())
+    everything = [row for _, row in engine.result_rows_at(location)]
+    for count in (1, 2, 3, 7, size // 3, size):
+        cuts = [part * size // count for part in range(count + 1)]
+        owned = [
+            row
+            for part in range(count)
+            for _, row in ranges._owned(location, cuts[part], cuts[part + 1], size)
+        ]
+        assert owned == everything, count
