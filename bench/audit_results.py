@@ -8,10 +8,12 @@ peak (tracemalloc) while the rows are consumed. With --parts, a result shaped li
 scored as the audit_poll worker scores it in parts (shared/audits/parts.py: score.scored over
 engine.result_rows_at from each part's byte offset, a row budget per part), and per part its
 rows, seconds and rows scored per second are printed, after one part over the whole result;
-the parts' matches are checked to be exactly the one part's.
+the parts' matches are checked to be exactly the one part's. With --ranges K the same result is
+also scored as K byte ranges (shared/audits/ranges.py: what K invocations score side by side),
+each range timed alone; the ranges' matches are checked to be exactly the one part's.
 
     .venv/bin/python bench/audit_results.py [--rows 100000 1000000]
-    .venv/bin/python bench/audit_results.py --parts 1000000 --part-rows 250000
+    .venv/bin/python bench/audit_results.py --parts 1000000 --part-rows 250000 [--ranges 4]
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -67,6 +70,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--parts", type=int, default=0, help="score a grouped result of N rows")
     parser.add_argument("--part-rows", type=int, default=250_000)
+    parser.add_argument("--ranges", type=int, default=0, help="with --parts: K byte ranges too")
     args = parser.parse_args()
     port = _free_port()
     moto = subprocess.Popen(
@@ -84,7 +88,7 @@ def main() -> None:
     try:
         _bucket()
         if args.parts:
-            _run_parts(args.parts, args.part_rows)
+            _run_parts(args.parts, args.part_rows, args.ranges)
         else:
             _run(args.rows)
     finally:
@@ -160,7 +164,7 @@ def _grouped_csv(path: Path, rows: int, names: tuple[str, ...]) -> None:
             written, group = written + len(lines), group + 1
 
 
-def _run_parts(rows: int, part_rows: int) -> None:
+def _run_parts(rows: int, part_rows: int, ranges: int) -> None:
     from shared.audits import engine, parts, score
     from shared.audits.sql import COLUMNS
     from shared.aws import client
@@ -196,6 +200,33 @@ def _run_parts(rows: int, part_rows: int) -> None:
         found += scored.matches
         start, part = scored.next_at, part + 1
     assert found == whole.matches, "the parts' matches differ from one part's"
+    if ranges:
+        _run_ranges(location, ranges, whole)
+
+
+def _run_ranges(location: str, count: int, whole: Any) -> None:
+    """The result as ``count`` byte ranges, each scored alone (side by side in AWS: the audit's
+    scoring takes about as long as its slowest range, plus the fan-out and the gathering)."""
+    from shared.audits import engine, ranges, score
+
+    size = engine.result_size(location)
+    print("| range | bytes | rows | s | rows scored/s | matches |")
+    print("|---|---:|---:|---:|---:|---:|")
+    found: list[score.FileMatch] = []
+    slowest = 0.0
+    for part in range(count):
+        start, end = part * size // count, (part + 1) * size // count
+        began = time.perf_counter()
+        scored = score.scored(ranges._owned(location, start, end, size), lambda _: False)
+        seconds = time.perf_counter() - began
+        slowest = max(slowest, seconds)
+        print(
+            f"| {part} | {start:,}–{end:,} | {scored.rows:,} | {seconds:.1f} | "
+            f"{scored.rows / seconds:,.0f} | {len(scored.matches):,} |"
+        )
+        found += scored.matches
+    assert found == whole.matches, "the ranges' matches differ from one part's"
+    print(f"slowest range {slowest:.1f} s; the ranges' {len(found):,} matches = one part's")
 
 
 if __name__ == "__main__":
