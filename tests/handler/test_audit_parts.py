@@ -269,3 +269,23 @@ def test_a_range_is_any_byte_span_every_group_scored_once(registry: Any) -> None
             for _, row in ranges._owned(location, cuts[part], cuts[part + 1], size)
         ]
         assert owned == everything, count
+
+
+def test_rows_that_repeat_their_evidence_are_typed_as_each_alone(registry: Any) -> None:
+    """The evidence columns are typed once per run of equal values: every row still equals its
+    own record typed alone, where one evidence column changes (a NULL becoming a number) or
+    only the anchor times do."""
+    names = ["file_id", "voice_no", "votes", "b1", "qt", "vt"]
+    values = [
+        ["0", "V-1", "9", "", "1", "2"],
+        ["0", "V-1", "9", "", "3", "4"],
+        ["0", "V-1", "9", "2", "3", "4"],
+        ["0", "V-2", "9", "2", "5", ""],
+        ["1", "V-2", "9", "2", "5", "6"],
+    ]
+    text = "\n".join(",".join(f'"{v}"' if v else "" for v in row) for row in [names, *values])
+    bucket, key = get_settings().bucket, "athena-results/typed.csv"
+    aws.s3.put(bucket, key, text.encode())
+    read = [row for _, row in engine.result_rows_at(f"s3://{bucket}/{key}", chunk_bytes=5)]
+    assert read == [engine.typed(names, v) for v in values]
+    assert read[0]["b1"] is None and read[2]["b1"] == 2 and read[3]["vt"] is None
