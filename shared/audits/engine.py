@@ -220,7 +220,10 @@ def _typed_rows(
     """Each record typed (``typed``). The audit's rows repeat their tempo factor's evidence
     in every column but the last two (the anchor times), so those are typed once per run of
     equal values: typing every column of every row was about a quarter of the scoring."""
-    head, tail = names[:-2], names[-2:]
+    if "voice_no" in names[-2:]:  # not the audit's columns: each record alone
+        yield from ((offset, typed(names, values)) for offset, values in records if values)
+        return
+    head, (qt, vt) = names[:-2], names[-2:]
     last: list[str] | None = None
     prefix: dict[str, Any] = {}
     for offset, values in records:
@@ -228,7 +231,9 @@ def _typed_rows(
             continue
         if values[:-2] != last:
             last, prefix = values[:-2], typed(head, values[:-2])
-        yield offset, prefix | typed(tail, values[-2:])
+        row, q, v = prefix.copy(), values[-2], values[-1]
+        row[qt], row[vt] = int(q) if q else None, int(v) if v else None
+        yield offset, row
 
 
 def result_size(location: str) -> int:
