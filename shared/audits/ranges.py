@@ -119,7 +119,7 @@ def _score(job: dict[str, Any], stats: dict[str, Any], part: int) -> str:
         return "ignored"  # another delivery recorded this range first
     if len(recorded[0]) < ranges:
         return f"range {part}"
-    return _complete({**job, "score_done": recorded[0]}, stats)
+    return _complete(job, stats)
 
 
 def _record(job: dict[str, Any], part: int) -> set[int]:

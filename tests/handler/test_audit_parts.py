@@ -289,3 +289,41 @@ def test_rows_that_repeat_their_evidence_are_typed_as_each_alone(registry: Any) 
     read = [row for _, row in engine.result_rows_at(f"s3://{bucket}/{key}", chunk_bytes=5)]
     assert read == [engine.typed(names, v) for v in values]
     assert read[0]["b1"] is None and read[2]["b1"] == 2 and read[3]["vt"] is None
+
+
+def test_a_last_range_that_fails_after_recording_completes_when_delivered_again(
+    registry: Any,
+    app: Any,
+    scene: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    athena: None,
+) -> None:
+    """The range whose record makes the set whole fails to complete the audit (a transient
+    error): its message comes back, finds every range recorded and completes the audit."""
+    body, rows = _rows(scene, tmp_path)
+    one_part = [m.as_dict() for m in score.matches(rows)]
+    failed: list[str] = []
+    complete = service.complete
+
+    def flaky(job: dict[str, Any], *args: Any) -> None:
+        if not failed:
+            failed.append(job["audit_id"])
+            error = {"Error": {"Code": "SlowDown"}, "ResponseMetadata": {"HTTPStatusCode": 503}}
+            raise ClientError(error, "TransactWriteItems")
+        complete(job, *args)
+
+    monkeypatch.setattr(service, "complete", flaky)
+    first = _poll_worker(app)
+    worker = SqsPoller(first.handler, first.name, first.queue_url, first.queue_arn, retry_after_s=0)
+    job = _to_last_stage(registry, scene, body, rows)
+    assert _deliver(worker) == 1 and _deliver(worker) == 1  # the two stored stages
+    execution = query_jobs.get(service.KIND, job["audit_id"])["athena_execution"]
+    size = engine.result_size(engine.athena_state(execution)[1]["output"])
+    monkeypatch.setattr(ranges, "RANGE_BYTES", size // 3 + 1)
+    assert _drain(worker) == 1 + 3 + 1  # the fan-out, three ranges, the last one again
+    done = query_jobs.get(service.KIND, job["audit_id"])
+    assert failed == [job["audit_id"]] and done["status"] == "done"
+    assert sorted(done["score_done"]) == [0, 1, 2] and done["summary"]["scored_parts"] == 3
+    assert service.json_result(job["audit_id"])["matches"] == one_part
+    assert done["summary"]["result_rows"] == len(rows)
