@@ -303,10 +303,3 @@ def score_range(audit_id: str, execution_id: str, part: int) -> None:
     ranges.py), at once."""
     message = {"audit_id": audit_id, "execution_id": execution_id, "range": part}
     client("sqs").send_message(QueueUrl=poll_queue_url(), MessageBody=json.dumps(message))
-
-
-def continue_scoring(audit_id: str, execution_id: str, part: int, offset: int) -> None:
-    """Ask the audit-poll worker to score the result's next part from byte ``offset``
-    (shared/audits/parts.py), at once."""
-    message = {"audit_id": audit_id, "execution_id": execution_id, "part": part, "offset": offset}
-    client("sqs").send_message(QueueUrl=poll_queue_url(), MessageBody=json.dumps(message))

@@ -1,19 +1,20 @@
-"""A large Athena audit result scored in byte ranges side by side (parts.py scores a smaller
-one part after another).
+"""An Athena audit's result scored in byte ranges of at most ``RANGE_BYTES``, each within one
+audit_poll invocation.
 
-The final stage's poll finds the result's size (a HeadObject); above ``RANGE_BYTES`` it
-records K = ⌈size / RANGE_BYTES⌉ ranges on the job (a conditional write: once) and sends K
-messages ``{audit_id, execution_id, range}`` on the audit-poll queue, which Lambda's event
-source runs at once. Range i is bytes [i·size/K, (i+1)·size/K). Every range skips the (file,
-voice) under way at its first record (the range before scores it) and scores on through the
-(file, voice) under way at the first record at or after its end, so every (file, voice) is
-scored exactly once, whatever the ranges cut. Each range stores its matches in S3
-(``athena-work/<audit>/matches-range-<i>-of-<K>.json``: a repeat writes the same bytes) and adds
-i to the job's ``score_done`` set (conditional: each range once); the write that makes the set
-whole gathers the ranges in order and completes the audit. A repeated or stale message changes
-nothing; one for a recorded range when every range is recorded completes the audit again
-(``service.complete`` is conditional), which finishes an audit whose last range failed after
-recording."""
+The final stage's poll finds the result's size (a HeadObject) and K = max(1, ⌈size /
+RANGE_BYTES⌉). K = 1 (every result up to ≈ 2.4 M rows): the poll scores the whole result itself
+and completes the audit, with no more job state and no more messages. K > 1: it records K on the
+job (a conditional write: once) and sends K messages ``{audit_id, execution_id, range}`` on the
+audit-poll queue, which Lambda's event source runs at once. Range i is bytes [i·size/K,
+(i+1)·size/K). Every range skips the (file, voice) under way at its first record (the range
+before scores it) and scores on through the (file, voice) under way at the first record at or
+after its end, so every (file, voice) is scored exactly once, whatever the ranges cut. Each range
+stores its matches in S3 (``athena-work/<audit>/matches-range-<i>-of-<K>.json``: a repeat writes
+the same bytes) and adds i to the job's ``score_done`` set (conditional: each range once); the
+write that makes the set whole gathers the ranges in order and completes the audit. A repeated
+or stale message changes nothing; one for a recorded range when every range is recorded
+completes the audit again (``service.complete`` is conditional), which finishes an audit whose
+last range failed after recording."""
 
 from __future__ import annotations
 
@@ -27,8 +28,8 @@ from shared.audits import engine, score, service
 from shared.logging import logger
 from shared.settings import get_settings
 
-# a range's bytes: ≈ 2.4 M rows of ≈ 105 B, ≈ 40 s at 65 k rows/s (bench/audit_results.py),
-# far inside an invocation even on a fraction of a vCPU
+# a range's bytes: ≈ 2.4 M rows of ≈ 105 B, ≈ 40 s at 65 k rows/s (bench/audit_results.py;
+# ≈ 70 s on a 1 GB Lambda's 0.58 vCPU if the rate scales), far inside one invocation
 RANGE_BYTES = 256 << 20
 
 
@@ -36,26 +37,23 @@ def range_key(audit_id: str, part: int, ranges: int) -> str:
     return f"{engine.WORK_PREFIX}{audit_id}/matches-range-{part}-of-{ranges}.json"
 
 
-def wanted(job: dict[str, Any], stats: dict[str, Any], message: dict[str, Any]) -> bool:
-    """Is this message scored in ranges: a range, or the final stage's poll of an audit fanned
-    out already or whose result is larger than RANGE_BYTES (and not scored in parts yet)."""
-    if "range" in message:
-        return True
-    if "part" in message or "score_parts" in job:
-        return False
-    return "score_ranges" in job or engine.result_size(stats["output"]) > RANGE_BYTES
-
-
 def handle(job: dict[str, Any], stats: dict[str, Any], message: dict[str, Any]) -> str:
+    """The final stage's poll or a range's message (the query SUCCEEDED) → done, K ranges,
+    range i or ignored."""
     if "range" in message:
         return _score(job, stats, int(message["range"]))
-    return _fan_out(job, stats)
+    if "score_ranges" in job:
+        return _fan_out(job, stats, int(job["score_bytes"]))  # the final poll again
+    size = engine.result_size(stats["output"])
+    if size <= RANGE_BYTES:
+        whole = score.scored(engine.result_rows(stats["output"]))
+        return _complete(job, stats, whole.matches, whole.rows, 1)
+    return _fan_out(job, stats, size)
 
 
-def _fan_out(job: dict[str, Any], stats: dict[str, Any]) -> str:
+def _fan_out(job: dict[str, Any], stats: dict[str, Any], size: int) -> str:
     """Record the ranges once and send a message for each range not yet recorded."""
     if "score_ranges" not in job:
-        size = engine.result_size(stats["output"])
         count = -(-size // RANGE_BYTES)
         if not _claim(job, count, size):
             return "ignored"  # another delivery fanned out first
@@ -76,7 +74,7 @@ def _claim(job: dict[str, Any], count: int, size: int) -> bool:
             job,
             "SET score_ranges = :count, score_bytes = :size",
             {":count": count, ":size": size},
-            " AND attribute_not_exists(score_ranges) AND attribute_not_exists(score_parts)",
+            " AND attribute_not_exists(score_ranges)",
         )
     )
 
@@ -105,10 +103,10 @@ def _score(job: dict[str, Any], stats: dict[str, Any], part: int) -> str:
     if not 0 <= part < ranges:
         return "ignored"  # not a range of this audit's result
     if part in done:
-        return _complete(job, stats) if len(done) == ranges else "ignored"
+        return _gathered(job, stats) if len(done) == ranges else "ignored"
     size = int(job["score_bytes"])
     start, end = part * size // ranges, (part + 1) * size // ranges
-    result = score.scored(_owned(stats["output"], start, end, size), lambda _: False)
+    result = score.scored(_owned(stats["output"], start, end, size))
     body = {"rows": result.rows, "matches": [asdict(m) for m in result.matches]}
     aws.s3.put(
         get_settings().bucket, range_key(job["audit_id"], part, ranges), json.dumps(body).encode()
@@ -119,7 +117,7 @@ def _score(job: dict[str, Any], stats: dict[str, Any], part: int) -> str:
         return "ignored"  # another delivery recorded this range first
     if len(recorded[0]) < ranges:
         return f"range {part}"
-    return _complete(job, stats)
+    return _gathered(job, stats)
 
 
 def _record(job: dict[str, Any], part: int) -> set[int]:
@@ -133,7 +131,7 @@ def _record(job: dict[str, Any], part: int) -> set[int]:
     return {int(p) for p in reply["Attributes"]["score_done"]}
 
 
-def _owned(location: str, start: int, end: int, size: int) -> Iterator[tuple[int, score.Row]]:
+def _owned(location: str, start: int, end: int, size: int) -> Iterator[score.Row]:
     """The rows of the (file, voice) groups range [start, end) scores: from the first group
     that starts after its first record (or the result's first, for the first range) through
     the group under way at the first record at or after ``end``."""
@@ -149,10 +147,11 @@ def _owned(location: str, start: int, end: int, size: int) -> Iterator[tuple[int
             group, skipping = key, start > 0 and at == first
         crossed = crossed or at >= end
         if not skipping:
-            yield at, row
+            yield row
 
 
-def _complete(job: dict[str, Any], stats: dict[str, Any]) -> str:
+def _gathered(job: dict[str, Any], stats: dict[str, Any]) -> str:
+    """Every range's stored matches, in the result's order, judged."""
     ranges, found, rows = int(job["score_ranges"]), [], 0
     for part in range(ranges):
         body = aws.s3.get(get_settings().bucket, range_key(job["audit_id"], part, ranges))
@@ -161,9 +160,15 @@ def _complete(job: dict[str, Any], stats: dict[str, Any]) -> str:
         stored = json.loads(body)
         found += [score.FileMatch(**m) for m in stored["matches"]]
         rows += int(stored["rows"])
+    return _complete(job, stats, found, rows, ranges)
+
+
+def _complete(
+    job: dict[str, Any], stats: dict[str, Any], found: list[score.FileMatch], rows: int, k: int
+) -> str:
     summary = {"engine": "athena", "bytes_scanned": stats["bytes_scanned"], "result_rows": rows}
     try:
-        service.complete(job, found, {**summary, "scored_parts": ranges})
+        service.complete(job, found, {**summary, "scored_ranges": k})
     except store.TransactionFailed:
         return "ignored"  # another delivery completed it first
     engine.drop_work_tables(job["audit_id"])

@@ -1,6 +1,7 @@
-"""An Athena audit's result scored in parts (shared/audits/parts.py), through the audit_poll
-handler on moto as AWS runs it: each invocation scores until its budget is spent, at a (file,
-voice) boundary, and sends itself the next part's byte offset on the same queue."""
+"""An Athena audit's result above ranges.RANGE_BYTES scored in byte ranges side by side
+(shared/audits/ranges.py), through the audit_poll handler on moto as AWS runs it: the final
+poll sends a message a range on the same queue, and the range that completes the set judges.
+(A result within one range is scored by the final poll itself: test_dataset_audits.py.)"""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from infra.local_worker import SqsPoller
-from shared import aws, query_jobs, store
+from shared import aws, query_jobs
 from shared.audio.engine import AUDIT_ALGORITHM
-from shared.audits import duck, engine, export, parts, ranges, score, service
+from shared.audits import duck, engine, export, ranges, score, service
 from shared.aws import client
 from shared.settings import get_settings
 from tests import audiofiles
@@ -78,35 +79,6 @@ def athena(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine, "POLL_FIRST_S", 0)  # each look now, not in 10 s
 
 
-def test_a_result_scored_in_parts_gives_exactly_the_matches_of_one_part(
-    registry: Any,
-    app: Any,
-    scene: dict[str, Any],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    athena: None,
-) -> None:
-    body, rows = _rows(scene, tmp_path)
-    one_part = [m.as_dict() for m in score.matches(rows)]
-    assert len(_groups(rows)) >= 4 and len(one_part) == 3
-    # every invocation's remaining time (Lambda's context) is within the margin: a part scores
-    # its first (file, voice) only; and the CSV is read 7 bytes at a time, so records and
-    # groups straddle chunks
-    monkeypatch.setattr(parts, "PART_MARGIN_S", 10.0**6)
-    monkeypatch.setattr(engine, "RESULT_CHUNK_BYTES", 7)
-    job = _to_last_stage(registry, scene, body, rows)
-    assert _drain(_poll_worker(app)) == 2 + len(_groups(rows))  # two stages, then the parts
-    done = query_jobs.get(service.KIND, job["audit_id"])
-    assert done["status"] == "done"
-    assert done["summary"]["scored_parts"] == len(_groups(rows))  # one (file, voice) each
-    assert done["summary"]["result_rows"] == len(rows)
-    assert service.json_result(job["audit_id"])["matches"] == one_part
-    stored = list(aws.s3.keys(get_settings().bucket, f"athena-work/{job['audit_id']}/matches-"))
-    assert len(stored) == len(_groups(rows))
-    tables = client("glue").get_tables(DatabaseName=engine.database())["TableList"]
-    assert not {t["Name"] for t in tables} & set(engine.work_tables(job["audit_id"]))
-
-
 def test_the_result_is_read_from_any_group_start_with_quoted_fields_across_chunks() -> None:
     """Byte offsets stay true where a quoted field holds commas, quotes and a line break, and a
     record straddles several 5-byte chunks: reading from each row's offset gives the rest."""
@@ -122,50 +94,6 @@ def test_the_result_is_read_from_any_group_start_with_quoted_fields_across_chunk
         assert list(engine.result_rows_at(location, offset, chunk_bytes=5)) == everything[n:]
 
 
-def test_repeated_and_stale_continuations_change_nothing(
-    registry: Any,
-    app: Any,
-    scene: dict[str, Any],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    athena: None,
-) -> None:
-    body, rows = _rows(scene, tmp_path)
-    one_part = [m.as_dict() for m in score.matches(rows)]
-    monkeypatch.setattr(parts, "PART_ROWS", 1)  # a row budget: one (file, voice) a part
-    job = _to_last_stage(registry, scene, body, rows)
-    audit_id, execution = job["audit_id"], None
-    worker = _poll_worker(app)
-    for _ in range(4):  # two stages, parts 0 and 1: part 2's message is waiting
-        assert _deliver(worker) == 1
-    recorded = query_jobs.get(service.KIND, audit_id)
-    execution, ends = recorded["athena_execution"], recorded["score_ends"]
-    assert (recorded["score_parts"], recorded["score_sent"], _waiting()) == (2, 2, 1)
-    client("sqs").purge_queue(QueueUrl=engine.poll_queue_url())
-    part = {"audit_id": audit_id, "execution_id": execution}
-    engine.watch(audit_id, execution)  # the last stage's poll again (part 0)
-    _send({**part, "part": 1, "offset": ends[0]})  # part 1 delivered again
-    _send({**part, "part": 2, "offset": ends[1] + 1})  # not where part 2 starts
-    _send({**part, "part": 2, "offset": ends[1], "execution_id": "superseded"})
-    _send({**part, "part": 7, "offset": ends[1]})  # not yet due
-    assert _drain(worker) == 5
-    assert query_jobs.get(service.KIND, audit_id) == recorded and _waiting() == 0
-    # part 1 recorded but its continuation lost (the send failed after the record): part 1
-    # delivered again sends it, once; a duplicate of it scores, but only one is recorded
-    store.registry().update_item(
-        Key=query_jobs.key(service.KIND, audit_id), UpdateExpression="REMOVE score_sent"
-    )
-    _send({**part, "part": 1, "offset": ends[0]})
-    assert _deliver(worker) == 1 and _waiting() == 1
-    _send({**part, "part": 2, "offset": ends[1]})
-    _drain(worker)
-    done = query_jobs.get(service.KIND, audit_id)
-    assert done["status"] == "done" and service.json_result(audit_id)["matches"] == one_part
-    assert done["summary"]["scored_parts"] == len(_groups(rows))
-    _send({**part, "part": 3, "offset": done["score_ends"][2]})  # after the end
-    assert _drain(worker) == 1 and query_jobs.get(service.KIND, audit_id) == done
-
-
 def _failing_once(put: Callable[..., None], marker: str) -> Callable[..., None]:
     failed: list[str] = []
 
@@ -179,7 +107,7 @@ def _failing_once(put: Callable[..., None], marker: str) -> Callable[..., None]:
     return flaky
 
 
-def test_a_middle_part_that_fails_is_retried_or_fails_its_audit(
+def test_a_range_that_fails_is_retried_or_fails_its_audit(
     registry: Any,
     app: Any,
     scene: dict[str, Any],
@@ -188,30 +116,39 @@ def test_a_middle_part_that_fails_is_retried_or_fails_its_audit(
     athena: None,
 ) -> None:
     body, rows = _rows(scene, tmp_path)
-    one_part, third = [m.as_dict() for m in score.matches(rows)], _groups(rows)[2]
-    monkeypatch.setattr(parts, "PART_ROWS", 1)
-    # S3 refuses part 1's matches once (503 SlowDown): SQS delivers the message again
-    monkeypatch.setattr(aws.s3, "put", _failing_once(aws.s3.put, "/matches-1-"))
+    whole, third = [m.as_dict() for m in score.matches(rows)], _groups(rows)[2]
+    # S3 refuses range 1's matches once (503 SlowDown): SQS delivers its message again
+    monkeypatch.setattr(aws.s3, "put", _failing_once(aws.s3.put, "/matches-range-1-"))
     first = _poll_worker(app)  # a failed message comes back at once (Lambda: after 90 min)
     worker = SqsPoller(first.handler, first.name, first.queue_url, first.queue_arn, retry_after_s=0)
     job = _to_last_stage(registry, scene, body, rows)
-    assert _drain(worker) == 2 + len(_groups(rows)) + 1  # part 1 twice
+    _in_three_ranges(worker, job["audit_id"], monkeypatch)
+    assert _drain(worker) == 1 + 3 + 1  # the fan-out, three ranges, range 1 again
     done = query_jobs.get(service.KIND, job["audit_id"])
-    assert done["status"] == "done" and service.json_result(job["audit_id"])["matches"] == one_part
-    # the third (file, voice)'s second row is no row Athena could write: part 2 (part 1 read
-    # that group's first row only) fails the audit, with a reason, and nothing more is asked
+    assert done["status"] == "done" and service.json_result(job["audit_id"])["matches"] == whole
+    # the third (file, voice)'s second row is no row Athena could write: the range that scores
+    # it fails the audit, with a reason; the ranges after it change nothing
     second = [n for n, r in enumerate(rows) if (r["file_id"], r["voice_no"]) == third][1]
     bad = [{**r, "votes": "x"} if n == second else r for n, r in enumerate(rows)]
     job = _to_last_stage(registry, scene, body, bad)
-    assert _drain(worker) == 2 + 3
+    _in_three_ranges(worker, job["audit_id"], monkeypatch)
+    assert _drain(worker) == 1 + 3 and _waiting() == 0
     failed = query_jobs.get(service.KIND, job["audit_id"])
     assert (failed["status"], failed["error"]["code"]) == ("failed", "internal_error")
-    assert failed["score_parts"] == 2 and _waiting() == 0
+    assert len(failed.get("score_done", set())) < 3
     tables = client("glue").get_tables(DatabaseName=engine.database())["TableList"]
     assert not {t["Name"] for t in tables} & set(engine.work_tables(job["audit_id"]))
 
 
-def test_a_large_result_scored_in_ranges_side_by_side_gives_exactly_the_one_part_matches(
+def _in_three_ranges(worker: SqsPoller, audit_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The two stored stages delivered; RANGE_BYTES set so the result is three ranges."""
+    assert _deliver(worker) == 1 and _deliver(worker) == 1
+    execution = query_jobs.get(service.KIND, audit_id)["athena_execution"]
+    size = engine.result_size(engine.athena_state(execution)[1]["output"])
+    monkeypatch.setattr(ranges, "RANGE_BYTES", size // 3 + 1)
+
+
+def test_a_large_result_scored_in_ranges_side_by_side_gives_exactly_the_matches_of_the_whole(
     registry: Any,
     app: Any,
     scene: dict[str, Any],
@@ -220,7 +157,7 @@ def test_a_large_result_scored_in_ranges_side_by_side_gives_exactly_the_one_part
     athena: None,
 ) -> None:
     body, rows = _rows(scene, tmp_path)
-    one_part = [m.as_dict() for m in score.matches(rows)]
+    whole = [m.as_dict() for m in score.matches(rows)]
     monkeypatch.setattr(engine, "RESULT_CHUNK_BYTES", 7)  # records straddle chunks
     job = _to_last_stage(registry, scene, body, rows)
     worker = _poll_worker(app)
@@ -242,8 +179,8 @@ def test_a_large_result_scored_in_ranges_side_by_side_gives_exactly_the_one_part
     _send({**message, "range": 0, "execution_id": "superseded"})
     assert _drain(worker) == 5 + 5 + 3
     done = query_jobs.get(service.KIND, audit_id)
-    assert done["status"] == "done" and service.json_result(audit_id)["matches"] == one_part
-    assert done["summary"]["scored_parts"] == 5
+    assert done["status"] == "done" and service.json_result(audit_id)["matches"] == whole
+    assert done["summary"]["scored_ranges"] == 5
     assert done["summary"]["result_rows"] == len(rows)  # each (file, voice) scored once
     for part in range(5):  # after the end: nothing changes
         _send({**message, "range": part})
@@ -266,7 +203,7 @@ def test_a_range_is_any_byte_span_every_group_scored_once(registry: Any) -> None
         owned = [
             row
             for part in range(count)
-            for _, row in ranges._owned(location, cuts[part], cuts[part + 1], size)
+            for row in ranges._owned(location, cuts[part], cuts[part + 1], size)
         ]
         assert owned == everything, count
 
@@ -302,7 +239,7 @@ def test_a_last_range_that_fails_after_recording_completes_when_delivered_again(
     """The range whose record makes the set whole fails to complete the audit (a transient
     error): its message comes back, finds every range recorded and completes the audit."""
     body, rows = _rows(scene, tmp_path)
-    one_part = [m.as_dict() for m in score.matches(rows)]
+    whole = [m.as_dict() for m in score.matches(rows)]
     failed: list[str] = []
     complete = service.complete
 
@@ -317,13 +254,10 @@ def test_a_last_range_that_fails_after_recording_completes_when_delivered_again(
     first = _poll_worker(app)
     worker = SqsPoller(first.handler, first.name, first.queue_url, first.queue_arn, retry_after_s=0)
     job = _to_last_stage(registry, scene, body, rows)
-    assert _deliver(worker) == 1 and _deliver(worker) == 1  # the two stored stages
-    execution = query_jobs.get(service.KIND, job["audit_id"])["athena_execution"]
-    size = engine.result_size(engine.athena_state(execution)[1]["output"])
-    monkeypatch.setattr(ranges, "RANGE_BYTES", size // 3 + 1)
+    _in_three_ranges(worker, job["audit_id"], monkeypatch)
     assert _drain(worker) == 1 + 3 + 1  # the fan-out, three ranges, the last one again
     done = query_jobs.get(service.KIND, job["audit_id"])
     assert failed == [job["audit_id"]] and done["status"] == "done"
-    assert sorted(done["score_done"]) == [0, 1, 2] and done["summary"]["scored_parts"] == 3
-    assert service.json_result(job["audit_id"])["matches"] == one_part
+    assert sorted(done["score_done"]) == [0, 1, 2] and done["summary"]["scored_ranges"] == 3
+    assert service.json_result(job["audit_id"])["matches"] == whole
     assert done["summary"]["result_rows"] == len(rows)
