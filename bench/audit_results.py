@@ -3,15 +3,15 @@ against the same rows held in a list (what reading every GetQueryResults page in
 
 A moto server (infra/moto_server.py) on a free port stands in for S3, so the body really comes
 over HTTP in chunks. Prints, per result size, the CSV's size, rows per second and the Python heap's
-peak (tracemalloc) while the rows are consumed. With --parts, a result shaped like the audit's
-(rows grouped by file, voice and tempo factor; votes, background bins and anchor times) is
-scored as the audit_poll worker scores it in parts (shared/audits/parts.py: score.scored over
-engine.result_rows_at from each part's byte offset, a row budget per part), and per part its
-rows, seconds and rows scored per second are printed, after one part over the whole result;
-the parts' matches are checked to be exactly the one part's.
+peak (tracemalloc) while the rows are consumed. With --scored N, a result of N rows shaped like
+the audit's (rows grouped by file, voice and tempo factor; votes, background bins and anchor
+times) is scored as the audit_poll worker scores a result within one range (score.scored over
+engine.result_rows), then as K byte ranges (--ranges K, shared/audits/ranges.py: what K
+invocations score side by side), each range timed alone; per scoring its rows, seconds and rows
+scored per second are printed, and the ranges' matches are checked to be exactly the whole's.
 
     .venv/bin/python bench/audit_results.py [--rows 100000 1000000]
-    .venv/bin/python bench/audit_results.py --parts 1000000 --part-rows 250000
+    .venv/bin/python bench/audit_results.py --scored 1000000 --ranges 4
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -65,8 +66,8 @@ def _measure(consume: Callable[[], int]) -> tuple[int, float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--parts", type=int, default=0, help="score a grouped result of N rows")
-    parser.add_argument("--part-rows", type=int, default=250_000)
+    parser.add_argument("--scored", type=int, default=0, help="score a grouped result of N rows")
+    parser.add_argument("--ranges", type=int, default=4, help="with --scored: as K byte ranges")
     args = parser.parse_args()
     port = _free_port()
     moto = subprocess.Popen(
@@ -83,8 +84,8 @@ def main() -> None:
     )
     try:
         _bucket()
-        if args.parts:
-            _run_parts(args.parts, args.part_rows)
+        if args.scored:
+            _run_scored(args.scored, args.ranges)
         else:
             _run(args.rows)
     finally:
@@ -160,8 +161,8 @@ def _grouped_csv(path: Path, rows: int, names: tuple[str, ...]) -> None:
             written, group = written + len(lines), group + 1
 
 
-def _run_parts(rows: int, part_rows: int) -> None:
-    from shared.audits import engine, parts, score
+def _run_scored(rows: int, ranges: int) -> None:
+    from shared.audits import engine, score
     from shared.audits.sql import COLUMNS
     from shared.aws import client
 
@@ -172,30 +173,40 @@ def _run_parts(rows: int, part_rows: int) -> None:
         size_mb = path.stat().st_size / 1e6
     location = f"s3://{BUCKET}/athena-results/grouped.csv"
     started = time.perf_counter()
-    whole = score.scored(engine.result_rows_at(location), lambda _: False)
+    whole = score.scored(engine.result_rows(location))
     seconds = time.perf_counter() - started
     print(f"result: {whole.rows:,} rows, {size_mb:.0f} MB, {len(whole.matches):,} matches")
-    print("| part | starts at byte | rows | s | rows scored/s | matches |")
+    print("| range | bytes | rows | s | rows scored/s | matches |")
     print("|---|---:|---:|---:|---:|---:|")
     print(
-        f"| one part | 0 | {whole.rows:,} | {seconds:.1f} | {whole.rows / seconds:,.0f} | "
-        f"{len(whole.matches):,} |"
+        f"| whole (one range) | all | {whole.rows:,} | {seconds:.1f} | "
+        f"{whole.rows / seconds:,.0f} | {len(whole.matches):,} |"
     )
+    if ranges > 1:
+        _run_ranges(location, ranges, whole)
+
+
+def _run_ranges(location: str, count: int, whole: Any) -> None:
+    """The result as ``count`` byte ranges, each scored alone (side by side in AWS: the audit's
+    scoring takes about as long as its slowest range, plus the fan-out and the gathering)."""
+    from shared.audits import engine, ranges, score
+
+    size = engine.result_size(location)
     found: list[score.FileMatch] = []
-    start: int | None = 0
-    part = 0
-    while start is not None:
+    slowest = 0.0
+    for part in range(count):
+        start, end = part * size // count, (part + 1) * size // count
         began = time.perf_counter()
-        budget = parts.Budget(rows=part_rows)
-        scored = score.scored(engine.result_rows_at(location, start), budget.spent)
+        scored = score.scored(ranges._owned(location, start, end, size))
         seconds = time.perf_counter() - began
+        slowest = max(slowest, seconds)
         print(
-            f"| {part} | {start:,} | {scored.rows:,} | {seconds:.1f} | "
+            f"| {part} | {start:,}–{end:,} | {scored.rows:,} | {seconds:.1f} | "
             f"{scored.rows / seconds:,.0f} | {len(scored.matches):,} |"
         )
         found += scored.matches
-        start, part = scored.next_at, part + 1
-    assert found == whole.matches, "the parts' matches differ from one part's"
+    assert found == whole.matches, "the ranges' matches differ from the whole's"
+    print(f"slowest range {slowest:.1f} s; the ranges' {len(found):,} matches = the whole's")
 
 
 if __name__ == "__main__":

@@ -52,8 +52,16 @@ from shared.audio.keyed_match import (  # noqa: E402
     TEMPOS,
     query_hashes,
 )
-from shared.audits import duck, score  # noqa: E402
-from shared.audits.sql import LEAST_RATE, MARGIN, fans, inlined_runs, render, stages  # noqa: E402
+from shared.audits import duck, ranges, score  # noqa: E402
+from shared.audits.sql import (  # noqa: E402
+    COLUMNS,
+    LEAST_RATE,
+    MARGIN,
+    fans,
+    inlined_runs,
+    render,
+    stages,
+)
 from shared.fingerprint_index import BATCH_GET, CAP  # noqa: E402
 
 CACHE = corpus.CACHE / "audit-peaks.npz"
@@ -158,18 +166,30 @@ def build(folder: Path, target_h: float) -> dict[str, Any]:
     }
 
 
+def csv_bytes(row: dict[str, Any]) -> int:
+    """The row's bytes in Athena's result CSV: every value quoted, NULL empty, a line break."""
+    values = (row[name] for name in COLUMNS)
+    return len((",".join("" if v is None else f'"{v}"' for v in values) + "\n").encode())
+
+
 def _join(dataset: list[Path], registry: list[Path], threads: int, out: Any) -> None:
-    """The local stack's path: rows streamed from DuckDB into the scorer, never all held."""
+    """The local stack's path: rows streamed from DuckDB into the scorer, never all held; the
+    result's rows and CSV bytes per (file, voice) tallied on the way (for the result's size at
+    scale: athena_result)."""
     started = time.perf_counter()
-    rows = [0]
+    groups: dict[tuple[int, str], list[int]] = {}
 
     def counted() -> Iterator[dict[str, Any]]:
         for row in duck.iter_audit_rows(dataset, registry, memory_limit="3GB", threads=threads):
-            rows[0] += 1
+            tally = groups.setdefault((int(row["file_id"]), str(row["voice_no"])), [0, 0])
+            tally[0] += 1
+            tally[1] += csv_bytes(row)
             yield row
 
     found = score.matches(counted())
-    out.put((time.perf_counter() - started, rows[0], [(m.file_id, m.voice_no) for m in found]))
+    rows = sum(n for n, _ in groups.values())
+    wall = time.perf_counter() - started
+    out.put((wall, rows, [(m.file_id, m.voice_no) for m in found], groups))
 
 
 def _scan(dataset: list[Path], registry: list[Path], threads: int, out: Any) -> None:
@@ -226,6 +246,19 @@ def _stage1(dataset: list[Path], registry: list[Path], threads: int, out: Any) -
     )
     with duckdb.connect(config={"threads": threads, "memory_limit": "3GB"}) as con:
         out.put(int(con.execute(_head(dataset, registry, "live_voices", through)).fetchone()[0]))
+
+
+LIVE_GROUPS = "SELECT count(*) FROM (SELECT DISTINCT file_id, voice_no FROM live_fans) l"
+
+
+def live_groups(built: dict[str, Any]) -> int:
+    """The (file, voice) pairs stage 1 lets through here (the whole dataset in one statement;
+    a file's stage 1 does not depend on the other files)."""
+    import duckdb
+
+    sql = _head(built["dataset"].parts, built["registry"].parts, "live_voices", LIVE_GROUPS)
+    with duckdb.connect(config={"memory_limit": "3GB"}) as con:
+        return int(con.execute(sql).fetchone()[0])
 
 
 def in_child(target: Any, built: dict[str, Any], threads: int) -> tuple[Any, float, float]:
@@ -313,21 +346,45 @@ def modelled_pairs(registry_hours: float, recordings: int) -> dict[str, float]:
     }
 
 
-def least_passing(args: argparse.Namespace) -> int:
-    """The fewest votes in one bin pair that sql.hopeful lets through at scale, at judge's lowest
-    rate: files of --file-seconds against voices of --voice-hours, every voice of the registry
-    voted for (at scale each (file, voice) meets hundreds of chance votes)."""
+def least_passing(args: argparse.Namespace, rate: float = LEAST_RATE) -> int:
+    """The fewest votes in one bin pair that sql.hopeful lets through at scale, at ``rate``
+    (judge's lowest by default): files of --file-seconds against voices of --voice-hours, every
+    voice of the registry voted for (at scale each (file, voice) meets hundreds of chance votes)."""
     span = args.file_seconds / HOP_S
     frames = args.voice_hours * 3600 / HOP_S + 2 * span
     voices = args.registry_hours / args.voice_hours
     logc = math.log(max(1.0, frames / (2 * OFFSET_BIN))) + math.log(len(TEMPOS) * voices)
     logc -= math.log(FALSE_ALARM)
-    rate = LEAST_RATE
     for k in range(MIN_VOTES, 1000):
         stirling = k * math.log(k) - k + 0.5 * math.log(2 * math.pi * k) + 1 / (12 * k)
         if k * math.log(rate) - rate - stirling + logc < MARGIN:
             return k
     return 1000
+
+
+def chance_votes(pairs_per_dataset_hour: float, args: argparse.Namespace) -> float:
+    """Chance votes per (file, voice) at scale: a file's join pairs spread evenly over the
+    registry's voices."""
+    per_file = pairs_per_dataset_hour * args.file_seconds / 3600
+    return per_file * args.voice_hours / args.registry_hours
+
+
+def poisson_rows(votes: float, args: argparse.Namespace) -> tuple[float, int]:
+    """Stage 3's expected rows per (file, voice) from chance votes falling as Poisson over the
+    voice's offsets, and the votes a bin pair needs: under each tempo factor, a merged bin
+    pair holding what sql's best_votes needs at the voice's least rate (judge's span: the
+    voice and twice the file) returns its votes (rare events: each such pair counted, an upper
+    bound on one best pair per factor), tempo factors taken as independent."""
+    span = args.file_seconds / HOP_S
+    frames = args.voice_hours * 3600 / HOP_S + 2 * span
+    lam = votes * 2 * OFFSET_BIN / frames  # votes per bin pair
+    need = least_passing(args, max(lam, LEAST_RATE))
+    if lam <= 0:
+        return 0.0, need
+    tail = sum(
+        k * math.exp(k * math.log(lam) - lam - math.lgamma(k + 1)) for k in range(need, need + 200)
+    )
+    return len(TEMPOS) * frames / OFFSET_BIN * tail, need
 
 
 def survival(pairs_per_dataset_hour: float, args: argparse.Namespace) -> tuple[float, int]:
@@ -337,8 +394,7 @@ def survival(pairs_per_dataset_hour: float, args: argparse.Namespace) -> tuple[f
     votes; and that threshold."""
     span = args.file_seconds / HOP_S
     voice_frames = args.voice_hours * 3600 / HOP_S
-    votes = pairs_per_dataset_hour * args.file_seconds / 3600 * args.voice_hours
-    votes /= args.registry_hours
+    votes = chance_votes(pairs_per_dataset_hour, args)
     need = least_passing(args)
     through = 0.0
     for _, _, reach in fans():
@@ -365,7 +421,7 @@ def other_matches(built: dict[str, Any], found: list[tuple[int, str]]) -> None:
 
 
 def local_table(args: argparse.Namespace, built: dict[str, Any], measured: dict) -> None:
-    (wall_s, rows, found), cpu_s, peak_mb = measured["join"]
+    (wall_s, rows, found, _), cpu_s, peak_mb = measured["join"]
     pairs = measured["pairs"]
     hits = {f for f, _ in found}
     true_files = built["true_files"]
@@ -456,7 +512,46 @@ def athena_scale(args: argparse.Namespace, built: dict[str, Any], measured: dict
         "through": through,
     }
     here = measured["pairs"]["pairs"] / (d_h * r_h)
-    return {**athena_time(built, measured, big), **model, **big, "need": need, "here": here}
+    result = athena_result(args, built, measured, model["pairs_per_dataset_hour"], through)
+    timed = athena_time(built, measured, big)
+    return {**timed, **model, **big, **result, "need": need, "here": here}
+
+
+def athena_result(
+    args: argparse.Namespace,
+    built: dict[str, Any],
+    measured: dict,
+    pairs_per_dataset_hour: float,
+    through: float,
+) -> dict[str, float]:
+    """The result's rows, CSV bytes and scoring time at scale. Chance rows two ways (the larger
+    is taken): Poisson (poisson_rows) over every (file, voice), and the rows per (file, voice)
+    through stage 1 that did not match here × those through at scale. Matched (file, voice)
+    scale with the dataset's hours at the rate found here, at the rows each had here."""
+    (_, rows_here, found, groups), _, _ = measured["join"]
+    matched = set(found)
+    match_rows = sum(groups[g][0] for g in matched)
+    per_live = (rows_here - match_rows) / max(measured["live_groups"] - len(matched), 1)
+    pairs = args.dataset_hours * 3600 / args.file_seconds * args.registry_hours / args.voice_hours
+    votes = chance_votes(pairs_per_dataset_hour, args)
+    per_pair, need3 = poisson_rows(votes, args)
+    matches = len(matched) / built["dataset_h"] * args.dataset_hours
+    out = {
+        "votes": votes,
+        "need3": float(need3),
+        "live": through * pairs,
+        "per_live": per_live,
+        "chance_poisson": per_pair * pairs,
+        "chance_measured": per_live * through * pairs,
+        "matches": matches,
+        "per_match": match_rows / max(len(matched), 1),
+        "bytes_per_row": sum(b for _, b in groups.values()) / max(rows_here, 1),
+        "rows_here": rows_here,
+        "found_here": len(matched),
+    }
+    rows = max(out["chance_poisson"], out["chance_measured"]) + matches * out["per_match"]
+    scoring = rows / args.score_rows_per_s
+    return out | {"rows": rows, "csv": rows * out["bytes_per_row"], "scoring_s": scoring}
 
 
 def athena_rows(args: argparse.Namespace, built: dict[str, Any], m: dict) -> list[tuple[str, str]]:
@@ -490,6 +585,7 @@ def athena_rows(args: argparse.Namespace, built: dict[str, Any], m: dict) -> lis
             f"≥ {m['need']} votes, judge's lowest rate)",
         ),
     ]
+    rows += result_rows(args, built, m)
     for plan, name in (("staged", "`stages`: three statements"), ("inlined", "`render`: one")):
         p = m[plan]
         rows.append(
@@ -501,7 +597,44 @@ def athena_rows(args: argparse.Namespace, built: dict[str, Any], m: dict) -> lis
                 f"{p['cpu'] / workers / 60:,.0f} min at {workers} workers (goal ≤ 30 min)",
             )
         )
+    athena_min, scoring_min = m["staged"]["cpu"] / workers / 60, m["scoring_s"] / 60
+    rows.append(
+        (
+            "audit time: `stages` + scoring",
+            f"{athena_min:,.0f} min + {scoring_min:,.1f} min = {athena_min + scoring_min:,.0f} min",
+        )
+    )
     return rows
+
+
+def result_rows(args: argparse.Namespace, built: dict[str, Any], m: dict) -> list[tuple[str, str]]:
+    """The model's lines on the result (athena_result)."""
+    count = max(1, -(-int(m["csv"]) // ranges.RANGE_BYTES))  # the worker's byte ranges
+    return [
+        (
+            "result rows (stage 3) by chance",
+            f"Poisson: {m['chance_poisson']:.2g} ({m['votes']:.0f} chance votes per (file, "
+            f"voice) over a {args.voice_hours:g} h voice; a bin pair of a tempo factor needs "
+            f"≥ {m['need3']:.0f}); as measured here: {m['chance_measured']:.2e} "
+            f"({m['per_live']:.2f} rows per unmatched (file, voice) through stage 1 here, "
+            f"{m['rows_here']:,.0f} rows in all, × {m['live']:.2e} through at scale)",
+        ),
+        (
+            "result rows of matches",
+            f"{m['matches'] * m['per_match']:.2e}: {m['matches']:,.0f} (file, voice) matched "
+            f"({m['found_here']:.0f} in {built['dataset_h']:.1f} h here, scaled by hours: the "
+            f"dataset as full of registered audio as this one) × {m['per_match']:,.0f} rows each",
+        ),
+        (
+            "result at scale",
+            f"{m['rows']:.2e} rows (the larger chance figure + matches), "
+            f"{m['csv'] / 1e9:.2f} GB of CSV ({m['bytes_per_row']:.0f} B per row here); scored "
+            f"in {m['scoring_s'] / 60:.1f} min in one pass at {args.score_rows_per_s:,.0f} "
+            f"rows/s (bench/audit_results.py --scored); as the worker runs it, {count} "
+            f"{ranges.RANGE_BYTES >> 20} MB ranges side by side, ≈ {m['scoring_s'] / count:.0f} s "
+            "each",
+        ),
+    ]
 
 
 def athena_table(args: argparse.Namespace, built: dict[str, Any], measured: dict) -> None:
@@ -527,6 +660,8 @@ def main() -> None:
     parser.add_argument("--model-recordings", type=int, default=120)
     parser.add_argument("--file-seconds", type=float, default=90.0)
     parser.add_argument("--voice-hours", type=float, default=1.0)
+    # measured by bench/audit_results.py --scored, earlier reader (one core here, S3 on moto)
+    parser.add_argument("--score-rows-per-s", type=float, default=65_000.0)
     parser.add_argument("--local-only", action="store_true", help="no Athena model (10 h)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
@@ -541,6 +676,7 @@ def main() -> None:
         for name, select in (("join_only", JOIN_ONLY), ("sparse", SPARSE), ("dense", DENSE)):
             measured[name] = in_child(_pairs_query(select), built, args.threads)
         measured["stage1"] = in_child(_stage1, built, args.threads)
+        measured["live_groups"] = live_groups(built)
         athena_table(args, built, measured)
 
 

@@ -3,9 +3,10 @@ delayed SQS message at a time (engine.watch). While the query runs the message i
 with a doubling delay; past engine.POLL_MAX_AGE_S the query is stopped and the audit fails with
 a reason; a failed or cancelled query fails the audit; a finished stage starts the next of
 engine.audit_statements_athena (the first two store tables), and the last one's result CSV is
-read from S3 as a stream, scored by the matcher's rule in parts that each fit an invocation
-(shared/audits/parts.py: continuation messages on the same queue) and judged
-(service.complete). The stored tables are dropped when the audit ends, either way.
+read from S3 as a stream, scored by the matcher's rule and judged (service.complete): in this
+invocation, or above ranges.RANGE_BYTES in byte ranges side by side (shared/audits/ranges.py:
+a message a range on the same queue). The stored tables are dropped when the audit ends,
+either way.
 
 Idempotent: a message for an audit that is no longer ``processing`` with this very execution
 (finished already, or started again) changes nothing."""
@@ -15,17 +16,17 @@ from __future__ import annotations
 from typing import Any
 
 from shared import query_jobs
-from shared.audits import engine, parts, service
+from shared.audits import engine, ranges, service
 from shared.clock import now
 from shared.logging import logger
 
 RUNNING = ("QUEUED", "RUNNING")
 
 
-def handle(message: dict[str, Any], budget: parts.Budget | None = None) -> str:
-    """One poll or continuation message → what it did: ignored, waiting, stage N, part N,
-    expired, failed or done; ``budget`` bounds the scoring (parts.Budget: none by default). A
-    transient AWS error is raised (SQS delivers the message again); any other fails the audit."""
+def handle(message: dict[str, Any]) -> str:
+    """One poll or range message → what it did: ignored, waiting, stage N, K ranges, range i,
+    expired, failed or done. A transient AWS error is raised (SQS delivers the message again);
+    any other fails the audit."""
     from shared.voices.ingest import INTERNAL_ERROR, transient
 
     audit_id, execution = str(message["audit_id"]), str(message["execution_id"])
@@ -33,7 +34,7 @@ def handle(message: dict[str, Any], budget: parts.Budget | None = None) -> str:
     if job is None or job["status"] != "processing" or job.get("athena_execution") != execution:
         return "ignored"  # a repeated message after completion, or a superseded query
     try:
-        return _poll(job, message, budget or parts.Budget())
+        return _poll(job, message)
     except Exception as error:
         if transient(error):
             raise
@@ -42,7 +43,7 @@ def handle(message: dict[str, Any], budget: parts.Budget | None = None) -> str:
         return "failed"
 
 
-def _poll(job: dict[str, Any], message: dict[str, Any], budget: parts.Budget) -> str:
+def _poll(job: dict[str, Any], message: dict[str, Any]) -> str:
     audit_id, execution = job["audit_id"], job["athena_execution"]
     state, stats = engine.athena_state(execution)
     if state in RUNNING:
@@ -54,7 +55,7 @@ def _poll(job: dict[str, Any], message: dict[str, Any], budget: parts.Budget) ->
     stage = int(job.get("athena_stage", engine.STAGES))
     if stage < engine.STAGES:
         return _next_stage(job, stage, message)
-    return parts.next_part(job, stats, message, budget)
+    return ranges.handle(job, stats, message)
 
 
 def _next_stage(job: dict[str, Any], stage: int, message: dict[str, Any]) -> str:

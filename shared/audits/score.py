@@ -4,7 +4,7 @@ factor with the most votes (the first on a tie), as ``keyed_match.match`` keeps 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
@@ -87,33 +87,26 @@ def _best(rows: Iterable[Row]) -> Match | None:
 
 @dataclass
 class Scored:
-    """What one part of a result scored: its matches, where the first (file, voice) it left
-    starts (None: it reached the end) and how many rows it read."""
+    """What scoring a result (or a range of it) found: its matches and how many rows it read."""
 
     matches: list[FileMatch]
-    next_at: int | None
     rows: int
 
 
-def scored(rows: Iterable[tuple[int, Row]], enough: Callable[[int], bool]) -> Scored:
-    """Rows, each with where it starts (a byte offset), ordered by (file_id, voice_no,
-    tempo_id) → one match per (file, voice), until ``enough(rows read)`` holds when a (file,
-    voice) is about to start: a (file, voice) is never split, and the first is always scored
-    (each part moves on)."""
+def scored(rows: Iterable[Row]) -> Scored:
+    """Rows ordered by (file_id, voice_no, tempo_id), as the SQL returns them → one match per
+    (file, voice), and the rows read."""
     found: list[FileMatch] = []
     count = 0
-    for (file_id, _), group in groupby(rows, key=lambda r: (r[1]["file_id"], r[1]["voice_no"])):
-        at, first = next(group)  # a part stops having read one row of the next group
-        if count and enough(count):
-            return Scored(found, at, count)
-        per_voice = [first, *(row for _, row in group)]  # noqa: B031 - the rest, read once
+    for (file_id, _), group in groupby(rows, key=lambda r: (r["file_id"], r["voice_no"])):
+        per_voice = list(group)
         count += len(per_voice)
         if (best := _best(per_voice)) is not None:
             found.append(FileMatch.of(int(file_id), best))
-    return Scored(found, None, count)
+    return Scored(found, count)
 
 
 def matches(rows: Iterable[Row]) -> list[FileMatch]:
     """Rows ordered by (file_id, voice_no, tempo_id), as the SQL returns them → one match per
     (file, voice)."""
-    return scored(((0, row) for row in rows), lambda _: False).matches
+    return scored(rows).matches

@@ -324,9 +324,16 @@ def test_the_athena_path_scores_the_result_csv_in_the_worker_as_duckdb_does(
     assert service.json_result(audit_id)["voices"][scene["b"]]["covered"] is False
     tables = client("glue").get_tables(DatabaseName=engine.database())["TableList"]
     assert not {t["Name"] for t in tables} & set(engine.work_tables(audit_id))  # dropped
-    # a repeated poll message after completion changes nothing and asks for no further poll
+    # a result within one range (ranges.RANGE_BYTES) is scored by the final poll itself: no
+    # range recorded, no message sent, nothing stored but the result
     finished = query_jobs.get(service.KIND, audit_id)
-    engine.watch(audit_id, job["athena_execution"])
+    assert not [name for name in finished if name.startswith("score_")]
+    assert finished["summary"]["scored_ranges"] == 1
+    assert finished["summary"]["result_rows"] == len(rows)
+    assert aws.sqs.waiting(engine.poll_queue_url()) == 0
+    assert not list(aws.s3.keys(get_settings().bucket, f"athena-work/{audit_id}/matches-"))
+    # the final poll repeated after completion changes nothing and asks for no further poll
+    engine.watch(audit_id, finished["athena_execution"])
     assert _deliver(worker) == 1 and _deliver(worker) == 0
     assert query_jobs.get(service.KIND, audit_id) == finished
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from ailas.dataset import COLUMNS
 from infra.template import load
 from shared.audio.engine import AUDIT_ALGORITHM
-from shared.audits import engine, parts
+from shared.audits import engine, ranges
 from shared.audits import sql as sql_module
 from shared.audits.sql import COLUMNS as RESULT_COLUMNS
 from shared.settings import get_settings
@@ -84,11 +84,10 @@ def test_the_poll_worker_writes_only_work_tables_results_and_its_queue_has_a_dlq
         }
 
     assert objects("s3:PutObject") == {"athena-work/*", "athena-results/*", "audits/*"}
-    # the scored parts are work files, read back by the last part, and expire with them; the
-    # result CSV is read by ranges (s3:GetObject); a part leaves its invocation time to finish
-    assert parts.part_key("D-0000-0000-0", 1, 10, parts.END).startswith(engine.WORK_PREFIX)
+    # the scored ranges are work files, read back by the last range, and expire with them; the
+    # result CSV is read by ranged GETs and its size by a HeadObject (s3:GetObject)
+    assert ranges.range_key("D-0000-0000-0", 1, 4).startswith(engine.WORK_PREFIX)
     assert {"athena-work/*", "athena-results/*"} <= objects("s3:GetObject")
-    assert 0 < parts.PART_MARGIN_S < 900 / 2
     lifecycle = load()["Resources"]["AudioBucket"]["Properties"]["LifecycleConfiguration"]
     expiring = {r["Prefix"]: r["ExpirationInDays"] for r in lifecycle["Rules"]}
     assert expiring["athena-work/"] <= 1  # a failed audit's stored stages do not stay
