@@ -7,8 +7,9 @@ What it adds to what Chalice writes:
 - per function: a fixed name ``ailas-<stage>-<name>``, the environment the code reads
   (shared/settings.py), the audio layer where the function's imports reach numpy/soundfile/soxr,
   a log group with retention (created before the function), and the real event sources: the SQS
-  ingest queue with ``ReportBatchItemFailures`` and the audit table's stream (bounded retries,
-  bisection and the events failure queue: infra/event_sources.py);
+  ingest queue with ``ReportBatchItemFailures``, the audit-poll queue capped at
+  ``MaximumConcurrency`` invocations, and the audit table's stream (bounded retries, bisection
+  and the events failure queue: infra/event_sources.py);
 - API Gateway: JSON gateway responses (an unknown route is a 404 ``{"code": "not_found"}``),
   stage throttling, and integration URIs built from the API function's *name*, so that the API
   function may know its own URL without a dependency cycle.
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.event_sources import stream_event_properties
+from infra.event_sources import SQS_MAX_CONCURRENCY, stream_event_properties
 from infra.template import load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -277,15 +278,13 @@ def _event_overrides(function: Function) -> dict[str, Any] | None:
     if function.event_source is None:  # an API or scheduled function: no event source
         return None
     if function.kind == "sqs":
-        return {
-            function.event_source: {
-                "Type": "SQS",
-                "Properties": {
-                    "Queue": {"Fn::GetAtt": [SQS_SOURCES[function.name], "Arn"]},
-                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                },
-            }
+        properties: dict[str, Any] = {
+            "Queue": {"Fn::GetAtt": [SQS_SOURCES[function.name], "Arn"]},
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
         }
+        if cap := SQS_MAX_CONCURRENCY.get(function.name):  # why: infra/event_sources.py
+            properties["ScalingConfig"] = {"MaximumConcurrency": cap}
+        return {function.event_source: {"Type": "SQS", "Properties": properties}}
     if function.kind == "dynamodb":
         return {
             function.event_source: {"Type": "DynamoDB", "Properties": stream_event_properties()}

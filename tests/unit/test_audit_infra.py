@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ailas.dataset import COLUMNS
+from infra import event_sources, merge
 from infra.template import load
 from shared.audio.engine import AUDIT_ALGORITHM
 from shared.audits import engine, ranges
@@ -94,7 +95,8 @@ def test_the_poll_worker_writes_only_work_tables_results_and_its_queue_has_a_dlq
     queue = load()["Resources"]["AuditPollQueue"]["Properties"]
     dlq = queue["RedrivePolicy"]["deadLetterTargetArn"]
     assert dlq == {"Fn::GetAtt": ["AuditPollDeadLetterQueue", "Arn"]}
-    assert queue["VisibilityTimeout"] >= 900  # the function's timeout: one look at a time
+    # the function's timeout (read from the Chalice config): one look at a time
+    assert queue["VisibilityTimeout"] >= _poll_timeout()
     assert engine.POLL_MAX_DELAY_S <= 900 and engine.POLL_MAX_AGE_S > engine.POLL_MAX_DELAY_S
 
 
@@ -123,3 +125,36 @@ def test_the_clients_trace_windows_fit_the_registrys_limit() -> None:
     from shared.traces.models import MAX_QUERY_PEAKS
 
     assert audit.MAX_QUERY_PEAKS == MAX_QUERY_PEAKS  # the client carries no `shared` import
+
+
+def _poll_timeout() -> int:
+    """The audit_poll function's longest timeout over the deployable stages."""
+    stages = merge.chalice_config()["stages"]
+    return max(
+        stages[stage]["lambda_functions"]["audit_poll"].get(
+            "lambda_timeout", stages[stage]["lambda_timeout"]
+        )
+        for stage in merge.STAGES
+    )
+
+
+def test_the_poll_mapping_caps_concurrent_invocations_and_its_queue_outlasts_them() -> None:
+    cap = event_sources.AUDIT_POLL_MAX_CONCURRENCY
+    assert 2 <= cap <= 1000  # what Lambda's ScalingConfig accepts
+    for stage in merge.STAGES:
+        function = merge.merge_template(stage)["Resources"]["AuditPoll"]["Properties"]
+        mapping = function["Events"]["AuditPollSqsEventSource"]["Properties"]
+        assert mapping["Queue"] == {"Fn::GetAtt": ["AuditPollQueue", "Arn"]}
+        # the mapping's cap, not reserved concurrency: throttled receives would reach the DLQ
+        assert mapping["ScalingConfig"] == {"MaximumConcurrency": cap}
+        assert "ReservedConcurrentExecutions" not in function
+    queue = load()["Resources"]["AuditPollQueue"]["Properties"]
+    # AWS: at least the timeout (required), 6x it (recommended) so that a retried invocation
+    # does not see its message again while it still runs
+    assert queue["VisibilityTimeout"] >= 6 * _poll_timeout()
+    # a transient error is raised for SQS to redeliver (shared/audits/poll.py): AWS advises at
+    # least 5 receives before the DLQ for a Lambda source; the DLQ alarm's text says five
+    receives = queue["RedrivePolicy"]["maxReceiveCount"]
+    assert receives >= 5
+    alarm = load()["Resources"]["AuditPollDeadLetterAlarm"]["Properties"]["AlarmDescription"]
+    assert {5: "five"}.get(receives, str(receives)) in alarm
