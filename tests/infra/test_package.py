@@ -17,6 +17,7 @@ import pytest
 
 from infra import build, merge
 from infra.build import pins
+from infra.event_sources import AUDIT_POLL_MAX_CONCURRENCY
 from infra.sizes import FORBIDDEN, LIMIT_MB, function_sizes, top_level_names
 from infra.template import RESOURCES, load
 from tests.infra.conftest import ROOT, Package
@@ -256,6 +257,9 @@ def test_event_sources_use_the_stack_resources(package: Package) -> None:
     assert sqs["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     polls = package.resources["AuditPoll"]["Properties"]["Events"]["AuditPollSqsEventSource"]
     assert polls["Properties"]["Queue"] == {"Fn::GetAtt": ["AuditPollQueue", "Arn"]}
+    # the cap survives Chalice's package (and its own SQS event) intact (infra/event_sources.py)
+    cap = {"MaximumConcurrency": AUDIT_POLL_MAX_CONCURRENCY}
+    assert polls["Properties"]["ScalingConfig"] == cap
     for spec in package.functions().values():
         for event in spec["Properties"].get("Events", {}).values():
             if event["Type"] == "SQS":
