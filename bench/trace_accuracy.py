@@ -13,18 +13,22 @@ reported on its own line (quiet queries it would reject), since that module is o
 Synthetic speech (espeak-ng) is reported apart: it is far easier than real voices.
 
     .venv/bin/python bench/trace_accuracy.py [--queries 100] [--json] [--algorithm tri-speech-3]
-        [--near 5] [--noisy-fp 0 10] [--null-spread 1]
+        [--near 5] [--noisy-fp 0 10] [--null-spread 1] [--verify-peaks 30 [--verify-both]]
 
 ``--near`` is how many near misses of the keyed test are verified on the registered voices'
 peaks (the deployed trace's ``engine.NEAR``; 0 for the keyed test alone, as the bulk audit
 decides); ``--noisy-fp`` also traces each unregistered excerpt with white noise at those SNRs;
 ``--null-spread`` sets verification's chance rate (the shifted alignments' mean + that many
-standard deviations; verify.NULL_SPREAD is deployed).
+standard deviations; verify.NULL_SPREAD is deployed); ``--verify-peaks`` verifies on the query's
+peaks kept at that many a second (the keys and the near list stay on fingerprint.PEAKS_PER_SECOND;
+measured and not deployed, README "What still misses"); with ``--verify-both`` on those and on the
+30 a second, the lower p doubled.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import subprocess
@@ -264,22 +268,41 @@ class Bench:
     verified: dict[str, int] = field(default_factory=dict)  # hits found by verification
     other_p: list[float] = field(default_factory=list)  # verification p, unregistered speakers
     noisy_fp: list[float] = field(default_factory=list)  # SNRs of extra false-positive excerpts
+    verify_peaks: int | None = None  # the query's peaks a second for verification (None: 30)
+    verify_both: bool = False  # verify on the 30 a second and on verify_peaks: lower p, doubled
 
     def fetch_all(self, wanted: list[tuple[str, int, int]]) -> list[verify.Constellation | None]:
         """The stretches of constellations a trace reads (constellations.fetch_all's)."""
         return [verify.window(self.constellations[v], a, b) for v, a, b in wanted]
 
 
-def traced(bench: Bench, peaks: Any, lookup: Callable, truth: str | None = None) -> list:
-    """The matcher's result, with the near misses verified when ``bench.near``; with no
-    ``truth`` (an unregistered speaker's excerpt) every verdict's p-value is noted."""
+def traced(
+    bench: Bench, clip: np.ndarray, rate: int, lookup: Callable, truth: str | None = None
+) -> list:
+    """The matcher's result, with the near misses verified when ``bench.near`` (on the query's
+    peaks at ``bench.verify_peaks`` a second); with no ``truth`` (an unregistered speaker's
+    excerpt) every verdict's p-value is noted."""
+    peaks = peaks_of(np.asarray(clip, dtype=np.float32), rate)
     if not bench.near:
         return match(peaks, lookup)
     found, near = keyed_match.match_and_near(peaks, lookup, near=bench.near)
     tests = verify.verdicts(peaks, near, bench.fetch_all)  # as the deployed trace reads them
+    if near and bench.verify_peaks is not None:
+        dense = peaks_of(np.asarray(clip, dtype=np.float32), rate, bench.verify_peaks)
+        denser = verify.verdicts(dense, near, bench.fetch_all)
+        tests = either(tests, denser) if bench.verify_both else denser
     if truth is None:
         bench.other_p.extend(v.p_value for v in tests)
     return found + verify.accepted(tests)
+
+
+def either(tests: list, denser: list) -> list:
+    """Per voice, the lower p of the two peak lists' tests, doubled (Bonferroni for two)."""
+    by_voice: dict[str, list] = {}
+    for v in tests + denser:
+        by_voice.setdefault(v.voice_id, []).append(v)
+    best = (min(vs, key=lambda v: v.p_value) for vs in by_voice.values())
+    return [dataclasses.replace(v, p_value=min(1.0, 2 * v.p_value)) for v in best]
 
 
 def register(registered: dict[str, corpus.Recording], rng: np.random.Generator) -> Bench:
@@ -311,7 +334,6 @@ def recall(bench: Bench, name: str, distort: Distortion | None, queries: int) ->
         clip, rate = (picked[0], SR) if distort is None else distort(picked[0], bench.rng)
         if name == "gain -20 dB" and decode_rejects(clip) == "no_speech":
             bench.rejected_quiet += 1  # matched below all the same, on the fingerprint path
-        peaks = peaks_of(np.asarray(clip, dtype=np.float32), rate)
         lookup_s = [0.0]
 
         def lookup(keys: np.ndarray, spent: list[float] = lookup_s) -> Any:
@@ -321,7 +343,7 @@ def recall(bench: Bench, name: str, distort: Distortion | None, queries: int) ->
             return rows
 
         began = time.process_time()
-        result = traced(bench, peaks, lookup, voice)
+        result = traced(bench, clip, rate, lookup, voice)
         bench.cpu_ms.append((time.process_time() - began) * 1000)
         bench.lookup_ms.append(lookup_s[0] * 1000)
         if result and result[0].voice_id != voice:
@@ -346,7 +368,7 @@ def false_positives(bench: Bench, unregistered: list, queries: int) -> tuple[int
             continue
         clips = [picked[0], *(add_noise(picked[0], snr, bench.rng) for snr in bench.noisy_fp)]
         for clip in clips:
-            found += bool(traced(bench, peaks_of(clip, SR), bench.index.lookup))
+            found += bool(traced(bench, clip, SR, bench.index.lookup))
             tests += 1
     return found, tests
 
@@ -389,6 +411,17 @@ def main() -> None:
         default=verify.NULL_SPREAD,
         help="verification's chance rate: the nulls' mean + this many standard deviations",
     )
+    parser.add_argument(
+        "--verify-peaks",
+        type=int,
+        default=None,
+        help="the query's peaks a second for verification (default: the keys' 30)",
+    )
+    parser.add_argument(
+        "--verify-both",
+        action="store_true",
+        help="with --verify-peaks: test on both peak lists, keep the lower p doubled",
+    )
     args = parser.parse_args()
     verify.NULL_SPREAD = args.null_spread
     global HASHES, match, MemoryIndex
@@ -403,6 +436,8 @@ def main() -> None:
     BABBLE[:] = [r.load(SR) for r in unregistered]
     bench.near = args.near if args.algorithm == keyed.ALGORITHM_VERSION else 0
     bench.noisy_fp = args.noisy_fp
+    bench.verify_peaks = args.verify_peaks
+    bench.verify_both = args.verify_both
     rows = {
         name: recall(bench, name, distort, args.queries)
         for name, distort in {**CONDITIONS, "3 s excerpt (clean)": None}.items()

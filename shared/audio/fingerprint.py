@@ -104,8 +104,9 @@ def _max_filter(spec: np.ndarray) -> np.ndarray:
     return _running_max(_running_max(spec, NEIGHBOURHOOD_F, 1), NEIGHBOURHOOD_T, 0)
 
 
-def peaks(spec: np.ndarray, frame_offset: int = 0) -> Peaks:
-    """Local maxima of the speech band, thinned to the strongest per second."""
+def peaks(spec: np.ndarray, frame_offset: int = 0, per_second: int | None = None) -> Peaks:
+    """Local maxima of the speech band, thinned to the strongest ``per_second`` (by default
+    PEAKS_PER_SECOND, the registry's) per second."""
     if spec.shape[0] == 0:
         return Peaks(np.zeros(0, np.int64), np.zeros(0))
     band = spec[:, _BAND]
@@ -117,7 +118,7 @@ def peaks(spec: np.ndarray, frame_offset: int = 0) -> Peaks:
     strength = band[frames, bins]
     # keep the strongest PEAKS_PER_SECOND per block of BLOCK_FRAMES (aligned to absolute frames,
     # so that streaming and one-shot agree)
-    per_block = max(1, int(PEAKS_PER_SECOND))
+    per_block = max(1, int(PEAKS_PER_SECOND if per_second is None else per_second))
     block = (frames + frame_offset) // BLOCK_FRAMES
     order = np.lexsort((-strength, block))
     frames, bins, strength, block = frames[order], bins[order], strength[order], block[order]
@@ -199,13 +200,15 @@ def _hashes_of(
     return (*result, a) if with_anchors else result
 
 
-def peaks_of(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Peaks:
+def peaks_of(
+    samples: np.ndarray, sample_rate: int = SAMPLE_RATE, per_second: int | None = None
+) -> Peaks:
     """One-shot peaks of mono samples (resampled to SAMPLE_RATE when needed)."""
     if sample_rate != SAMPLE_RATE:
         import soxr
 
         samples = soxr.resample(samples, sample_rate, SAMPLE_RATE, quality="HQ")
-    return peaks(log_spectrogram(np.asarray(samples, dtype=np.float32)))
+    return peaks(log_spectrogram(np.asarray(samples, dtype=np.float32)), per_second=per_second)
 
 
 def fingerprint(

@@ -116,3 +116,18 @@ def test_voice_hashes_are_the_index_entries_with_their_algorithm() -> None:
     assert algorithm == ALGORITHM_VERSION == decoded.algorithm
     assert len(hashes) == len(frames) > 0
     assert np.array_equal(hashes, expected_hashes) and np.array_equal(frames, expected_frames)
+
+
+def test_a_denser_peak_list_keeps_the_registry_density_as_its_strongest() -> None:
+    # bench/trace_accuracy.py --verify-peaks: the query's peaks at another density; each block
+    # keeps its strongest, so the registry's 30 a second are among any denser list
+    x = soxr.resample(speechlike(6, SR, seed=4), SR, fp.SAMPLE_RATE)
+    spec = fp.log_spectrogram(x)
+    usual, dense = fp.peaks(spec), fp.peaks(spec, per_second=2 * fp.PEAKS_PER_SECOND)
+    assert len(dense) > 1.3 * len(usual)
+    assert set(zip(usual.frames, usual.hz, strict=True)) <= set(
+        zip(dense.frames, dense.hz, strict=True)
+    )
+    per_block = np.bincount(dense.frames // fp.BLOCK_FRAMES)
+    assert per_block.max() <= 2 * fp.PEAKS_PER_SECOND
+    assert np.array_equal(fp.peaks_of(x, per_second=2 * fp.PEAKS_PER_SECOND).frames, dense.frames)
