@@ -277,18 +277,22 @@ class Bench:
 
 
 def traced(
-    bench: Bench, clip: np.ndarray, rate: int, lookup: Callable, truth: str | None = None
+    bench: Bench,
+    peaks: Any,
+    lookup: Callable,
+    truth: str | None = None,
+    clip: tuple[np.ndarray, int] | None = None,
 ) -> list:
-    """The matcher's result, with the near misses verified when ``bench.near`` (on the query's
-    peaks at ``bench.verify_peaks`` a second); with no ``truth`` (an unregistered speaker's
-    excerpt) every verdict's p-value is noted."""
-    peaks = peaks_of(np.asarray(clip, dtype=np.float32), rate)
+    """The matcher's result, with the near misses verified when ``bench.near`` (also on the
+    ``clip``'s peaks at ``bench.verify_peaks`` a second, if set: their extraction is counted
+    in the caller's CPU, as the trace would spend it); with no ``truth`` (an unregistered
+    speaker's excerpt) every verdict's p-value is noted."""
     if not bench.near:
         return match(peaks, lookup)
     found, near = keyed_match.match_and_near(peaks, lookup, near=bench.near)
     tests = verify.verdicts(peaks, near, bench.fetch_all)  # as the deployed trace reads them
-    if near and bench.verify_peaks is not None:
-        dense = peaks_of(np.asarray(clip, dtype=np.float32), rate, bench.verify_peaks)
+    if near and bench.verify_peaks is not None and clip is not None:
+        dense = peaks_of(np.asarray(clip[0], dtype=np.float32), clip[1], bench.verify_peaks)
         denser = verify.verdicts(dense, near, bench.fetch_all)
         tests = either(tests, denser) if bench.verify_both else denser
     if truth is None:
@@ -342,8 +346,9 @@ def recall(bench: Bench, name: str, distort: Distortion | None, queries: int) ->
             spent[0] += time.process_time() - began
             return rows
 
+        peaks = peaks_of(np.asarray(clip, dtype=np.float32), rate)
         began = time.process_time()
-        result = traced(bench, clip, rate, lookup, voice)
+        result = traced(bench, peaks, lookup, voice, (clip, rate))
         bench.cpu_ms.append((time.process_time() - began) * 1000)
         bench.lookup_ms.append(lookup_s[0] * 1000)
         if result and result[0].voice_id != voice:
@@ -368,7 +373,7 @@ def false_positives(bench: Bench, unregistered: list, queries: int) -> tuple[int
             continue
         clips = [picked[0], *(add_noise(picked[0], snr, bench.rng) for snr in bench.noisy_fp)]
         for clip in clips:
-            found += bool(traced(bench, clip, SR, bench.index.lookup))
+            found += bool(traced(bench, peaks_of(clip, SR), bench.index.lookup, None, (clip, SR)))
             tests += 1
     return found, tests
 
