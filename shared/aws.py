@@ -5,7 +5,7 @@ DynamoDB has its own: the repository in shared/store.py."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from functools import cache
 from pathlib import Path
 from typing import IO, Any
@@ -75,6 +75,18 @@ class S3:
         """Bytes ``start`` to ``end`` inclusive (an HTTP Range)."""
         reply = client("s3").get_object(Bucket=bucket, Key=key, Range=f"bytes={start}-{end}")
         return reply["Body"].read()
+
+    def chunks(
+        self, bucket: str, key: str, start: int, chunk_bytes: int
+    ) -> Generator[bytes, None, None]:
+        """The object from byte ``start`` on (an HTTP Range when ``start`` > 0), streamed
+        ``chunk_bytes`` at a time; the body is closed when the iteration ends or is dropped."""
+        ranged = {"Range": f"bytes={start}-"} if start else {}
+        body = client("s3").get_object(Bucket=bucket, Key=key, **ranged)["Body"]
+        try:
+            yield from body.iter_chunks(chunk_bytes)
+        finally:
+            body.close()
 
     def download(self, bucket: str, key: str, handle: IO[bytes]) -> None:
         client("s3").download_fileobj(bucket, key, handle)

@@ -177,17 +177,21 @@ def _records(chunks: Iterable[bytes], start: int) -> Iterator[tuple[int, bytes]]
         yield at, pending
 
 
+def _bucket_key(location: str) -> tuple[str, str]:
+    """``s3://bucket/key`` → (bucket, key)."""
+    bucket, _, key = location.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
 def _body_records(
     location: str, start: int, chunk_bytes: int
 ) -> Generator[tuple[int, bytes], None, None]:
     """The records of a result CSV in S3 from byte ``start`` on (a ranged GET), streamed."""
-    bucket, _, key = location.removeprefix("s3://").partition("/")
-    ranged = {"Range": f"bytes={start}-"} if start else {}
-    body = client("s3").get_object(Bucket=bucket, Key=key, **ranged)["Body"]
+    chunks = aws.s3.chunks(*_bucket_key(location), start, chunk_bytes)
     try:
-        yield from _records(body.iter_chunks(chunk_bytes), start)
+        yield from _records(chunks, start)
     finally:
-        body.close()
+        chunks.close()
 
 
 def _parsed(records: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, list[str]]]:
@@ -238,8 +242,7 @@ def _typed_rows(
 
 def result_size(location: str) -> int:
     """A query's result CSV's size in bytes (a HeadObject)."""
-    bucket, _, key = location.removeprefix("s3://").partition("/")
-    return int(aws.s3.head(bucket, key)["ContentLength"])
+    return int(aws.s3.head(*_bucket_key(location))["ContentLength"])
 
 
 def record_start(location: str, at: int, chunk_bytes: int | None = None) -> int:
@@ -249,16 +252,15 @@ def record_start(location: str, at: int, chunk_bytes: int | None = None) -> int:
     record and a range's first record is found without reading from the start."""
     if at == 0:
         return 0
-    bucket, _, key = location.removeprefix("s3://").partition("/")
-    body = client("s3").get_object(Bucket=bucket, Key=key, Range=f"bytes={at - 1}-")["Body"]
     position = at - 1
+    chunks = aws.s3.chunks(*_bucket_key(location), position, chunk_bytes or RESULT_CHUNK_BYTES)
     try:
-        for chunk in body.iter_chunks(chunk_bytes or RESULT_CHUNK_BYTES):
+        for chunk in chunks:
             if (found := chunk.find(b"\n")) >= 0:
                 return position + found + 1
             position += len(chunk)
     finally:
-        body.close()
+        chunks.close()
     return position
 
 
