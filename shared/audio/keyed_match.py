@@ -398,6 +398,13 @@ def _log_chance(rate: float, votes: int, span: int, voices: int) -> float:
     return _log_poisson_tail(rate, votes) + math.log(spread) + math.log(trials)
 
 
+def _least_chance(pairs: _Pairs, v: int, votes: int, query_frames: int) -> float:
+    """log p of voice ``v``'s ``votes`` at its least rate (``_least_rate``): the lowest chance
+    the decision could give them, by which the shortcut and the near list rank voices."""
+    span = int(pairs.extent[v]) + query_frames * 2
+    return _log_chance(_least_rate(int(pairs.pairs[v]), span), votes, span, len(pairs.names))
+
+
 def _hopeful(
     pairs: _Pairs,
     hist: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -421,9 +428,7 @@ def _hopeful(
         voice[starts][best >= MIN_VOTES].tolist(), best[best >= MIN_VOTES].tolist(), strict=True
     ):
         if (v, votes) not in seen:
-            span = int(pairs.extent[v]) + query_frames * 2
-            rate = _least_rate(int(pairs.pairs[v]), span)
-            seen[v, votes] = _log_chance(rate, votes, span, len(pairs.names)) < limit
+            seen[v, votes] = _least_chance(pairs, v, votes, query_frames) < limit
         if seen[v, votes]:
             out.append((v, votes))
     return out
@@ -530,9 +535,8 @@ class _Likeliest:
         for v in np.flatnonzero(self.votes).tolist():
             if v in accepted:
                 continue
-            votes, span = int(self.votes[v]), int(pairs.extent[v]) + query_frames * 2
-            rate = _least_rate(int(pairs.pairs[v]), span)
-            log_p = _log_chance(rate, votes, span, len(pairs.names))
+            votes = int(self.votes[v])
+            log_p = _least_chance(pairs, v, votes, query_frames)
             offset = ((int(self.key[v]) & ((1 << 40) - 1)) - (1 << 30)) * OFFSET_BIN
             out.append(Candidate(pairs.names[v], float(self.tempo[v]), offset, votes, log_p))
         return out
