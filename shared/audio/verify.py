@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fingerprint import HOP_S, MIN_HZ, Peaks
-from .keyed_match import OFFSET_BIN, Candidate
+from .keyed_match import OFFSET_BIN, Candidate, _unique
 from .match import Match, _log_poisson_tail
 
 FORMAT = b"AILC"  # constellation bytes: see to_bytes
@@ -210,9 +210,7 @@ def _moments(hits: np.ndarray, q_frames: np.ndarray) -> np.ndarray:
         return np.zeros(hits.shape[0], np.int64)
     cell = (q_frames[cols] // CELL).astype(np.int64)
     cell -= cell.min()
-    # distinct (alignment, cell) by a sort: numpy 2.4's np.unique hashes first, and is slower
-    packed = np.sort(rows.astype(np.int64) * (int(cell.max()) + 1) + cell)
-    marked = packed[np.r_[True, packed[1:] != packed[:-1]]]
+    marked = _unique(rows.astype(np.int64) * (int(cell.max()) + 1) + cell)  # (alignment, cell)
     return np.bincount(marked // (int(cell.max()) + 1), minlength=hits.shape[0])
 
 
