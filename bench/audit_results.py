@@ -195,9 +195,9 @@ def _run_ranges(location: str, count: int, whole: Any) -> None:
     found: list[score.FileMatch] = []
     slowest = 0.0
     for part in range(count):
-        start, end = part * size // count, (part + 1) * size // count
+        start, end = ranges.bounds(part, count, size)
         began = time.perf_counter()
-        scored = score.scored(ranges._owned(location, start, end, size))
+        scored = score.scored(ranges.owned(location, part, count, size))
         seconds = time.perf_counter() - began
         slowest = max(slowest, seconds)
         print(

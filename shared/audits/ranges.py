@@ -104,9 +104,7 @@ def _score(job: dict[str, Any], stats: dict[str, Any], part: int) -> str:
         return "ignored"  # not a range of this audit's result
     if part in done:
         return _gathered(job, stats) if len(done) == ranges else "ignored"
-    size = int(job["score_bytes"])
-    start, end = part * size // ranges, (part + 1) * size // ranges
-    result = score.scored(_owned(stats["output"], start, end, size))
+    result = score.scored(owned(stats["output"], part, ranges, int(job["score_bytes"])))
     body = {"rows": result.rows, "matches": [asdict(m) for m in result.matches]}
     aws.s3.put(
         get_settings().bucket, range_key(job["audit_id"], part, ranges), json.dumps(body).encode()
@@ -131,10 +129,16 @@ def _record(job: dict[str, Any], part: int) -> set[int]:
     return {int(p) for p in reply["Attributes"]["score_done"]}
 
 
-def _owned(location: str, start: int, end: int, size: int) -> Iterator[score.Row]:
-    """The rows of the (file, voice) groups range [start, end) scores: from the first group
-    that starts after its first record (or the result's first, for the first range) through
-    the group under way at the first record at or after ``end``."""
+def bounds(part: int, ranges: int, size: int) -> tuple[int, int]:
+    """Range ``part``'s bytes [start, end) of a result of ``size`` bytes cut in ``ranges``."""
+    return part * size // ranges, (part + 1) * size // ranges
+
+
+def owned(location: str, part: int, ranges: int, size: int) -> Iterator[score.Row]:
+    """The rows of the (file, voice) groups range ``part`` scores (its ``bounds``: [start,
+    end)): from the first group that starts after its first record (or the result's first, for
+    the first range) through the group under way at the first record at or after ``end``."""
+    start, end = bounds(part, ranges, size)
     first = engine.record_start(location, start)
     if first >= size:
         return

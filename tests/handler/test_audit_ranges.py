@@ -199,12 +199,7 @@ def test_a_range_is_any_byte_span_every_group_scored_once(registry: Any) -> None
     location, size = f"s3://{bucket}/{key}", len(text.encode())
     everything = [row for _, row in engine.result_rows_at(location)]
     for count in (1, 2, 3, 7, size // 3, size):
-        cuts = [part * size // count for part in range(count + 1)]
-        owned = [
-            row
-            for part in range(count)
-            for row in ranges._owned(location, cuts[part], cuts[part + 1], size)
-        ]
+        owned = [row for part in range(count) for row in ranges.owned(location, part, count, size)]
         assert owned == everything, count
 
 
