@@ -144,8 +144,14 @@ class Postings:
 
 def _unique(values: np.ndarray) -> np.ndarray:
     """np.unique of a 1-D array (sorted distinct values) by a sort and a comparison: numpy
-    2.4's np.unique hashes first and was 2–6x slower on the tens of thousands of votes here."""
-    ordered = np.sort(values)
+    2.4's np.unique hashes first and was 2–6x slower on the tens of thousands of votes here.
+    Values that fit in 31 bits are sorted as int32, ~1.7x faster than int64 here (the packed
+    votes of a query take ~29 bits); the cast keeps every value."""
+    small = values.dtype.kind in "iu" and len(values) > 0
+    if small and values.min() >= 0 and values.max() < 1 << 31:
+        ordered = np.sort(values.astype(np.int32)).astype(values.dtype)
+    else:
+        ordered = np.sort(values)
     return ordered[_run_starts(ordered)]
 
 
@@ -169,9 +175,12 @@ def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 
 def query_hashes(found: Peaks) -> tuple[np.ndarray, np.ndarray]:
-    """The query's probe keys and anchor frames, capped at MAX_LOOKUPS distinct keys."""
+    """The query's probe keys and anchor frames, capped at MAX_LOOKUPS distinct keys, sorted
+    by key: the one sort the lookup's distinct keys and the search among the postings need."""
     keys, times = query_keys(found)
-    distinct = _unique(keys)
+    by_key = np.argsort(keys, kind="stable")
+    keys, times = keys[by_key], times[by_key]
+    distinct = keys[_run_starts(keys)]
     if len(distinct) <= MAX_LOOKUPS:
         return keys, times
     rng = np.random.default_rng(len(found))  # deterministic for a given query
@@ -513,8 +522,8 @@ def match_and_near(
 ) -> tuple[list[Match], list[Candidate]]:
     """``match``'s result (the same decision), and the ``near`` likeliest voices it did not
     accept (for verify.py's check against their registered peaks), likeliest first."""
-    qk, qt = query_hashes(found)
-    found_pairs = _pairs(qk, qt.astype(np.int64), lookup(_unique(qk))) if len(qk) else None
+    qk, qt = query_hashes(found)  # sorted by key: its distinct keys are its runs' first
+    found_pairs = _pairs(qk, qt.astype(np.int64), lookup(qk[_run_starts(qk)])) if len(qk) else None
     if found_pairs is None:
         return [], []
     pairs = _contenders(found_pairs)
