@@ -279,7 +279,7 @@ def _contenders(pairs: _Pairs) -> _Pairs:
     width = 2 * OFFSET_BIN + math.ceil(stretch) + 1
     coarse = np.floor((pairs.t_reg - pairs.t_query) / width).astype(np.int64)
     keys, counts, _ = _counted(np.sort(_flat(pairs.voice, coarse)))
-    merged = _merged(keys, counts)
+    merged = _merged(keys, counts, (keys[1:] >> 40) == (keys[:-1] >> 40))
     keep = np.isin(pairs.voice, _unique(keys[merged >= MIN_VOTES] >> 40))
     return _Pairs(
         pairs.names,
@@ -321,7 +321,8 @@ class _Histogram:
         return np.sort(self.order[start : start + int(self.merged[key])])
 
 
-def _flat(voice: np.ndarray, bins: np.ndarray) -> np.ndarray:
+def _flat(voice: np.ndarray, bins: np.ndarray | int) -> np.ndarray:
+    """The (voice << 40 | bin) keys, bins offset by 2^30 to stay positive."""
     return voice * (1 << 40) + (bins + (1 << 30))
 
 
@@ -331,29 +332,38 @@ def _counted(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return ordered[begins], np.diff(begins, append=len(ordered)), begins
 
 
-def _merged(keys: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Each key's count plus the next bin's of the same voice (the key one above)."""
+def _merged(keys: np.ndarray, counts: np.ndarray, same_voice: np.ndarray) -> np.ndarray:
+    """Each key's count plus the next bin's of the same voice (the key one above);
+    ``same_voice``: whether each key's voice is the next key's."""
     merged = counts.copy()
-    same_next = ((keys[1:] >> 40) == (keys[:-1] >> 40)) & (keys[1:] - keys[:-1] == 1)
-    merged[:-1] += np.where(same_next, counts[1:], 0)
+    merged[:-1] += counts[1:] * (same_voice & (keys[1:] - keys[:-1] == 1))
     return merged
 
 
-def _histogram(pairs: _Pairs, tempo: float, order: np.ndarray | None = None) -> _Histogram:
+def _histogram(
+    pairs: _Pairs,
+    tempo: float,
+    order: np.ndarray | None = None,
+    base: np.ndarray | None = None,
+) -> _Histogram:
     """The offset histogram of every vote under this tempo factor. ``order``, if given, is a
     permutation of the votes that (nearly) sorts the keys, and is left sorting them: a
     neighbouring tempo moves few votes across a bin edge, so a stable sort of the keys in that
     order is a few merges of sorted runs, several times faster than a sort from scratch (and
-    np.unique, which hashes first); the same keys and counts."""
-    bins = np.floor((pairs.t_reg - tempo * pairs.t_query) / OFFSET_BIN).astype(np.int64)
-    flat = _flat(pairs.voice, bins)
+    np.unique, which hashes first); the same keys and counts. ``base``: each vote's key at bin
+    0 (``_flat(voice, 0)``), the same at every tempo."""
+    offsets = pairs.t_reg - tempo * pairs.t_query
+    flat = np.floor(np.divide(offsets, OFFSET_BIN, out=offsets), out=offsets).astype(np.int64)
+    flat += _flat(pairs.voice, 0) if base is None else base
     if order is None:
         order = np.argsort(flat, kind="stable")
     else:
         order[:] = order[np.argsort(flat[order], kind="stable")]
     keys, counts, begins = _counted(flat[order])
-    merged = _merged(keys, counts)
-    firsts = _run_starts(keys >> 40)
+    voice = keys >> 40
+    same_voice = voice[1:] == voice[:-1]
+    merged = _merged(keys, counts, same_voice)
+    firsts = np.flatnonzero(np.concatenate(([True], ~same_voice))) if len(keys) else begins
     if len(keys) == 0:
         return _Histogram(keys, merged, begins, order, keys, firsts, keys, firsts)
     # each voice's best key in one reduction over (votes, then the lower index) packed in one
@@ -361,7 +371,7 @@ def _histogram(pairs: _Pairs, tempo: float, order: np.ndarray | None = None) -> 
     size = len(keys) + 1
     packed = np.maximum.reduceat(merged * size + (len(keys) - np.arange(len(keys))), firsts)
     best, top = packed // size, len(keys) - packed % size
-    return _Histogram(keys, merged, begins, order, keys[firsts] >> 40, firsts, best, top)
+    return _Histogram(keys, merged, begins, order, voice[firsts], firsts, best, top)
 
 
 def _decide(
@@ -544,9 +554,10 @@ def _vote(
     likeliest = _Likeliest.none(len(pairs.names))
     first = np.floor((pairs.t_reg - TEMPOS[0] * pairs.t_query) / OFFSET_BIN).astype(np.int64)
     order = np.argsort(_flat(pairs.voice, first))  # the first tempo's keys, sorted
+    base = _flat(pairs.voice, 0)
     passes: dict[tuple[int, int], bool] = {}
     for tempo in TEMPOS:
-        hist = _histogram(pairs, tempo, order)
+        hist = _histogram(pairs, tempo, order, base)
         if near:
             likeliest.note(hist, tempo)
         for v, votes in _hopeful(pairs, hist, query_frames, false_alarm, passes):
