@@ -347,7 +347,7 @@ def _histogram(
     base: np.ndarray | None = None,
 ) -> _Histogram:
     """The offset histogram of every vote under this tempo factor. ``order``, if given, is a
-    permutation of the votes that (nearly) sorts the keys, and is left sorting them: a
+    permutation of the votes that (nearly) sorts the keys (the last tempo's ``order``): a
     neighbouring tempo moves few votes across a bin edge, so a stable sort of the keys in that
     order is a few merges of sorted runs, several times faster than a sort from scratch (and
     np.unique, which hashes first); the same keys and counts. ``base``: each vote's key at bin
@@ -358,7 +358,7 @@ def _histogram(
     if order is None:
         order = np.argsort(flat, kind="stable")
     else:
-        order[:] = order[np.argsort(flat[order], kind="stable")]
+        order = order[np.argsort(flat[order], kind="stable")]
     keys, counts, begins = _counted(flat[order])
     voice = keys >> 40
     same_voice = voice[1:] == voice[:-1]
@@ -484,28 +484,93 @@ def _least_chance(pairs: _Pairs, v: int, votes: int, query_frames: int) -> float
     return _log_chance(_least_rate(int(pairs.pairs[v]), span), votes, span, len(pairs.names))
 
 
+# Many voices' least chances are first computed at once, rounded (``_least_chances``): they
+# differ from the scalar ``_least_chance`` only by the rounding of a few logs and exps (under
+# ROUNDING / 1000: tests/unit/audio/test_keyed_vote.py), so wherever a rounded chance lies
+# within ROUNDING of a bar the scalar one is asked: the shortcut's answers and the near list's
+# order and log p stay the scalar chance's.
+ROUNDING = 1e-6
+
+
+def _least_chances(
+    pairs: _Pairs, v: np.ndarray, votes: np.ndarray, query_frames: int
+) -> np.ndarray:
+    """``_least_chance`` of many (voice, votes) at once, up to ROUNDING: the Poisson tail's
+    200 terms as rows of one array (match._log_poisson_tail's sum), not one small numpy
+    expression per voice (~10 µs each, for the ~150 voices of a busy query)."""
+    width = 2 * OFFSET_BIN
+    span = pairs.extent[v] + query_frames * 2
+    rate = np.maximum(pairs.pairs[v] * width / np.maximum(span, width), 0.05)
+    log_rate = np.log(rate)
+    steps = np.cumsum(log_rate[:, None] - np.log(votes[:, None] + np.arange(1.0, 200.0)), 1)
+    top = np.maximum(0.0, steps.max(1, initial=0.0))
+    first = votes * log_rate - rate - np.array([math.lgamma(k + 1) for k in votes.tolist()])
+    tail = first + top + np.log(np.exp(-top) + np.exp(steps - top[:, None]).sum(1))
+    spread = np.log(np.maximum(1.0, span / width))
+    return (
+        np.where(votes > 0, tail, 0.0) + spread + math.log(len(TEMPOS) * max(1, len(pairs.names)))
+    )
+
+
+@dataclass
+class _Bar:
+    """What ``_hopeful`` learnt of each voice across the tempo factors (neither the rate nor the
+    bar depends on the tempo): the most votes known to fail, the fewest known to pass, and the
+    scalar chance's answers where the rounded one was too near the bar. The least chance falls
+    as the votes grow (a Poisson tail), so a rounded chance above the bar by over ROUNDING
+    fails every count up to its own, and one below it by over ROUNDING passes every count from
+    its own up: each voice's answer is then an array comparison at later tempos."""
+
+    fails_upto: np.ndarray
+    passes_from: np.ndarray
+    scalar: dict[tuple[int, int], bool]
+
+    @classmethod
+    def none(cls, voices: int) -> _Bar:
+        return cls(np.zeros(voices, np.int64), np.full(voices, np.iinfo(np.int64).max), {})
+
+    def passing(
+        self, pairs: _Pairs, v: np.ndarray, k: np.ndarray, query_frames: int, limit: float
+    ) -> np.ndarray:
+        """Whether each voice ``v`` (distinct) with ``k`` votes passes the bar at its least
+        chance: the rounded chances of the counts not yet known, in one expression; the
+        scalar chance where a rounded one lies within ROUNDING of the bar."""
+        ask = (k > self.fails_upto[v]) & (k < self.passes_from[v])
+        if ask.any():  # distinct voices: no two updates of one voice collide
+            v_ask, k_ask = v[ask], k[ask]
+            chance = _least_chances(pairs, v_ask, k_ask, query_frames)
+            fails, passes = chance > limit + ROUNDING, chance < limit - ROUNDING
+            self.fails_upto[v_ask[fails]] = k_ask[fails]
+            self.passes_from[v_ask[passes]] = k_ask[passes]
+            near = ~fails & ~passes
+            for one, votes in zip(v_ask[near].tolist(), k_ask[near].tolist(), strict=True):
+                if (one, votes) not in self.scalar:
+                    chance_one = _least_chance(pairs, one, votes, query_frames)
+                    self.scalar[one, votes] = chance_one < limit
+        sure = k >= self.passes_from[v]
+        if self.scalar:
+            pairs_asked = zip(v.tolist(), k.tolist(), strict=True)
+            sure |= np.array([self.scalar.get(pair, False) for pair in pairs_asked], bool)
+        return sure
+
+
 def _hopeful(
     pairs: _Pairs,
     hist: _Histogram,
     query_frames: int,
     false_alarm: float,
-    passes: dict[tuple[int, int], bool] | None = None,
+    bar: _Bar | None = None,
 ) -> list[tuple[int, int]]:
     """(voice, best merged votes) of the voices that could be a match under this tempo. The
     decision's rates are never below ``_least_rate``, it counts at most the bin's votes, and
     the tail grows with the rate and the count, so a voice whose best bin fails even there
-    cannot pass: an exact shortcut past judge(). ``passes`` keeps each (voice, votes) answer
-    for the next tempo factors (neither the rate nor the bar depends on the tempo)."""
-    limit = math.log(false_alarm)
-    seen = {} if passes is None else passes
-    out = []
+    cannot pass: an exact shortcut past judge(). ``bar`` keeps what was learnt for the next
+    tempo factors (see _Bar)."""
+    known = _Bar.none(len(pairs.names)) if bar is None else bar
     enough = hist.best >= MIN_VOTES
-    for v, votes in zip(hist.voice[enough].tolist(), hist.best[enough].tolist(), strict=True):
-        if (v, votes) not in seen:
-            seen[v, votes] = _least_chance(pairs, v, votes, query_frames) < limit
-        if seen[v, votes]:
-            out.append((v, votes))
-    return out
+    v, k = hist.voice[enough], hist.best[enough]
+    hopeful = known.passing(pairs, v, k, query_frames, math.log(false_alarm))
+    return list(zip(v[hopeful].tolist(), k[hopeful].tolist(), strict=True))
 
 
 @dataclass(frozen=True)
@@ -548,19 +613,20 @@ def _vote(
 ) -> tuple[list[Match], list[Candidate]]:
     """The decision on the contenders' votes under every tempo factor, and the ``near``
     likeliest voices it did not accept. Each tempo's histogram is sorted from the previous
-    one's order, and the shortcut's answers are kept across tempos (see _histogram,
-    _hopeful): the same decision at a fraction of the CPU."""
+    one's order, and the shortcut's answers are kept across tempos (see _histogram, _Bar):
+    the same decision at a fraction of the CPU."""
     best: dict[int, Match] = {}
     likeliest = _Likeliest.none(len(pairs.names))
     first = np.floor((pairs.t_reg - TEMPOS[0] * pairs.t_query) / OFFSET_BIN).astype(np.int64)
     order = np.argsort(_flat(pairs.voice, first))  # the first tempo's keys, sorted
     base = _flat(pairs.voice, 0)
-    passes: dict[tuple[int, int], bool] = {}
+    bar = _Bar.none(len(pairs.names))
     for tempo in TEMPOS:
         hist = _histogram(pairs, tempo, order, base)
+        order = hist.order
         if near:
             likeliest.note(hist, tempo)
-        for v, votes in _hopeful(pairs, hist, query_frames, false_alarm, passes):
+        for v, votes in _hopeful(pairs, hist, query_frames, false_alarm, bar):
             current = best.get(v)
             if current is not None and current.votes >= votes:
                 continue
@@ -568,8 +634,7 @@ def _vote(
             if candidate is not None:
                 best[v] = candidate
     matched = sorted(best.values(), key=lambda m: (-m.votes, m.voice_id))
-    rest = sorted(likeliest.candidates(pairs, query_frames, set(best)), key=_rank)
-    return matched, rest[:near]
+    return matched, likeliest.candidates(pairs, query_frames, set(best), near)
 
 
 def _rank(c: Candidate) -> tuple[float, str]:
@@ -598,14 +663,24 @@ class _Likeliest:
         top, v = top[better], v[better]
         self.votes[v], self.tempo[v], self.key[v] = hist.merged[top], tempo, hist.keys[top]
 
-    def candidates(self, pairs: _Pairs, query_frames: int, accepted: set[int]) -> list[Candidate]:
-        """Every noted voice not in ``accepted``, as a Candidate with its chance."""
+    def candidates(
+        self, pairs: _Pairs, query_frames: int, accepted: set[int], near: int
+    ) -> list[Candidate]:
+        """The ``near`` likeliest noted voices not in ``accepted``, as Candidates with their
+        chance, likeliest first. Only the voices whose rounded chance (``_least_chances``) is
+        within 2·ROUNDING of the near-th lowest can be among them: only theirs is computed
+        exactly, which ranks them."""
+        noted = np.flatnonzero(self.votes)
+        noted = noted[~np.isin(noted, list(accepted))]
+        if near <= 0 or len(noted) == 0:
+            return []
+        if len(noted) > near:
+            rounded = _least_chances(pairs, noted, self.votes[noted], query_frames)
+            noted = noted[rounded <= np.partition(rounded, near - 1)[near - 1] + 2 * ROUNDING]
         out = []
-        for v in np.flatnonzero(self.votes).tolist():
-            if v in accepted:
-                continue
+        for v in noted.tolist():
             votes = int(self.votes[v])
             log_p = _least_chance(pairs, v, votes, query_frames)
             offset = ((int(self.key[v]) & ((1 << 40) - 1)) - (1 << 30)) * OFFSET_BIN
             out.append(Candidate(pairs.names[v], float(self.tempo[v]), offset, votes, log_p))
-        return out
+        return sorted(out, key=_rank)[:near]

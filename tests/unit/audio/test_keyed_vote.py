@@ -290,3 +290,43 @@ def test_latest_equals_maximum_at(rows: list[tuple[int, int]], spare: int) -> No
     expected = np.zeros(count, np.int64)
     np.maximum.at(expected, got[:, 0], got[:, 1])
     assert np.array_equal(keyed_match._latest(got[:, 0], got[:, 1], count), expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), voices=st.integers(1, 200), frames=st.integers(30, 8_000))
+def test_the_rounded_least_chances_are_the_scalar_ones_within_a_thousandth_of_rounding(
+    seed: int, voices: int, frames: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    pairs = _votes(seed, voices, 0, 0)
+    pairs.extent[:] = rng.integers(0, 2_000_000, voices)
+    pairs.pairs[:] = rng.integers(1, 200_000, voices)
+    v = rng.integers(0, voices, 300)
+    k = rng.integers(1, 3_000, 300)
+    rounded = keyed_match._least_chances(pairs, v, k, frames)
+    scalar = [keyed_match._least_chance(pairs, a, b, frames) for a, b in zip(v, k, strict=True)]
+    assert np.allclose(rounded, scalar, rtol=0, atol=keyed_match.ROUNDING / 1000)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), voices=st.integers(1, 40), near_the_bar=st.booleans())
+def test_the_bar_answers_every_count_as_the_scalar_chance(
+    seed: int, voices: int, near_the_bar: bool
+) -> None:
+    """Across 13 draws of each voice's best count (as the tempos bring them), the bounds the
+    bar keeps and the scalar fallback give the scalar chance's answer every time, also with the
+    bar set exactly on one count's chance (its rounded chance then lies within ROUNDING)."""
+    rng = np.random.default_rng(seed)
+    pairs = _votes(seed, voices, 0, 0)
+    pairs.pairs[:] = rng.integers(1, 3_000, voices)
+
+    def scalar(v: int, k: int) -> float:
+        return keyed_match._least_chance(pairs, v, k, 320)
+
+    limit = scalar(0, 12) if near_the_bar else math.log(1e-6)
+    bar = keyed_match._Bar.none(voices)
+    for _ in TEMPOS:
+        v = rng.permutation(voices)[: rng.integers(1, voices + 1)]
+        k = rng.integers(MIN_VOTES, 40, len(v))
+        got = bar.passing(pairs, v, k, 320, limit)
+        assert got.tolist() == [scalar(a, b) < limit for a, b in zip(v, k, strict=True)]
