@@ -157,6 +157,10 @@ def test_the_grid_marks_every_cell_within_the_tolerances_of_a_peak() -> None:
             for dq in range(-reach, reach + 1):
                 cells[(rows + df) % len(cells), cols + dq] = True
         assert np.array_equal(grid.cells, cells)
+        frames, pitch = rng.uniform(-50, 4_500, (7, 200)), rng.uniform(-20, 280, (7, 200))
+        rows = (np.round(frames).astype(np.int64) - first) % len(cells)
+        cols = np.clip(np.round(pitch).astype(np.int64) + 8, 0, cells.shape[1] - 1)
+        assert np.array_equal(grid.hits(frames, pitch), cells[rows, cols])
 
 
 def test_alignments_sharing_a_tempo_and_shift_hit_as_listed_one_by_one() -> None:
