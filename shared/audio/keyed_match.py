@@ -146,8 +146,11 @@ def _unique(values: np.ndarray) -> np.ndarray:
     """np.unique of a 1-D array (sorted distinct values) by a sort and a comparison: numpy
     2.4's np.unique hashes first and was 2–6x slower on the tens of thousands of votes here.
     Values that fit in 31 bits are sorted as int32, ~1.7x faster than int64 here (the packed
-    votes of a query take ~29 bits); the cast keeps every value."""
-    small = values.dtype.kind in "iu" and len(values) > 0
+    votes of a query take ~29 bits); the cast keeps every value. Values already distinct and
+    sorted (the keys match_and_near looks up) are only copied."""
+    if len(values) < 2 or bool(np.all(values[1:] > values[:-1])):
+        return values.copy()
+    small = values.dtype.kind in "iu"
     if small and values.min() >= 0 and values.max() < 1 << 31:
         ordered = np.sort(values.astype(np.int32)).astype(values.dtype)
     else:

@@ -243,6 +243,8 @@ def test_histograms_sorted_from_the_last_order_equal_a_fresh_sort(
 def test_unique_equals_numpy_unique(values: list[int]) -> None:
     got = np.array(values, dtype=np.int64)
     assert np.array_equal(_unique(got), np.unique(got))
+    distinct = np.unique(got)  # already sorted and distinct: given back as a copy
+    assert np.array_equal(_unique(distinct), distinct) and _unique(distinct) is not distinct
 
 
 def test_the_memory_index_numbers_the_voices_found_in_order() -> None:
