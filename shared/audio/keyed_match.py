@@ -69,7 +69,7 @@ class MemoryIndex:
         keys = keys[order]
         voices = np.concatenate([p[1] for p in self._parts])[order]
         self._sorted = (keys, voices, np.concatenate([p[2] for p in self._parts])[order])
-        first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else keys
+        first = _run_starts(keys)
         self._starts = (keys[first], np.append(first, len(keys)))
 
     def lookup(self, hashes: np.ndarray) -> Postings:
@@ -144,9 +144,27 @@ class Postings:
 
 def _unique(values: np.ndarray) -> np.ndarray:
     """np.unique of a 1-D array (sorted distinct values) by a sort and a comparison: numpy
-    2.4's np.unique hashes first and was 2–6x slower on the tens of thousands of votes here."""
-    ordered = np.sort(values)
-    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
+    2.4's np.unique hashes first and was 2–6x slower on the tens of thousands of votes here.
+    Values that fit in 31 bits are sorted as int32, ~1.7x faster than int64 here (the packed
+    votes of a query take ~29 bits); the cast keeps every value. Values already distinct and
+    sorted (the keys match_and_near looks up) are only copied."""
+    if len(values) < 2 or bool(np.all(values[1:] > values[:-1])):
+        return values.copy()
+    small = values.dtype.kind in "iu"
+    if small and values.min() >= 0 and values.max() < 1 << 31:
+        ordered = np.sort(values.astype(np.int32)).astype(values.dtype)
+    else:
+        ordered = np.sort(values)
+    return ordered[_run_starts(ordered)]
+
+
+def _run_starts(ordered: np.ndarray) -> np.ndarray:
+    """Where each run of equal values of a sorted array begins. (Not ``np.r_[True, a != b]``:
+    np.r_ parses its index in Python, ~20 µs a call, and the vote made ~60 calls a query.)"""
+    change = np.empty(len(ordered), bool)
+    change[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=change[1:])
+    return np.flatnonzero(change)
 
 
 def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -160,9 +178,12 @@ def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 
 def query_hashes(found: Peaks) -> tuple[np.ndarray, np.ndarray]:
-    """The query's probe keys and anchor frames, capped at MAX_LOOKUPS distinct keys."""
+    """The query's probe keys and anchor frames, capped at MAX_LOOKUPS distinct keys, sorted
+    by key: the one sort the lookup's distinct keys and the search among the postings need."""
     keys, times = query_keys(found)
-    distinct = _unique(keys)
+    by_key = np.argsort(keys, kind="stable")
+    keys, times = keys[by_key], times[by_key]
+    distinct = keys[_run_starts(keys)]
     if len(distinct) <= MAX_LOOKUPS:
         return keys, times
     rng = np.random.default_rng(len(found))  # deterministic for a given query
@@ -222,17 +243,30 @@ def _pairs(
         return None
     # the groups and probes of one anchor are not independent evidence: one vote per pair
     pair = _distinct(got.voices[p_index], qt[q_index], got.times[p_index])
-    extent = np.zeros(len(got.names), dtype=np.int64)
-    np.maximum.at(extent, got.voices, got.times)
     voice = pair[:, 0]
     return _Pairs(
         got.names,
         voice,
         pair[:, 1].astype(np.float64),
         pair[:, 2].astype(np.float64),
-        extent,
+        _latest(got.voices, got.times, len(got.names)),
         np.bincount(voice, minlength=len(got.names)),
     )
+
+
+def _latest(voices: np.ndarray, times: np.ndarray, count: int) -> np.ndarray:
+    """Per voice code below ``count``, its latest time (0 if none). Not ``np.maximum.at``: on
+    postings grouped by key it ran at ~40 ns an item (~1 ms a query); a stable sort of the
+    codes (a radix sort on int16) and a reduction per voice is ~7x faster."""
+    latest = np.zeros(count, np.int64)
+    if len(voices) == 0:
+        return latest
+    small = voices.astype(np.int16) if count <= np.iinfo(np.int16).max else voices
+    by_voice = np.argsort(small, kind="stable")
+    per = np.bincount(voices, minlength=count)
+    has = per > 0
+    latest[has] = np.maximum.reduceat(times[by_voice], (np.cumsum(per) - per)[has])
+    return latest
 
 
 def _contenders(pairs: _Pairs) -> _Pairs:
@@ -247,8 +281,9 @@ def _contenders(pairs: _Pairs) -> _Pairs:
     stretch = max(abs(s - 1.0) for s in TEMPOS) * float(np.ptp(pairs.t_query))
     width = 2 * OFFSET_BIN + math.ceil(stretch) + 1
     coarse = np.floor((pairs.t_reg - pairs.t_query) / width).astype(np.int64)
-    keys, merged = _merged_bins(pairs.voice, coarse)
-    keep = np.isin(pairs.voice, np.unique(keys[merged >= MIN_VOTES] >> 40))
+    keys, counts, _ = _counted(np.sort(_flat(pairs.voice, coarse)))
+    merged = _merged(keys, counts, (keys[1:] >> 40) == (keys[:-1] >> 40))
+    keep = np.isin(pairs.voice, _unique(keys[merged >= MIN_VOTES] >> 40))
     return _Pairs(
         pairs.names,
         pairs.voice[keep],
@@ -259,61 +294,108 @@ def _contenders(pairs: _Pairs) -> _Pairs:
     )
 
 
-def _histogram(
-    pairs: _Pairs, tempo: float, order: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Offset bins of every vote, the (voice << 40 | bin) keys, and each bin's count merged
-    with the next one's (offsets straddle bin edges). ``order``, if given, is a permutation of
-    the votes that (nearly) sorts the keys, and is left sorting them (see _merged_bins)."""
-    bins = np.floor((pairs.t_reg - tempo * pairs.t_query) / OFFSET_BIN).astype(np.int64)
-    return (bins, *_merged_bins(pairs.voice, bins, order))
+@dataclass(frozen=True)
+class _Histogram:
+    """One tempo factor's offset bins. Per non-empty (voice << 40 | bin) key, sorted: its count
+    merged with the next bin's of the same voice (offsets straddle bin edges), and where its
+    votes begin in ``order`` (the permutation of the votes that sorts their keys). Per voice
+    present, ascending: its code, its first key's index (``ends`` closes the last), its most
+    merged votes, and the key holding them (the lowest bin on a tie). The decision, the
+    shortcut and the near list all read this one summary."""
+
+    keys: np.ndarray
+    merged: np.ndarray
+    begins: np.ndarray
+    order: np.ndarray
+    voice: np.ndarray
+    firsts: np.ndarray
+    best: np.ndarray
+    top: np.ndarray
+
+    def rows(self, v: int) -> tuple[int, int, int]:
+        """Voice ``v``'s keys lo … hi − 1 and its best key (``v`` must have votes)."""
+        at = int(np.searchsorted(self.voice, v))
+        hi = int(self.firsts[at + 1]) if at + 1 < len(self.firsts) else len(self.keys)
+        return int(self.firsts[at]), hi, int(self.top[at])
+
+    def votes_of(self, key: int) -> np.ndarray:
+        """The votes (indices, ascending) in the bin pair the key ``key`` (an index) begins."""
+        start = int(self.begins[key])
+        return np.sort(self.order[start : start + int(self.merged[key])])
 
 
-def _merged_bins(
-    voice: np.ndarray, bins: np.ndarray, order: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """The non-empty (voice << 40 | bin) keys, sorted, and each one's count merged with the
-    next bin's of the same voice. With ``order`` (the permutation that sorted the previous
-    tempo's keys, updated in place): a neighbouring tempo moves few votes across a bin edge,
-    so a stable sort of the keys in that order is a few merges of sorted runs, several times
-    faster than a sort from scratch (and np.unique, which hashes first); the same keys and
-    counts."""
-    flat = voice * (1 << 40) + (bins + (1 << 30))
-    if len(flat) == 0:
-        return flat, flat
-    if order is None:
-        ordered = np.sort(flat)
-    else:
-        order[:] = order[np.argsort(flat[order], kind="stable")]
-        ordered = flat[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    keys, counts = ordered[starts], np.diff(np.append(starts, len(ordered)))
+def _flat(voice: np.ndarray, bins: np.ndarray | int) -> np.ndarray:
+    """The (voice << 40 | bin) keys, bins offset by 2^30 to stay positive."""
+    return voice * (1 << 40) + (bins + (1 << 30))
+
+
+def _counted(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct values of a sorted array, their counts, and where each one's run begins."""
+    begins = _run_starts(ordered)
+    return ordered[begins], np.diff(begins, append=len(ordered)), begins
+
+
+def _merged(keys: np.ndarray, counts: np.ndarray, same_voice: np.ndarray) -> np.ndarray:
+    """Each key's count plus the next bin's of the same voice (the key one above);
+    ``same_voice``: whether each key's voice is the next key's."""
     merged = counts.copy()
-    same_next = ((keys[1:] >> 40) == (keys[:-1] >> 40)) & (keys[1:] - keys[:-1] == 1)
-    merged[:-1] += np.where(same_next, counts[1:], 0)
-    return keys, merged
+    merged[:-1] += counts[1:] * (same_voice & (keys[1:] - keys[:-1] == 1))
+    return merged
+
+
+def _histogram(
+    pairs: _Pairs,
+    tempo: float,
+    order: np.ndarray | None = None,
+    base: np.ndarray | None = None,
+) -> _Histogram:
+    """The offset histogram of every vote under this tempo factor. ``order``, if given, is a
+    permutation of the votes that (nearly) sorts the keys (the last tempo's ``order``): a
+    neighbouring tempo moves few votes across a bin edge, so a stable sort of the keys in that
+    order is a few merges of sorted runs, several times faster than a sort from scratch (and
+    np.unique, which hashes first); the same keys and counts. ``base``: each vote's key at bin
+    0 (``_flat(voice, 0)``), the same at every tempo."""
+    offsets = pairs.t_reg - tempo * pairs.t_query
+    flat = np.floor(np.divide(offsets, OFFSET_BIN, out=offsets), out=offsets).astype(np.int64)
+    flat += _flat(pairs.voice, 0) if base is None else base
+    if order is None:
+        order = np.argsort(flat, kind="stable")
+    else:
+        order = order[np.argsort(flat[order], kind="stable")]
+    keys, counts, begins = _counted(flat[order])
+    voice = keys >> 40
+    same_voice = voice[1:] == voice[:-1]
+    merged = _merged(keys, counts, same_voice)
+    firsts = np.flatnonzero(np.concatenate(([True], ~same_voice))) if len(keys) else begins
+    if len(keys) == 0:
+        return _Histogram(keys, merged, begins, order, keys, firsts, keys, firsts)
+    # each voice's best key in one reduction over (votes, then the lower index) packed in one
+    # integer, instead of a maximum, a comparison with it and a first-of-each-run
+    size = len(keys) + 1
+    packed = np.maximum.reduceat(merged * size + (len(keys) - np.arange(len(keys))), firsts)
+    best, top = packed // size, len(keys) - packed % size
+    return _Histogram(keys, merged, begins, order, voice[firsts], firsts, best, top)
 
 
 def _decide(
     pairs: _Pairs,
     tempo: float,
-    hist: tuple[np.ndarray, np.ndarray, np.ndarray],
+    hist: _Histogram,
     v: int,
     query_frames: int,
     false_alarm: float,
 ) -> Match | None:
-    bins, keys, merged = hist
-    rows = np.nonzero((keys >> 40) == v)[0]
-    top = int(rows[np.argmax(merged[rows])])
-    bin_value = int(keys[top] & ((1 << 40) - 1)) - (1 << 30)
+    lo, hi, top = hist.rows(v)
+    merged = hist.merged
 
     def best_pairs() -> tuple[np.ndarray, np.ndarray]:
-        in_bin = (pairs.voice == v) & ((bins == bin_value) | (bins == bin_value + 1))
+        in_bin = hist.votes_of(top)
         return pairs.t_query[in_bin], pairs.t_reg[in_bin]
 
     evidence = Evidence(
         votes=int(merged[top]),
-        others=merged[rows[np.abs(rows - top) > 1]],
+        # the voice's other bins, in bin order, but the best one's two neighbours
+        others=np.concatenate([merged[lo : max(lo, top - 1)], merged[top + 2 : hi]]),
         pairs=int(pairs.pairs[v]),
         extent=int(pairs.extent[v]),
         query_frames=query_frames,
@@ -405,33 +487,93 @@ def _least_chance(pairs: _Pairs, v: int, votes: int, query_frames: int) -> float
     return _log_chance(_least_rate(int(pairs.pairs[v]), span), votes, span, len(pairs.names))
 
 
+# Many voices' least chances are first computed at once, rounded (``_least_chances``): they
+# differ from the scalar ``_least_chance`` only by the rounding of a few logs and exps (under
+# ROUNDING / 1000: tests/unit/audio/test_keyed_vote.py), so wherever a rounded chance lies
+# within ROUNDING of a bar the scalar one is asked: the shortcut's answers and the near list's
+# order and log p stay the scalar chance's.
+ROUNDING = 1e-6
+
+
+def _least_chances(
+    pairs: _Pairs, v: np.ndarray, votes: np.ndarray, query_frames: int
+) -> np.ndarray:
+    """``_least_chance`` of many (voice, votes) at once, up to ROUNDING: the Poisson tail's
+    200 terms as rows of one array (match._log_poisson_tail's sum), not one small numpy
+    expression per voice (~10 µs each, for the ~150 voices of a busy query)."""
+    width = 2 * OFFSET_BIN
+    span = pairs.extent[v] + query_frames * 2
+    rate = np.maximum(pairs.pairs[v] * width / np.maximum(span, width), 0.05)
+    log_rate = np.log(rate)
+    steps = np.cumsum(log_rate[:, None] - np.log(votes[:, None] + np.arange(1.0, 200.0)), 1)
+    top = np.maximum(0.0, steps.max(1, initial=0.0))
+    first = votes * log_rate - rate - np.array([math.lgamma(k + 1) for k in votes.tolist()])
+    tail = first + top + np.log(np.exp(-top) + np.exp(steps - top[:, None]).sum(1))
+    spread = np.log(np.maximum(1.0, span / width))
+    return (
+        np.where(votes > 0, tail, 0.0) + spread + math.log(len(TEMPOS) * max(1, len(pairs.names)))
+    )
+
+
+@dataclass
+class _Bar:
+    """What ``_hopeful`` learnt of each voice across the tempo factors (neither the rate nor the
+    bar depends on the tempo): the most votes known to fail, the fewest known to pass, and the
+    scalar chance's answers where the rounded one was too near the bar. The least chance falls
+    as the votes grow (a Poisson tail), so a rounded chance above the bar by over ROUNDING
+    fails every count up to its own, and one below it by over ROUNDING passes every count from
+    its own up: each voice's answer is then an array comparison at later tempos."""
+
+    fails_upto: np.ndarray
+    passes_from: np.ndarray
+    scalar: dict[tuple[int, int], bool]
+
+    @classmethod
+    def none(cls, voices: int) -> _Bar:
+        return cls(np.zeros(voices, np.int64), np.full(voices, np.iinfo(np.int64).max), {})
+
+    def passing(
+        self, pairs: _Pairs, v: np.ndarray, k: np.ndarray, query_frames: int, limit: float
+    ) -> np.ndarray:
+        """Whether each voice ``v`` (distinct) with ``k`` votes passes the bar at its least
+        chance: the rounded chances of the counts not yet known, in one expression; the
+        scalar chance where a rounded one lies within ROUNDING of the bar."""
+        ask = (k > self.fails_upto[v]) & (k < self.passes_from[v])
+        if ask.any():  # distinct voices: no two updates of one voice collide
+            v_ask, k_ask = v[ask], k[ask]
+            chance = _least_chances(pairs, v_ask, k_ask, query_frames)
+            fails, passes = chance > limit + ROUNDING, chance < limit - ROUNDING
+            self.fails_upto[v_ask[fails]] = k_ask[fails]
+            self.passes_from[v_ask[passes]] = k_ask[passes]
+            near = ~fails & ~passes
+            for one, votes in zip(v_ask[near].tolist(), k_ask[near].tolist(), strict=True):
+                if (one, votes) not in self.scalar:
+                    chance_one = _least_chance(pairs, one, votes, query_frames)
+                    self.scalar[one, votes] = chance_one < limit
+        sure = k >= self.passes_from[v]
+        if self.scalar:
+            pairs_asked = zip(v.tolist(), k.tolist(), strict=True)
+            sure |= np.array([self.scalar.get(pair, False) for pair in pairs_asked], bool)
+        return sure
+
+
 def _hopeful(
     pairs: _Pairs,
-    hist: tuple[np.ndarray, np.ndarray, np.ndarray],
+    hist: _Histogram,
     query_frames: int,
     false_alarm: float,
-    passes: dict[tuple[int, int], bool] | None = None,
+    bar: _Bar | None = None,
 ) -> list[tuple[int, int]]:
     """(voice, best merged votes) of the voices that could be a match under this tempo. The
     decision's rates are never below ``_least_rate``, it counts at most the bin's votes, and
     the tail grows with the rate and the count, so a voice whose best bin fails even there
-    cannot pass: an exact shortcut past judge(). ``passes`` keeps each (voice, votes) answer
-    for the next tempo factors (neither the rate nor the bar depends on the tempo)."""
-    _, keys, merged = hist
-    voice = keys >> 40
-    starts = np.flatnonzero(np.r_[True, voice[1:] != voice[:-1]])
-    best = np.maximum.reduceat(merged, starts)
-    limit = math.log(false_alarm)
-    seen = {} if passes is None else passes
-    out = []
-    for v, votes in zip(
-        voice[starts][best >= MIN_VOTES].tolist(), best[best >= MIN_VOTES].tolist(), strict=True
-    ):
-        if (v, votes) not in seen:
-            seen[v, votes] = _least_chance(pairs, v, votes, query_frames) < limit
-        if seen[v, votes]:
-            out.append((v, votes))
-    return out
+    cannot pass: an exact shortcut past judge(). ``bar`` keeps what was learnt for the next
+    tempo factors (see _Bar)."""
+    known = _Bar.none(len(pairs.names)) if bar is None else bar
+    enough = hist.best >= MIN_VOTES
+    v, k = hist.voice[enough], hist.best[enough]
+    hopeful = known.passing(pairs, v, k, query_frames, math.log(false_alarm))
+    return list(zip(v[hopeful].tolist(), k[hopeful].tolist(), strict=True))
 
 
 @dataclass(frozen=True)
@@ -458,8 +600,8 @@ def match_and_near(
 ) -> tuple[list[Match], list[Candidate]]:
     """``match``'s result (the same decision), and the ``near`` likeliest voices it did not
     accept (for verify.py's check against their registered peaks), likeliest first."""
-    qk, qt = query_hashes(found)
-    found_pairs = _pairs(qk, qt.astype(np.int64), lookup(_unique(qk))) if len(qk) else None
+    qk, qt = query_hashes(found)  # sorted by key: its distinct keys are its runs' first
+    found_pairs = _pairs(qk, qt.astype(np.int64), lookup(qk[_run_starts(qk)])) if len(qk) else None
     if found_pairs is None:
         return [], []
     pairs = _contenders(found_pairs)
@@ -474,18 +616,20 @@ def _vote(
 ) -> tuple[list[Match], list[Candidate]]:
     """The decision on the contenders' votes under every tempo factor, and the ``near``
     likeliest voices it did not accept. Each tempo's histogram is sorted from the previous
-    one's order, and the shortcut's answers are kept across tempos (see _merged_bins,
-    _hopeful): the same decision at a fraction of the CPU."""
+    one's order, and the shortcut's answers are kept across tempos (see _histogram, _Bar):
+    the same decision at a fraction of the CPU."""
     best: dict[int, Match] = {}
     likeliest = _Likeliest.none(len(pairs.names))
     first = np.floor((pairs.t_reg - TEMPOS[0] * pairs.t_query) / OFFSET_BIN).astype(np.int64)
-    order = np.argsort(pairs.voice * (1 << 40) + first)  # the first tempo's keys, sorted
-    passes: dict[tuple[int, int], bool] = {}
+    order = np.argsort(_flat(pairs.voice, first))  # the first tempo's keys, sorted
+    base = _flat(pairs.voice, 0)
+    bar = _Bar.none(len(pairs.names))
     for tempo in TEMPOS:
-        hist = _histogram(pairs, tempo, order)
+        hist = _histogram(pairs, tempo, order, base)
+        order = hist.order
         if near:
             likeliest.note(hist, tempo)
-        for v, votes in _hopeful(pairs, hist, query_frames, false_alarm, passes):
+        for v, votes in _hopeful(pairs, hist, query_frames, false_alarm, bar):
             current = best.get(v)
             if current is not None and current.votes >= votes:
                 continue
@@ -493,8 +637,7 @@ def _vote(
             if candidate is not None:
                 best[v] = candidate
     matched = sorted(best.values(), key=lambda m: (-m.votes, m.voice_id))
-    rest = sorted(likeliest.candidates(pairs, query_frames, set(best)), key=_rank)
-    return matched, rest[:near]
+    return matched, likeliest.candidates(pairs, query_frames, set(best), near)
 
 
 def _rank(c: Candidate) -> tuple[float, str]:
@@ -514,29 +657,33 @@ class _Likeliest:
     def none(cls, voices: int) -> _Likeliest:
         return cls(np.zeros(voices, np.int64), np.ones(voices), np.zeros(voices, np.int64))
 
-    def note(self, hist: tuple[np.ndarray, np.ndarray, np.ndarray], tempo: float) -> None:
-        _, keys, merged = hist
-        if len(keys) == 0:
-            return
-        voice = keys >> 40
-        starts = np.flatnonzero(np.r_[True, voice[1:] != voice[:-1]])
-        segment = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(keys))))
-        at_best = np.flatnonzero(merged == np.maximum.reduceat(merged, starts)[segment])
-        # each voice's best bin pair, the lowest bin on a tie
-        first = at_best[np.r_[True, segment[at_best][1:] != segment[at_best][:-1]]]
-        first = first[merged[first] >= MIN_VOTES]
-        better = first[merged[first] > self.votes[voice[first]]]
-        v = voice[better]
-        self.votes[v], self.tempo[v], self.key[v] = merged[better], tempo, keys[better]
+    def note(self, hist: _Histogram, tempo: float) -> None:
+        """Each voice's best bin pair under ``tempo`` (the histogram's summary, the lowest bin
+        on a tie), where it has more votes than under the tempo factors before."""
+        top = hist.top[hist.best >= MIN_VOTES]
+        v = hist.voice[hist.best >= MIN_VOTES]
+        better = hist.merged[top] > self.votes[v]
+        top, v = top[better], v[better]
+        self.votes[v], self.tempo[v], self.key[v] = hist.merged[top], tempo, hist.keys[top]
 
-    def candidates(self, pairs: _Pairs, query_frames: int, accepted: set[int]) -> list[Candidate]:
-        """Every noted voice not in ``accepted``, as a Candidate with its chance."""
+    def candidates(
+        self, pairs: _Pairs, query_frames: int, accepted: set[int], near: int
+    ) -> list[Candidate]:
+        """The ``near`` likeliest noted voices not in ``accepted``, as Candidates with their
+        chance, likeliest first. Only the voices whose rounded chance (``_least_chances``) is
+        within 2·ROUNDING of the near-th lowest can be among them: only theirs is computed
+        exactly, which ranks them."""
+        noted = np.flatnonzero(self.votes)
+        noted = noted[~np.isin(noted, list(accepted))]
+        if near <= 0 or len(noted) == 0:
+            return []
+        if len(noted) > near:
+            rounded = _least_chances(pairs, noted, self.votes[noted], query_frames)
+            noted = noted[rounded <= np.partition(rounded, near - 1)[near - 1] + 2 * ROUNDING]
         out = []
-        for v in np.flatnonzero(self.votes).tolist():
-            if v in accepted:
-                continue
+        for v in noted.tolist():
             votes = int(self.votes[v])
             log_p = _least_chance(pairs, v, votes, query_frames)
             offset = ((int(self.key[v]) & ((1 << 40) - 1)) - (1 << 30)) * OFFSET_BIN
             out.append(Candidate(pairs.names[v], float(self.tempo[v]), offset, votes, log_p))
-        return out
+        return sorted(out, key=_rank)[:near]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fingerprint import HOP_S, MIN_HZ, Peaks
-from .keyed_match import OFFSET_BIN, Candidate, _unique
+from .keyed_match import OFFSET_BIN, Candidate, _run_starts
 from .match import Match, _log_poisson_tail
 
 FORMAT = b"AILC"  # constellation bytes: see to_bytes
@@ -153,15 +153,19 @@ class _Grid:
         rows = part.frames.astype(np.int64) - first
         cols = part.pitch.astype(np.int64) + 2 * QUARTERS
         reach = round(SEMITONE_TOL * QUARTERS)
-        for df in range(-FRAME_TOL, FRAME_TOL + 1):
-            for dq in range(-reach, reach + 1):
-                cells[(rows + df) % len(cells), cols + dq] = True
+        # every (frame, pitch) within the tolerances of a peak, as flat indices set at once
+        # (one scatter, not one per pair of steps)
+        near_rows = (rows[None, :] + np.arange(-FRAME_TOL, FRAME_TOL + 1)[:, None]) % len(cells)
+        near_cols = cols[None, :] + np.arange(-reach, reach + 1)[:, None]
+        flat = near_rows[:, None, :] * cells.shape[1] + near_cols[None, :, :]
+        cells.reshape(-1)[flat.reshape(-1)] = True
         return cls(first, cells)
 
     def hits(self, frames: np.ndarray, pitch: np.ndarray) -> np.ndarray:
         rows = (np.round(frames).astype(np.int64) - self.first) % len(self.cells)
         cols = np.clip(np.round(pitch).astype(np.int64) + 2 * QUARTERS, 0, self.cells.shape[1] - 1)
-        return self.cells[rows, cols]
+        # the same cells by flat index: ~1.7x faster than numpy's 2-D fancy indexing here
+        return self.cells.reshape(-1)[rows * self.cells.shape[1] + cols]
 
 
 @dataclass(frozen=True)
@@ -196,22 +200,36 @@ def _counts(
     grid: _Grid, q_frames: np.ndarray, q_pitch: np.ndarray, tries: list[tuple[float, float, float]]
 ) -> np.ndarray:
     """The hits of every query peak under every alignment: (alignments, peaks) booleans."""
-    s = np.array([t[0] for t in tries])[:, None]
-    o = np.array([t[1] for t in tries])[:, None]
-    q = np.array([t[2] for t in tries])[:, None]
-    return grid.hits(o + s * q_frames[None, :], q_pitch[None, :] - q)
+    s, o, q = np.array(tries, np.float64).reshape(-1, 3).T
+    return _hits(grid, q_frames, q_pitch, s, o, q)
+
+
+def _hits(
+    grid: _Grid,
+    q_frames: np.ndarray,
+    q_pitch: np.ndarray,
+    s: np.ndarray | float,
+    o: np.ndarray,
+    q: np.ndarray | float,
+) -> np.ndarray:
+    """``_counts`` for alignments given as columns; a tempo ``s`` or pitch shift ``q`` the
+    same for all (the nulls') may be a scalar: each peak's stretched time or shifted pitch is
+    then computed once (the same values) and broadcast over the alignments."""
+    tempo, shift = np.asarray(s, np.float64), np.asarray(q, np.float64)
+    stretched = tempo[..., None] * q_frames  # (1 or alignments, peaks)
+    return grid.hits(o[:, None] + stretched, q_pitch - shift[..., None])
 
 
 def _moments(hits: np.ndarray, q_frames: np.ndarray) -> np.ndarray:
-    """Per alignment, the distinct CELLs of query time holding a matched peak (sparse: the
-    matched peaks only, whatever the query's span)."""
-    rows, cols = np.nonzero(hits)
-    if len(rows) == 0:
+    """Per alignment, the distinct CELLs of query time holding a matched peak: the peaks
+    grouped by cell once, then per alignment whether any peak of a group hit (dense over
+    (alignments, peaks), which a clip's ≤ MAX_QUERY_FRAMES keep small: no sort of the hits)."""
+    if hits.shape[1] == 0:
         return np.zeros(hits.shape[0], np.int64)
-    cell = (q_frames[cols] // CELL).astype(np.int64)
-    cell -= cell.min()
-    marked = _unique(rows.astype(np.int64) * (int(cell.max()) + 1) + cell)  # (alignment, cell)
-    return np.bincount(marked // (int(cell.max()) + 1), minlength=hits.shape[0])
+    cell = (q_frames // CELL).astype(np.int64)
+    by_cell = np.argsort(cell, kind="stable")
+    groups = _run_starts(cell[by_cell])
+    return np.logical_or.reduceat(hits[:, by_cell], groups, axis=1).sum(1)
 
 
 def reach(found: Peaks, offset: int, bin_frames: int) -> tuple[int, int]:
@@ -247,8 +265,7 @@ def verify(
     best = int(np.argmax(counts))
     s, o, shift = tries[best]
     shifts = NULL_SHIFT + np.linspace(0, room, min(NULLS, room), endpoint=False).astype(np.int64)
-    null_tries = [(s, o + d, shift) for d in shifts]
-    nulls = _moments(_counts(grid, q_frames, q_pitch, null_tries), q_frames)
+    nulls = _moments(_hits(grid, q_frames, q_pitch, s, o + shifts, shift), q_frames)
     rate = max(float(nulls.mean() + NULL_SPREAD * nulls.std()), 0.5)
     log_p = _log_poisson_tail(rate, int(counts[best])) + math.log(len(tries) * max(1, candidates))
     p_value = math.exp(min(0.0, log_p))

@@ -17,6 +17,7 @@ from shared.audio.keyed_match import (
     MIN_VOTES,
     TEMPOS,
     Candidate,
+    Evidence,
     _contenders,
     _decide,
     _distinct,
@@ -26,6 +27,7 @@ from shared.audio.keyed_match import (
     _log_chance,
     _Pairs,
     _unique,
+    judge,
 )
 from shared.audio.match import Match, _log_poisson_tail
 
@@ -56,9 +58,42 @@ def _reaching(pairs: _Pairs) -> set[int]:
     """Voices whose merged offset bins reach MIN_VOTES under some tempo (the full histogram)."""
     found: set[int] = set()
     for tempo in TEMPOS:
-        _, keys, merged = _histogram(pairs, tempo)
+        _, keys, merged = _plain_histogram(pairs, tempo)
         found |= set((keys[merged >= MIN_VOTES] >> 40).tolist())
     return found
+
+
+def _plain_histogram(pairs: _Pairs, tempo: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The histogram as it was first written: every vote's offset bin, np.unique's sorted
+    (voice << 40 | bin) keys and counts, each count merged with the next bin's of its voice."""
+    bins = np.floor((pairs.t_reg - tempo * pairs.t_query) / 3).astype(np.int64)
+    keys, counts = np.unique(pairs.voice * (1 << 40) + (bins + (1 << 30)), return_counts=True)
+    merged = counts.copy()
+    same_next = ((keys[1:] >> 40) == (keys[:-1] >> 40)) & (keys[1:] - keys[:-1] == 1)
+    merged[:-1] += np.where(same_next, counts[1:], 0)
+    return bins, keys, merged
+
+
+def _plain_decide(
+    pairs: _Pairs, tempo: float, plain: tuple[np.ndarray, np.ndarray, np.ndarray], v: int
+) -> Match | None:
+    """The decision on voice ``v`` as first written: its keys found by a mask, its best bin by
+    argmax, the best bin pair's votes by a mask over all the votes."""
+    bins, keys, merged = plain
+    rows = np.nonzero((keys >> 40) == v)[0]
+    top = int(rows[np.argmax(merged[rows])])
+    bin_value = int(keys[top] & ((1 << 40) - 1)) - (1 << 30)
+    in_bin = (pairs.voice == v) & ((bins == bin_value) | (bins == bin_value + 1))
+    evidence = Evidence(
+        votes=int(merged[top]),
+        others=merged[rows[np.abs(rows - top) > 1]],
+        pairs=int(pairs.pairs[v]),
+        extent=int(pairs.extent[v]),
+        query_frames=320,
+        voices=len(pairs.names),
+        tempo=tempo,
+    )
+    return judge(pairs.names[v], evidence, lambda: (pairs.t_query[in_bin], pairs.t_reg[in_bin]))
 
 
 @settings(max_examples=40, deadline=None)
@@ -93,9 +128,11 @@ def test_the_hopeful_shortcut_never_skips_a_voice_the_decision_accepts(
     for tempo in TEMPOS:
         hist = _histogram(pairs, tempo)
         hopeful = dict(_hopeful(pairs, hist, 320, 1e-6))
-        for v in np.unique(hist[1] >> 40).tolist():
+        plain = _plain_histogram(pairs, tempo)
+        for v in hist.voice.tolist():
             decided = _decide(pairs, tempo, hist, v, 320, 1e-6)
             assert decided is None or hopeful.get(v) == decided.votes
+            assert decided == _plain_decide(pairs, tempo, plain, v)
 
 
 def test_contenders_drop_voices_with_only_scattered_votes() -> None:
@@ -127,29 +164,31 @@ def test_poisson_tail_equals_the_plain_sum() -> None:
             assert math.isclose(_log_poisson_tail(rate, k), plain, rel_tol=1e-12, abs_tol=1e-12)
 
 
-def _plain_vote(pairs: _Pairs, query_frames: int, near: int) -> tuple[list[Match], list[Candidate]]:
-    """match_and_near's loop as it was: np.unique's histogram at every tempo, the shortcut
-    asked afresh, and each voice's best bin kept by comparing its chance."""
+def _plain_vote(pairs: _Pairs, near: int) -> tuple[list[Match], list[Candidate]]:
+    """match_and_near's loop as it was first written: np.unique's histogram at every tempo,
+    every voice reaching MIN_VOTES decided by masks (no shortcut), and each voice's best bin
+    kept by comparing its chance."""
     best: dict[int, Match] = {}
     likeliest: dict[int, Candidate] = {}
     for tempo in TEMPOS:
-        hist = _histogram(pairs, tempo)
-        _, keys, merged = hist
+        plain = _plain_histogram(pairs, tempo)
+        _, keys, merged = plain
         voice = keys >> 40
         order = np.lexsort((-merged, voice))
         first = order[np.r_[True, voice[order][1:] != voice[order][:-1]]]
         for key, votes in zip(keys[first].tolist(), merged[first].tolist(), strict=True):
-            v, span = key >> 40, int(pairs.extent[key >> 40]) + query_frames * 2
+            v, span = key >> 40, int(pairs.extent[key >> 40]) + 320 * 2
             log_p = _log_chance(
                 _least_rate(int(pairs.pairs[v]), span), votes, span, len(pairs.names)
             )
-            if votes >= MIN_VOTES and (v not in likeliest or log_p < likeliest[v].log_p):
+            if votes < MIN_VOTES:
+                continue
+            if v not in likeliest or log_p < likeliest[v].log_p:
                 offset = ((key & ((1 << 40) - 1)) - (1 << 30)) * 3
                 likeliest[v] = Candidate(pairs.names[v], tempo, offset, votes, log_p)
-        for v, votes in _hopeful(pairs, hist, query_frames, 1e-6):
             current = best.get(v)
             if current is None or current.votes < votes:
-                decided = _decide(pairs, tempo, hist, v, query_frames, 1e-6)
+                decided = _plain_decide(pairs, tempo, plain, v)
                 best.update({} if decided is None else {v: decided})
     matched = sorted(best.values(), key=lambda m: (-m.votes, m.voice_id))
     rest = [c for v, c in likeliest.items() if v not in best]
@@ -168,7 +207,7 @@ def test_the_vote_decides_and_ranks_as_the_plain_loop(
 ) -> None:
     pairs = _contenders(_votes(seed, voices, chance, planted))
     if len(pairs.voice):
-        assert keyed_match._vote(pairs, 320, 1e-6, near=5) == _plain_vote(pairs, 320, near=5)
+        assert keyed_match._vote(pairs, 320, 1e-6, near=5) == _plain_vote(pairs, near=5)
 
 
 @settings(max_examples=40, deadline=None)
@@ -181,12 +220,22 @@ def test_the_vote_decides_and_ranks_as_the_plain_loop(
 def test_histograms_sorted_from_the_last_order_equal_a_fresh_sort(
     seed: int, voices: int, chance: int, planted: int
 ) -> None:
+    """Each tempo's histogram, sorted afresh or from the last tempo's order, has np.unique's
+    keys and merged counts; its summary names each voice's most votes at its lowest bin, and
+    its best bin pair's votes are those a mask over all the votes selects."""
     pairs = _votes(seed, voices, chance, planted)
     order = np.arange(len(pairs.voice))[::-1].copy()  # any permutation to begin with
     for tempo in TEMPOS:
-        fresh, again = _histogram(pairs, tempo), _histogram(pairs, tempo, order)
-        for a, b in zip(fresh, again, strict=True):
-            assert np.array_equal(a, b)
+        bins, keys, merged = _plain_histogram(pairs, tempo)
+        for hist in (_histogram(pairs, tempo), _histogram(pairs, tempo, order)):
+            assert np.array_equal(hist.keys, keys) and np.array_equal(hist.merged, merged)
+            assert hist.voice.tolist() == sorted(set((keys >> 40).tolist()))
+            for v, most, top in zip(hist.voice, hist.best, hist.top, strict=True):
+                rows = np.flatnonzero((keys >> 40) == v)
+                assert top == rows[np.argmax(merged[rows])] and most == merged[top]
+                b = (keys[top] & ((1 << 40) - 1)) - (1 << 30)
+                in_bin = np.flatnonzero((pairs.voice == v) & ((bins == b) | (bins == b + 1)))
+                assert np.array_equal(hist.votes_of(int(top)), in_bin)
 
 
 @settings(max_examples=60, deadline=None)
@@ -194,6 +243,8 @@ def test_histograms_sorted_from_the_last_order_equal_a_fresh_sort(
 def test_unique_equals_numpy_unique(values: list[int]) -> None:
     got = np.array(values, dtype=np.int64)
     assert np.array_equal(_unique(got), np.unique(got))
+    distinct = np.unique(got)  # already sorted and distinct: given back as a copy
+    assert np.array_equal(_unique(distinct), distinct) and _unique(distinct) is not distinct
 
 
 def test_the_memory_index_numbers_the_voices_found_in_order() -> None:
@@ -228,3 +279,56 @@ def test_pairs_are_every_distinct_vote_of_the_query_keys(
     names = [got.names[v] for v in got.voice]
     found = set(zip(names, got.t_query.astype(int), got.t_reg.astype(int), strict=True))
     assert found == expected and len(got.voice) == len(expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 300), st.integers(0, 2**40)), max_size=300),
+    st.integers(0, 40),
+)
+def test_latest_equals_maximum_at(rows: list[tuple[int, int]], spare: int) -> None:
+    got = np.array(rows, dtype=np.int64).reshape(-1, 2)
+    count = int(got[:, 0].max() + 1 if len(got) else 0) + spare
+    expected = np.zeros(count, np.int64)
+    np.maximum.at(expected, got[:, 0], got[:, 1])
+    assert np.array_equal(keyed_match._latest(got[:, 0], got[:, 1], count), expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), voices=st.integers(1, 200), frames=st.integers(30, 8_000))
+def test_the_rounded_least_chances_are_the_scalar_ones_within_a_thousandth_of_rounding(
+    seed: int, voices: int, frames: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    pairs = _votes(seed, voices, 0, 0)
+    pairs.extent[:] = rng.integers(0, 2_000_000, voices)
+    pairs.pairs[:] = rng.integers(1, 200_000, voices)
+    v = rng.integers(0, voices, 300)
+    k = rng.integers(1, 3_000, 300)
+    rounded = keyed_match._least_chances(pairs, v, k, frames)
+    scalar = [keyed_match._least_chance(pairs, a, b, frames) for a, b in zip(v, k, strict=True)]
+    assert np.allclose(rounded, scalar, rtol=0, atol=keyed_match.ROUNDING / 1000)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), voices=st.integers(1, 40), near_the_bar=st.booleans())
+def test_the_bar_answers_every_count_as_the_scalar_chance(
+    seed: int, voices: int, near_the_bar: bool
+) -> None:
+    """Across 13 draws of each voice's best count (as the tempos bring them), the bounds the
+    bar keeps and the scalar fallback give the scalar chance's answer every time, also with the
+    bar set exactly on one count's chance (its rounded chance then lies within ROUNDING)."""
+    rng = np.random.default_rng(seed)
+    pairs = _votes(seed, voices, 0, 0)
+    pairs.pairs[:] = rng.integers(1, 3_000, voices)
+
+    def scalar(v: int, k: int) -> float:
+        return keyed_match._least_chance(pairs, v, k, 320)
+
+    limit = scalar(0, 12) if near_the_bar else math.log(1e-6)
+    bar = keyed_match._Bar.none(voices)
+    for _ in TEMPOS:
+        v = rng.permutation(voices)[: rng.integers(1, voices + 1)]
+        k = rng.integers(MIN_VOTES, 40, len(v))
+        got = bar.passing(pairs, v, k, 320, limit)
+        assert got.tolist() == [scalar(a, b) < limit for a, b in zip(v, k, strict=True)]

@@ -132,6 +132,49 @@ def test_moments_count_distinct_cells_of_matched_peaks() -> None:
     dense = [len(np.unique(frames[row] // verify.CELL)) for row in hits]
     assert verify._moments(hits, frames).tolist() == dense
     assert verify._moments(np.zeros((3, 300), bool), frames).tolist() == [0, 0, 0]
+    shuffled = rng.permutation(300)  # peaks in any order, several a frame
+    dense = [len(np.unique(frames[shuffled][row] // verify.CELL)) for row in hits]
+    assert verify._moments(hits, frames[shuffled]).tolist() == dense
+
+
+def _stars(rng: np.random.Generator, peaks: int) -> verify.Constellation:
+    frames = np.sort(rng.integers(0, 4_000, peaks)).astype(np.uint32)
+    return verify.Constellation(frames, rng.integers(0, 256, peaks).astype(np.uint8))
+
+
+def test_the_grid_marks_every_cell_within_the_tolerances_of_a_peak() -> None:
+    """The one-scatter grid equals one assignment per (frame step, pitch step), as first
+    written, circular rows included."""
+    rng = np.random.default_rng(5)
+    stars = _stars(rng, 900)
+    for first, last in ((0, 4_000), (1_000, 2_500), (3_990, 4_200)):
+        grid = verify._Grid.of(stars, first, last)
+        cells = np.zeros_like(grid.cells)
+        part = verify.window(stars, first, last)
+        rows, cols = part.frames.astype(np.int64) - first, part.pitch.astype(np.int64) + 8
+        reach = round(verify.SEMITONE_TOL * verify.QUARTERS)
+        for df in range(-verify.FRAME_TOL, verify.FRAME_TOL + 1):
+            for dq in range(-reach, reach + 1):
+                cells[(rows + df) % len(cells), cols + dq] = True
+        assert np.array_equal(grid.cells, cells)
+        frames, pitch = rng.uniform(-50, 4_500, (7, 200)), rng.uniform(-20, 280, (7, 200))
+        rows = (np.round(frames).astype(np.int64) - first) % len(cells)
+        cols = np.clip(np.round(pitch).astype(np.int64) + 8, 0, cells.shape[1] - 1)
+        assert np.array_equal(grid.hits(frames, pitch), cells[rows, cols])
+
+
+def test_alignments_sharing_a_tempo_and_shift_hit_as_listed_one_by_one() -> None:
+    """The nulls' hits (one tempo and pitch shift, many offsets, computed once per peak and
+    broadcast) equal the hits of the same alignments listed as (tempo, offset, shift)."""
+    rng = np.random.default_rng(6)
+    grid = verify._Grid.of(_stars(rng, 900), 0, 4_000)
+    frames = rng.integers(0, 320, 150).astype(np.float64)
+    pitch = rng.uniform(0, 224, 150)
+    for tempo, shift in ((1.0, 0.0), (0.97, -2.109), (1.05, 3.381)):
+        offsets = 17.0 + rng.integers(62, 3_000, 96)
+        listed = [(tempo, float(o), shift) for o in offsets]
+        shared = verify._hits(grid, frames, pitch, tempo, offsets, shift)
+        assert np.array_equal(shared, verify._counts(grid, frames, pitch, listed))
 
 
 def test_the_chance_rate_is_the_nulls_mean_raised_by_their_spread(
