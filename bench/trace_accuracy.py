@@ -14,6 +14,7 @@ Synthetic speech (espeak-ng) is reported apart: it is far easier than real voice
 
     .venv/bin/python bench/trace_accuracy.py [--queries 100] [--json] [--algorithm tri-speech-3]
         [--near 5] [--noisy-fp 0 10] [--null-spread 1] [--verify-peaks 30 [--verify-both]]
+        [--salient-db 15 [--salient-verify]]
 
 ``--near`` is how many near misses of the keyed test are verified on the registered voices'
 peaks (the deployed trace's ``engine.NEAR``; 0 for the keyed test alone, as the bulk audit
@@ -22,7 +23,11 @@ decides); ``--noisy-fp`` also traces each unregistered excerpt with white noise 
 standard deviations; verify.NULL_SPREAD is deployed); ``--verify-peaks`` verifies on the query's
 peaks kept at that many a second (the keys and the near list stay on fingerprint.PEAKS_PER_SECOND;
 measured and not deployed, README "What still misses"); with ``--verify-both`` on those and on the
-30 a second, the lower p doubled.
+30 a second, the lower p doubled. ``--salient-db`` anchors the query's keys only on peaks that
+many dB above the query's own per-band floor (each frequency bin's FLOOR_PERCENTILE-th level over
+the query's frames; partners, the registry and verification unchanged); with
+``--salient-verify`` verification also counts those peaks alone. Measured and not taken (README
+"What still misses"): the deployed code has no peak heights.
 """
 
 from __future__ import annotations
@@ -51,7 +56,17 @@ import corpus  # noqa: E402
 
 from shared.audio import engine, keyed, keyed_match, verify  # noqa: E402
 from shared.audio import match as lm_match  # noqa: E402
-from shared.audio.fingerprint import ALGORITHM_VERSION, LM_VERSION, hashes_of, peaks_of  # noqa: E402
+from shared.audio.fingerprint import (  # noqa: E402
+    ALGORITHM_VERSION,
+    LM_VERSION,
+    N_FFT,
+    SAMPLE_RATE,
+    Peaks,
+    hashes_of,
+    log_spectrogram,
+    peaks_of,
+)
+from shared.audio.fingerprint import peaks as pick_peaks  # noqa: E402
 
 # algorithm → (registry hashes of peaks, matcher, in-memory index)
 ENGINES = {
@@ -270,6 +285,8 @@ class Bench:
     noisy_fp: list[float] = field(default_factory=list)  # SNRs of extra false-positive excerpts
     verify_peaks: int | None = None  # the query's peaks a second for verification (None: 30)
     verify_both: bool = False  # verify on the 30 a second and on verify_peaks: lower p, doubled
+    salient: bool = False  # queries' peaks carry heights (SALIENT_DB filters the anchors)
+    salient_verify: bool = False  # verification counts the salient query peaks alone
 
     def fetch_all(self, wanted: list[tuple[str, int, int]]) -> list[verify.Constellation | None]:
         """The stretches of constellations a trace reads (constellations.fetch_all's)."""
@@ -290,7 +307,8 @@ def traced(
     if not bench.near:
         return match(peaks, lookup)
     found, near = keyed_match.match_and_near(peaks, lookup, near=bench.near)
-    tests = verify.verdicts(peaks, near, bench.fetch_all)  # as the deployed trace reads them
+    checked = salient_only(peaks) if bench.salient_verify else peaks
+    tests = verify.verdicts(checked, near, bench.fetch_all)  # as the deployed trace reads them
     if near and bench.verify_peaks is not None and clip is not None:
         dense = peaks_of(np.asarray(clip[0], dtype=np.float32), clip[1], bench.verify_peaks)
         denser = verify.verdicts(dense, near, bench.fetch_all)
@@ -298,6 +316,57 @@ def traced(
     if truth is None:
         bench.other_p.extend(v.p_value for v in tests)
     return found + verify.accepted(tests)
+
+
+SALIENT_DB: float | None = None  # --salient-db
+FLOOR_PERCENTILE = 20  # a query's per-band noise floor: this percentile over time of each bin
+
+
+@dataclass
+class Heighted(Peaks):
+    """A query's peaks and each one's height (dB) above the query's own per-band floor."""
+
+    height: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+def heighted(samples: np.ndarray, rate: int) -> Heighted:
+    """peaks_of's peaks, with their heights: the level of the peak's bin (the interpolated
+    frequency rounded) less that bin's FLOOR_PERCENTILE-th level over the query's frames."""
+    if rate != SAMPLE_RATE:
+        samples = soxr.resample(samples, rate, SAMPLE_RATE, quality="HQ")
+    spec = log_spectrogram(np.asarray(samples, dtype=np.float32))
+    found = pick_peaks(spec)
+    if len(found) == 0:
+        return Heighted(found.frames, found.hz)
+    floor = np.percentile(spec, FLOOR_PERCENTILE, axis=0)
+    bins = np.round(found.hz / (SAMPLE_RATE / N_FFT)).astype(np.int64)
+    return Heighted(found.frames, found.hz, spec[found.frames, bins] - floor[bins])
+
+
+_GROUPS = keyed.groups
+
+
+def salient_groups(found: Peaks, near: int = keyed.NEAR) -> np.ndarray:
+    """keyed.groups, anchored only on a query's peaks SALIENT_DB above its floor (partners:
+    any peak; the registry's peaks carry no heights and keep every group)."""
+    rows = _GROUPS(found, near)
+    if isinstance(found, Heighted) and SALIENT_DB is not None and len(rows):
+        rows = rows[found.height[rows[:, 0]] >= SALIENT_DB]
+    return rows
+
+
+def salient_only(peaks: Peaks) -> Peaks:
+    """The peaks at least SALIENT_DB above the query's floor (all, without heights)."""
+    if not isinstance(peaks, Heighted) or SALIENT_DB is None:
+        return peaks
+    keep = peaks.height >= SALIENT_DB
+    return Peaks(peaks.frames[keep], peaks.hz[keep])
+
+
+def query_peaks(bench: Bench, clip: np.ndarray, rate: int) -> Peaks:
+    """A query's peaks as the trace gets them (with heights when ``bench.salient``)."""
+    samples = np.asarray(clip, dtype=np.float32)
+    return heighted(samples, rate) if bench.salient else peaks_of(samples, rate)
 
 
 def either(tests: list, denser: list) -> list:
@@ -346,7 +415,7 @@ def recall(bench: Bench, name: str, distort: Distortion | None, queries: int) ->
             spent[0] += time.process_time() - began
             return rows
 
-        peaks = peaks_of(np.asarray(clip, dtype=np.float32), rate)
+        peaks = query_peaks(bench, clip, rate)
         began = time.process_time()
         result = traced(bench, peaks, lookup, voice, (clip, rate))
         bench.cpu_ms.append((time.process_time() - began) * 1000)
@@ -373,7 +442,8 @@ def false_positives(bench: Bench, unregistered: list, queries: int) -> tuple[int
             continue
         clips = [picked[0], *(add_noise(picked[0], snr, bench.rng) for snr in bench.noisy_fp)]
         for clip in clips:
-            found += bool(traced(bench, peaks_of(clip, SR), bench.index.lookup, None, (clip, SR)))
+            peaks = query_peaks(bench, clip, SR)
+            found += bool(traced(bench, peaks, bench.index.lookup, None, (clip, SR)))
             tests += 1
     return found, tests
 
@@ -388,7 +458,7 @@ def synthetic(bench: Bench) -> tuple[dict[str, tuple[int, int]], int]:
         hits = 0
         for voice_id, samples in synth.items():
             clip, rate = CONDITIONS[name](samples[: 5 * SR], bench.rng)
-            result = match(peaks_of(clip, rate), bench.index.lookup)
+            result = match(query_peaks(bench, clip, rate), bench.index.lookup)
             hits += bool(result) and result[0].voice_id == voice_id
         rows[name] = (hits, len(synth))
     return rows, len(synth)
@@ -427,8 +497,23 @@ def main() -> None:
         action="store_true",
         help="with --verify-peaks: test on both peak lists, keep the lower p doubled",
     )
+    parser.add_argument(
+        "--salient-db",
+        type=float,
+        default=None,
+        help="anchor the query's keys on peaks this many dB above its per-band floor",
+    )
+    parser.add_argument(
+        "--salient-verify",
+        action="store_true",
+        help="with --salient-db: verification counts the salient query peaks alone",
+    )
     args = parser.parse_args()
     verify.NULL_SPREAD = args.null_spread
+    global SALIENT_DB
+    SALIENT_DB = args.salient_db
+    if SALIENT_DB is not None:
+        keyed.groups = salient_groups  # the query's keys (keyed.query_keys) anchor on salient peaks
     global HASHES, match, MemoryIndex
     HASHES, match, MemoryIndex = ENGINES[args.algorithm]
     found = corpus.recordings()
@@ -443,6 +528,8 @@ def main() -> None:
     bench.noisy_fp = args.noisy_fp
     bench.verify_peaks = args.verify_peaks
     bench.verify_both = args.verify_both
+    bench.salient = args.salient_db is not None
+    bench.salient_verify = args.salient_verify
     rows = {
         name: recall(bench, name, distort, args.queries)
         for name, distort in {**CONDITIONS, "3 s excerpt (clean)": None}.items()
