@@ -19,12 +19,13 @@ import numpy as np
 
 from .fingerprint import HOP_S, Peaks
 from .keyed import query_keys
-from .match import Match, _log_poisson_tail
+from .match import TAIL_TERMS, Match, _log_poisson_tail
 
 # speed ±3 % and tempo ±5 % both stretch the query's time axis; 1 % steps keep a 5 s query's
 # votes within one offset bin
 TEMPOS: tuple[float, ...] = tuple(round(0.94 + 0.01 * i, 2) for i in range(13))
 MIN_VOTES = 6
+LEAST_RATE = 0.05  # the decision's lowest chance rate per bin pair (_least_rate's floor)
 FALSE_ALARM = 1e-6
 MIN_SPAN_S = 1.2
 BACKGROUND_BINS = 8
@@ -469,7 +470,7 @@ def _log_p(e: Evidence, span: int, t_query: np.ndarray) -> float:
 def _least_rate(pairs: int, span: int) -> float:
     """The lowest chance rate per bin pair the decision uses: the voice's votes spread evenly."""
     width = 2 * OFFSET_BIN
-    return max(pairs * width / max(span, width), 0.05)
+    return max(pairs * width / max(span, width), LEAST_RATE)
 
 
 def _log_chance(rate: float, votes: int, span: int, voices: int) -> float:
@@ -499,13 +500,14 @@ def _least_chances(
     pairs: _Pairs, v: np.ndarray, votes: np.ndarray, query_frames: int
 ) -> np.ndarray:
     """``_least_chance`` of many (voice, votes) at once, up to ROUNDING: the Poisson tail's
-    200 terms as rows of one array (match._log_poisson_tail's sum), not one small numpy
+    TAIL_TERMS terms as rows of one array (match._log_poisson_tail's sum), not one small numpy
     expression per voice (~10 µs each, for the ~150 voices of a busy query)."""
     width = 2 * OFFSET_BIN
     span = pairs.extent[v] + query_frames * 2
-    rate = np.maximum(pairs.pairs[v] * width / np.maximum(span, width), 0.05)
+    rate = np.maximum(pairs.pairs[v] * width / np.maximum(span, width), LEAST_RATE)
     log_rate = np.log(rate)
-    steps = np.cumsum(log_rate[:, None] - np.log(votes[:, None] + np.arange(1.0, 200.0)), 1)
+    terms = np.arange(1.0, TAIL_TERMS, dtype=np.float64)
+    steps = np.cumsum(log_rate[:, None] - np.log(votes[:, None] + terms), 1)
     top = np.maximum(0.0, steps.max(1, initial=0.0))
     first = votes * log_rate - rate - np.array([math.lgamma(k + 1) for k in votes.tolist()])
     tail = first + top + np.log(np.exp(-top) + np.exp(steps - top[:, None]).sum(1))

@@ -72,12 +72,15 @@ class MemoryIndex:
                 yield h, voice_id, t
 
 
+TAIL_TERMS = 200  # terms of a Poisson tail summed (the rest are negligible at these rates)
+
+
 def _log_poisson_tail(rate: float, k: int) -> float:
     """log P[Poisson(rate) ≥ k]."""
     if k <= 0:
         return 0.0
-    # the first 200 terms, each from the one before (term_i+1 = term_i + log(rate / (i + 1)))
-    steps = np.cumsum(math.log(rate) - np.log(np.arange(k + 1, k + 200, dtype=np.float64)))
+    # the first TAIL_TERMS terms, each from the one before (term_i+1 = term_i + log(rate / (i + 1)))
+    steps = np.cumsum(math.log(rate) - np.log(np.arange(k + 1, k + TAIL_TERMS, dtype=np.float64)))
     top = max(0.0, float(steps.max()))
     first = k * math.log(rate) - rate - math.lgamma(k + 1)
     return first + top + math.log(math.exp(-top) + float(np.exp(steps - top).sum()))

@@ -38,6 +38,7 @@ import re
 from shared.audio.keyed_match import (
     BACKGROUND_BINS,
     FALSE_ALARM,
+    LEAST_RATE,
     MIN_VOTES,
     OFFSET_BIN,
     TEMPOS,
@@ -45,7 +46,6 @@ from shared.audio.keyed_match import (
 from shared.fingerprint_index import CAP
 
 FAN_SIZE = 13  # tempo factors per fan of the shortcut: one fan, one row per pair (README)
-LEAST_RATE = 0.05  # keyed_match._least_rate's floor (a unit test holds the two together)
 # slack on the log scale for the exact filters below (rounding only: they are bounds already)
 MARGIN = 1e-3
 
