@@ -622,8 +622,7 @@ def _vote(
     the same decision at a fraction of the CPU."""
     best: dict[int, Match] = {}
     likeliest = _Likeliest.none(len(pairs.names))
-    first = np.floor((pairs.t_reg - TEMPOS[0] * pairs.t_query) / OFFSET_BIN).astype(np.int64)
-    order = np.argsort(_flat(pairs.voice, first))  # the first tempo's keys, sorted
+    order: np.ndarray | None = None  # the first tempo's histogram sorts its keys afresh
     base = _flat(pairs.voice, 0)
     bar = _Bar.none(len(pairs.names))
     for tempo in TEMPOS:
