@@ -14,8 +14,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType, Item
 
 import infra.moto_server as local_moto
 from shared.aws import client
-
-TABLE = "reads-check"
+from shared.settings import get_settings
 
 EVERY_TYPE: dict[str, Any] = {
     "s": {"S": "声の登録"},
@@ -31,6 +30,10 @@ EVERY_TYPE: dict[str, Any] = {
 }
 
 
+def _table() -> str:
+    return get_settings().fingerprint_table  # the index's own table: keys pk, sk
+
+
 def _key(pk: str) -> dict[str, Any]:
     return {"pk": {"S": pk}, "sk": {"S": "keyed"}}
 
@@ -38,31 +41,19 @@ def _key(pk: str) -> dict[str, Any]:
 @pytest.fixture
 def table(aws: dict[str, str]) -> Any:
     dynamodb = client("dynamodb")
-    dynamodb.create_table(
-        TableName=TABLE,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    dynamodb.put_item(TableName=TABLE, Item={**_key("all"), **EVERY_TYPE})
+    dynamodb.put_item(TableName=_table(), Item={**_key("all"), **EVERY_TYPE})
     dynamodb.put_item(
-        TableName=TABLE, Item={**_key("text"), "s": {"S": "only text"}, "ss": {"SS": ["p", "q"]}}
+        TableName=_table(), Item={**_key("text"), "s": {"S": "only text"}, "ss": {"SS": ["p", "q"]}}
     )
     return dynamodb
 
 
 def _batch(dynamodb: Any, keys: list[str], **request: Any) -> list[dict[str, Any]]:
     reply = dynamodb.batch_get_item(
-        RequestItems={TABLE: {"Keys": [_key(k) for k in keys], **request}}
+        RequestItems={_table(): {"Keys": [_key(k) for k in keys], **request}}
     )
     assert not reply["UnprocessedKeys"]
-    return list(reply["Responses"][TABLE])
+    return list(reply["Responses"][_table()])
 
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -84,10 +75,10 @@ def test_batch_get_returns_what_get_item_returns_for_every_type(table: Any) -> N
     found = {item["pk"]["S"]: item for item in _batch(table, ["all", "text", "missing"])}
     assert set(found) == {"all", "text"}  # a missing key is simply absent
     for pk in ("all", "text"):
-        assert _same(found[pk], table.get_item(TableName=TABLE, Key=_key(pk))["Item"])
+        assert _same(found[pk], table.get_item(TableName=_table(), Key=_key(pk))["Item"])
     assert found["all"]["b"] == {"B": b"\x00\xffbinary"}  # binary kept moto's serializer
     (text,) = _batch(table, ["text"])  # no binary: written with json.dumps
-    assert _same(text, table.get_item(TableName=TABLE, Key=_key("text"))["Item"])
+    assert _same(text, table.get_item(TableName=_table(), Key=_key("text"))["Item"])
 
 
 def _stored() -> Item:
@@ -117,7 +108,7 @@ def test_projections_return_what_moto_projects(
         request["ExpressionAttributeNames"] = {"#s": "s"}
     (got,) = _batch(table, ["all"], **request)
     assert set(got) == names
-    assert _same(got, table.get_item(TableName=TABLE, Key=_key("all"), **request)["Item"])
+    assert _same(got, table.get_item(TableName=_table(), Key=_key("all"), **request)["Item"])
     ours, moto_own = (
         local_moto._project(_stored(), paths),
         local_moto._original_project(_stored(), paths),
