@@ -20,8 +20,8 @@ for the fingerprint index.
   each item through plain Python and back and writing the reply through moto's shape-driven
   serializer. Here the module list is read once, a known account's backend is returned
   directly (moto's own path still creates and registers a new one), duplicates are found
-  with a set, a top-level projection keeps the stored values and a BatchGetItem's reply,
-  already DynamoDB's JSON, is written with ``json.dumps``.
+  with a set, a top-level projection keeps the stored values, and a BatchGetItem's request
+  and reply, already DynamoDB's JSON, are read and written with ``json``.
 - Its access log keeps only the requests moto failed (5xx): a line for every call (the worker
   polls SQS all day) filled moto.log and spent moto's time in the log's lock.
 """
@@ -32,6 +32,7 @@ import copy
 import inspect
 import json
 import logging
+import re
 import threading
 from typing import Any
 
@@ -245,6 +246,24 @@ def _project(self: Item, projection_expressions: list[list[str]]) -> Item:
 Item.size = _item_size  # type: ignore[method-assign]
 Item.project = _project  # type: ignore[method-assign]
 DynamoHandler.batch_get_item = _batch_get_item  # type: ignore[method-assign]
+
+_original_parse = DynamoHandler.parse_parameters
+_BINARY = re.compile(rb'"BS?"\s*:')  # a binary attribute value, which the parser base64-decodes
+
+
+def _parse_parameters(self: DynamoHandler, request: Any) -> None:
+    """moto parses each request by walking botocore's shapes (every key of a BatchGetItem); a
+    BatchGetItem without binary values parses to exactly its JSON."""
+    if self._get_action() == "BatchGetItem" and not _BINARY.search(request.data):
+        try:
+            self.params = json.loads(request.data)
+            return
+        except ValueError:
+            pass  # moto's parser answers a malformed body as it always has
+    _original_parse(self, request)
+
+
+DynamoHandler.parse_parameters = _parse_parameters  # type: ignore[assignment, method-assign]
 
 
 class _ServerFailuresOnly(logging.Filter):

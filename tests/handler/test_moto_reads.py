@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import backends
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.responses import DynamoHandler
 
 import infra.moto_server as local_moto
 from shared.aws import client
@@ -125,3 +126,41 @@ def test_moto_lists_its_services_once() -> None:
     modules = backends.list_of_moto_modules()
     assert {"dynamodb", "s3", "sqs", "kms"} <= set(modules)
     assert backends.list_of_moto_modules() is modules
+
+
+def test_a_batch_request_parses_as_moto_parses_it() -> None:
+    """The JSON read of a BatchGetItem without binary values equals moto's shape-driven parse;
+    one with a binary key takes moto's parser (which base64-decodes it)."""
+    from moto.core.request import Request
+    from werkzeug.test import EnvironBuilder
+
+    body = {
+        "RequestItems": {
+            "t": {
+                "Keys": [_key("a"), {"pk": {"N": "12"}, "sk": {"S": 'BOOL "B"'}}],
+                "ProjectionExpression": "pk, #s",
+                "ExpressionAttributeNames": {"#s": "s"},
+                "ConsistentRead": True,
+            }
+        },
+        "ReturnConsumedCapacity": "TOTAL",
+    }
+    binary = {"RequestItems": {"t": {"Keys": [{"pk": {"B": "AAE="}}]}}}
+    for request_body, fast in ((body, True), (binary, False)):
+        request = Request(
+            EnvironBuilder(
+                method="POST",
+                json=request_body,
+                headers=[("X-Amz-Target", "DynamoDB_20120810.BatchGetItem")],
+                content_type="application/x-amz-json-1.0",
+            ).get_environ()
+        )
+        ours, moto_own = DynamoHandler(), DynamoHandler()
+        for handler in (ours, moto_own):
+            handler.headers, handler.querystring, handler.uri_match = request.headers, {}, {}
+        ours.parse_parameters(request)
+        local_moto._original_parse(moto_own, request)
+        assert ours.params == moto_own.params
+        assert (ours.params is not None) and (
+            isinstance(ours.params["RequestItems"]["t"]["Keys"][0]["pk"].get("B"), bytes) != fast
+        )
