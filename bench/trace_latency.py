@@ -161,12 +161,16 @@ def main() -> None:
             f"local stack: {len(audio)} voices of {args.seconds:.0f} s registered in "
             f"{registered_s:.0f} s ({registered_s / len(audio):.1f} s each on moto)"
         )
-        print(f"{'5 s trace':34s} {'median':>8s} {'max':>8s}")
+        print(f"{'5 s trace':34s} {'median':>8s} {'p90':>8s} {'max':>8s} {'≤ 1 s':>7s}")
         for name, values in (
             ("upload → done (after the upload)", upload_s),
             ("fingerprint query (POST)", fingerprint_s),
         ):
-            print(f"{name:34s} {np.median(values):>7.2f}s {np.max(values):>7.2f}s")
+            within = f"{sum(v <= 1.0 for v in values)}/{len(values)}"
+            print(
+                f"{name:34s} {np.median(values):>7.2f}s {np.percentile(values, 90):>7.2f}s "
+                f"{np.max(values):>7.2f}s {within:>7s}"
+            )
         noise = "clean" if args.snr is None else f"white noise at {args.snr:g} dB SNR"
         print(f"found the right voice ({noise}): {hits}/{args.traces}, {on_peaks} on the peaks")
     finally:
