@@ -95,12 +95,15 @@ def upload_with_progress(ctx: Context, upload: dict[str, Any], path: Path, ctype
 
 
 def wait_for(ctx: Context, path: str, final: tuple[str, ...], timeout_s: float) -> dict:
-    deadline = time.monotonic() + timeout_s
+    """Poll until the record is final: soon at first (a trace is done within a second of its
+    upload), then backing off to once a second (a long registration)."""
+    deadline, pause = time.monotonic() + timeout_s, 0.1
     while True:
         record = ctx.client.get(path)
         if record["status"] in final or time.monotonic() > deadline:
             return record
-        time.sleep(0.5)
+        time.sleep(pause)
+        pause = min(1.0, pause * 1.5)
 
 
 def check_locally(file: Path) -> None:
