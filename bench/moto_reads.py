@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,19 +22,16 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import requests
 from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from infra.local_stack import free_port, wait_for_port  # noqa: E402
+
 SERVERS = {"moto.server (stock)": "moto.server", "infra.moto_server": "infra.moto_server"}
 TABLE = "bench-index"
 REQUESTS, KEYS = 74, 100  # a 5 s query at 100,000 h (bench/query_cost.py)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start(module: str, port: int) -> subprocess.Popen[bytes]:
@@ -45,15 +41,12 @@ def start(module: str, port: int) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
-            return server
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit(f"{module} did not start")
+    try:
+        wait_for_port(port, timeout_s=60)
+    except RuntimeError:
+        server.kill()
+        raise
+    return server
 
 
 def dynamodb(port: int) -> Any:
