@@ -39,9 +39,11 @@ from typing import Any
 import moto.backends as moto_backends
 import moto.dynamodb.models as dynamodb_models
 from moto.core.base_backend import BackendDict
+from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 from moto.server import main
@@ -264,6 +266,74 @@ def _parse_parameters(self: DynamoHandler, request: Any) -> None:
 
 
 DynamoHandler.parse_parameters = _parse_parameters  # type: ignore[assignment, method-assign]
+
+
+_original_condition_parse = ConditionExpressionParser.parse
+_PARSED_LIMIT = 4096  # distinct (expression, names, values used) kept; cleared when full
+_parsed: dict[tuple[Any, ...], tuple[Any, tuple[str, ...], tuple[str, ...]]] = {}
+_placeholders: dict[tuple[Any, ...], tuple[str, ...]] = {}  # the values an expression reads
+
+
+def _parse_key(parser: ConditionExpressionParser, used: tuple[str, ...]) -> tuple[Any, ...] | None:
+    """(expression, names, values read), or None where a value is missing or not plain JSON
+    (binary): those are parsed by moto each time, and answer as moto does."""
+    values = parser.expression_attribute_values or {}
+    if not all(p in values for p in used):
+        return None
+    try:
+        return (
+            parser.condition_expression,
+            json.dumps(parser.expression_attribute_names, sort_keys=True),
+            json.dumps([values[p] for p in used], sort_keys=True),
+        )
+    except TypeError:
+        return None
+
+
+def _condition_parse(self: ConditionExpressionParser) -> Any:
+    """moto lexes and parses a write's condition three times (the handler's check, the
+    transaction's, update_item's): the index's 100-update transactions spent a quarter of their
+    time there, on one expression. A parse depends only on the expression, its names and the
+    values it reads, and the condition it returns is evaluated without being changed, so one is
+    kept per (expression, names, values read); an expression that fails is parsed each time."""
+    shape = (self.condition_expression, repr(self.expression_attribute_names))
+    used = _placeholders.get(shape)
+    key = None if used is None else _parse_key(self, used)
+    if key is not None and key in _parsed:
+        op, names, placeholders = _parsed[key]
+        self.expr_attr_names_found.extend(names)
+        self.expr_attr_values_found.extend(placeholders)
+        return op
+    op = _original_condition_parse(self)
+    used = tuple(dict.fromkeys(self.expr_attr_values_found))
+    key = _parse_key(self, used)
+    if key is not None:
+        if len(_parsed) >= _PARSED_LIMIT:
+            _parsed.clear()
+            _placeholders.clear()
+        _placeholders[shape] = used
+        _parsed[key] = (op, tuple(self.expr_attr_names_found), tuple(self.expr_attr_values_found))
+    return op
+
+
+_original_update_make = UpdateExpressionParser.make.__func__
+_update_trees: dict[str, Any] = {}
+
+
+def _update_make(cls: Any, expression: str) -> Any:
+    """An update expression's syntax tree, parsed once per text: moto's validator works on a
+    deep copy of it (``Validator.__init__``), so the parsed tree itself is never changed."""
+    tree = _update_trees.get(expression)
+    if tree is None:
+        tree = _original_update_make(cls, expression)
+        if len(_update_trees) >= _PARSED_LIMIT:
+            _update_trees.clear()
+        _update_trees[expression] = tree
+    return tree
+
+
+ConditionExpressionParser.parse = _condition_parse  # type: ignore[method-assign]
+UpdateExpressionParser.make = classmethod(_update_make)
 
 
 class _ServerFailuresOnly(logging.Filter):
