@@ -299,8 +299,9 @@ def _condition_parse(self: ConditionExpressionParser) -> Any:
     shape = (self.condition_expression, repr(self.expression_attribute_names))
     used = _placeholders.get(shape)
     key = None if used is None else _parse_key(self, used)
-    if key is not None and key in _parsed:
-        op, names, placeholders = _parsed[key]
+    kept = None if key is None else _parsed.get(key)  # one read: another thread may clear
+    if kept is not None:
+        op, names, placeholders = kept
         self.expr_attr_names_found.extend(names)
         self.expr_attr_values_found.extend(placeholders)
         return op
