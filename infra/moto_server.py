@@ -22,6 +22,10 @@ for the fingerprint index.
   directly (moto's own path still creates and registers a new one), duplicates are found
   with a set, a top-level projection keeps the stored values, and a BatchGetItem's request
   and reply, already DynamoDB's JSON, are read and written with ``json``.
+- Speed: moto lexes and parses a write's condition three times and its update expression
+  twice, for every update of a 100-update transaction (the index's are all one text); here a
+  condition is parsed once per (expression, names, values it reads) and an update expression
+  once per text. A voice registers in half the time, and reads wait less on the write lock.
 - Its access log keeps only the requests moto failed (5xx): a line for every call (the worker
   polls SQS all day) filled moto.log and spent moto's time in the log's lock.
 """
