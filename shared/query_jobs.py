@@ -13,7 +13,7 @@ from shared.clock import now_iso
 from shared.errors import NotFound, PayloadTooLarge
 from shared.logging import logger
 from shared.settings import get_settings
-from shared.uploads import UploadedObject
+from shared.uploads import UploadedObject, claim_fields, reclaim_condition
 from shared.voices import service as voices
 from shared.voices.models import FileFacts
 
@@ -71,16 +71,18 @@ def create(
 
 
 def claim(kind: str, job_id: str, obj: UploadedObject) -> bool:
-    """awaiting_upload → processing for this object; False when it was processed already (an
-    S3 notification delivered twice is processed once)."""
+    """awaiting_upload → processing for this object; False when another notification of it
+    claimed it (uploads.reclaim_condition: a notification delivered twice is processed once)."""
+    expression, names, values = store.set_fields({"status": "processing", **claim_fields(obj)})
+    again, again_values = reclaim_condition(obj)
     tx = store.Transaction()
     tx.update(
         get_settings().registry_table,
         key(kind, job_id),
-        "SET #status = :processing, upload_etag = :etag",
-        "#status = :awaiting OR (#status = :processing AND upload_etag = :etag)",
-        {":processing": "processing", ":awaiting": "awaiting_upload", ":etag": obj.etag},
-        {"#status": "status"},
+        expression,
+        f"#status = :awaiting OR ({again})",
+        values | again_values | {":awaiting": "awaiting_upload"},
+        names | {"#status": "status"},
     )
     try:
         tx.commit()

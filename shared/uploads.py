@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote_plus
+
+from shared.clock import iso, now, now_iso
 
 VOICE_PREFIX = "uploads/voices/"
 TRACE_PREFIX = "uploads/traces/"
@@ -23,6 +26,11 @@ class Rejected(Exception):
         self.message = message
 
 
+# The ingest function's timeout (.chalice/config.json): a claim older than this has no worker
+# left processing it.
+CLAIM_LEASE_S = 900
+
+
 @dataclass(frozen=True)
 class UploadedObject:
     bucket: str
@@ -31,10 +39,31 @@ class UploadedObject:
     etag: str
     version_id: str | None = None
     event_time: str | None = None
+    delivery: str = ""  # which notification named it: the SQS message and the record's place
 
 
-def objects_in_notification(body: str) -> list[UploadedObject]:
-    """The objects an S3 event notification names; none for ``s3:TestEvent``.
+def claim_fields(obj: UploadedObject) -> dict[str, Any]:
+    """What a claim of ``obj`` writes beside ``status = processing``."""
+    return {"upload_etag": obj.etag, "upload_claim": obj.delivery, "claimed_at": now_iso()}
+
+
+def reclaim_condition(obj: UploadedObject) -> tuple[str, dict[str, Any]]:
+    """When an item already ``processing`` may be claimed again for ``obj`` (``#status`` names
+    the status field): by the same delivery (SQS delivers a message again when its processing
+    was interrupted), or by any delivery of the same object once the claim has outlived every
+    worker (a redrive from the dead-letter queue). Another notification of the same object
+    meanwhile (the same file POSTed twice at once) finds it claimed, so it is processed once."""
+    stale = iso(now() - timedelta(seconds=CLAIM_LEASE_S))
+    return (
+        "#status = :processing AND upload_etag = :etag AND (upload_claim = :claim"
+        " OR attribute_not_exists(claimed_at) OR claimed_at < :stale)",
+        {":processing": "processing", ":etag": obj.etag, ":claim": obj.delivery, ":stale": stale},
+    )
+
+
+def objects_in_notification(body: str, delivery: str = "") -> list[UploadedObject]:
+    """The objects an S3 event notification names; none for ``s3:TestEvent``. ``delivery``
+    names the notification (its SQS message id), to tell a redelivery from another event.
 
     Keys arrive URL-encoded (a space is '+'), so they are decoded before use.
     """
@@ -42,7 +71,7 @@ def objects_in_notification(body: str) -> list[UploadedObject]:
     if message.get("Event") == "s3:TestEvent":
         return []
     objects = []
-    for record in message.get("Records", []):
+    for place, record in enumerate(message.get("Records", [])):
         if not str(record.get("eventName", "")).startswith("ObjectCreated"):
             continue
         s3 = record["s3"]
@@ -55,6 +84,7 @@ def objects_in_notification(body: str) -> list[UploadedObject]:
                 etag=str(obj.get("eTag", "")).strip('"'),
                 version_id=obj.get("versionId"),
                 event_time=record.get("eventTime"),
+                delivery=f"{delivery}/{place}" if delivery else "",
             )
         )
     return objects

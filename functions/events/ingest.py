@@ -24,7 +24,7 @@ bp = Blueprint(__name__)
 
 
 def handle_record(record: SQSRecord) -> None:
-    for obj in uploads.objects_in_notification(record.body):
+    for obj in uploads.objects_in_notification(record.body, record.message_id):
         process = uploads.processor_for(obj.key)
         if process is None:
             logger.warning("no processor for upload", extra={"key": obj.key})

@@ -22,7 +22,14 @@ from shared.clock import now_iso
 from shared.logging import logger
 from shared.screens import enrol as voiceprints
 from shared.settings import get_settings
-from shared.uploads import VOICE_PREFIX, Rejected, UploadedObject, processes
+from shared.uploads import (
+    VOICE_PREFIX,
+    Rejected,
+    UploadedObject,
+    claim_fields,
+    processes,
+    reclaim_condition,
+)
 from shared.voices import constellations, service
 
 ACTOR = "system:ingest"
@@ -206,8 +213,9 @@ def process_voice_upload(obj: UploadedObject) -> None:
 
 
 def _claim(voice_no: str, obj: UploadedObject) -> bool:
-    """``awaiting_upload`` → ``processing`` for this upload's ETag; a redelivery of the same
-    object may take it up again, anything else finds it claimed (False)."""
+    """``awaiting_upload`` → ``processing`` for this upload; a redelivery of the same
+    notification may take it up again, anything else finds it claimed (False; see
+    uploads.reclaim_condition)."""
     try:
         service.transition(
             voice_no,
@@ -215,11 +223,8 @@ def _claim(voice_no: str, obj: UploadedObject) -> bool:
             allowed_from=("awaiting_upload",),
             actor=ACTOR,
             action="voice.processing",
-            changes={"upload_etag": obj.etag},
-            extra_condition=(
-                "#status = :processing AND upload_etag = :etag",
-                {":processing": "processing", ":etag": obj.etag},
-            ),
+            changes=claim_fields(obj),
+            extra_condition=reclaim_condition(obj),
         )
     except store.TransactionFailed:
         logger.info("upload already processed", extra={"voice_no": voice_no, "etag": obj.etag})
@@ -232,17 +237,23 @@ def _process(voice: dict[str, Any], obj: UploadedObject) -> None:
     try:
         _register(voice, obj)
     except Rejected as rejection:
-        _reject(voice_no, obj, rejection.code, rejection.message)
+        _end_rejected(voice_no, obj, rejection.code, rejection.message)
     except Exception as error:
         if transient(error):
             raise  # retried by SQS; after three receives the DLQ alarm calls an operator
         # Deterministic on these bytes: retrying would fail alike and leave the voice stuck
         # in `processing`. End it now, with a code; the details go to the log only.
         logger.exception("voice ingest failed", extra={"voice_no": voice_no})
-        try:
-            _reject(voice_no, obj, *INTERNAL_ERROR)
-        except store.TransactionFailed:
-            logger.warning("voice already left processing", extra={"voice_no": voice_no})
+        _end_rejected(voice_no, obj, *INTERNAL_ERROR)
+
+
+def _end_rejected(voice_no: str, obj: UploadedObject, code: str, message: str) -> None:
+    """``rejected``, unless another run of the same claim ended the voice first (a claim taken
+    again after its lease while the first worker still ran): that end stands."""
+    try:
+        _reject(voice_no, obj, code, message)
+    except store.TransactionFailed:
+        logger.warning("voice already left processing", extra={"voice_no": voice_no})
 
 
 def _register(voice: dict[str, Any], obj: UploadedObject) -> None:

@@ -1,6 +1,7 @@
 """Bounded, honest ingest on moto in-process: the upload is decoded straight from S3 (nothing
 staged on local disk, memory bounded by a few ranged-GET blocks), an unexpected error ends the
-voice with a code instead of the DLQ, and the local worker runs invocations concurrently."""
+voice with a code instead of the DLQ, the same file notified several times at once is processed
+once, and the local worker runs invocations concurrently."""
 
 from __future__ import annotations
 
@@ -123,6 +124,100 @@ def test_a_transient_aws_error_is_left_to_the_queue_to_retry(
     monkeypatch.undo()
     ingest.process_voice_upload(obj)  # the redelivery takes the claim up again
     assert service.require(voice_no)["status"] == "registered"
+
+
+def _notification(obj: UploadedObject, message_id: str) -> Any:
+    """The ingest queue's record of S3's notification for ``obj`` (one SQS message)."""
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    s3 = {
+        "bucket": {"name": obj.bucket},
+        "object": {"key": obj.key, "size": obj.size, "eTag": obj.etag},
+    }
+    body = {"Records": [{"eventName": "ObjectCreated:Post", "eventTime": "now", "s3": s3}]}
+    return SQSRecord({"messageId": message_id, "body": json.dumps(body)})
+
+
+@pytest.mark.parametrize(
+    ("samples", "status"),
+    [(audiofiles.speech(8, seed=53), "registered"), (np.zeros(8 * 16000), "rejected")],
+    ids=["speech", "silence"],
+)
+def test_the_same_file_posted_three_times_at_once_is_processed_once(
+    registry: Registry, samples: np.ndarray, status: str
+) -> None:
+    """Three POSTs of one file to its upload form are three S3 notifications of the same key
+    and ETag, in three SQS messages, taken by three workers at once: one claims the voice,
+    the others find it claimed; one `processing` and one end in the audit, nothing raised."""
+    from functions.events.ingest import handle_record
+    from shared.voices import service
+
+    voice_no, obj = _upload(registry, audiofiles.wav_bytes(samples, 16000))
+    start, failures = threading.Barrier(3), []
+
+    def worker(message_id: str) -> None:
+        start.wait()
+        try:
+            handle_record(_notification(obj, message_id))
+        except Exception as error:  # what a worker would report to SQS
+            failures.append(error)
+
+    threads = [threading.Thread(target=worker, args=(f"message-{i}",)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    assert service.require(voice_no)["status"] == status
+    entries = registry.api.get(f"/v1/audit?entity=voice:{voice_no}", token=registry.operator)
+    actions = [entry["action"] for entry in entries.json["entries"]]
+    assert actions.count("voice.processing") == 1, actions
+    assert actions.count(f"voice.{status}") == 1, actions
+
+
+def test_a_claim_is_taken_again_by_its_own_redelivery_or_after_its_lease(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from shared import query_jobs, uploads
+    from shared.voices import ingest
+
+    data = audiofiles.wav_bytes(audiofiles.speech(8, seed=59), 16000)
+    voice_no, obj = _upload(registry, data)
+    business = registry.member("business")
+    file = {"filename": "q.wav", "size_bytes": len(data), "content_type": "audio/wav"}
+    trace_id = registry.api.post("/v1/traces", {"file": file}, token=business.token).json[
+        "trace_id"
+    ]
+    first, other = replace(obj, delivery="m-1/0"), replace(obj, delivery="m-2/0")
+    for claim in (
+        lambda o: ingest._claim(voice_no, o),
+        lambda o: query_jobs.claim("trace", trace_id, o),
+    ):
+        assert claim(first)
+        assert not claim(other)  # another notification while the claim is live
+        assert claim(first)  # SQS delivering the first message again
+        assert not claim(replace(first, etag="0" * 32))  # other bytes are another upload
+    monkeypatch.setattr(uploads, "CLAIM_LEASE_S", -1)  # every claim has outlived its worker
+    assert ingest._claim(voice_no, other)
+    assert query_jobs.claim("trace", trace_id, other)
+
+
+def test_a_claim_outlives_the_ingest_function() -> None:
+    """The lease is at least the ingest function's timeout in every deployed stage: a live
+    worker's claim is never taken from it by another notification."""
+    from pathlib import Path
+
+    from shared.uploads import CLAIM_LEASE_S
+
+    config = json.loads((Path(__file__).parents[2] / ".chalice" / "config.json").read_text())
+    timeouts = [
+        stage["lambda_functions"]["ingest"]["lambda_timeout"]
+        for stage in config["stages"].values()
+        if "ingest" in stage.get("lambda_functions", {})
+    ]
+    assert timeouts and max(timeouts) <= CLAIM_LEASE_S
 
 
 def test_the_local_worker_runs_messages_concurrently(aws: dict[str, str]) -> None:
