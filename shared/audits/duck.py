@@ -28,7 +28,60 @@ TYPES = {
 
 
 class InvalidDataset(Exception):
-    """The uploaded rows are not Parquet with the audit's columns."""
+    """The uploaded rows are not Parquet with the audit's columns; the message is for the
+    uploader (no server path or engine text)."""
+
+
+# What an audit's uploaded rows hold (client/ailas/dataset.py writes them): integers, none
+# empty, within bounds the SQL's INTEGER arithmetic (extent + 2·span) cannot overflow.
+DATASET_COLUMNS = ("file_id", "hash", "frame", "span")
+MAX_FRAMES = 2**24  # frames of one file: ~6 days of audio at the fingerprint's hop
+INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"}
+INTEGERS |= {"U" + name for name in INTEGERS}
+
+
+def check_dataset(path: Path, files: int) -> int:
+    """Raise InvalidDataset unless ``path`` is Parquet with the audit's columns as integers in
+    range, its files numbered 0 … ``files`` − 1 as the request declared; returns its rows."""
+    import duckdb
+
+    source = f"read_parquet({_quoted(path)})"
+    with duckdb.connect(config={"threads": 1}) as con:
+        try:
+            described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()  # noqa: S608
+        except duckdb.Error:
+            raise InvalidDataset("it is not a Parquet file") from None
+        types = {str(row[0]): str(row[1]) for row in described}
+        if missing := [c for c in DATASET_COLUMNS if c not in types]:
+            raise InvalidDataset(
+                f"it has no column {', '.join(missing)} (its columns must be "
+                f"{', '.join(DATASET_COLUMNS)}, integers)"
+            )
+        if wrong := [f"{c} is {types[c]}" for c in DATASET_COLUMNS if types[c] not in INTEGERS]:
+            raise InvalidDataset(f"{'; '.join(wrong)}, where an integer is needed")
+        bounds = {
+            "file_id": (0, files - 1),
+            "hash": (0, 2**63 - 1),
+            "frame": (0, MAX_FRAMES - 1),
+            "span": (1, MAX_FRAMES),
+        }
+        measures = ", ".join(f"count(*) - count({c}), min({c}), max({c})" for c in bounds)
+        try:
+            row = con.execute(f"SELECT count(*), {measures} FROM {source}").fetchone()  # noqa: S608
+        except duckdb.Error:
+            raise InvalidDataset("a part of it could not be read (damaged)") from None
+    assert row is not None  # an aggregate has one row
+    for i, (column, (low, high)) in enumerate(bounds.items()):
+        empty, least, most = row[1 + 3 * i : 4 + 3 * i]
+        if empty:
+            raise InvalidDataset(f"{empty:,} of its {column} values are empty (null)")
+        for value in (least, most):
+            if value is not None and not low <= value <= high:
+                declared = f" (the request declared {files:,} files)" if column == "file_id" else ""
+                raise InvalidDataset(
+                    f"its {column} values include {value:,}, outside {low:,} … {high:,}{declared}"
+                )
+    return int(row[0])
 
 
 def _quoted(path: str | Path) -> str:
@@ -161,8 +214,9 @@ def iter_audit_rows(
                 kept = _kept_registry(con, registry_source)
                 workers = threads or os.cpu_count() or 1
                 yield from _in_order(con, _statements(con, source, kept, workers), workers)
-            except (duckdb.InvalidInputException, duckdb.BinderException, duckdb.IOException) as e:
-                raise InvalidDataset(str(e).splitlines()[0]) from None
+            except (duckdb.InvalidInputException, duckdb.BinderException, duckdb.IOException):
+                # check_dataset names what is wrong; this is what it cannot see beforehand
+                raise InvalidDataset("it could not be read as audit rows") from None
 
 
 def audit_rows(

@@ -15,7 +15,9 @@ MAX_DATASET_BYTES = 5 * 1024**3  # one presigned POST's limit (S3)
 class AuditRequest(Strict):
     ai_no: str = Field(max_length=32, description="the AI system whose training data this is")
     algorithm: str = Field(max_length=64, description="the fingerprint algorithm of the rows")
-    files: int = Field(ge=0, le=10_000_000, description="files with fingerprint rows")
+    files: int = Field(
+        ge=1, le=10_000_000, description="files with fingerprint rows, numbered 0 … files − 1"
+    )
     size_bytes: int = Field(gt=0, description="size of the Parquet file to upload")
 
 

@@ -163,11 +163,12 @@ def _run_duckdb(job: dict[str, Any], obj: UploadedObject) -> list[score.FileMatc
         dataset = Path(work) / "dataset.parquet"
         aws.s3.download_to(obj.bucket, obj.key, dataset)
         (Path(work) / "export").mkdir()
-        registry = export.download(job["algorithm"], Path(work) / "export")
         try:
+            duck.check_dataset(dataset, int(job["files"]))
+            registry = export.download(job["algorithm"], Path(work) / "export")
             return score.matches(duck.iter_audit_rows([dataset], registry, memory_limit="1GB"))
         except duck.InvalidDataset as error:
-            raise Rejected("invalid_dataset", f"The upload is not audit rows: {error}") from None
+            raise Rejected("invalid_dataset", f"The upload is not audit rows: {error}.") from None
 
 
 def record_execution(audit_id: str, execution: str, stage: int, was: str | None = None) -> bool:

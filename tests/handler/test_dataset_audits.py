@@ -290,6 +290,57 @@ def _athena_audit(registry: Any, scene: dict[str, Any], body: bytes) -> dict[str
     return job
 
 
+GOOD = "1 AS file_id, 123456 AS hash, 10 AS frame, 300 AS span"
+
+
+@pytest.mark.parametrize(
+    ("select", "says"),
+    [
+        ("'a' AS file_id, 1 AS hash, 1 AS frame, 1 AS span", "file_id is VARCHAR"),
+        ("1 AS file_id, 'x' AS hash, 1.5 AS frame, 1 AS span", "hash is VARCHAR; frame is DECIMAL"),
+        ("1 AS file_id, 1 AS hash, NULL::INTEGER AS frame, 1 AS span", "frame values are empty"),
+        ("1 AS file_id, 1 AS hash, -5 AS frame, 1 AS span", "frame values include -5"),
+        ("1 AS file_id, 1 AS hash, 1 AS frame, 2147483647 AS span", "span values include"),
+        ("7 AS file_id, 1 AS hash, 1 AS frame, 1 AS span", "declared 2 files"),
+        ("1 AS file_id, -1 AS hash, 1 AS frame, 1 AS span", "hash values include -1"),
+        ("1 AS file_id, 1 AS hash", "no column frame, span"),
+        (None, "not a Parquet file"),
+        ("truncated", "not a Parquet file"),
+    ],
+)
+def test_a_dataset_that_is_not_audit_rows_fails_with_its_reason_and_nothing_internal(
+    registry: Any, scene: dict[str, Any], tmp_path: Path, select: str | None, says: str
+) -> None:
+    """Hostile or mistaken rows are the uploader's to mend: `invalid_dataset`, saying what is
+    wrong, never `internal_error` and never a server path or the engine's own words."""
+    import duckdb
+
+    path = tmp_path / "rows.parquet"
+    if select is None:
+        body = b"file_id,hash,frame,span\n1,2,3,4\n"
+    else:
+        duckdb.execute(f"COPY (SELECT {GOOD if select == 'truncated' else select}) TO '{path}'")
+        body = path.read_bytes()[: len(path.read_bytes()) // 2 if select == "truncated" else None]
+    request = {"ai_no": scene["ai_no"], "algorithm": AUDIT_ALGORITHM, "files": 2}
+    api, business = registry.api, scene["business"]
+    created = api.post("/v1/audits", {**request, "size_bytes": len(body)}, token=business.token)
+    service.process_upload(_upload(created.json, body))
+    audit = api.get(f"/v1/audits/{created.json['audit_id']}", token=business.token).json
+    assert (audit["status"], audit["error"]["code"]) == ("failed", "invalid_dataset"), audit
+    message = audit["error"]["message"]
+    assert says in message, message
+    for internal in ("/tmp", "tmp", "Error", "Binder", "duckdb", "read_parquet", "FROM"):
+        assert internal not in message, message
+
+
+def test_an_audit_declares_at_least_one_file(registry: Any, scene: dict[str, Any]) -> None:
+    body = {"ai_no": scene["ai_no"], "algorithm": AUDIT_ALGORITHM, "size_bytes": 100}
+    reply = registry.api.post("/v1/audits", {**body, "files": 0}, token=scene["business"].token)
+    assert reply.status == 422, reply
+    good = registry.api.post("/v1/audits", {**body, "files": 1}, token=scene["business"].token)
+    assert good.status == 201, good
+
+
 def test_the_athena_path_scores_the_result_csv_in_the_worker_as_duckdb_does(
     registry: Any, app: Any, scene: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
