@@ -220,8 +220,17 @@ def _operation(op: Operation, ref: Any) -> dict[str, Any]:
         media: dict[str, Any] = {"schema": ref(op.body)}
         if op.examples:
             media["examples"] = {k: {"value": v} for k, v in op.examples.items()}
-        entry["requestBody"] = {"required": True, "content": {"application/json": media}}
+        required = not body_may_be_omitted(op.body)
+        entry["requestBody"] = {"required": required, "content": {"application/json": media}}
     return entry | op.extensions
+
+
+def body_may_be_omitted(model: type[BaseModel]) -> bool:
+    """A body model that says so (``OMITTABLE``), and whose every field has a default, may be
+    left out: no body reads as ``{}`` (a contract revoked without a reason). Others stay
+    required, so an empty PUT never resets a record to its defaults."""
+    optional = not any(field.is_required() for field in model.model_fields.values())
+    return bool(getattr(model, "OMITTABLE", False)) and optional
 
 
 def _parameters(

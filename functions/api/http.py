@@ -423,6 +423,8 @@ def parse_body(raw: bytes | str | None, model: type[BaseModel]) -> BaseModel:
     if len(raw) > get_settings().max_body_bytes:
         limit = get_settings().max_body_bytes
         raise PayloadTooLarge(f"The request body exceeds {limit} bytes.", code="body_too_large")
+    if not raw.strip() and openapi.body_may_be_omitted(model):
+        raw = b"{}"
     data = json_input.loads(raw) if raw.strip() else None  # JsonRejected: a 400 or 422
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.", code="invalid_json")

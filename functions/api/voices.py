@@ -129,10 +129,12 @@ def get_voice(call: Call) -> Voice | VoicePublic:
     name="voices.of_performer",
     tag=TAG,
     response=VoicePage,
-    summary="The registered voices that name this performer (that performer, operator)",
+    summary="The registered voices that name this performer (that performer, operator); a "
+    "voice in `conflict` is registered audio that two holders claim",
     path=MemberPath,
 )
 def performer_voices(call: Call) -> VoicePage:
     member_id = call.path.member_id
     access.require_owner(call.principal, [member_id], "performer")
-    return VoicePage(voices=[Voice.model_validate(v) for v in service.for_performer(member_id)])
+    found = service.for_performer(member_id, statuses=service.IN_REGISTRY)
+    return VoicePage(voices=[Voice.model_validate(v) for v in found])

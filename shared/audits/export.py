@@ -36,7 +36,7 @@ from shared.voices import service as voices
 
 BUCKETS = 16  # hash buckets (hash % 16): the partitions a join or compaction can take apart
 PARQUET = "fingerprint-export/parquet"
-SEARCHABLE = ("registered", "conflict")  # the statuses a trace reports
+SEARCHABLE = voices.IN_REGISTRY  # the statuses a trace reports
 
 
 def parquet_key(algorithm: str, bucket: int, voice_no: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field, HttpUrl, field_validator, model_validator
 
@@ -220,6 +220,8 @@ class ContractPage(BaseModel):
 
 
 class Revocation(Strict):
+    OMITTABLE: ClassVar[bool] = True  # POST …/revoke with no body: revoked without a reason
+
     reason: str = Field(default="", max_length=500)
 
     @field_validator("reason")

@@ -42,7 +42,7 @@ def match(found: Peaks) -> tuple[list[dict[str, Any]], dict[str, int]]:
     matches = []
     for m in engine.trace(found, index.lookup, constellations.fetch_all):
         voice = voices.get(m.voice_id)
-        if voice is None or voice["status"] not in ("registered", "conflict"):
+        if voice is None or voice["status"] not in voices.IN_REGISTRY:
             continue  # index items of a voice that never finished registering
         matches.append(
             {

@@ -347,7 +347,7 @@ def _same_recording(peaks: Any, algorithm: str, voice_no: str) -> dict[str, Any]
         if found.voice_id == voice_no or found.duration_s < SAME_RECORDING_S:
             continue
         other = service.get(found.voice_id)
-        if other and other["status"] in ("registered", "conflict"):
+        if other and other["status"] in service.IN_REGISTRY:
             return {"voice_no": other["voice_no"], "holder_id": other["holder_id"]}
     return None
 

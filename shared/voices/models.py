@@ -128,6 +128,7 @@ class VoicePublic(BaseModel):
     performers: list[PerformerRef]
     registered_at: str | None = None
     audio: AudioFacts | None = None
+    error: VoiceError | None = None  # why it was rejected: the uploader's to read, no secret
 
 
 class Voice(VoicePublic):
@@ -141,7 +142,6 @@ class Voice(VoicePublic):
     file: dict[str, Any]
     created_at: str
     updated_at: str
-    error: VoiceError | None = None
     duplicate_of: str | None = None
     conflict_with: list[str] | None = None
 

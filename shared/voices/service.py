@@ -18,6 +18,9 @@ from shared.uploads import VOICE_PREFIX
 from shared.voices.models import VoiceRegistration
 
 VOICE = store.Entity("voice", keys.voice, "voice_not_found")
+# The voices in the registry: registered audio, including audio two holders claim (conflict);
+# what a trace reports and a performer's voice list shows.
+IN_REGISTRY = ("registered", "conflict")
 key, get, require = keys.voice, VOICE.get, VOICE.require
 state = keys.without_keys
 
@@ -132,9 +135,12 @@ def voice_markers(performer_id: str) -> list[dict[str, Any]]:
     return store.markers(keys.performer_pk(performer_id), keys.VOICE)
 
 
-def for_performer(performer_id: str) -> list[dict[str, Any]]:
-    """Every voice that names the performer, newest first."""
+def for_performer(
+    performer_id: str, statuses: tuple[str, ...] | None = None
+) -> list[dict[str, Any]]:
+    """Every voice that names the performer (or those in ``statuses``), newest first."""
     found = list(VOICE.get_many(m["voice_no"] for m in voice_markers(performer_id)).values())
+    found = [v for v in found if statuses is None or v["status"] in statuses]
     found.sort(key=lambda v: v["created_at"], reverse=True)
     return [{**v, "performers": performers_of(v)} for v in found]
 

@@ -165,3 +165,31 @@ def test_scheduled_job_ends_contracts_after_their_end_date(
     assert contracts.end_expired(date.today() + timedelta(days=1)) == [contract_id]
     reply = api.get(f"/v1/contracts/{contract_id}", token=business.token).json
     assert reply["status"] == "ended" and not reply["in_force"]
+
+
+def test_a_contract_is_revoked_with_no_body_and_other_bodies_stay_required(
+    registry: Registry, registered_voice
+) -> None:
+    """API.md's revoke takes no body: an empty request revokes without a reason. A body whose
+    fields matter is still required: an operator's label revocation names its reason, and an
+    empty PUT never resets a performer's intent to the defaults."""
+    api = registry.api
+    holder, business = registry.member("rights_holder"), registry.member("business")
+    performer = registry.member("performer")
+    voice_no = registered_voice(holder, [performer.member_id])
+    ai_no = api.post("/v1/ai-systems", ai_sheet([voice_no]), token=business.token).json["ai_no"]
+    filed = api.post("/v1/contracts", contract_filing(ai_no, [voice_no]), token=business.token)
+    path = f"/v1/contracts/{filed.json['contract_id']}"
+    assert api.post(f"{path}/confirm", token=holder.token).json["status"] == "active"
+    revoked = api.post(f"{path}/revoke", token=business.token)
+    assert revoked.status == 200, revoked
+    assert revoked.json["status"] == "revoked" and not revoked.json["in_force"]
+    label = api.post("/v1/labels/L-0000-0000-0/revoke", token=registry.operator)
+    assert (label.status, label.json["code"]) == (400, "invalid_json")
+    intent_path = f"/v1/performers/{performer.member_id}/intent"
+    intent = {"uses": {"tts": "contract", "fine_tuning": "deny"}, "commercial": "contract"}
+    assert api.put(intent_path, intent, token=performer.token).status == 200
+    before = api.get(intent_path, token=performer.token).json
+    reset = api.put(intent_path, token=performer.token)
+    assert (reset.status, reset.json["code"]) == (400, "invalid_json")
+    assert api.get(intent_path, token=performer.token).json == before
