@@ -65,7 +65,12 @@ class LogQuery(BaseModel):
 
 
 class AuditQuery(LogQuery):
-    entity: str | None = Field(default=None, description="e.g. member:M-XXXX-XXXX-X")
+    entity: str | None = Field(
+        default=None,
+        max_length=100,
+        pattern=r"^[a-z_]+:[^\s:]+$",  # ids hold check symbols (*~$=): any but space, colon
+        description="kind:id, e.g. member:M-XXXX-XXXX-X, voice:V-XXXX-XXXX-X",
+    )
     cursor: str | None = Field(default=None, description="from `next`")
 
 

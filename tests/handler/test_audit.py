@@ -10,6 +10,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from click.testing import CliRunner
@@ -105,9 +106,16 @@ def test_audit_filters_by_entity(registry: Registry) -> None:
     performer = registry.member("performer")
     registry.member("business")
     entity = f"member:{performer.member_id}"
-    entries = registry.api.get(f"/v1/audit?entity={entity}", token=registry.operator).json
+    reply = registry.api.get(f"/v1/audit?entity={entity}", token=registry.operator)
+    assert reply.status == 200, reply
+    entries = reply.json
     assert {e["entity"] for e in entries["entries"]} == {entity}
     assert [e["action"] for e in entries["entries"]] == ["member.applied", "member.approved"]
+    # an entity is kind:id: a bare number or a malformed one is the caller's mistake, said so
+    for wrong in (performer.member_id, "member:", "member:M-1 OR 1=1", "x" * 120 + ":1"):
+        path = "/v1/audit?" + urlencode({"entity": wrong})
+        reply = registry.api.get(path, token=registry.operator)
+        assert 400 <= reply.status < 500 and "entity" in reply.json["message"], reply
 
 
 def test_public_log_is_chained_and_paginated(registry: Registry) -> None:
