@@ -49,8 +49,11 @@ def _poll(job: dict[str, Any], message: dict[str, Any]) -> str:
     if state in RUNNING:
         return _still_running(audit_id, execution, message)
     if state != "SUCCEEDED":
-        reason = stats["reason"] or f"The audit's query ended {state}."
-        _fail(audit_id, "query_failed", reason)
+        logger.warning(
+            "audit query ended",
+            extra={"audit_id": audit_id, "state": state, "reason": stats["reason"]},
+        )
+        _fail(audit_id, *failure(state, stats["reason"]))
         return "failed"
     stage = int(job.get("athena_stage", engine.STAGES))
     if stage < engine.STAGES:
@@ -69,6 +72,36 @@ def _next_stage(job: dict[str, Any], stage: int, message: dict[str, Any]) -> str
         return "ignored"
     engine.watch(audit_id, execution, 0, float(message["started"]))
     return f"stage {stage + 1}"
+
+
+# Athena's reasons for rows that do not fit the dataset table (its types, its Parquet): the
+# uploader's to mend. Any other reason is the registry's, and names its tables and bucket.
+DATA_ERRORS = (
+    "HIVE_BAD_DATA",
+    "HIVE_CANNOT_OPEN_SPLIT",
+    "HIVE_CURSOR_ERROR",
+    "HIVE_PARTITION_SCHEMA_MISMATCH",
+    "INVALID_CAST_ARGUMENT",
+    "NUMERIC_VALUE_OUT_OF_RANGE",
+)
+
+
+def failure(state: str, reason: str) -> tuple[str, str]:
+    """The audit's error for a query that ended ``state`` with Athena's ``reason``: what the
+    uploader can act on, without Athena's text (S3 paths, table names; it goes to the log)."""
+    if any(code in reason for code in DATA_ERRORS) or "not a Parquet file" in reason:
+        return (
+            "invalid_dataset",
+            "The upload is not audit rows: its columns or values do not fit "
+            "(file_id, hash, frame and span, as integers).",
+        )
+    if state == "CANCELLED":
+        return "query_failed", "The audit's query was CANCELLED; submit the audit again."
+    return (
+        "query_failed",
+        f"The audit's query ended {state}; submit it again, and if it fails again, contact the "
+        "association with the audit's id.",
+    )
 
 
 def _fail(audit_id: str, code: str, reason: str) -> None:

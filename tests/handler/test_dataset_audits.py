@@ -505,3 +505,40 @@ def test_the_result_csv_is_read_as_athena_writes_it_across_chunk_boundaries() ->
     assert len(rest) == 39 and [r["file_id"] for r in rest] == list(range(1, 40))
     put(Bucket=bucket, Key="athena-results/empty.csv", Body=lines[0].encode() + b"\n")
     assert list(engine.result_rows(f"s3://{bucket}/athena-results/empty.csv")) == []
+
+
+@pytest.mark.parametrize(
+    ("state", "reason", "code"),
+    [
+        (
+            "FAILED",
+            "HIVE_BAD_DATA: Field hash's type BINARY in parquet file "
+            "s3://ailas-dev-audio/uploads/audits/X/rows.parquet is incompatible with type bigint "
+            "defined in table schema",
+            "invalid_dataset",
+        ),
+        (
+            "FAILED",
+            "HIVE_CANNOT_OPEN_SPLIT: Error opening Hive split s3://ailas-dev-audio/uploads/audits/"
+            "X/rows.parquet (offset=0, length=15): s3://… is not a Parquet file",
+            "invalid_dataset",
+        ),
+        (
+            "FAILED",
+            "TABLE_NOT_FOUND: line 3:8: Table 'awsdatacatalog.ailas_dev.audit_export' "
+            "does not exist",
+            "query_failed",
+        ),
+        ("CANCELLED", "", "query_failed"),
+    ],
+)
+def test_an_athena_failure_says_whose_it_is_without_athenas_text(
+    state: str, reason: str, code: str
+) -> None:
+    from shared.audits import poll
+
+    got, message = poll.failure(state, reason)
+    assert got == code
+    assert state in message or code == "invalid_dataset"
+    for internal in ("s3://", "awsdatacatalog", "HIVE", "ailas-dev", "Table"):
+        assert internal not in message, message
