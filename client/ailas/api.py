@@ -36,6 +36,21 @@ class Client:
             reply = self.session.request(
                 method, self.base_url + path, json=body, headers=headers, timeout=self.timeout
             )
+        except (
+            requests.exceptions.InvalidSchema,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidURL,
+        ):
+            raise ApiError(
+                0,
+                "invalid_api_url",
+                f"{self.base_url!r} is not a registry URL: give it with its scheme, e.g. "
+                "http://127.0.0.1:8000 (--api or AILAS_API).",
+            ) from None
+        except requests.Timeout:
+            raise ApiError(
+                0, "timeout", f"{self.base_url} did not answer within {self.timeout:g} s."
+            ) from None
         except requests.ConnectionError:
             raise ApiError(
                 0,
@@ -43,6 +58,13 @@ class Client:
                 f"Cannot reach {self.base_url}. Is the registry "
                 "running (make run), or is --api/AILAS_API right?",
             ) from None
+        if reply.status_code == 401 and not self.token:
+            raise ApiError(
+                401,
+                "unauthorized",
+                "This needs your member token: give it with --token or AILAS_TOKEN "
+                "(create one in the portal, /portal/tokens).",
+            )
         if reply.status_code >= 400:
             try:
                 error = reply.json()

@@ -77,11 +77,14 @@ def match_fingerprint(client: Client, query: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_jwks(client: Client, source: str | None) -> dict[str, Any]:
-    if source and Path(source).exists():
-        return json.loads(Path(source).read_text())
-    if source and source.startswith(("http://", "https://")):
+    """The keys to check signatures with: ``source`` (a file, or an http(s) URL) when given,
+    else the registry's. A source given but not found is an error, never the registry's keys
+    in its place: whoever pins keys must learn that the pinned ones were not used."""
+    if source is None:
+        return client.get("/.well-known/jwks.json")
+    if source.startswith(("http://", "https://")):
         return requests.get(source, timeout=30).json()
-    return client.get("/.well-known/jwks.json")
+    return json.loads(Path(source).read_text())  # OSError (no such file) for the caller
 
 
 PARQUET = "application/vnd.apache.parquet"
@@ -127,6 +130,13 @@ def run(
     from ailas import audit_report, dataset
 
     ai = client.get(f"/v1/ai-systems/{ai_no}")
+    if "training_data" not in ai:  # the public view: asked before hours of fingerprinting
+        raise ApiError(
+            403,
+            "not_your_ai_system",
+            f"{ai['ai_no']} is not an AI system of the business whose token this is: give "
+            "that business's token with --token or AILAS_TOKEN.",
+        )
     work = out.with_name(out.name + ".work")
     found = dataset.fingerprint_dataset(dataset.audio_files(directory), work, workers, quiet)
     document: dict[str, Any] = {"matches": [], "voices": {}}

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import re
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import click
+import requests
 
 from ailas import audit as dataset_audit
 from ailas import dataset
@@ -240,6 +242,14 @@ def trace(ctx: Context, file: Path, send_audio: bool) -> None:
             sys.exit(1)
         fail(error)
         return
+    if result.get("status") == "failed":  # the registry could not read the upload
+        problem = result.get("error") or {}
+        ctx.emit(
+            result,
+            f"error: {problem.get('message', 'the trace failed')} "
+            f"[{problem.get('code', 'failed')}]",
+        )
+        sys.exit(1)
     lines = [match_line(m) for m in result.get("matches", [])]
     ctx.emit(result, "\n".join(lines) or "no registered voice found")
 
@@ -272,8 +282,16 @@ def audit(ctx: Context, directory: Path, ai_no: str, out: Path, workers: int) ->
     Fingerprints are computed here, in parallel (an interrupted audit resumes where it
     stopped); only they are sent, and the registry's fairness rule decides. Exit 1 when a file
     is not covered, unreadable or too short to check."""
-    from ailas import audit_report
+    from ailas import audit_report, dataset
 
+    audio = dataset.audio_files(directory)
+    others = sum(1 for p in directory.rglob("*") if p.is_file()) - len(audio)
+    if not audio:
+        suffixes = ", ".join(sorted(dataset.AUDIO_SUFFIXES))
+        click.secho(f"error: no audio files ({suffixes}) in {directory}", fg="red", err=True)
+        sys.exit(2)
+    if others and not ctx.as_json:
+        click.echo(f"note: {others} other files skipped (not audio by their name)", err=True)
     try:
         report = dataset_audit.run(
             ctx.client, directory, ai_no, out, workers or None, quiet=ctx.as_json
@@ -309,17 +327,13 @@ def verify(
     if is_file(token_or_file):
         verify_file(ctx, Path(token_or_file), jwks_source, trust_anchors)
         return
+    if problem := not_a_token(token_or_file):
+        click.secho(f"error: {problem}", fg="red", err=True)
+        sys.exit(2)
     from ailas.formats import jws
 
     token = jws.normalize(token_or_file)  # a pasted newline: the same token for check and lookup
-    try:
-        keys = dataset_audit.load_jwks(ctx.client, jwks_source)
-    except ApiError as error:
-        fail(error)
-        return
-    except (OSError, ValueError) as error:
-        click.secho(f"error: cannot read the JWKS: {error}", fg="red", err=True)
-        sys.exit(2)
+    keys = published_keys(ctx.client, jwks_source)
     try:
         if not isinstance(keys, dict):
             raise jws.TokenError("unknown_kid", "the JWKS is not a JSON object")
@@ -342,14 +356,47 @@ def verify(
         sys.exit(1)
     result: dict[str, Any] = {"signature_valid": True, "claims": claims}
     if online:
-        try:
-            live = ctx.client.get(f"/v1/labels/{claims['label_no']}")
-        except ApiError as error:
-            fail(error)
-            return
-        result["status"] = live["status"]
-        human += f"\nlive status: {live['status']}"
+        result["status"] = label_status(ctx, claims["label_no"])
+        human += f"\nlive status: {result['status']}"
     ctx.emit(result, human)
+    if result.get("status", "valid") != "valid":  # a good signature, a label no longer in force
+        sys.exit(1)
+
+
+def label_status(ctx: Context, label_no: str) -> str:
+    try:
+        return str(ctx.client.get(f"/v1/labels/{label_no}")["status"])
+    except ApiError as error:
+        fail(error)
+        raise  # fail() exits
+
+
+def published_keys(client: Client, source: str | None) -> Any:
+    """The JWKS to check signatures with (``--jwks``, else the registry's), or exit: 1 when the
+    registry answers an error, 2 when the keys given cannot be read."""
+    try:
+        return dataset_audit.load_jwks(client, source)
+    except ApiError as error:
+        fail(error)
+        raise  # fail() exits
+    except (OSError, ValueError, requests.RequestException) as error:
+        click.secho(f"error: cannot read the JWKS {source}: {error}", fg="red", err=True)
+        sys.exit(2)
+
+
+def not_a_token(argument: str) -> str | None:
+    """What a newcomer gave instead of a token, said plainly: a label number (what a badge
+    shows) or a file that is not there. None for anything that may be a token."""
+    text = argument.strip()
+    if re.fullmatch(r"L-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-\S", text):
+        return (
+            f"{text} is a label number, not its token: its live status is at /verify/{text} "
+            f"(or `curl …/v1/labels/{text}`); `ailas verify` takes the label's token "
+            "(eyJ…) or an audio file that carries it."
+        )
+    if "/" in text or Path(text).suffix.lower() in AUDIO_TYPES:
+        return f"no such file: {text}"
+    return None
 
 
 def is_file(argument: str) -> bool:
@@ -380,9 +427,7 @@ def verify_file(
             manifest = provenance.read(
                 handle, mime, trust_anchors.read_text() if trust_anchors else None
             )
-        check = provenance.judge(
-            manifest, dataset_audit.load_jwks(ctx.client, jwks_source), live_status
-        )
+        check = provenance.judge(manifest, published_keys(ctx.client, jwks_source), live_status)
     except provenance.Unsupported as error:
         click.secho(f"error: {error}", fg="red", err=True)
         sys.exit(2)
@@ -414,7 +459,7 @@ def _file_check_lines(check: Any, manifest: Any) -> list[str]:
             f"({signer.get('alg')}, {trust})"
         )
     if check.label_no:
-        token = "valid" if check.token_valid else f"NOT VALID ({check.token_error})"
+        token = "valid" if check.token_valid else f"NOT VALID ({check.token_error or 'unchecked'})"
         lines.append(f"label: {check.label_no}  token {token}  kid {check.kid or '-'}")
     if check.live:
         lines.append(f"live status: {check.live['status']}")
@@ -528,8 +573,8 @@ def log_verify(
 
     client = Client(api_url, ctx.client.token) if api_url else ctx.client
     path = mirror_path or transparency.default_mirror(client.base_url)
+    keys = published_keys(client, jwks_source)
     try:
-        keys = dataset_audit.load_jwks(client, jwks_source)
         report = transparency.verify(client, path, client.base_url, keys)
     except transparency.MirrorError as error:
         click.secho(f"error: {error}", fg="red", err=True)

@@ -244,6 +244,8 @@ def test_verify_pages_and_labelled_audio(
     )
     refused = ailas(stack, None, "verify", str(labelled["WAV"]))
     assert refused.returncode == 1 and "live status: suspended" in refused.stdout
+    online = ailas(stack, None, "verify", token, "--online")  # the token: the same answer
+    assert online.returncode == 1 and "live status: suspended" in online.stdout
     assert upload(browser, stack, labelled["WAV"], artifacts / "file-suspended.png") == "suspended"
 
     api.post(f"/v1/labels/{label_no}/revoke", {"reason": "虚偽申告"}, token=registry.operator)
