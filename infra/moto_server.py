@@ -26,6 +26,8 @@ for the fingerprint index.
   twice, for every update of a 100-update transaction (the index's are all one text); here a
   condition is parsed once per (expression, names, values it reads) and an update expression
   once per text. A voice registers in half the time, and reads wait less on the write lock.
+- S3 writes of objects are applied one at a time: moto closed a replaced object's buffer
+  before the replacing write's notification read its ETag (two POSTs of one key at once: 500).
 - Its access log keeps only the requests moto failed (5xx): a line for every call (the worker
   polls SQS all day) filled moto.log and spent moto's time in the log's lock.
 """
@@ -50,6 +52,7 @@ from moto.dynamodb.models.table import Table
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+from moto.s3.models import S3Backend
 from moto.server import main
 
 _original_query = Table.query
@@ -156,6 +159,21 @@ _READS = ("get_item", "batch_get_item", "query", "scan", "transact_get_items")
 for _name in ("put_item", "update_item", "delete_item", "transact_write_items", *_READS):
     setattr(DynamoDBBackend, _name, _serialised(getattr(DynamoDBBackend, _name)))
 DynamoDBStreamsBackend.get_records = _serialised(DynamoDBStreamsBackend.get_records)  # type: ignore[method-assign]
+
+# S3 applies the writes of one key one after the other. moto closes an object's buffer when a
+# new write replaces it, and a write's notification reads its ETag from that buffer afterwards:
+# the same file POSTed twice at once answered 500 ("I/O operation on closed file"). Writes of
+# objects are applied one at a time here.
+_s3_writes = threading.RLock()  # re-entrant: a copy or a multipart completion puts too
+_original_put_object = S3Backend.put_object
+
+
+def _put_object(self: S3Backend, *args: Any, **kwargs: Any) -> Any:
+    with _s3_writes:
+        return _original_put_object(self, *args, **kwargs)
+
+
+S3Backend.put_object = _put_object  # type: ignore[method-assign]
 
 Table.all_items = _all_items  # type: ignore[method-assign]
 Table.query = _query  # type: ignore[method-assign]

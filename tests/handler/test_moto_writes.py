@@ -157,3 +157,44 @@ def test_an_update_tree_is_parsed_once_and_never_changed(aws: Any) -> None:
     assert set(item["p"]["SS"]) == {"e0", "e1", "e2"}
     assert UpdateExpressionParser.make(expression) is tree
     assert pickle.dumps(tree) == pristine  # the validator worked on its own copy
+
+
+def test_one_key_written_at_once_by_several_clients_never_fails(aws: Any) -> None:
+    """The same file POSTed several times at once: each write succeeds and is notified (moto
+    closed the replaced object's buffer before the notification read its ETag)."""
+    import os
+    import threading
+
+    from shared.aws import client as aws_client
+
+    s3, sqs = aws_client("s3"), aws_client("sqs")
+    queue = sqs.create_queue(QueueName="race-notifications")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]
+    s3.create_bucket(
+        Bucket="race-bucket", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"}
+    )
+    s3.put_bucket_notification_configuration(
+        Bucket="race-bucket",
+        NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": arn["QueueArn"], "Events": ["s3:ObjectCreated:*"]}]
+        },
+    )
+    failures: list[str] = []
+
+    def writer() -> None:
+        for _ in range(10):
+            try:
+                s3.put_object(Bucket="race-bucket", Key="same", Body=os.urandom(200_000))
+            except Exception as error:  # what the client would see: a 500
+                failures.append(repr(error))
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    notified = sqs.get_queue_attributes(
+        QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    assert int(notified["ApproximateNumberOfMessages"]) == 40 + 1  # and the s3:TestEvent
