@@ -214,8 +214,15 @@ def iter_audit_rows(
                 kept = _kept_registry(con, registry_source)
                 workers = threads or os.cpu_count() or 1
                 yield from _in_order(con, _statements(con, source, kept, workers), workers)
-            except (duckdb.InvalidInputException, duckdb.BinderException, duckdb.IOException):
-                # check_dataset names what is wrong; this is what it cannot see beforehand
+            except (
+                duckdb.InvalidInputException,
+                duckdb.BinderException,
+                duckdb.IOException,
+                duckdb.OutOfRangeException,
+                duckdb.ConversionException,
+            ):
+                # check_dataset names what is wrong; this is what it cannot see beforehand (a
+                # file whose Parquet statistics, which its min/max may be read from, lie)
                 raise InvalidDataset("it could not be read as audit rows") from None
 
 
