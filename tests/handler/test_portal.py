@@ -224,3 +224,21 @@ def test_the_operator_page_shows_the_queue_the_backlog_and_the_audit_status(
     text = page.body.decode()
     assert pending in text and "申請中 花子" in text
     assert "監査ログ" in text and "保留中のイベント" in text
+
+
+def test_a_problem_for_every_use_says_so_on_the_ai_system_page(
+    registry: Registry, mailbox: Path
+) -> None:
+    """A fairness problem that is not about one use (no registered voice in the training data)
+    reads "every use", not the rule's internal "*"."""
+    from tests.scenario import ai_sheet
+
+    api = registry.api
+    owner = registry.member("business", email="owner-business@example.jp")
+    ai_no = api.post("/v1/ai-systems", ai_sheet([]), token=owner.token).json["ai_no"]
+    session = sign_in(api, mailbox, "owner-business@example.jp")
+    page = api.get(f"/portal/ai-systems/{ai_no}", headers={"Cookie": session}).body.decode()
+    problems = re.search(r'<ul id="problems">(.*?)</ul>', page, re.S)
+    assert problems and "no_registered_voices" in problems.group(1), page
+    assert " · * · " not in problems.group(1)
+    assert "すべての利用" in problems.group(1) or "every use" in problems.group(1)
