@@ -52,7 +52,11 @@ def fail(error: ApiError) -> None:
 
 
 @click.group()
-@click.option("--api", envvar="AILAS_API", help="Registry URL (default http://127.0.0.1:8000)")
+@click.option(
+    "--api",
+    envvar="AILAS_API",
+    help="Registry URL (default http://127.0.0.1:$PORT, or :8000 without PORT)",
+)
 @click.option("--token", envvar="AILAS_TOKEN", help="Your member token")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON only (for scripts)")
 @click.version_option(package_name="ailas", prog_name="ailas")
