@@ -184,3 +184,33 @@ def test_labels_expire_after_exp_and_the_schedule_records_it(
         if e["subject"] == f"label:{label_no}"
     ]
     assert log == ["valid", "expired"]
+
+
+def test_consent_withdrawn_while_a_label_is_issued_suspends_it(
+    registry: Registry, trade, deliver_events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issuer decides on what it read; a performer who denies the use between that read
+    and the label's commit is delivered before the label exists (no label to suspend then).
+    The label's own `label.issued` event brings it in step."""
+    from shared.business import ai_systems
+    from shared.labels import fairness
+
+    api = registry.api
+    performer, _, business, _, ai_no = trade
+    confirm_contract(api, trade)
+    read_before = fairness.verdict_now(ai_systems.require(ai_no))
+    assert read_before.fair
+    api.put(
+        f"/v1/performers/{performer.member_id}/intent",
+        {**CONTRACT_INTENT, "uses": {**CONTRACT_INTENT["uses"], "tts": "deny"}},
+        token=performer.token,
+    )
+    deliver_events()  # intent.changed: no label depends on it yet
+    monkeypatch.setattr(fairness, "verdict_now", lambda ai: read_before)
+    issued = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token)
+    assert (issued.status, issued.json["status"]) == (201, "valid")  # decided on the old read
+    monkeypatch.undo()
+    deliver_events()
+    label = api.get(f"/v1/labels/{issued.json['label_no']}").json
+    assert label["status"] == "suspended"
+    assert {(r["use"], r["reason"]) for r in label["reasons"]} == {("tts", "intent_denies")}
