@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import random
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
@@ -33,6 +35,7 @@ from shared.uploads import (
 from shared.voices import constellations, service
 
 ACTOR = "system:ingest"
+CONFLICT_ATTEMPTS = 8  # writes racing on one registered voice: each retry reads it again
 SAME_RECORDING_S = 3.5  # of the 5 s excerpt matched: the same recording, not a shared phrase
 BLOCK_BYTES = 8 * 1024 * 1024  # one ranged GET
 RETRYABLE_CODES = {
@@ -391,16 +394,28 @@ def _duplicate_or_conflict(
 def _conflict(voice: dict[str, Any], other_no: str, facts: dict[str, Any]) -> None:
     """Another holder's voice has the same audio: both go to ``conflict`` for an operator. The
     registered one first, so that whoever sees the new voice in ``conflict`` sees both."""
-    other = service.require(other_no)
-    service.transition(
-        other_no,
-        to="conflict",
-        allowed_from=(other["status"],),
-        actor=ACTOR,
-        action="voice.conflict",
-        changes={"conflict_with": sorted({*other.get("conflict_with", []), voice["voice_no"]})},
-        data={"with": voice["voice_no"]},
-    )
+    for attempt in range(CONFLICT_ATTEMPTS):
+        other = service.require(other_no)
+        try:
+            service.transition(
+                other_no,
+                to="conflict",
+                allowed_from=(other["status"],),
+                actor=ACTOR,
+                action="voice.conflict",
+                changes={
+                    "conflict_with": sorted({*other.get("conflict_with", []), voice["voice_no"]})
+                },
+                data={"with": voice["voice_no"]},
+                unchanged_since=other["updated_at"],
+            )
+            break
+        except store.TransactionFailed:
+            # another upload of the same audio moved it meanwhile (its own conflict, its
+            # registration): read it again, so that neither conflict is lost
+            if attempt == CONFLICT_ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))
     service.transition(
         voice["voice_no"],
         to="conflict",

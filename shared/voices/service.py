@@ -188,16 +188,24 @@ def transition(
     extra_condition: tuple[str, dict[str, Any]] | None = None,
     tx: store.Transaction | None = None,
     data: dict[str, Any] | None = None,
+    unchanged_since: str | None = None,
 ) -> dict[str, Any]:
     """Move a voice to ``to`` if it is in one of ``allowed_from`` (a conditional write), with
-    its audit entry. Raises store.TransactionFailed (index 0) when the condition fails."""
+    its audit entry. Raises store.TransactionFailed (index 0) when the condition fails.
+    ``unchanged_since``: the ``updated_at`` the caller read, for changes computed from that
+    read (a list extended): the write then holds only if nothing changed the voice since."""
     voice = require(voice_no)
     fields = {"status": to, "updated_at": now_iso(), **(changes or {})}
     new = {**voice, **fields}
+    guard = (
+        store.Guard("updated_at", (unchanged_since,))
+        if unchanged_since
+        else store.Guard("status", allowed_from, extra_condition)
+    )
     store.transition(
         key(voice_no),
         fields,
-        guard=store.Guard("status", allowed_from, extra_condition),
+        guard=guard,
         tx=tx,
         event=audit.Event(
             actor=actor,

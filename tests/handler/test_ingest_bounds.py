@@ -289,3 +289,37 @@ def test_s3_reader_hashes_every_byte_whatever_the_order_of_reads(aws: dict[str, 
     reader.seek(0)
     assert reader.read(1500) == data[:1500]
     assert reader.sha256() == hashlib.sha256(data).hexdigest()
+
+
+def test_two_uploads_of_registered_audio_in_conflict_at_once_both_stay_on_record(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two other holders upload a registered recording, processed at once: the second
+    worker read the registered voice before the first moved it to `conflict`. Its write on that
+    stale read fails; it reads again, and both uploads end in `conflict`, both named on the
+    registered voice (it was `internal_error`, and the first conflict's name was lost)."""
+    from shared.voices import ingest, service
+
+    data = audiofiles.wav_bytes(audiofiles.speech(8, seed=61), 16000)
+    registered, first = _upload(registry, data)
+    ingest.process_voice_upload(first)
+    assert service.require(registered)["status"] == "registered"
+    stale = service.require(registered)
+    (b1, one), (b2, two) = _upload(registry, data), _upload(registry, data)
+    ingest.process_voice_upload(one)
+    assert service.require(registered)["conflict_with"] == [b1]
+    real_require, served = service.require, []
+
+    def require(voice_no: str) -> dict[str, Any]:
+        if voice_no == registered and not served:  # the second worker's read, made earlier
+            served.append(voice_no)
+            return stale
+        return real_require(voice_no)
+
+    monkeypatch.setattr(service, "require", require)
+    ingest.process_voice_upload(two)
+    monkeypatch.undo()
+    assert served == [registered]
+    assert service.require(b2)["status"] == "conflict", service.require(b2).get("error")
+    assert service.require(registered)["conflict_with"] == sorted([b1, b2])
+    assert service.require(b2)["conflict_with"] == [registered]
