@@ -98,7 +98,7 @@ def signin_link(web: Web, secret: str) -> Response:
     if web.method == "GET":
         return web.render("signin_confirm.html", secret=secret)
     member_id = sessions.redeem(secret)
-    if member_id is None:
+    if member_id is None or not sessions.may_sign_in(member_id):
         return _link_unusable(web)
     if web.session:
         sessions.end(web.session.secret)

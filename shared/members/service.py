@@ -187,6 +187,7 @@ def suspend(member_id: str, actor: Principal, reason: str) -> dict[str, Any]:
         allowed_from=("active",),
         to="suspended",
         reason=reason,
+        extra={"suspended_at": now_iso()},  # portal sessions begun before it end (sessions.py)
     )
 
 

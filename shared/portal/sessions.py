@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from shared import keys, store
 from shared.access import Principal
-from shared.clock import iso, now
+from shared.clock import iso, now, now_iso
 from shared.members import service as members
 from shared.settings import get_settings
 
@@ -82,6 +82,12 @@ def redeem(link_secret: str) -> str | None:
     return str(item["member_id"])
 
 
+def may_sign_in(member_id: str) -> bool:
+    """Only an active member: a link mailed before a suspension does not sign one in."""
+    member = members.get(member_id)
+    return bool(member and member["status"] == "active")
+
+
 def start(member_id: str) -> str:
     """A new session for the member; returns the cookie value."""
     secret = secrets.token_urlsafe(32)
@@ -91,6 +97,7 @@ def start(member_id: str) -> str:
             **_key("SESSION", secret),
             "member_id": member_id,
             "csrf": secrets.token_urlsafe(24),
+            "started_at": now_iso(),
             "expires_at": iso(expires),
             "ttl": int(expires.timestamp()) + 3600,
         },
@@ -100,7 +107,9 @@ def start(member_id: str) -> str:
 
 
 def resume(secret: str | None) -> Session | None:
-    """The live session behind a cookie value: not expired, its member still active."""
+    """The live session behind a cookie value: not expired, its member still active, and
+    begun after the member's last suspension (suspending ends every session at once; a
+    reinstated member signs in again)."""
     if not secret or len(secret) > 100:
         return None
     item = store.registry().get_item(Key=_key("SESSION", secret), ConsistentRead=True).get("Item")
@@ -108,6 +117,8 @@ def resume(secret: str | None) -> Session | None:
         return None
     member = members.get(str(item["member_id"]))
     if member is None or member["status"] != "active":
+        return None
+    if str(item.get("started_at", "")) <= str(member.get("suspended_at") or ""):
         return None
     # a session is not a token: the prefix names where the principal came from
     principal = Principal(member["member_id"], member["kind"], "web")

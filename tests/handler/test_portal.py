@@ -242,3 +242,25 @@ def test_a_problem_for_every_use_says_so_on_the_ai_system_page(
     assert problems and "no_registered_voices" in problems.group(1), page
     assert " · * · " not in problems.group(1)
     assert "すべての利用" in problems.group(1) or "every use" in problems.group(1)
+
+
+def test_suspension_ends_sessions_for_good_and_refuses_sign_in_meanwhile(
+    registry: Registry, mailbox: Path
+) -> None:
+    """A session begun before a suspension does not come back with reinstatement, and a link
+    used while suspended signs no one in; after reinstatement a new sign-in works."""
+    api = registry.api
+    member = registry.member("business", email="paused@example.jp")
+    before = sign_in(api, mailbox, "paused@example.jp")
+    page = api.get("/signin")  # a link asked for before the suspension, used during it
+    csrf = cookies_of(page)["ailas_csrf"]
+    form(api, "/signin", {"email": "paused@example.jp", "csrf": csrf}, f"ailas_csrf={csrf}")
+    early_link = links(mailbox, "paused@example.jp")[-1]
+    operator, path = registry.operator, f"/v1/members/{member.member_id}"
+    assert api.post(f"{path}/suspend", {"reason": "確認中"}, token=operator).status == 200
+    used = form(api, early_link, {"csrf": csrf}, f"ailas_csrf={csrf}")
+    assert used.status == 410 and "ailas_session" not in cookies_of(used)
+    assert api.post(f"{path}/reinstate", {"reason": "確認済み"}, token=operator).status == 200
+    assert api.get("/portal", headers={"Cookie": before}).status == 303  # ended, not paused
+    after = sign_in(api, mailbox, "paused@example.jp")
+    assert api.get("/portal", headers={"Cookie": after}).status == 200
