@@ -15,6 +15,7 @@ from chalice.local import (
     LocalGateway,
     MatchResult,
     RouteMatcher,
+    ThreadedHTTPServer,
 )
 
 
@@ -55,5 +56,14 @@ class RequestHandler(ChaliceRequestHandler):
         pass  # the app logs every request as structured JSON already
 
 
+class Server(ThreadedHTTPServer):
+    """API Gateway takes many connections at once; socketserver's listen backlog of 5 reset
+    one of 16 simultaneous requests (an outside check fires that many)."""
+
+    request_queue_size = 128
+
+
 def server(app_object: Any, config: Any, host: str, port: int) -> LocalDevServer:
-    return LocalDevServer(app_object, config, host, port, handler_cls=RequestHandler)
+    return LocalDevServer(
+        app_object, config, host, port, handler_cls=RequestHandler, server_cls=Server
+    )
