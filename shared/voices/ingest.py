@@ -254,9 +254,20 @@ def _end_rejected(voice_no: str, obj: UploadedObject, code: str, message: str) -
     """``rejected``, unless another run of the same claim ended the voice first (a claim taken
     again after its lease while the first worker still ran): that end stands."""
     try:
-        _reject(voice_no, obj, code, message)
+        service.transition(
+            voice_no,
+            to="rejected",
+            allowed_from=("processing",),
+            actor=ACTOR,
+            action="voice.rejected",
+            changes={"error": {"code": code, "message": message}},
+            data={"code": code},
+        )
     except store.TransactionFailed:
         logger.warning("voice already left processing", extra={"voice_no": voice_no})
+        return
+    _delete(obj)
+    logger.info("voice rejected", extra={"voice_no": voice_no, "code": code})
 
 
 def _register(voice: dict[str, Any], obj: UploadedObject) -> None:
@@ -316,20 +327,6 @@ def _mark_registered(voice: dict[str, Any], facts: dict[str, Any], index: dict[s
         tx=tx,
         changes={"audio": facts, "registered_at": now_iso(), "index": index},
     )
-
-
-def _reject(voice_no: str, obj: UploadedObject, code: str, message: str) -> None:
-    service.transition(
-        voice_no,
-        to="rejected",
-        allowed_from=("processing",),
-        actor=ACTOR,
-        action="voice.rejected",
-        changes={"error": {"code": code, "message": message}},
-        data={"code": code},
-    )
-    _delete(obj)
-    logger.info("voice rejected", extra={"voice_no": voice_no, "code": code})
 
 
 def _same_recording(peaks: Any, algorithm: str, voice_no: str) -> dict[str, Any] | None:
