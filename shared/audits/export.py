@@ -36,7 +36,6 @@ from shared.voices import service as voices
 
 BUCKETS = 16  # hash buckets (hash % 16): the partitions a join or compaction can take apart
 PARQUET = "fingerprint-export/parquet"
-SEARCHABLE = voices.IN_REGISTRY  # the statuses a trace reports
 
 
 def parquet_key(algorithm: str, bucket: int, voice_no: str) -> str:
@@ -56,7 +55,7 @@ def on_voice_event(event: events.DomainEvent) -> None:
         # before indexing (its audio is another voice's, which is in the export)
         return
     algorithm = AUDIT_ALGORITHM  # ingest stages the index's own postings for the export
-    if voice["status"] in SEARCHABLE:
+    if voice["status"] in voices.IN_REGISTRY:
         publish(voice["voice_no"], algorithm)
     else:
         withdraw(voice["voice_no"], algorithm)

@@ -86,7 +86,7 @@ def indexed_voices(algorithm: str) -> list[str]:
 
     from shared import store
 
-    searchable = Attr("status").is_in(list(export.SEARCHABLE))
+    searchable = Attr("status").is_in(list(voices.IN_REGISTRY))
     # as export.on_voice_event: a voice put in conflict before it was indexed has a fingerprint
     # algorithm but no index (nor postings): its audio is the other voice's
     indexed = Attr("audio.fingerprint_algorithm").eq(algorithm) & Attr("index").exists()
@@ -117,6 +117,6 @@ def restore(voice_nos: list[str] | None = None, reinsert: bool = False) -> Resto
 
 
 def _publish(voice: dict[str, Any] | None, algorithm: str, reinsert: bool) -> bool:
-    if voice is None or voice["status"] not in export.SEARCHABLE:
+    if voice is None or voice["status"] not in voices.IN_REGISTRY:
         return False
     return export.republish(voice["voice_no"], algorithm, reinsert)

@@ -14,7 +14,6 @@ from typing import Any
 from shared import access, audit, aws, ids, query_jobs, store
 from shared.access import Principal
 from shared.audits import engine, score, verdicts
-from shared.audits.export import SEARCHABLE
 from shared.audits.models import MAX_DATASET_BYTES, AuditRequest
 from shared.business import ai_systems
 from shared.clock import iso, now, now_iso
@@ -153,7 +152,7 @@ def complete(job: dict[str, Any], matched: list[score.FileMatch], stats: dict[st
 
 def _searchable(voice_no: str) -> bool:
     voice = voices.get(voice_no)
-    return bool(voice and voice["status"] in SEARCHABLE)
+    return bool(voice and voice["status"] in voices.IN_REGISTRY)
 
 
 def _run_duckdb(job: dict[str, Any], obj: UploadedObject) -> list[score.FileMatch]:
