@@ -74,15 +74,17 @@ def claim(kind: str, job_id: str, obj: UploadedObject) -> bool:
     """awaiting_upload → processing for this object; False when another notification of it
     claimed it (uploads.reclaim_condition: a notification delivered twice is processed once)."""
     expression, names, values = store.set_fields({"status": "processing", **claim_fields(obj)})
-    again, again_values = reclaim_condition(obj)
+    # the voice's claim (shared/voices/ingest.py) is the same guard, through voices.transition
+    guard = store.Guard("status", ("awaiting_upload",), reclaim_condition(obj))
+    condition, guard_values, guard_names = guard.render()
     tx = store.Transaction()
     tx.update(
         get_settings().registry_table,
         key(kind, job_id),
         expression,
-        f"#status = :awaiting OR ({again})",
-        values | again_values | {":awaiting": "awaiting_upload"},
-        names | {"#status": "status"},
+        condition,
+        values | guard_values,
+        names | guard_names,
     )
     try:
         tx.commit()
