@@ -124,9 +124,15 @@ def wait_for_audit(client: Client, audit_id: str, timeout_s: float = 3600) -> di
 
 
 def run(
-    client: Client, directory: Path, ai_no: str, out: Path, workers: int | None, quiet: bool = False
+    client: Client,
+    files: list[Path],
+    ai_no: str,
+    out: Path,
+    workers: int | None,
+    quiet: bool = False,
 ) -> dict[str, Any]:
-    """Fingerprint, submit, report: writes OUT.json, OUT.csv and OUT.html; returns the report."""
+    """Fingerprint ``files`` (dataset.audio_files of the folder), submit, report: writes
+    OUT.json, OUT.csv and OUT.html; returns the report."""
     from ailas import audit_report, dataset
 
     ai = client.get(f"/v1/ai-systems/{ai_no}")
@@ -138,7 +144,7 @@ def run(
             "that business's token with --token or AILAS_TOKEN.",
         )
     work = out.with_name(out.name + ".work")
-    found = dataset.fingerprint_dataset(dataset.audio_files(directory), work, workers, quiet)
+    found = dataset.fingerprint_dataset(files, work, workers, quiet)
     document: dict[str, Any] = {"matches": [], "voices": {}}
     if found.usable:
         rows = dataset.cache_folder(work) / "dataset.parquet"

@@ -297,9 +297,7 @@ def audit(ctx: Context, directory: Path, ai_no: str, out: Path, workers: int) ->
     if others and not ctx.as_json:
         click.echo(f"note: {others} other files skipped (not audio by their name)", err=True)
     try:
-        report = dataset_audit.run(
-            ctx.client, directory, ai_no, out, workers or None, quiet=ctx.as_json
-        )
+        report = dataset_audit.run(ctx.client, audio, ai_no, out, workers or None, ctx.as_json)
     except ApiError as error:
         fail(error)
         return
