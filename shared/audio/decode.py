@@ -51,6 +51,10 @@ CONTRACT_FORMATS = frozenset({"WAV", "WAVEX", "RF64", "FLAC", "OGG", "MP3"})
 # 30 min × 192 kHz × 8 channels), and wall time bounds whatever the decoder does.
 MAX_SAMPLES = 1_100_000_000  # ≈ 3 h of 48 kHz stereo, 3 h 10 min of 96 kHz mono
 MAX_WALL_S = 600.0
+# A downmix 20 dB under its channels' mean power has cancelled them (channels in opposite phase);
+# uncorrelated channels lose 3 dB, a stereo mix of one voice less.
+CANCELLED_DOWNMIX = 0.01
+MAX_RIFF_CHUNKS = 64  # chunks walked before the data chunk; real WAVs hold a handful
 
 
 class AudioRejected(Exception):
@@ -93,17 +97,21 @@ def _sniff(head: bytes) -> None:
         )
 
 
-def _riff_truncated(head: bytes, size: int) -> bool:
+def _riff_truncated(handle: BinaryIO, size: int) -> bool:
     """A WAV whose data chunk declares more bytes than the file holds (libsndfile would
-    silently read the rest as if nothing were missing)."""
+    silently read the rest as if nothing were missing). The chunk headers are walked through the
+    file, as metadata (LIST, bext, iXML) before the data chunk may fill the first kilobytes."""
+    handle.seek(0)
+    head = handle.read(12)
     if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
         return False
     offset = 12
-    while offset + 8 <= len(head):
-        chunk, length = (
-            head[offset : offset + 4],
-            struct.unpack("<I", head[offset + 4 : offset + 8])[0],
-        )
+    for _ in range(MAX_RIFF_CHUNKS):
+        handle.seek(offset)
+        header = handle.read(8)
+        if len(header) < 8:
+            return False
+        chunk, length = header[:4], struct.unpack("<I", header[4:])[0]
         if chunk == b"data":
             return length != 0xFFFFFFFF and offset + 8 + length > size
         offset += 8 + length + (length & 1)
@@ -123,10 +131,16 @@ def decode(
     bounds = _Bounds(max_duration_s, min_active_s, max_samples, time.monotonic() + max_wall_s)
     try:
         head = handle.read(4096)
-        handle.seek(0, 2)
-        size = handle.tell()
-        handle.seek(0)
+        try:
+            size = handle.seek(0, 2)
+        except (OSError, ValueError):  # io.UnsupportedOperation: a pipe, a FIFO, a socket
+            raise AudioRejected(
+                "unsupported_format",
+                "The audio must be a file that can be read again from its start, not a pipe.",
+            ) from None
         _sniff(head)
+        truncated = _riff_truncated(handle, size)
+        handle.seek(0)
         try:
             audio = sf.SoundFile(handle)
         except (sf.LibsndfileError, RuntimeError, ValueError, TypeError):
@@ -136,7 +150,7 @@ def decode(
                 f"The file is not audio the registry can read. Accepted: {ACCEPTED}.",
             ) from None
         with audio:
-            return _decode_open(audio, head, size, bounds)
+            return _decode_open(audio, truncated, bounds)
     finally:
         if isinstance(source, str | Path):
             handle.close()
@@ -158,8 +172,8 @@ def _too_complex(what: str) -> AudioRejected:
     )
 
 
-def _decode_open(audio: sf.SoundFile, head: bytes, size: int, bounds: _Bounds) -> DecodedAudio:
-    declared = _check_header(audio, head, size, bounds)
+def _decode_open(audio: sf.SoundFile, truncated: bool, bounds: _Bounds) -> DecodedAudio:
+    declared = _check_header(audio, truncated, bounds)
     stream = _Stream(audio.samplerate, audio.channels)
     while True:
         block = _read_block(audio, bounds, stream.read)
@@ -198,7 +212,7 @@ def _decode_open(audio: sf.SoundFile, head: bytes, size: int, bounds: _Bounds) -
     )
 
 
-def _check_header(audio: sf.SoundFile, head: bytes, size: int, bounds: _Bounds) -> int | None:
+def _check_header(audio: sf.SoundFile, truncated: bool, bounds: _Bounds) -> int | None:
     """Refuse what the header alone shows to be out of contract; the declared frame count."""
     rate, channels = audio.samplerate, audio.channels
     if audio.format not in CONTRACT_FORMATS:
@@ -227,7 +241,7 @@ def _check_header(audio: sf.SoundFile, head: bytes, size: int, bounds: _Bounds) 
             f"The file declares {declared * channels:,} samples ({channels} channels at "
             f"{rate} Hz); the limit is {bounds.max_samples:,}"
         )
-    if _riff_truncated(head, size):
+    if truncated:
         raise AudioRejected(
             "corrupt_audio",
             "The WAV file is truncated: its data chunk declares more audio than the file holds.",
@@ -245,7 +259,28 @@ def _read_block(audio: sf.SoundFile, bounds: _Bounds, read: int) -> np.ndarray:
         ) from None
     if time.monotonic() > bounds.deadline:
         raise _too_complex("Decoding this file takes longer than the registry allows")
+    finite = np.isfinite(block).all(axis=1)
+    if not finite.all():
+        # Float WAVs can hold NaN or infinity; no sound is made of them, and they would poison
+        # the hash, the resampler and the speaker embedding downstream.
+        at = (read + int(np.argmin(finite))) / audio.samplerate
+        raise AudioRejected(
+            "corrupt_audio",
+            f"The file holds samples that are not numbers (NaN or infinity), from {at:.2f} s.",
+        )
     return block
+
+
+def downmix(block: np.ndarray) -> np.ndarray:
+    """Channels → mono by their mean, unless the mean cancels what the channels hold (a channel
+    wired in opposite phase): then the loudest channel, so such a recording is not silence."""
+    if block.shape[1] == 1:
+        return block[:, 0]
+    mono = block.mean(axis=1, dtype=np.float32)
+    power = np.mean(np.square(block, dtype=np.float64), axis=0)
+    if float(np.mean(np.square(mono, dtype=np.float64))) < power.mean() * CANCELLED_DOWNMIX:
+        return np.ascontiguousarray(block[:, int(power.argmax())])
+    return mono
 
 
 class _Stream:
@@ -275,7 +310,7 @@ class _Stream:
                 raise _too_complex(f"The file holds more than {bounds.max_samples:,} samples")
             pcm = np.clip(np.round(block * 32768.0), -32768, 32767).astype("<i2")
             self.digest.update(pcm.tobytes())
-            mono = block.mean(axis=1, dtype=np.float32)
+            mono = downmix(block)
         resampled = self.resampler.resample_chunk(mono, last=last)
         self.printer.feed(resampled)
         self.spectrum.feed(resampled)

@@ -16,6 +16,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from shared.audio.decode import downmix
 from shared.speaker.encoder import MODEL_VERSION, WeightsMissing, embed_utterance, preprocess
 from shared.speaker.mel import SAMPLE_RATE
 
@@ -58,7 +59,7 @@ def load_16k(source: str | Path | BinaryIO, max_seconds: float = MAX_SECONDS) ->
             block = audio.read(min(BLOCK_FRAMES, budget), dtype="float32", always_2d=True)
             budget -= len(block)
             last = len(block) == 0 or budget <= 0
-            mono = block.mean(axis=1, dtype=np.float32) if len(block) else np.zeros(0, np.float32)
+            mono = downmix(block) if len(block) else np.zeros(0, np.float32)
             parts.append(resampler.resample_chunk(mono, last=last))
             if last:
                 break
@@ -68,7 +69,7 @@ def load_16k(source: str | Path | BinaryIO, max_seconds: float = MAX_SECONDS) ->
 def embed_samples(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> SpeakerEmbedding:
     samples = np.asarray(samples, dtype=np.float32)
     if samples.ndim == 2:
-        samples = samples.mean(axis=1)
+        samples = downmix(samples)
     if sample_rate != SAMPLE_RATE:
         samples = soxr.resample(samples, sample_rate, SAMPLE_RATE, quality="HQ")
     speech = preprocess(samples)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
 from pathlib import Path
@@ -94,3 +95,69 @@ def test_too_long_is_refused_from_the_header_and_while_streaming(tmp_path: Path)
     with pytest.raises(AudioRejected) as streamed:
         decode(ogg, max_duration_s=10)
     assert streamed.value.code == "too_long"
+
+
+def _with_chunk_before_data(wav: bytes, chunk: bytes, body: bytes) -> bytes:
+    """A WAV with a metadata chunk (LIST, bext, iXML …) between ``fmt `` and ``data``, as
+    broadcast and DAW files have them; the RIFF size follows."""
+    data_at = wav.index(b"data")
+    extra = chunk + struct.pack("<I", len(body)) + body + b"\0" * (len(body) & 1)
+    joined = wav[:data_at] + extra + wav[data_at:]
+    return joined[:4] + struct.pack("<I", len(joined) - 8) + joined[8:]
+
+
+def test_a_truncated_wav_is_refused_when_metadata_puts_its_data_past_the_first_kilobytes() -> None:
+    speech = io.BytesIO()
+    sf.write(speech, speechlike(12, 16000, seed=4), 16000, format="WAV", subtype="PCM_16")
+    whole = _with_chunk_before_data(speech.getvalue(), b"LIST", b"INFOISFT" + bytes(6000))
+    assert decode(io.BytesIO(whole)).duration_s == pytest.approx(12, abs=0.01)
+    assert _code(io.BytesIO(whole[: len(whole) // 2])) == "corrupt_audio"
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_float_samples_that_are_not_numbers_are_corrupt_audio(tmp_path: Path, bad: float) -> None:
+    x = speechlike(12, 16000, seed=5).astype(np.float32)
+    x[100_000:100_100] = bad  # 100 samples at 6.25 s, the rest is speech
+    with pytest.raises(AudioRejected) as rejected:
+        decode(_file(tmp_path, "nan.wav", x, 16000, "WAV", "FLOAT"))
+    assert rejected.value.code == "corrupt_audio"
+    assert "from 6.25 s" in rejected.value.message
+
+
+def test_channels_in_opposite_phase_are_speech_not_silence(tmp_path: Path) -> None:
+    """A stereo file with one channel wired in opposite phase: the mean of the channels
+    cancels, so the loudest channel is taken instead — the same fingerprint as the mono
+    recording, which a trace of either finds."""
+    from shared import speaker
+
+    mono = speechlike(8, 16000, seed=6)
+    inverted = _file(tmp_path, "inv.wav", np.stack([mono, -mono], axis=1), 16000, "WAV", "FLOAT")
+    plain = decode(_file(tmp_path, "mono.wav", mono, 16000, "WAV", "FLOAT"))
+    decoded = decode(inverted)
+    assert decoded.active_s == pytest.approx(plain.active_s, abs=0.1)
+    assert np.array_equal(decoded.hashes, plain.hashes)
+    loaded = speaker.load_16k(inverted)
+    assert np.sqrt(np.mean(loaded**2)) > 0.5 * np.sqrt(np.mean(mono**2))
+    # an ordinary stereo mix (one voice, channels at different levels) is still their mean
+    mix = decode(_file(tmp_path, "mix.wav", np.stack([mono, 0.5 * mono], axis=1), 16000, "WAV"))
+    assert mix.active_s == pytest.approx(plain.active_s, abs=0.1)
+
+
+def test_a_pipe_is_refused_not_a_traceback(tmp_path: Path) -> None:
+    """`ailas trace <(cat clip.wav)`: the registry's checks read the file again from its start."""
+    import os
+    import threading
+
+    speech = io.BytesIO()
+    sf.write(speech, speechlike(4, 16000, seed=7), 16000, format="WAV", subtype="PCM_16")
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with contextlib.suppress(BrokenPipeError):  # the reader stops after its first block
+            fifo.write_bytes(speech.getvalue())
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    assert _code(fifo) == "unsupported_format"
+    writer.join(timeout=10)
