@@ -304,6 +304,8 @@ def _register(voice: dict[str, Any], obj: UploadedObject) -> None:
     except store.TransactionFailed:
         # The same audio was registered by someone else in the meantime: decide again.
         _duplicate_or_conflict(service.require(voice_no), obj, facts)
+        return
+    _registered_at_once(voice, decoded.peaks, decoded.algorithm)
 
 
 def _mark_registered(voice: dict[str, Any], facts: dict[str, Any], index: dict[str, int]) -> None:
@@ -391,28 +393,7 @@ def _duplicate_or_conflict(
 def _conflict(voice: dict[str, Any], other_no: str, facts: dict[str, Any]) -> None:
     """Another holder's voice has the same audio: both go to ``conflict`` for an operator. The
     registered one first, so that whoever sees the new voice in ``conflict`` sees both."""
-    for attempt in range(CONFLICT_ATTEMPTS):
-        other = service.require(other_no)
-        try:
-            service.transition(
-                other_no,
-                to="conflict",
-                allowed_from=(other["status"],),
-                actor=ACTOR,
-                action="voice.conflict",
-                changes={
-                    "conflict_with": sorted({*other.get("conflict_with", []), voice["voice_no"]})
-                },
-                data={"with": voice["voice_no"]},
-                unchanged_since=other["updated_at"],
-            )
-            break
-        except store.TransactionFailed:
-            # another upload of the same audio moved it meanwhile (its own conflict, its
-            # registration): read it again, so that neither conflict is lost
-            if attempt == CONFLICT_ATTEMPTS - 1:
-                raise
-            time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))
+    _join_conflict(other_no, voice["voice_no"])
     service.transition(
         voice["voice_no"],
         to="conflict",
@@ -423,6 +404,47 @@ def _conflict(voice: dict[str, Any], other_no: str, facts: dict[str, Any]) -> No
         data={"with": other_no},
     )
     logger.warning("voice conflict", extra={"voice_no": voice["voice_no"], "with": other_no})
+
+
+def _join_conflict(voice_no: str, with_no: str) -> None:
+    """A voice in the registry to ``conflict``, naming ``with_no`` beside any it names already.
+    Conditional on the voice as read: when another upload of the same audio moved it meanwhile
+    (its own conflict, its registration), it is read again, so that no conflict is lost."""
+    for attempt in range(CONFLICT_ATTEMPTS):
+        voice = service.require(voice_no)
+        if voice["status"] == "conflict" and with_no in voice.get("conflict_with", []):
+            return  # the other upload's own check got there first
+        try:
+            service.transition(
+                voice_no,
+                to="conflict",
+                allowed_from=(voice["status"],),
+                actor=ACTOR,
+                action="voice.conflict",
+                changes={"conflict_with": sorted({*voice.get("conflict_with", []), with_no})},
+                data={"with": with_no},
+                unchanged_since=voice["updated_at"],
+            )
+            return
+        except store.TransactionFailed:
+            if attempt == CONFLICT_ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))
+
+
+def _registered_at_once(voice: dict[str, Any], peaks: Any, algorithm: str) -> None:
+    """Two holders' copies of one recording (re-encoded, so their PCM hashes differ) registered
+    at the same moment: each looked for the other before either was in the index. Looked for
+    again once this voice is registered, the later of the two registrations always finds the
+    earlier one, and both go to ``conflict``. Two copies of one holder stay as they are."""
+    other = _same_recording(peaks, algorithm, voice["voice_no"])
+    if other is None or other["holder_id"] == voice["holder_id"]:
+        return
+    _join_conflict(other["voice_no"], voice["voice_no"])
+    _join_conflict(voice["voice_no"], other["voice_no"])
+    logger.warning(
+        "voice conflict", extra={"voice_no": voice["voice_no"], "with": other["voice_no"]}
+    )
 
 
 def _keep_or_delete(voice: dict[str, Any], obj: UploadedObject) -> None:

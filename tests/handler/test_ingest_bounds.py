@@ -323,3 +323,36 @@ def test_two_uploads_of_registered_audio_in_conflict_at_once_both_stay_on_record
     assert service.require(b2)["status"] == "conflict", service.require(b2).get("error")
     assert service.require(registered)["conflict_with"] == sorted([b1, b2])
     assert service.require(b2)["conflict_with"] == [registered]
+
+
+def test_two_holders_registering_one_recording_at_the_same_moment_end_in_conflict(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two rights holders upload copies of one recording (different PCM, the same audio)
+    processed at once: each looked for the other in the index before either had written its
+    fingerprints, so neither was found. The later registration looks again once registered,
+    finds the earlier one, and both go to `conflict` naming each other (both were
+    `registered`, and a trace returned both)."""
+    from shared.voices import ingest, service
+
+    speech = audiofiles.speech(10, seed=67)
+    first_no, first = _upload(registry, audiofiles.wav_bytes(speech, 16000))
+    second_no, second = _upload(registry, audiofiles.wav_bytes(speech * 0.7, 16000))
+    real_same, looked = ingest._same_recording, []
+
+    def before_either_was_indexed(peaks: Any, algorithm: str, voice_no: str) -> Any:
+        if voice_no not in looked:  # each upload's first look: the other is not indexed yet
+            looked.append(voice_no)
+            return None
+        return real_same(peaks, algorithm, voice_no)
+
+    monkeypatch.setattr(ingest, "_same_recording", before_either_was_indexed)
+    ingest.process_voice_upload(first)
+    assert service.require(first_no)["status"] == "registered"  # nothing else was indexed
+    ingest.process_voice_upload(second)
+    one, two = service.require(first_no), service.require(second_no)
+    assert (one["status"], two["status"]) == ("conflict", "conflict")
+    assert one["conflict_with"] == [second_no] and two["conflict_with"] == [first_no]
+    entries = registry.api.get(f"/v1/audit?entity=voice:{second_no}", token=registry.operator)
+    actions = [entry["action"] for entry in entries.json["entries"]]
+    assert actions[-2:] == ["voice.registered", "voice.conflict"], actions
