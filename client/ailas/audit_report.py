@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import html
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +50,8 @@ def _file_entry(row: DatasetFile, voices: list[dict[str, Any]]) -> dict[str, Any
     else:
         status = "covered" if all(v["covered"] for v in voices) else "not_covered"
     return {
-        "path": row.path,
+        # a name that is not UTF-8 (a file from another system) shown with U+FFFD, as `ls` would
+        "path": os.fsencode(row.path).decode("utf-8", "replace"),
         "status": status,
         "covered": status in ("covered", "no_match"),
         "duration_s": row.duration_s,
@@ -83,7 +85,7 @@ def summary_line(report: dict[str, Any]) -> str:
     return (
         f"{s['files']} files: {s['covered'] + s['not_covered']} contain registered voices "
         f"({s['covered']} covered, {s['not_covered']} NOT covered), {s['no_match']} no registered "
-        f"voice, {s['unreadable']} unreadable, {s['too_short']} too short to check"
+        f"voice, {s['unreadable']} unreadable, {s['too_short']} too short or not speech"
     )
 
 

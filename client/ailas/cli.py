@@ -285,7 +285,7 @@ def audit(ctx: Context, directory: Path, ai_no: str, out: Path, workers: int) ->
 
     Fingerprints are computed here, in parallel (an interrupted audit resumes where it
     stopped); only they are sent, and the registry's fairness rule decides. Exit 1 when a file
-    is not covered, unreadable or too short to check."""
+    is not covered, unreadable, too short or not speech."""
     from ailas import audit_report, dataset
 
     audio = dataset.audio_files(directory)

@@ -18,6 +18,13 @@ from typing import Any
 import numpy as np
 
 AUDIO_SUFFIXES = {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3"}
+# Audio the registry cannot decode: audited all the same, as unreadable (with the decoder's
+# reason), so a dataset holding them is never reported clean.
+OTHER_AUDIO_SUFFIXES = {
+    ".aif", ".aiff", ".aifc", ".au", ".snd", ".caf", ".w64", ".rf64", ".m4a", ".m4b", ".mp4",
+    ".aac", ".wma", ".webm", ".weba", ".mka", ".amr", ".3gp", ".ac3", ".ape", ".wv", ".spx",
+    ".mp2", ".voc",
+}  # fmt: skip
 SHORT_CODES = {"no_speech", "no_fingerprint", "constant_signal", "pure_tone"}
 # Parquet column types that DuckDB and Athena (Trino) read alike (no unsigned integers).
 COLUMNS = {
@@ -52,7 +59,7 @@ class Fingerprinted:
 
 def audio_files(directory: Path) -> list[Path]:
     found = (p for p in directory.rglob("*") if p.is_file())
-    return sorted(p for p in found if p.suffix.lower() in AUDIO_SUFFIXES)
+    return sorted(p for p in found if p.suffix.lower() in AUDIO_SUFFIXES | OTHER_AUDIO_SUFFIXES)
 
 
 def identity(path: Path) -> str:
@@ -95,7 +102,7 @@ def fingerprint_file(path: str, cache_dir: str) -> DatasetFile:
     found.duration_s = round(decoded.duration_s, 3)
     found.peaks = len(decoded.peaks)
     found.cache = str(
-        Path(cache_dir) / f"{hashlib.sha256(found.identity.encode()).hexdigest()[:32]}.npz"
+        Path(cache_dir) / f"{hashlib.sha256(os.fsencode(found.identity)).hexdigest()[:32]}.npz"
     )
     np.savez(found.cache, **rows)  # type: ignore[arg-type]  # numpy's stub reads **kwds as allow_pickle
     return found
@@ -143,7 +150,8 @@ def fingerprint_dataset(
         futures = [pool.submit(fingerprint_file, p, str(work / "rows")) for p in todo]
         for future in as_completed(futures):
             row = future.result()
-            log.write(json.dumps(asdict(row), ensure_ascii=False) + "\n")
+            # ASCII escapes: a file name that is not UTF-8 survives the round trip
+            log.write(json.dumps(asdict(row)) + "\n")
             log.flush()
             done[row.identity] = row
             bar.update(1)
