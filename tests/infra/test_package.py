@@ -367,6 +367,9 @@ def test_no_wildcard_actions_or_resources_on_data_stores(package: Package) -> No
     for spec in package.functions().values():
         name = name_of(spec)
         for statement in statements(package, spec):
+            if statement["Effect"] == "Deny":  # narrows what is allowed, never widens it
+                assert statement["Sid"] == "NeverTheLabelSigningKeys", name
+                continue
             assert statement["Effect"] == "Allow"
             for action in as_list(statement["Action"]):
                 assert "*" not in action, (name, action)
@@ -426,6 +429,71 @@ def test_only_the_label_signer_signs_and_only_with_the_label_key(package: Packag
                 assert "LabelSigningKey" not in merge.references(statement["Resource"]), name
     assert set(signers) <= {"label_signer"}
     assert signers == ["label_signer"]
+
+
+REGISTRY_WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"}
+# Every DynamoDB delete in the code, the function that runs it and the partition it deletes in.
+# A Delete in a transaction needs dynamodb:DeleteItem as DeleteItem does, and moto checks no IAM:
+# a missing grant is a 500 in AWS only (sign-out, removing an agent, an AI system dropping a
+# voice were). ``None``: an operator's command (infra.ops), run with the operator's credentials.
+DELETES = {
+    "shared/portal/sessions.py": ("api_handler", "SESSION#"),
+    "shared/intents/service.py": ("api_handler", "PERFORMER#"),
+    "shared/business/ai_systems.py": ("api_handler", "VOICE#"),
+    "shared/audits/export.py": (None, "EXPORT#"),
+}
+
+
+def _registry_grants(package: Package, name: str, action: str) -> list[dict[str, Any]]:
+    spec = next(s for s in package.functions().values() if name_of(s) == name)
+    return [
+        statement
+        for statement in statements(package, spec)
+        if statement["Effect"] == "Allow"
+        and action in as_list(statement["Action"])
+        and "RegistryTable" in merge.references(statement["Resource"])
+    ]
+
+
+def test_every_delete_in_the_code_is_granted_to_its_function_and_no_more() -> None:
+    found = {
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "shared").rglob("*.py")
+        if re.search(r"\.delete_item\(|\btx\.delete\(", path.read_text(encoding="utf-8"))
+    }
+    assert found == set(DELETES), "a new delete: decide which function may run it (DELETES)"
+
+
+def test_deletes_are_granted_only_in_the_partitions_the_code_deletes_in(package: Package) -> None:
+    for spec in package.functions().values():
+        name = name_of(spec)
+        needed = {prefix + "*" for fn, prefix in DELETES.values() if fn == name}
+        grants = _registry_grants(package, name, "dynamodb:DeleteItem")
+        if not needed:
+            assert grants == [], name
+            continue
+        assert len(grants) == 1, name
+        condition = grants[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+        assert set(condition) == needed, name
+
+
+def test_only_the_label_signer_writes_the_published_label_keys(package: Package) -> None:
+    """The JWKS item is what every label is verified against: a role that could write it could
+    publish its own key, so each writer of the registry but the signer is denied it."""
+    for spec in package.functions().values():
+        name = name_of(spec)
+        writes = {a for a in REGISTRY_WRITES if _registry_grants(package, name, a)}
+        if name == "label_signer" or not writes:
+            continue
+        denied = [
+            statement
+            for statement in statements(package, spec)
+            if statement["Effect"] == "Deny"
+            and statement.get("Condition", {}).get("ForAnyValue:StringEquals")
+            == {"dynamodb:LeadingKeys": ["KEYS#LABEL"]}
+        ]
+        assert len(denied) == 1, name
+        assert writes | {"dynamodb:DeleteItem"} <= set(as_list(denied[0]["Action"])), name
 
 
 def test_only_label_and_checkpoint_signing_functions_invoke_the_signer(package: Package) -> None:
