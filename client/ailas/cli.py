@@ -422,6 +422,9 @@ def verify_file(
                 return None
             raise
 
+    def consent(label_no: str) -> dict[str, Any] | None:
+        return ctx.client.get(f"/v1/labels/{label_no}/cawg")["data"]
+
     try:
         with path.open("rb") as handle:
             mime = provenance.sniff(handle.read(16))
@@ -429,7 +432,9 @@ def verify_file(
             manifest = provenance.read(
                 handle, mime, trust_anchors.read_text() if trust_anchors else None
             )
-        check = provenance.judge(manifest, published_keys(ctx.client, jwks_source), live_status)
+        check = provenance.judge(
+            manifest, published_keys(ctx.client, jwks_source), live_status, consent
+        )
     except provenance.Unsupported as error:
         click.secho(f"error: {error}", fg="red", err=True)
         sys.exit(2)
@@ -473,6 +478,11 @@ def _file_check_lines(check: Any, manifest: Any) -> list[str]:
             f"  - {r.get('message_en', r['reason'])} ({r.get('use')}, {r.get('voice_no')})"
             for r in check.live.get("reasons", [])
         ]
+    if check.overstated:
+        lines.append(
+            "the file's CAWG statement allows more than the performers' intents in force: "
+            + ", ".join(check.overstated)
+        )
     if check.verify_url:
         lines.append(f"verify: {check.verify_url}")
     return lines

@@ -52,6 +52,12 @@ VERDICTS: dict[str, tuple[str, str]] = {
         "このラベルはAILASに登録されていません。",
         "AILAS has no such label.",
     ),
+    "consent_overstated": (
+        "ラベルは有効ですが、ファイル内のAI学習・利用の可否（CAWG）が、実演家の現在の意思より"
+        "広い利用を認めています。",
+        "The label is valid, but the file's AI training and mining statement (CAWG) allows more "
+        "than the performers' intents in force.",
+    ),
     "suspended": ("ラベルは一時停止中です。", "The label is suspended."),
     "revoked": ("ラベルは取り消されています。", "The label is revoked."),
     "expired": ("ラベルは期限切れです。", "The label has expired."),
@@ -204,7 +210,9 @@ class FileCheck:
     kid: str | None = None
     claims: dict[str, Any] | None = None
     live: dict[str, Any] | None = None
-    cawg: dict[str, Any] | None = None
+    cawg: dict[str, Any] | None = None  # the registry's statement when known, else the file's
+    cawg_source: str | None = None  # "registry" or "file"
+    overstated: list[str] = field(default_factory=list)  # entries the file allows beyond it
 
     @property
     def ok(self) -> bool:
@@ -217,13 +225,30 @@ class FileCheck:
         return out
 
 
+def overstated(in_file: Any, registry: dict[str, Any]) -> list[str]:
+    """The CAWG entries a file's assertion makes more permissive than the registry's (the
+    performers' intents in force), or leaves out: anyone can write a CAWG assertion into a file
+    they sign, so the registry's is the one that counts."""
+    entries = (in_file or {}).get("entries") if isinstance(in_file, dict) else None
+    entries = entries if isinstance(entries, dict) else {}
+    found = []
+    for name, value in sorted((registry.get("entries") or {}).items()):
+        claimed = entries.get(name)
+        use = claimed.get("use") if isinstance(claimed, dict) else None
+        if use not in CAWG_ORDER or CAWG_ORDER.index(use) < CAWG_ORDER.index(value["use"]):
+            found.append(name)
+    return found
+
+
 def judge(
     manifest: Manifest,
     jwks: dict[str, Any],
     live_status: Callable[[str], dict[str, Any] | None],
+    consent: Callable[[str], dict[str, Any] | None] | None = None,
 ) -> FileCheck:
-    """The three checks, in order; the verdict is the first that fails. ``live_status`` asks
-    the registry for a label's public view (None: no such label)."""
+    """The checks, in order; the verdict is the first that fails. ``live_status`` asks the
+    registry for a label's public view (None: no such label); ``consent`` for the label's
+    ``cawg.training-mining`` data as the registry states it now, which replaces the file's."""
 
     def done(verdict: str, **kw: Any) -> FileCheck:
         ja, en = VERDICTS[verdict]
@@ -233,7 +258,7 @@ def judge(
         return done("no_manifest")
     label = manifest.assertions.get(LABEL_ASSERTION)
     cawg_data = manifest.assertions.get(CAWG_ASSERTION)
-    found: dict[str, Any] = {"cawg": cawg_data}
+    found: dict[str, Any] = {"cawg": cawg_data, "cawg_source": "file" if cawg_data else None}
     if isinstance(label, dict):
         found |= {"label_no": label.get("label_no"), "verify_url": label.get("verify_url")}
     if not manifest.intact:
@@ -259,5 +284,11 @@ def judge(
         "ai_system": (view.get("ai_system") or {}).get("name"),
     }
     status = view["status"]
-    return done("ok" if status == "valid" else status if status in VERDICTS else "unknown_label",
-                live=live, **found)  # fmt: skip
+    if status != "valid":
+        return done(status if status in VERDICTS else "unknown_label", live=live, **found)
+    stated = consent(claims["label_no"]) if consent else None
+    if stated is None:
+        return done("ok", live=live, **found)
+    extra = overstated(cawg_data, stated) if cawg_data is not None else []
+    found |= {"cawg": stated, "cawg_source": "registry", "overstated": extra}
+    return done("consent_overstated" if extra else "ok", live=live, **found)

@@ -575,6 +575,18 @@ F: dict[str, tuple[str, str]] = {
     "live": ("ラベルの現在の状態", "The label's live status"),
     "issued_to": ("ラベルの発行先（事業者・AIシステム）", "Label issued to (business, AI system)"),
     "cawg": ("AI学習・データマイニングの可否（CAWG）", "AI training and data mining (CAWG)"),
+    "cawg_registry": (
+        "AILASに登録された実演家の現在の意思による",
+        "as the performers' intents in force at AILAS state it",
+    ),
+    "cawg_file": (
+        "ファイル内の記載（AILASで確認できていません）",
+        "as the file states it (not checked against AILAS)",
+    ),
+    "overstated": (
+        "ファイルの記載はこれより広い利用を認めています",
+        "the file claims more than this",
+    ),
     "open_label": ("ラベルのページを開く", "Open the label's page"),
     "again": ("別のファイルを確認する", "Check another file"),
 }
@@ -596,6 +608,8 @@ def render_file_page(check: Any, lang: str = "ja", *, filename: str = "") -> str
     status = "valid" if check.ok else (check.live or {}).get("status") or "unknown"
     if check.verdict in ("tampered", "bad_token", "no_manifest", "no_label"):
         status = "revoked" if check.verdict in ("tampered", "bad_token") else "unknown"
+    elif check.verdict == "consent_overstated":
+        status = "suspended"  # the label holds; what the file says of consent does not
     s = STATUS.get(status, STATUS["unknown"])
     message = check.message_en if lang == "en" else check.message_ja
     live = check.live or {}
@@ -614,7 +628,9 @@ def render_file_page(check: Any, lang: str = "ja", *, filename: str = "") -> str
     <dd id="issued-to">{escape(str(live.get("business") or "—"))} · {
         escape(str(live.get("ai_system") or "—"))
     }</dd>
-    <dt>{_f("cawg", lang)}</dt><dd><ul>{_cawg_items(check.cawg, lang) or "—"}</ul></dd>
+    <dt>{_f("cawg", lang)}</dt><dd>{_cawg_source(check, lang)}<ul id="cawg">{
+        _cawg_items(check.cawg, lang, check.overstated) or "—"
+    }</ul></dd>
   </dl>{_label_link(check, lang)}</section>
   <footer><a href="{_with_lang("/verify", lang)}">{_f("again", lang)}</a></footer>"""
     return layout(_f("title", lang), body, lang, _switch("/verify", lang))
@@ -656,11 +672,19 @@ def _live_line(live_status: Any, lang: str) -> str:
     return f'<span id="live-status">{escape(_status_word(live_status, lang))}</span>'
 
 
-def _cawg_items(cawg: Any, lang: str) -> str:
+def _cawg_source(check: Any, lang: str) -> str:
+    if check.cawg_source not in ("registry", "file"):
+        return ""
+    return f"<small>{_f('cawg_' + check.cawg_source, lang)}</small>"
+
+
+def _cawg_items(cawg: Any, lang: str, overstated: list[str] | tuple[str, ...] = ()) -> str:
     entries = ((cawg or {}).get("entries") or {}) if isinstance(cawg, dict) else {}
     side = 1 if lang == "en" else 0
     return "".join(
-        f"<li><code>{escape(name)}</code>: {escape(_cawg_word(v.get('use'), side))}</li>"
+        f"<li><code>{escape(name)}</code>: {escape(_cawg_word(v.get('use'), side))}"
+        + (f' <span class="bad">✘ {_f("overstated", lang)}</span>' if name in overstated else "")
+        + "</li>"
         for name, v in entries.items()
         if isinstance(v, dict)
     )

@@ -48,7 +48,7 @@ def check_upload(lang: str, content_type: str, body: bytes | str) -> tuple[str, 
             else "Only WAV and MP3 files can be checked."
         )
         return page.render_form_error(lang, LIMIT_MB, message), 415
-    check = provenance.judge(manifest, keyring.jwks(), _live_view)
+    check = provenance.judge(manifest, keyring.jwks(), _live_view, _consent)
     return page.render_file_page(check, lang, filename=filename), 200
 
 
@@ -61,6 +61,12 @@ def _too_large(lang: str) -> str:
 def _live_view(label_no: str) -> dict[str, Any] | None:
     label = service.get(label_no)
     return service.public_view(label) if label else None
+
+
+def _consent(label_no: str) -> dict[str, Any] | None:
+    """What the label's performers allow now (the registry's CAWG statement)."""
+    label = service.get(label_no)
+    return verification.training_mining(label)["data"] if label else None
 
 
 def uploaded_file(content_type: str, raw: bytes) -> tuple[str, bytes | None]:

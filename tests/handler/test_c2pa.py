@@ -45,8 +45,11 @@ def check(api, path: Path, trust: str | None = None) -> provenance.FileCheck:
         reply = api.get(f"/v1/labels/{label_no}")
         return reply.json if reply.status == 200 else None
 
+    def consent(label_no: str):
+        return api.get(f"/v1/labels/{label_no}/cawg").json["data"]
+
     manifest = provenance.read_bytes(path.read_bytes(), trust)
-    return provenance.judge(manifest, api.get("/.well-known/jwks.json").json, live)
+    return provenance.judge(manifest, api.get("/.well-known/jwks.json").json, live, consent)
 
 
 def test_labelled_wav_and_mp3_verify_and_tampering_is_caught(
@@ -72,6 +75,7 @@ def labelled_audio_verifies_and_tampering_is_caught(
     assert result.manifest.signer["issuer"] == "こえAI株式会社"
     assert result.label_no == label_no and result.token_valid and result.live["status"] == "valid"
     assert result.cawg["entries"]["cawg.ai_training"]["use"] == "notAllowed"
+    assert result.cawg_source == "registry" and result.overstated == []
     # with the business's CA as a trust anchor the library calls the signer trusted
     trusted = check(api, out, cert.ca.read_text())
     assert trusted.manifest.state == "Trusted" and trusted.manifest.trusted
@@ -166,3 +170,34 @@ def test_a_forged_or_borrowed_label_token_is_refused(
         result = check(api, out)
         assert result.manifest.intact and result.verdict == "bad_token", (name, result)
         assert result.token_error == reason
+
+
+def test_a_label_lifted_onto_other_audio_with_a_generous_consent_statement_is_not_ok(
+    registry: Registry, label, tmp_path: Path
+) -> None:
+    """Anyone can read a label's token and attach it to audio they sign, and write in the
+    file that the performers allow every AI use. The consent shown and judged is the
+    registry's; a file claiming more is `consent_overstated` (it was `ok`, showing the file's)."""
+    api = registry.api
+    label_no, _, _ = label
+    public = api.get(f"/v1/labels/{label_no}").json
+    stated = api.get(f"/v1/labels/{label_no}/cawg").json
+    generous = {
+        "data": {"entries": {name: {"use": "allowed"} for name in stated["data"]["entries"]}}
+    }
+    impostor = c2pa_label.dev_cert(tmp_path / "impostor", "なりすまし株式会社")
+    source = tmp_path / "other.wav"
+    source.write_bytes(labelled_audio.audio("WAV"))
+    out = tmp_path / "lifted.wav"
+    c2pa_label.label_file(
+        source, out, public, generous, impostor.cert.read_bytes(), impostor.key.read_bytes()
+    )
+    result = check(api, out)
+    assert result.verdict == "consent_overstated" and not result.ok
+    assert result.cawg == stated["data"] and result.cawg_source == "registry"
+    assert "cawg.ai_training" in result.overstated
+    content_type, body = labelled_audio.multipart("lifted.wav", out.read_bytes())
+    page = api.request("POST", "/verify", raw=body, headers={"Content-Type": content_type})
+    html = page.body.decode()
+    assert 'data-verdict="consent_overstated"' in html and "実演家の現在の意思" in html
+    assert '<code>cawg.ai_training</code>: 不許可 <span class="bad">✘' in html
