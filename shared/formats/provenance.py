@@ -276,19 +276,24 @@ def judge(
     view = live_status(claims["label_no"])
     if view is None:
         return done("unknown_label", **found)
-    # who the label was issued to, beside who signed the file: a person compares the two
-    live = {
-        "status": view["status"],
-        "reasons": view.get("reasons", []),
-        "business": (view.get("business") or {}).get("display_name"),
-        "ai_system": (view.get("ai_system") or {}).get("name"),
-    }
-    status = view["status"]
-    if status != "valid":
-        return done(status if status in VERDICTS else "unknown_label", live=live, **found)
+    live = _live(view)
+    if live["status"] != "valid":
+        verdict = live["status"] if live["status"] in VERDICTS else "unknown_label"
+        return done(verdict, live=live, **found)
     stated = consent(claims["label_no"]) if consent else None
     if stated is None:
         return done("ok", live=live, **found)
     extra = overstated(cawg_data, stated) if cawg_data is not None else []
     found |= {"cawg": stated, "cawg_source": "registry", "overstated": extra}
     return done("consent_overstated" if extra else "ok", live=live, **found)
+
+
+def _live(view: dict[str, Any]) -> dict[str, Any]:
+    """The label's live status, and who it was issued to: shown beside who signed the file, as
+    nothing binds the two yet (a person compares them)."""
+    return {
+        "status": view["status"],
+        "reasons": view.get("reasons", []),
+        "business": (view.get("business") or {}).get("display_name"),
+        "ai_system": (view.get("ai_system") or {}).get("name"),
+    }
