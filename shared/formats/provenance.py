@@ -281,11 +281,16 @@ def judge(
         verdict = live["status"] if live["status"] in VERDICTS else "unknown_label"
         return done(verdict, live=live, **found)
     stated = consent(claims["label_no"]) if consent else None
+    found |= _registry_consent(cawg_data, stated)
+    return done("consent_overstated" if found.get("overstated") else "ok", live=live, **found)
+
+
+def _registry_consent(in_file: Any, stated: dict[str, Any] | None) -> dict[str, Any]:
+    """The registry's consent statement in place of the file's, and what the file overstates."""
     if stated is None:
-        return done("ok", live=live, **found)
-    extra = overstated(cawg_data, stated) if cawg_data is not None else []
-    found |= {"cawg": stated, "cawg_source": "registry", "overstated": extra}
-    return done("consent_overstated" if extra else "ok", live=live, **found)
+        return {}
+    extra = overstated(in_file, stated) if in_file is not None else []
+    return {"cawg": stated, "cawg_source": "registry", "overstated": extra}
 
 
 def _live(view: dict[str, Any]) -> dict[str, Any]:
