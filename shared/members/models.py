@@ -75,6 +75,8 @@ class Member(MemberPublic):
     updated_at: str
     token_prefix: str | None = None
     decision_reason: str | None = None
+    # an application made with an address an active member uses: approving it is refused
+    email_in_use: bool = False
 
 
 class Applied(BaseModel):

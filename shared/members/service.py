@@ -11,7 +11,7 @@ from shared import audit, ids, keys, store
 from shared.access import Principal, can_read_private
 from shared.clock import now_iso
 from shared.errors import Conflict
-from shared.members import tokens
+from shared.members import notices, tokens
 from shared.members.models import Application
 from shared.settings import get_settings
 
@@ -39,8 +39,10 @@ def visible(member_id: str, principal: Principal | None) -> tuple[dict[str, Any]
 
 
 def apply(application: Application) -> dict[str, Any]:
-    if store.get(keys.email(application.email), consistent=False):
-        raise Conflict("An active member already uses this email address.", code="email_taken")
+    """A pending application. An address an active member uses is not refused here — that
+    would tell anyone who is a member, which sign-in takes care not to: the application is
+    taken and marked, the address's owner is told by mail, and approving it is refused."""
+    in_use = store.get(keys.email(application.email), consistent=False) is not None
     at = now_iso()
     member_id = ids.new_id("member")
     member = {
@@ -52,6 +54,7 @@ def apply(application: Application) -> dict[str, Any]:
         "updated_at": at,
         "gsi1pk": keys.MEMBERS,
         "gsi1sk": f"{at}#{member_id}",
+        **({"email_in_use": True} if in_use else {}),
     }
     tx = store.Transaction()
     tx.put(get_settings().registry_table, member, "attribute_not_exists(pk)")
@@ -65,6 +68,8 @@ def apply(application: Application) -> dict[str, Any]:
             data={"kind": application.kind},
         ),
     )
+    if in_use:
+        notices.applied_with_a_members_address(application.email)
     return member
 
 

@@ -85,11 +85,33 @@ def test_token_rotation_invalidates_the_old_token(registry: Registry) -> None:
     assert api.get(f"/v1/members/{holder.member_id}", token=new_token).status == 200
 
 
-def test_second_active_member_with_the_same_email_is_a_conflict(registry: Registry) -> None:
+@pytest.fixture
+def sent_mail(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, str]]:
+    from shared import mail
+
+    sent: list[dict[str, str]] = []
+    monkeypatch.setattr(mail, "send", lambda to, subject, text: sent.append(
+        {"to": to, "subject": subject, "text": text}
+    ))  # fmt: skip
+    return sent
+
+
+def test_second_active_member_with_the_same_email_is_a_conflict(
+    registry: Registry, sent_mail: list
+) -> None:
+    """An application with an active member's address is answered as any other (the answer
+    must not tell who is a member); its approval is refused, and the address's owner is told."""
     api = registry.api
     registry.member("performer", email="same@example.jp")
     reply = api.post("/v1/members", registry.application("business", email="SAME@example.jp"))
-    assert reply.status == 409 and reply.json["code"] == "email_taken"
+    fresh = api.post("/v1/members", registry.application("business", email="new@example.jp"))
+    assert reply.status == fresh.status == 201
+    assert set(reply.json) == set(fresh.json) and reply.json["status"] == "pending"
+    taken = reply.json["member_id"]
+    assert api.get(f"/v1/members/{taken}", token=registry.operator).json["email_in_use"] is True
+    assert [m["to"] for m in sent_mail if "入会申請" in m["subject"]] == ["same@example.jp"]
+    refused = api.post(f"/v1/members/{taken}/approve", token=registry.operator)
+    assert refused.status == 409 and refused.json["code"] == "email_taken"
     # two pending applications with one address: only the first approval wins
     first = registry.apply("business", email="twice@example.jp")
     second = registry.apply("performer", email="twice@example.jp")
