@@ -9,6 +9,7 @@ becomes a status.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -279,10 +280,17 @@ def serve(
     """One request: authenticate, authorise, validate path, query and body, run the handler;
     every refusal in the error shape with its status from :data:`STATUSES`."""
     request_id = request_id_of(request)
+    # A page's address is typed or pasted by a person: read as they meant it (full-width
+    # characters, a zero-width space copied from a PDF), and refused with a page, not JSON.
+    page = op.content_type == "text/html"
+    query = dict(request.query_params or {})
+    if page:
+        query = {k: typed_by_a_person(v) for k, v in query.items()}
+        params = {k: typed_by_a_person(v) for k, v in params.items()}
     try:
         principal = authenticate(request.headers.get("authorization"))
         access.authorize(op.name, principal)
-        raw_query = parse_query(dict(request.query_params or {}))
+        raw_query = parse_query(query)
         checked = {k: check_text(v, k) for k, v in params.items()}
         call = Call(
             principal=principal,
@@ -296,6 +304,8 @@ def serve(
         )
         return to_response(handler(call), op.status)
     except (ApiError, json_input.JsonRejected) as error:
+        if page:
+            return error_page(error, "en" if query.get("lang") == "en" else "ja")
         return error_response(error, request_id)
     except Exception:
         # Answered here, not by Chalice, so that a 500 has the API's error shape.
@@ -316,6 +326,27 @@ def authenticate(header: str | None) -> Principal | None:
     if principal is None:
         raise Unauthorized("The token is unknown, rotated or suspended.", code="invalid_token")
     return principal
+
+
+def typed_by_a_person(value: str) -> str:
+    """NFKC (``Ｌ－ＡＢＣＤ`` is ``L-ABCD``), without invisible format characters, trimmed."""
+    value = unicodedata.normalize("NFKC", value)
+    return "".join(c for c in value if unicodedata.category(c) != "Cf").strip()
+
+
+def error_page(error: ApiError | json_input.JsonRejected, lang: str) -> Response:
+    from shared.labels import page  # the public pages' layout
+
+    return Response(
+        body=page.render_error_page(lang, error.code, error.message),
+        status_code=status_of(error),
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+            "form-action 'self'",
+        },
+    )
 
 
 def check_text(value: str, name: str) -> str:

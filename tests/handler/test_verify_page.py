@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from urllib.parse import quote
 
 import pytest
 
@@ -137,6 +138,18 @@ def lookup_page_has_a_box_and_sends_a_typed_number_to_its_page(registry: Registr
     english = api.get(f"/verify?label_no={label_no}&lang=en")
     assert english.headers["location"] == f"/verify/{label_no}?lang=en"
     assert api.get(f"/verify?label_no={mistyped(label_no)}").status == 400
+    # pasted from a PDF or a chat (a zero-width space), or typed in full width: the same label
+    pasted = api.get(f"/verify?label_no={label_no}%E2%80%8B")
+    assert pasted.status == 303 and pasted.headers["location"] == f"/verify/{label_no}"
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in label_no)  # Ｌ－… (check symbols too)
+    assert api.get(f"/verify?label_no={quote(wide)}").headers["location"] == f"/verify/{label_no}"
+    # refused before the page's handler: a page in the page's language, never JSON
+    for lang, says in (("", "入力が長すぎます"), ("&lang=en", "What was typed is too long")):
+        too_long = api.get("/verify?label_no=" + "L" * 3000 + lang)
+        assert too_long.status == 400 and too_long.headers["content-type"].startswith("text/html")
+        assert says in too_long.body.decode() and '<input type="text" id="label_no"' in (
+            too_long.body.decode()
+        )
     criteria = api.get("/criteria").body.decode()
     assert "要契約" in criteria and "取消" in criteria
     assert "revoked" in api.get("/criteria?lang=en").body.decode()
