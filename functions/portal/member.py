@@ -58,14 +58,19 @@ def dashboard(web: Web) -> Response:
 @page(bp, "/portal/tokens", name="portal.tokens", methods=("GET", "POST"))
 def tokens(web: Web) -> Response:
     principal = web.session.principal  # type: ignore[union-attr]
-    shown = None
+    shown, stale = None, False
     if web.method == "POST":
-        if web.value("action") == "revoke":
+        # The form names the token it was shown with: a reload of the answer (the browser
+        # posts the form again) must not replace the token the member has just copied.
+        seen = members.require(principal.member_id).get("token_prefix") or ""
+        if web.value("token_prefix") != seen:
+            stale = True
+        elif web.value("action") == "revoke":
             members.revoke_token(principal.member_id, principal)
         else:
             _, shown = members.rotate_token(principal.member_id, principal)
     member = members.require(principal.member_id)
-    return web.render("tokens.html", member=member, token=shown)
+    return web.render("tokens.html", member=member, token=shown, stale=stale)
 
 
 # --- performers ------------------------------------------------------------------------------
@@ -88,14 +93,25 @@ def _intent_form(web: Web) -> dict[str, Any]:
 def intent(web: Web) -> Response:
     principal = web.session.principal  # type: ignore[union-attr]
     errors: dict[str, str] = {}
-    saved = None
-    if web.method == "POST":
-        try:
-            body = IntentBody.model_validate_json(json.dumps(_intent_form(web)))
-            saved = intents.write(principal.member_id, body, principal)
-        except ValidationError as error:
-            errors = field_errors(error)
     context = _intent_context(principal.member_id)
+    if web.method == "POST":
+        posted = _intent_form(web)
+        errors = {
+            f"use_{code}": web.t("選んでください。", "Choose one.")
+            for code in USES
+            if not web.value(f"use_{code}")
+        }
+        try:
+            body = IntentBody.model_validate_json(json.dumps(posted))
+            if not errors:
+                written = intents.write(principal.member_id, body, principal)
+                # a reload of the answer must not save another version: to a page to GET
+                raise Redirect(f"/portal/intent?saved={written['version']}")
+        except ValidationError as error:
+            errors |= field_errors(error, web.lang)
+        context["intent"] = posted  # what was typed stays on the form to be corrected
+    version = web.query.get("saved", "")
+    saved = {"version": int(version)} if version.isdigit() and not errors else None
     return web.render(
         "intent.html", status=422 if errors else 200, errors=errors, saved=saved, **context
     )
@@ -213,7 +229,7 @@ def new_voice(web: Web) -> Response:
         sheet = VoiceRegistration.model_validate_json(json.dumps(_voice_sheet(web)))
         voice, upload = voices.register(sheet, web.session.principal)  # type: ignore[union-attr]
     except ValidationError as error:
-        return _json({"errors": field_errors(error)}, 422)
+        return _json({"errors": field_errors(error, web.lang)}, 422)
     except ApiError as error:
         return _json({"errors": {"form": error.message}}, status_of(error))
     return _json({"voice_no": voice["voice_no"], "upload": upload}, 201)
@@ -291,19 +307,19 @@ def new_ai(web: Web) -> Response:
     errors: dict[str, str] = {}
     if web.method == "POST":
         form = _ai_sheet(web)
-        errors = _register_ai(form, web.session.principal)  # type: ignore[union-attr]
+        errors = _register_ai(form, web.session.principal, web.lang)  # type: ignore[union-attr]
     return web.render(
         "ai_new.html", status=422 if errors else 200, form=form, errors=errors, uses=USES
     )
 
 
-def _register_ai(form: dict[str, Any], principal: Principal) -> dict[str, str]:
+def _register_ai(form: dict[str, Any], principal: Principal, lang: str) -> dict[str, str]:
     """Register the sheet and go to its page; else the form's errors by field."""
     try:
         sheet = AiSystemSheet.model_validate_json(json.dumps(form))
         record = ai_systems.register(sheet, principal)
     except ValidationError as error:
-        return field_errors(error)
+        return field_errors(error, lang)
     except ApiError as error:
         return {"form": error.message}
     raise Redirect(f"/portal/ai-systems/{record['ai_no']}")
@@ -341,7 +357,9 @@ def file_contract(web: Web, ai_no: str) -> Response:
         contract = ContractFiling.model_validate_json(json.dumps(_filing(web, ai["ai_no"])))
         contracts.file(contract, web.session.principal)  # type: ignore[union-attr]
     except ValidationError as error:
-        problems = "; ".join(f"{k}: {v}" for k, v in field_errors(error).items())
+        problems = "; ".join(
+            f"{web.field_name(k)}: {v}" for k, v in field_errors(error, web.lang).items()
+        )
         raise ValidationFailed(problems) from None
     raise Redirect(f"/portal/ai-systems/{ai['ai_no']}#contracts")
 

@@ -43,7 +43,7 @@ def apply(web: Web) -> Response:
     if web.method == "GET":
         return web.render("apply.html", form={}, errors={}, kinds=KINDS)
     form = {k: web.value(k) for k in (*APPLY_FIELDS, "organization", "terms")}
-    errors, status = _submit_application(form)
+    errors, status = _submit_application(form, web.lang)
     if errors:
         return web.render("apply.html", status=status, form=form, errors=errors, kinds=KINDS)
     return web.render(
@@ -56,7 +56,7 @@ def apply(web: Web) -> Response:
     )
 
 
-def _submit_application(form: dict[str, str]) -> tuple[dict[str, str], int]:
+def _submit_application(form: dict[str, str], lang: str) -> tuple[dict[str, str], int]:
     """The form's errors by field and the status to show them with; none when applied."""
     try:
         application = Application.model_validate(
@@ -68,7 +68,7 @@ def _submit_application(form: dict[str, str]) -> tuple[dict[str, str], int]:
         )
         members.apply(application)
     except ValidationError as error:
-        return field_errors(error), 422
+        return field_errors(error, lang), 422
     except ApiError as error:
         return {"form": error.message}, status_of(error)
     return {}, 200

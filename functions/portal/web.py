@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from chalice import Blueprint, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -82,6 +82,7 @@ class Web:
     lang: str
     request_id: str
     csrf: str
+    back: str = "/"  # the page the request came from (its path on this site), for "Back"
     set_cookies: list[str] = field(default_factory=list)
 
     def t(self, ja: str, en: str) -> str:
@@ -90,6 +91,13 @@ class Web:
     def name(self, code: str | None) -> str:
         """A status or kind code as people read it."""
         ja, en = NAMES.get(code or "", (code or "—", code or "—"))
+        return self.t(ja, en)
+
+    def field_name(self, name: str) -> str:
+        """A form field's name as people read it (errors are listed by field)."""
+        if name.startswith("use_"):
+            return self.t("利用", "use") + f" ({name.removeprefix('use_')})"
+        ja, en = FIELD_NAMES.get(name, (name, name))
         return self.t(ja, en)
 
     def value(self, name: str, default: str = "") -> str:
@@ -216,10 +224,19 @@ def _web(request: Any) -> Web:
         lang=lang,
         request_id=request_id_of(request),
         csrf="",
+        back=_back(request.headers.get("referer")),
     )
     if "lang" in query:
         web.set_cookie(LANG_COOKIE, lang, 365 * 86400)
     return web
+
+
+def _back(referer: str | None) -> str:
+    """The referring page's path and query on this site: never another site's address (only
+    the path of the Referer is kept, and only when it is an absolute path here)."""
+    parts = urlsplit(referer or "")
+    path = parts.path if parts.path.startswith("/") and not parts.path.startswith("//") else "/"
+    return path + (f"?{parts.query}" if parts.query and path != "/" else "")
 
 
 def _admit(web: Web, request: Any, name: str, rule: access.Rule) -> Response | None:
@@ -283,10 +300,62 @@ def error_page(web: Web, status: int, message: str) -> Response:
     return web.render("error.html", status=status, status_code=status, message=message)
 
 
-def field_errors(error: ValidationError) -> dict[str, str]:
-    """pydantic errors by the form field they belong to (the first part of the location)."""
+def field_errors(error: ValidationError, lang: str = "en") -> dict[str, str]:
+    """pydantic errors by the form field they belong to (the first part of the location), in
+    the page's language: a performer reads 「入力してください」, not "String should have…"."""
     found: dict[str, str] = {}
     for problem in error.errors(include_url=False, include_input=False):
         where = str(problem["loc"][0]) if problem["loc"] else "form"
-        found.setdefault(where, problem["msg"].removeprefix("Value error, "))
+        english = problem["msg"].removeprefix("Value error, ")
+        found.setdefault(where, (_japanese(problem) or english) if lang == "ja" else english)
     return found
+
+
+def _japanese(problem: Any) -> str | None:
+    """The Japanese of the pydantic errors that forms meet; None for a rule's own message (a
+    ``value_error``: the domain's sentence, shown as it is)."""
+    kind, ctx = problem["type"], problem.get("ctx") or {}
+    if kind in ("missing", "string_too_short") and ctx.get("min_length", 1) <= 1:
+        return "入力してください。"
+    words = {
+        "string_too_short": f"{ctx.get('min_length')}文字以上で入力してください。",
+        "string_too_long": f"{ctx.get('max_length')}文字以内で入力してください。",
+        "too_long": f"{ctx.get('max_length')}件以内にしてください。",
+        "string_pattern_mismatch": "形式が正しくありません。",
+        "literal_error": "選択肢から選んでください。",
+        "enum": "選択肢から選んでください。",
+        "date_from_datetime_parsing": "日付の形式が正しくありません。",
+        "date_parsing": "日付の形式が正しくありません。",
+        "int_parsing": "数値を入力してください。",
+        "float_parsing": "数値を入力してください。",
+        "url_parsing": "URLの形式が正しくありません（https://…）。",
+        "url_scheme": "URLは http:// または https:// で始めてください。",
+        "greater_than_equal": f"{ctx.get('ge')}以上にしてください。",
+        "less_than_equal": f"{ctx.get('le')}以下にしてください。",
+    }
+    if kind == "value_error" and "email" in str(problem.get("msg", "")).lower():
+        return "メールアドレスの形式が正しくありません。"
+    return words.get(kind)
+
+
+FIELD_NAMES = {
+    "name": ("氏名", "name"),
+    "name_kana": ("氏名（カナ）", "name (kana)"),
+    "display_name": ("公開名", "public name"),
+    "email": ("メールアドレス", "e-mail"),
+    "organization": ("所属", "organization"),
+    "terms_version": ("利用規約への同意", "the terms"),
+    "kind": ("会員の種類", "kind of member"),
+    "valid_until": ("有効期限", "valid until"),
+    "note": ("備考", "note"),
+    "uses": ("利用の種類", "uses"),
+    "commercial": ("商用利用", "commercial use"),
+    "conditions": ("条件", "conditions"),
+    "training_data": ("学習データ", "training data"),
+    "service_name": ("サービス名", "service name"),
+    "service_url": ("サービスURL", "service URL"),
+    "title": ("題名", "title"),
+    "starts_on": ("開始日", "start date"),
+    "ends_on": ("終了日", "end date"),
+    "form": ("入力", "form"),
+}

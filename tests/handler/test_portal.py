@@ -138,12 +138,79 @@ def test_forms_need_their_csrf_token(registry: Registry, mailbox: Path) -> None:
     assert intents.current(performer.member_id) is None
     page = api.get("/portal/intent", headers={"Cookie": session}).body.decode()
     csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-    saved = form(api, "/portal/intent", {"use_tts": "deny", "csrf": csrf}, session)
-    assert saved.status == 200
+    saved = form(
+        api, "/portal/intent", {**all_uses("contract"), "use_tts": "deny", "csrf": csrf}, session
+    )
+    assert saved.status == 303 and saved.headers["location"] == "/portal/intent?saved=1"
     assert intents.current(performer.member_id)["uses"]["tts"] == "deny"
     # anonymous forms: the double-submit cookie must match the field
     refused = form(api, "/apply", {"kind": "performer", "csrf": "x" * 32}, "ailas_csrf=" + "y" * 32)
     assert refused.status == 403
+
+
+def all_uses(decision: str) -> dict[str, str]:
+    from shared.formats.uses import USE_CODES
+
+    return {f"use_{code}": decision for code in USE_CODES} | {"commercial": decision}
+
+
+def test_the_intent_form_keeps_what_was_typed_and_says_what_is_wrong_in_japanese(
+    registry: Registry, mailbox: Path
+) -> None:
+    """A mistake keeps every choice and the note on the form, with Japanese messages by field
+    name; a save answers with a page to GET, so a reload saves no second version; a form
+    missing a use is refused, not saved with defaults; "Back" on an error page is a link that
+    works under the portal's CSP (it was `javascript:history.back()`, which the CSP blocks)."""
+    from shared.intents import service as intents
+
+    api = registry.api
+    performer = registry.member("performer", email="typed@example.jp")
+    session = sign_in(api, mailbox, "typed@example.jp")
+    page = api.get("/portal/intent", headers={"Cookie": session}).body.decode()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    typed = {**all_uses("deny"), "use_research": "allow", "csrf": csrf}
+    typed |= {"note": "朗読のみ可", "valid_until": "2001-01-01"}
+    wrong = form(api, "/portal/intent", typed, session)
+    html = wrong.body.decode()
+    assert wrong.status == 422 and intents.current(performer.member_id) is None
+    assert "有効期限:" in html and "valid_until:" not in html
+    assert 'id="use_research_allow" aria-label' in html
+    assert re.search(r'id="use_research_allow"[^>]*checked', html)
+    assert re.search(r'id="use_tts_deny"[^>]*checked', html)
+    assert ">朗読のみ可</textarea>" in html and 'value="2001-01-01"' in html
+    partial = form(api, "/portal/intent", {"use_tts": "allow", "csrf": csrf}, session)
+    assert partial.status == 422 and "選んでください" in partial.body.decode()
+    assert intents.current(performer.member_id) is None  # nothing saved with defaults
+    saved = form(api, "/portal/intent", typed | {"valid_until": ""}, session)
+    assert saved.status == 303
+    shown = api.get(saved.headers["location"], headers={"Cookie": session}).body.decode()
+    assert "第1版を登録しました" in shown
+    assert len(intents.history(performer.member_id)) == 1
+    long_note = form(
+        api, "/portal/intent", typed | {"note": "x" * 5000, "valid_until": ""}, session
+    )
+    assert "文字以内で入力してください" in long_note.body.decode()
+    refused = api.request(
+        "POST",
+        "/portal/intent",
+        raw=urlencode({"csrf": "stale"}).encode(),
+        headers={**FORM, "Cookie": session, "Referer": "http://127.0.0.1:8000/portal/intent"},
+    ).body.decode()
+    assert 'href="/portal/intent" id="back"' in refused and "javascript:" not in refused
+
+
+def test_applying_in_japanese_says_what_is_missing_in_japanese(registry: Registry) -> None:
+    api = registry.api
+    page = api.get("/apply")
+    csrf = cookies_of(page)["ailas_csrf"]
+    reply = form(api, "/apply", {"csrf": csrf, "kind": "", "terms": ""}, f"ailas_csrf={csrf}")
+    html = reply.body.decode()
+    assert (
+        reply.status == 422 and "入力してください。" in html and "選択肢から選んでください" in html
+    )
+    assert "String should" not in html and "Input should" not in html
+    english = form(api, "/apply?lang=en", {"csrf": csrf, "kind": ""}, f"ailas_csrf={csrf}")
+    assert "String should have at least 1 character" in english.body.decode()
 
 
 def test_signing_out_ends_the_session(registry: Registry, mailbox: Path) -> None:
@@ -179,11 +246,19 @@ def test_a_member_creates_and_revokes_their_own_api_token(
     session = sign_in(api, mailbox, "b@example.jp")
     page = api.get("/portal/tokens", headers={"Cookie": session}).body.decode()
     csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-    made = form(api, "/portal/tokens", {"csrf": csrf, "action": "new"}, session).body.decode()
+    shown_with = re.search(r'name="token_prefix" value="([^"]*)"', page).group(1)
+    new = {"csrf": csrf, "action": "new", "token_prefix": shown_with}
+    made = form(api, "/portal/tokens", new, session).body.decode()
     token = re.search(r'<code id="token">([^<]+)</code>', made).group(1)
     assert api.get("/v1/contracts", token=token).status == 200
     assert api.get("/v1/contracts", token=business.token).status == 401  # the old one stopped
-    form(api, "/portal/tokens", {"csrf": csrf, "action": "revoke"}, session)
+    # reloading the answer posts the same form again: the token just copied keeps working
+    again = form(api, "/portal/tokens", new, session).body.decode()
+    assert '<code id="token">' not in again and "古い画面" in again
+    assert api.get("/v1/contracts", token=token).status == 200
+    now = re.search(r'name="token_prefix" value="([^"]*)"', made).group(1)
+    revoke = {"csrf": csrf, "action": "revoke", "token_prefix": now}
+    form(api, "/portal/tokens", revoke, session)
     assert api.get("/v1/contracts", token=token).status == 401
 
 
