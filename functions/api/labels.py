@@ -185,7 +185,15 @@ def verify(call: Call) -> Verification:
 )
 def get_label(call: Call) -> LabelView:
     at = call.args.at
-    return LabelView.model_validate(service.public_view(service.require(call.path.label_no), at))
+    label = service.require(call.path.label_no)
+    view = service.public_view(label, at)
+    if view["status"] == "not_issued":  # the pages say so in words; the API's statuses don't
+        raise NotFound(
+            f"{label['label_no']} was issued at {label['issued_at']}; it did not exist at "
+            f"{call.query.get('at')}.",
+            code="not_issued",
+        )
+    return LabelView.model_validate(view)
 
 
 @route(

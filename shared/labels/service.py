@@ -4,6 +4,7 @@ an intent, contract, voice, member or AI system it depends on changes."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,10 @@ LIVE = ("valid", "suspended")
 FINAL = ("revoked",)
 MAX_VALIDITY = timedelta(days=365)
 MAX_OPERATIONS = 100  # one DynamoDB transaction
+# The label item keeps its recent history for `?at=` reads and the verify page; the whole of it
+# is in the audit log. Bounded so that the item stays far below DynamoDB's 400 KB: a label of a
+# large sheet flipping with its performers' intents once grew past it, and stopped following.
+HISTORY_BYTES = 150_000
 
 
 class Unfair(ApiError):
@@ -134,7 +139,9 @@ def _new_label(
         "expires_at": iso(expires),
         "version": 1,
         "sheet_version": ai["version"],
-        "transitions": [{"at": at, "status": status, "reasons": notices}],
+        "transitions": [
+            {"at": at, "status": status, "reasons": fairness.without_messages(notices)}
+        ],
         # live labels by expiry, for the expiry job
         "gsi1pk": keys.LIVE_LABELS,
         "gsi1sk": f"{iso(expires)}#{label_no}",
@@ -241,7 +248,15 @@ def status_at(label: dict[str, Any], at: datetime | None = None) -> tuple[str, l
         before = [t for t in label["transitions"] if parse_instant(t["at"]) <= moment]
         if not before:
             return "not_issued", []
-        status, reasons = before[-1]["status"], before[-1]["reasons"]
+        kept_from = label.get("history_kept_from")
+        if len(before) > 1 or not kept_from or parse_instant(kept_from) <= moment:
+            status, reasons = before[-1]["status"], fairness.with_messages(before[-1]["reasons"])
+        else:  # between the issue and the oldest change the item still holds
+            raise ValidationFailed(
+                f"The label's history before {kept_from} is kept in the audit log only: "
+                f"GET /v1/audit?entity=label:{label['label_no']} (operators).",
+                code="history_in_audit_log",
+            )
     else:
         status, reasons = label["status"], label["reasons"]
     if status in (*LIVE, "pending_review") and _expired(label, moment):
@@ -258,34 +273,51 @@ def transition(
     note: str | None = None,
 ) -> dict[str, Any]:
     at = now_iso()
-    entry = {"at": at, "status": status, "reasons": reasons}
+    entry = {"at": at, "status": status, "reasons": fairness.without_messages(reasons)}
     if note:
         entry["note"] = note
     tx = store.Transaction()
     ai_systems.set_label(label["ai_no"], label["label_no"], status, tx)
+    history, kept_from = bounded_history([*label["transitions"], entry])
     changes: dict[str, Any] = {
         "status": status,
         "reasons": reasons,
         "version": label["version"] + 1,
         "updated_at": at,
+        "transitions": history,  # written whole: the version guard makes this safe
     }
+    if kept_from or label.get("history_kept_from"):
+        changes["history_kept_from"] = kept_from or label["history_kept_from"]
     if status in (*FINAL, "expired"):  # no longer live: off the expiry job's index
         changes |= {"gsi1pk": None, "gsi1sk": None}
-    new = {
-        **label,
-        **{k: changes[k] for k in ("status", "reasons", "version")},
-        "transitions": [*label["transitions"], entry],
-    }
+    new = {**label, **changes}
     store.transition(
         key(label["label_no"]),
         changes,
-        append={"transitions": [entry]},
         guard=store.Guard("version", (label["version"],)),
         tx=tx,
         event=_transition_event(new, actor, action, note),
         conflict=Conflict("The label changed meanwhile; retry.", code="concurrent_write"),
     )
     return new
+
+
+def bounded_history(transitions: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str | None]:
+    """The issue, the latest change, and as many changes before it as fit in HISTORY_BYTES;
+    when some are left out, the time of the oldest change kept (earlier ones are the audit
+    log's)."""
+    first, rest = transitions[0], transitions[1:]
+    if not rest:
+        return [first], None
+    kept = [rest[-1]]
+    size = len(json.dumps(first, default=str)) + len(json.dumps(rest[-1], default=str))
+    for transition in reversed(rest[:-1]):
+        size += len(json.dumps(transition, default=str))
+        if size > HISTORY_BYTES:
+            break
+        kept.append(transition)
+    kept.reverse()
+    return [first, *kept], (kept[0]["at"] if len(kept) < len(rest) else None)
 
 
 def _transition_event(

@@ -214,3 +214,54 @@ def test_consent_withdrawn_while_a_label_is_issued_suspends_it(
     label = api.get(f"/v1/labels/{issued.json['label_no']}").json
     assert label["status"] == "suspended"
     assert {(r["use"], r["reason"]) for r in label["reasons"]} == {("tts", "intent_denies")}
+
+
+def test_a_label_that_changes_often_keeps_following_within_dynamodbs_item_limit(
+    registry: Registry, trade, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A label of a large sheet whose performers flip their intents: each change was appended
+    to the item with every reason's texts, until the item passed DynamoDB's 400 KB and the
+    label stopped following consent (found after ~115 flips of one voice; ~26 of 20 voices).
+    The item keeps the issue and its recent history within a bound; `?at=` reads inside that
+    history are answered, earlier ones point to the audit log, and before the issue is 404."""
+    import json
+    from urllib.parse import quote
+
+    from shared import store
+    from shared.labels import service
+
+    api = registry.api
+    confirm_contract(api, trade)
+    label_no = api.post("/v1/labels", {"ai_no": trade.ai_no}, token=trade.business.token).json[
+        "label_no"
+    ]
+    reasons = [
+        service.fairness.Problem(f"V-{i:04d}", use, "intent_denies").as_dict()
+        for i in range(20)
+        for use in ("tts", "fine_tuning", "voice_conversion")
+    ]
+    monkeypatch.setattr(service, "HISTORY_BYTES", 30_000, raising=False)  # 150 KB deployed
+    label = service.require(label_no)
+    for flip in range(30):
+        status = "suspended" if flip % 2 == 0 else "valid"
+        action = "label.suspended" if status == "suspended" else "label.restored"
+        label = service.transition(
+            label, status, reasons if status == "suspended" else [], "system:test", action
+        )
+    stored = store.get({"pk": f"LABEL#{label_no}", "sk": "LABEL"})
+    size = len(json.dumps(stored, default=str))
+    assert size < 60_000, size
+    assert stored["status"] == "valid" and stored["version"] == label["version"]
+    assert stored["transitions"][0]["status"] == "valid"  # the issue is kept
+    assert "message_en" not in stored["transitions"][-2]["reasons"][0]  # texts follow `reason`
+    kept_from = stored["history_kept_from"]
+    suspended_at = next(t["at"] for t in stored["transitions"][1:] if t["status"] == "suspended")
+    at_then = api.get(f"/v1/labels/{label_no}?at={quote(suspended_at)}").json
+    assert at_then["status"] == "suspended" and len(at_then["reasons"]) == 60
+    assert at_then["reasons"][0]["message_en"]  # the texts come back on reading
+    issued = datetime.fromisoformat(stored["issued_at"].replace("Z", "+00:00"))
+    between = issued + (datetime.fromisoformat(kept_from.replace("Z", "+00:00")) - issued) / 2
+    gap = api.get(f"/v1/labels/{label_no}?at={quote(between.isoformat())}")
+    assert gap.status == 422 and gap.json["code"] == "history_in_audit_log"
+    before = api.get(f"/v1/labels/{label_no}?at=2020-01-01T00:00:00Z")
+    assert before.status == 404 and before.json["code"] == "not_issued"
