@@ -152,7 +152,11 @@ class LocalStack:
             self.mail.stop()  # type: ignore[attr-defined]
         if self.moto is not None:
             self.moto.terminate()
-            self.moto.wait(timeout=10)
+            try:
+                self.moto.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # a large registry takes moto a while to drop
+                self.moto.kill()
+                self.moto.wait()
 
 
 STACK_VARIABLES = (

@@ -35,6 +35,10 @@ processor = BatchProcessor(
 
 
 def handle_record(record: DynamoDBRecord) -> None:
+    if record.raw_event.get("eventName", "INSERT") != "INSERT":
+        # the audit log is append-only: a MODIFY is tampering (which the chain's verification
+        # reports), never a new event to act on again
+        return
     image = record.raw_event.get("dynamodb", {}).get("NewImage")
     if not image or image.get("pk", {}).get("S") != AUDIT:
         return  # public-log twins, checkpoints and removals carry no new event

@@ -233,3 +233,26 @@ def test_the_operator_does_not_act_for_members(registry: Registry, registered_vo
         reply = api.request(method, path, json_body=body, token=op)
         assert reply.status == 403, (path, reply)
         assert reply.json["code"] == "forbidden_role"
+
+
+def test_an_audit_entry_edited_in_place_is_not_delivered_again(aws, poller, flaky) -> None:
+    """The audit log is append-only: an edit of a stored entry (tampering, which the chain's
+    verification reports) reaches the stream as a MODIFY, and was dispatched again as if new,
+    with the edited data."""
+    from shared import store
+
+    _, calls = flaky
+    data = _example("member.applied")
+    entry = audit.commit(None, audit.Event("test", "member.applied", "member:EDITED", {}, data))
+    drain(poller)
+    assert calls.count(entry["seq"]) == 1
+    key = {"pk": entry["pk"], "sk": entry["sk"]}
+    store.audit_table().update_item(
+        Key=key,
+        UpdateExpression="SET #d = :d",
+        ExpressionAttributeNames={"#d": "data"},
+        ExpressionAttributeValues={":d": {"kind": "edited"}},
+    )
+    drain(poller)
+    assert calls.count(entry["seq"]) == 1
+    assert poller.set_aside == 0
