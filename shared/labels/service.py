@@ -78,7 +78,7 @@ def issue(ai_no: str, principal: Principal) -> dict[str, Any]:
     markers, the AI system's lock and the audit entries are one transaction."""
     ai = ai_systems.require(ai_no)
     ai_systems.require_owner(ai, principal)
-    _refuse_if_live(ai)
+    outdated = _refuse_if_live(ai)
     verdict = fairness.verdict_now(ai)
     if not verdict.fair:
         raise Unfair([p.as_dict() for p in verdict.blocking])
@@ -92,7 +92,26 @@ def issue(ai_no: str, principal: Principal) -> dict[str, Any]:
         raise Conflict(
             "The AI system's label changed meanwhile; retry.", code="concurrent_write"
         ) from None
+    if outdated is not None:
+        _supersede(outdated, label["label_no"])
     return label
+
+
+def _supersede(old: dict[str, Any], new_no: str) -> None:
+    """The label of a sheet since changed, replaced by the new sheet's: revoked, naming its
+    successor (its verify page then sends readers on). The AI system already points to the new
+    label, so a failure here leaves the old one suspended, never live."""
+    reason = fairness.Problem(None, "*", "superseded").as_dict() | {"label_no": new_no}
+    for _ in range(3):
+        try:
+            transition(
+                old, "revoked", [reason], "system:labels", "label.revoked", f"→ {new_no}", False
+            )
+            return
+        except Conflict:  # re-evaluated meanwhile: read it again
+            old = require(old["label_no"])
+            if old["status"] not in LIVE:
+                return
 
 
 def _new_label(
@@ -206,6 +225,8 @@ def check(ai_no: str, principal: Principal) -> dict[str, Any]:
     ai_systems.require_owner(ai, principal)
     verdict = fairness.verdict_now(ai)
     live = _live_label(ai)
+    if live is not None and fairness.drift(ai, live):
+        live = None  # a label of a sheet since changed: a new application replaces it
     return {
         "ai_no": ai_no,
         "fair": verdict.fair,
@@ -224,13 +245,18 @@ def _live_label(ai: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _refuse_if_live(ai: dict[str, Any]) -> None:
+def _refuse_if_live(ai: dict[str, Any]) -> dict[str, Any] | None:
+    """Refuse a second live label; but a label whose sheet has changed since (suspended with
+    ``training_data_changed``) is what a new application replaces: returned, to be superseded."""
     if current := _live_label(ai):
+        if fairness.drift(ai, current):
+            return current
         raise Conflict(
             f"{ai['ai_no']} already has label {current['label_no']} ({current['status']}).",
             code="label_exists",
             details={"label_no": current["label_no"], "status": current["status"]},
         )
+    return None
 
 
 def _state(label: dict[str, Any]) -> dict[str, Any]:
@@ -271,13 +297,17 @@ def transition(
     actor: str,
     action: str,
     note: str | None = None,
+    shown_on_ai: bool = True,
 ) -> dict[str, Any]:
+    """A new status, with its reasons; ``shown_on_ai``: the AI system shows this label (not so
+    for a label its successor replaced)."""
     at = now_iso()
     entry = {"at": at, "status": status, "reasons": fairness.without_messages(reasons)}
     if note:
         entry["note"] = note
     tx = store.Transaction()
-    ai_systems.set_label(label["ai_no"], label["label_no"], status, tx)
+    if shown_on_ai:
+        ai_systems.set_label(label["ai_no"], label["label_no"], status, tx)
     history, kept_from = bounded_history([*label["transitions"], entry])
     changes: dict[str, Any] = {
         "status": status,

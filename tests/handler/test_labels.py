@@ -265,3 +265,34 @@ def test_a_label_that_changes_often_keeps_following_within_dynamodbs_item_limit(
     assert gap.status == 422 and gap.json["code"] == "history_in_audit_log"
     before = api.get(f"/v1/labels/{label_no}?at=2020-01-01T00:00:00Z")
     assert before.status == 404 and before.json["code"] == "not_issued"
+
+
+def test_a_changed_training_data_sheet_is_labelled_anew_and_the_old_label_sends_readers_on(
+    registry: Registry, trade, deliver_events
+) -> None:
+    """A label says "the training-data sheet changed; apply for a new label". Applying was
+    `409 label_exists` (the suspended label counted as live), and no operator action freed the
+    AI system: a dead end. The new application now replaces it: the new label is issued and
+    the old one is revoked, naming its successor."""
+    api = registry.api
+    business, ai_no = trade.business, trade.ai_no
+    confirm_contract(api, trade)
+    old = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token).json["label_no"]
+    changed = ai_sheet([trade.voice_no], uses=["tts"], commercial=False)
+    assert api.put(f"/v1/ai-systems/{ai_no}", changed, token=business.token).status == 200
+    deliver_events()
+    suspended = api.get(f"/v1/labels/{old}").json
+    assert suspended["status"] == "suspended"
+    assert [r["reason"] for r in suspended["reasons"]] == ["training_data_changed"]
+    check = api.post(f"/v1/ai-systems/{ai_no}/check", token=business.token).json
+    assert check["fair"] and check["would_issue"]
+    new = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token)
+    assert new.status == 201 and new.json["status"] == "valid", new.json
+    deliver_events()
+    replaced = api.get(f"/v1/labels/{old}").json
+    assert replaced["status"] == "revoked"
+    assert replaced["reasons"][0]["reason"] == "superseded"
+    assert replaced["reasons"][0]["label_no"] == new.json["label_no"]
+    assert api.get(f"/v1/ai-systems/{ai_no}").json["label_status"] == "valid"
+    again = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token)
+    assert again.status == 409 and again.json["code"] == "label_exists"  # the new one is live
