@@ -116,15 +116,19 @@ MESSAGE_FIELDS = ("message_ja", "message_en")
 
 
 def without_messages(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Problems as a label's history keeps them: the texts follow from ``reason``."""
-    return [{k: v for k, v in p.items() if k not in MESSAGE_FIELDS} for p in problems]
+    """Problems as a label's history keeps them: the texts follow from ``reason`` (an
+    operator's own words, for a revocation, are kept)."""
+    return [
+        {k: v for k, v in p.items() if k not in MESSAGE_FIELDS or p.get("reason") not in MESSAGES}
+        for p in problems
+    ]
 
 
 def with_messages(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for problem in problems:
         ja, en = MESSAGES.get(problem.get("reason", ""), (problem.get("reason"),) * 2)
-        out.append({**problem, "message_ja": ja, "message_en": en})
+        out.append({"message_ja": ja, "message_en": en, **problem})
     return out
 
 

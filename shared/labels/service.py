@@ -298,6 +298,7 @@ def transition(
     action: str,
     note: str | None = None,
     shown_on_ai: bool = True,
+    recheck: str | None = None,
 ) -> dict[str, Any]:
     """A new status, with its reasons; ``shown_on_ai``: the AI system shows this label (not so
     for a label its successor replaced)."""
@@ -320,6 +321,8 @@ def transition(
         changes["history_kept_from"] = kept_from or label["history_kept_from"]
     if status in (*FINAL, "expired"):  # no longer live: off the expiry job's index
         changes |= {"gsi1pk": None, "gsi1sk": None}
+    elif recheck:
+        changes["gsi1sk"] = recheck
     new = {**label, **changes}
     store.transition(
         key(label["label_no"]),
@@ -384,9 +387,25 @@ def _as_stored(value: Any) -> Any:
 
 def problems_now(label: dict[str, Any]) -> list[dict[str, Any]]:
     """Every reason (blocking or not) that the current state gives against the label."""
+    return _now(label)[1]
+
+
+def _now(label: dict[str, Any]) -> tuple[fairness.Verdict | None, list[dict[str, Any]]]:
     ai = ai_systems.get(label["ai_no"])
-    problems = fairness.verdict_now(ai).problems if ai else []
-    return [p.as_dict() for p in [*problems, *fairness.drift(ai, label)]]
+    verdict = fairness.verdict_now(ai) if ai else None
+    problems = verdict.problems if verdict else []
+    return verdict, [p.as_dict() for p in [*problems, *fairness.drift(ai, label)]]
+
+
+def recheck_key(label: dict[str, Any], verdict: fairness.Verdict | None) -> str:
+    """When the hourly job must look at a live label although no event will come: at its
+    expiry, or sooner, the day after an intent it relies on lapses or a contract ends
+    (``valid_until`` set after the label was issued changes nothing until that day)."""
+    ends = [
+        iso(datetime.fromisoformat(day).replace(tzinfo=UTC) + timedelta(days=1))
+        for day in (verdict.ends if verdict else [])
+    ]
+    return f"{min([label['expires_at'], *ends])}#{label['label_no']}"
 
 
 def reevaluate(label_no: str, cause: str) -> dict[str, Any] | None:
@@ -399,13 +418,31 @@ def reevaluate(label_no: str, cause: str) -> dict[str, Any] | None:
         return None
     if _expired(label):
         return transition(label, "expired", [], "system:labels", "label.expired", cause)
-    reasons = _as_stored(problems_now(label))
+    verdict, problems = _now(label)
+    reasons = _as_stored(problems)
+    recheck = recheck_key(label, verdict)
     blocked = any(r.get("blocking", True) for r in reasons)
     status = "suspended" if blocked else "valid"
     if status == label["status"] and reasons == _as_stored(label["reasons"]):
+        if recheck != label.get("gsi1sk"):
+            _set_recheck(label, recheck)
         return None
     action = "label.suspended" if blocked else "label.restored"
-    return transition(label, status, reasons, "system:labels", action, cause)
+    return transition(label, status, reasons, "system:labels", action, cause, recheck=recheck)
+
+
+def _set_recheck(label: dict[str, Any], recheck: str) -> None:
+    """Not a change of the label (no audit entry): when to look at it again. Conditional on
+    the version read; a label changed meanwhile was given its own."""
+    store.conditionally(
+        lambda: store.registry().update_item(
+            Key=key(label["label_no"]),
+            UpdateExpression="SET gsi1sk = :k",
+            ConditionExpression="#v = :v",
+            ExpressionAttributeNames={"#v": "version"},
+            ExpressionAttributeValues={":k": recheck, ":v": label["version"]},
+        )
+    )
 
 
 def revoke(label_no: str, operator: Principal, reason: str) -> dict[str, Any]:
@@ -460,6 +497,8 @@ def expire_due() -> list[str]:
         if label["status"] in (*LIVE, "pending_review") and _expired(label):
             transition(label, "expired", [], "system:schedule", "label.expired")
             done.append(label["label_no"])
+        elif label["status"] in LIVE:  # an intent lapsed or a contract ended: no event says so
+            reevaluate(label["label_no"], "schedule")
     return done
 
 

@@ -3,7 +3,7 @@ offline, and following consent as intents and contracts change."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -296,3 +296,53 @@ def test_a_changed_training_data_sheet_is_labelled_anew_and_the_old_label_sends_
     assert api.get(f"/v1/ai-systems/{ai_no}").json["label_status"] == "valid"
     again = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token)
     assert again.status == 409 and again.json["code"] == "label_exists"  # the new one is live
+
+
+def test_a_label_follows_an_intent_that_lapses_though_no_event_says_so(
+    registry: Registry, trade, deliver_events, app
+) -> None:
+    """The performer allows the uses (no contract needed) and the label is issued; later they
+    give their intent an end date. Nothing happens on that day by itself — no event — so the
+    label stayed `valid` after the intent lapsed. The re-evaluation that the change caused now
+    schedules the label for the day after, and the hourly job re-evaluates it then."""
+    from infra.local_worker import LambdaContext, scheduled_event
+    from shared import store
+    from shared.clock import today
+    from shared.intents import service as intents
+
+    api = registry.api
+    performer, business = trade.performer, trade.business
+    allow = {"uses": {"tts": "allow", "fine_tuning": "allow"}, "commercial": "allow"}
+    api.put(f"/v1/performers/{performer.member_id}/intent", allow, token=performer.token)
+    label_no = api.post("/v1/labels", {"ai_no": trade.ai_no}, token=business.token).json["label_no"]
+    ends = today().isoformat()
+    ending = {**allow, "valid_until": ends}
+    assert (
+        api.put(
+            f"/v1/performers/{performer.member_id}/intent", ending, token=performer.token
+        ).status
+        == 200
+    )
+    deliver_events()
+    label = store.get({"pk": f"LABEL#{label_no}", "sk": "LABEL"})
+    assert label["status"] == "valid"
+    tomorrow = (datetime.fromisoformat(ends) + timedelta(days=1)).date().isoformat()
+    assert label["gsi1sk"].startswith(tomorrow), label["gsi1sk"]
+    # the day comes: the intent has lapsed (its end moved into the past stands for the clock)
+    current = intents.current(performer.member_id)
+    store.registry().update_item(
+        Key={"pk": current["pk"], "sk": current["sk"]},
+        UpdateExpression="SET valid_until = :d",
+        ExpressionAttributeValues={":d": "2020-01-01"},
+    )
+    past = "2020-01-02T00:00:00.000000Z"
+    store.registry().update_item(
+        Key={"pk": f"LABEL#{label_no}", "sk": "LABEL"},
+        UpdateExpression="SET gsi1sk = :k",
+        ExpressionAttributeValues={":k": f"{past}#{label_no}"},
+    )
+    assert api.get(f"/v1/labels/{label_no}").json["status"] == "valid"  # nothing said so yet
+    app.handler_map["end_contracts"](scheduled_event(), LambdaContext("end_contracts"))
+    after = api.get(f"/v1/labels/{label_no}").json
+    assert after["status"] == "suspended"
+    assert {r["reason"] for r in after["reasons"]} >= {"contract_missing"}
