@@ -87,6 +87,7 @@ POLICY: dict[str, Rule] = {
     "voices.list": only("rights_holder", note="the caller's own voices"),
     "voices.get": Rule(None, "public view; full record for holder, performers, operators"),
     "voices.usage": Rule(ALL_ROLES, "the voice's holder, its member performers, operators"),
+    "voices.resolve": OPERATOR,
     "voices.of_performer": only("performer", note="that performer"),
     # AI systems and contracts
     "ai_systems.register": acting("business"),

@@ -9,7 +9,8 @@ from pydantic import Field
 
 from functions.api.http import Call, MemberPath, PageQuery, VoicePath, id_example, route
 from shared import access, ids
-from shared.voices import service
+from shared.members.models import Reason
+from shared.voices import conflicts, service
 from shared.voices.models import Voice, VoiceCreated, VoicePage, VoicePublic, VoiceRegistration
 
 bp = Blueprint(__name__)
@@ -138,3 +139,21 @@ def performer_voices(call: Call) -> VoicePage:
     access.require_owner(call.principal, [member_id], "performer")
     found = service.for_performer(member_id, statuses=service.IN_REGISTRY)
     return VoicePage(voices=[Voice.model_validate(v) for v in found])
+
+
+@route(
+    bp,
+    "/v1/voices/{voice_no}/resolve",
+    "POST",
+    name="voices.resolve",
+    tag=TAG,
+    body=Reason,
+    response=Voice,
+    summary="Decide a conflict: this voice holds the recording (back to `registered`); the "
+    "voices in conflict with it are rejected with `conflict_lost` (operator)",
+    path=VoicePath,
+)
+def resolve_conflict(call: Call) -> Voice:
+    principal = call.require_principal()
+    kept = conflicts.resolve(call.path.voice_no, principal, call.body.reason)
+    return Voice.model_validate(service.view(kept, principal)[0])

@@ -109,6 +109,7 @@ PRIVATE_CALLS: dict[str, tuple[str, str, Any]] = {
     "audits.get": ("GET", "/v1/audits/{audit}", None),
     "voiceprints.get": ("GET", "/v1/performers/{victim}/voiceprint", None),
     "labels.revoke": ("POST", "/v1/labels/L-0000-0000-0/revoke", {"reason": "x"}),
+    "voices.resolve": ("POST", "/v1/voices/V-0000-0000-0/resolve", {"reason": "x"}),
     "labels.reinstate": ("POST", "/v1/labels/L-0000-0000-0/reinstate", {"reason": "x"}),
 }
 # Operations scoped to the caller's own records: an intruder may call them (or its role may

@@ -346,3 +346,49 @@ def test_a_label_follows_an_intent_that_lapses_though_no_event_says_so(
     after = api.get(f"/v1/labels/{label_no}").json
     assert after["status"] == "suspended"
     assert {r["reason"] for r in after["reasons"]} >= {"contract_missing"}
+
+
+def test_an_operator_decides_a_conflict_and_the_label_follows(
+    registry: Registry, trade, deliver_events
+) -> None:
+    """Any rights holder could upload a copy of a registered recording: both voices went to
+    `conflict`, every label relying on the voice was suspended, and nothing could end it. An
+    operator now decides which voice holds the recording; the other is rejected, naming it,
+    and the label is valid again."""
+    from shared.voices import service as voices
+    from tests.scenario import voice_sheet
+
+    api = registry.api
+    confirm_contract(api, trade)
+    label_no = api.post("/v1/labels", {"ai_no": trade.ai_no}, token=trade.business.token).json[
+        "label_no"
+    ]
+    copier = registry.member("rights_holder")
+    copy_no = api.post("/v1/voices", voice_sheet(), token=copier.token).json["voice_no"]
+    voices.transition(copy_no, to="processing", allowed_from=("awaiting_upload",),
+                      actor="test", action="voice.processing")  # fmt: skip
+    for voice_no, other in ((trade.voice_no, copy_no), (copy_no, trade.voice_no)):
+        voices.transition(
+            voice_no,
+            to="conflict",
+            allowed_from=("registered", "processing"),
+            actor="system:ingest",
+            action="voice.conflict",
+            changes={"conflict_with": [other]},
+            data={"with": other},
+        )
+    deliver_events()
+    assert api.get(f"/v1/labels/{label_no}").json["status"] == "suspended"
+    path = f"/v1/voices/{trade.voice_no}/resolve"
+    reason = {"reason": "原盤の権利者を確認"}
+    assert api.post(path, reason, token=copier.token).status == 403
+    assert api.post(path, {}, token=registry.operator).status == 422  # a reason is needed
+    kept = api.post(path, reason, token=registry.operator)
+    assert kept.status == 200 and kept.json["status"] == "registered", kept.json
+    lost = api.get(f"/v1/voices/{copy_no}", token=copier.token).json
+    assert lost["status"] == "rejected" and lost["error"]["code"] == "conflict_lost"
+    assert trade.voice_no in lost["error"]["message"]
+    deliver_events()
+    assert api.get(f"/v1/labels/{label_no}").json["status"] == "valid"
+    again = api.post(path, reason, token=registry.operator)
+    assert again.status == 409 and again.json["code"] == "not_in_conflict"

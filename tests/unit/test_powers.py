@@ -52,6 +52,7 @@ API_MD: dict[str, set[str] | None] = {
     "labels.get": PUBLIC,
     "labels.verify": PUBLIC,
     "labels.revoke": {OPERATOR},
+    "voices.resolve": {OPERATOR},
     "labels.reinstate": {OPERATOR},
     "labels.jwks": PUBLIC,
     "labels.page": PUBLIC,
