@@ -155,12 +155,13 @@ def for_entity(
         "ExpressionAttributeValues": {":e": entity},
         "Limit": limit,
     }
-    if start := store.decode_cursor(cursor):
+    scope = f"by-entity|{entity}"
+    if start := store.decode_cursor(cursor, scope):
         kwargs["ExclusiveStartKey"] = start
     page = store.audit_table().query(**kwargs)
     return (
         [store.from_dynamo(i) for i in page.get("Items", [])],
-        store.encode_cursor(page.get("LastEvaluatedKey")),
+        store.encode_cursor(page.get("LastEvaluatedKey"), scope),
     )
 
 

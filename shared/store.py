@@ -246,15 +246,28 @@ def _tag(payload: bytes) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def encode_cursor(key: dict[str, Any] | None) -> str | None:
+def encode_cursor(key: dict[str, Any] | None, scope: str = "") -> str | None:
+    """A page's continuation, signed together with ``scope`` (the query it continues): a
+    cursor of one list replayed on another is refused (DynamoDB answers a start key outside the
+    query's partition with a ValidationException, a 500 had it reached it)."""
     if not key:
         return None
     raw = json.dumps(from_dynamo(key), separators=(",", ":"), sort_keys=True).encode()
     payload = base64.urlsafe_b64encode(raw).decode().rstrip("=")
-    return f"{payload}.{_tag(payload.encode())}"
+    return f"{payload}.{_tag(scope.encode() + b'\n' + payload.encode())}"
 
 
-def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+def query_scope(index: str | None, condition: ConditionBase) -> str:
+    """The identity of a query for its cursors: index and key condition with its values."""
+    from boto3.dynamodb.conditions import ConditionExpressionBuilder
+
+    built = ConditionExpressionBuilder().build_expression(condition, is_key_condition=True)
+    names = json.dumps(built.attribute_name_placeholders, sort_keys=True)
+    values = json.dumps(built.attribute_value_placeholders, sort_keys=True, default=str)
+    return f"{index}|{built.condition_expression}|{names}|{values}"
+
+
+def decode_cursor(cursor: str | None, scope: str = "") -> dict[str, Any] | None:
     if not cursor:
         return None
     payload, _, tag = cursor.partition(".")
@@ -262,7 +275,9 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
         len(cursor) > 2048
         or not payload.isascii()
         or not tag.isascii()
-        or not hmac.compare_digest(tag.encode(), _tag(payload.encode()).encode())
+        or not hmac.compare_digest(
+            tag.encode(), _tag(scope.encode() + b"\n" + payload.encode()).encode()
+        )
     ):
         raise _bad_cursor()
     try:
@@ -376,12 +391,13 @@ def query_page(
 ) -> Page:
     """One page of a query, continued from a signed cursor; the next cursor or None."""
     kwargs = _query_args(condition, index, forward, filter_) | {"Limit": limit}
-    if start := decode_cursor(cursor):
+    scope = query_scope(index, condition)
+    if start := decode_cursor(cursor, scope):
         kwargs["ExclusiveStartKey"] = start
     page = registry().query(**kwargs)
     return (
         [from_dynamo(i) for i in page.get("Items", [])],
-        encode_cursor(page.get("LastEvaluatedKey")),
+        encode_cursor(page.get("LastEvaluatedKey"), scope),
     )
 
 
