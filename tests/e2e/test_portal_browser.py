@@ -182,6 +182,7 @@ def test_from_application_to_a_valid_label_in_the_browser(
     finally:
         holder.shoot("voice-upload")
     assert holder.page.locator("#upload-progress").get_attribute("value") == "100"
+    assert holder.page.inner_text("#voice-status") == "登録済み"  # words, not the status code
     holder.shoot("voice-registered")
     voice_no = holder.page.inner_text("#voice-no")
 
