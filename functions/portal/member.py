@@ -92,29 +92,34 @@ def _intent_form(web: Web) -> dict[str, Any]:
 @page(bp, "/portal/intent", name="portal.intent", methods=("GET", "POST"))
 def intent(web: Web) -> Response:
     principal = web.session.principal  # type: ignore[union-attr]
-    errors: dict[str, str] = {}
     context = _intent_context(principal.member_id)
-    if web.method == "POST":
-        posted = _intent_form(web)
-        errors = {
-            f"use_{code}": web.t("選んでください。", "Choose one.")
-            for code in USES
-            if not web.value(f"use_{code}")
-        }
-        try:
-            body = IntentBody.model_validate_json(json.dumps(posted))
-            if not errors:
-                written = intents.write(principal.member_id, body, principal)
-                # a reload of the answer must not save another version: to a page to GET
-                raise Redirect(f"/portal/intent?saved={written['version']}")
-        except ValidationError as error:
-            errors |= field_errors(error, web.lang)
-        context["intent"] = posted  # what was typed stays on the form to be corrected
+    errors = _save_intent(web, principal) if web.method == "POST" else {}
+    if errors:
+        context["intent"] = _intent_form(web)  # what was typed stays on the form to be corrected
     version = web.query.get("saved", "")
     saved = {"version": int(version)} if version.isdigit() and not errors else None
     return web.render(
         "intent.html", status=422 if errors else 200, errors=errors, saved=saved, **context
     )
+
+
+def _save_intent(web: Web, principal: Principal) -> dict[str, str]:
+    """Save the posted intent and answer with a page to GET (a reload of the answer must not
+    save another version); else the form's errors by field. A use left out is an error, not
+    the default: a form always sends every choice."""
+    errors = {
+        f"use_{code}": web.t("選んでください。", "Choose one.")
+        for code in USES
+        if not web.value(f"use_{code}")
+    }
+    try:
+        body = IntentBody.model_validate_json(json.dumps(_intent_form(web)))
+    except ValidationError as error:
+        return errors | field_errors(error, web.lang)
+    if errors:
+        return errors
+    written = intents.write(principal.member_id, body, principal)
+    raise Redirect(f"/portal/intent?saved={written['version']}")
 
 
 def _intent_context(performer_id: str) -> dict[str, Any]:

@@ -77,10 +77,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The training-data sheet changed; apply for a new label.",
     ),
     "ai_system_missing": ("AIシステムが見つかりません。", "The AI system no longer exists."),
-    "superseded": (
-        "学習データの申告が変更され、新しいラベルに置き換えられました。",
-        "The training-data sheet changed and a new label replaced this one.",
-    ),
     "performer_consent_attested": (
         "実演家は会員ではありません。同意は登録機関ではなく権利者が表明しています。",
         "The performer is not a member: their consent was attested by the rights holder, not "

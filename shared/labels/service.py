@@ -101,7 +101,14 @@ def _supersede(old: dict[str, Any], new_no: str) -> None:
     """The label of a sheet since changed, replaced by the new sheet's: revoked, naming its
     successor (its verify page then sends readers on). The AI system already points to the new
     label, so a failure here leaves the old one suspended, never live."""
-    reason = fairness.Problem(None, "*", "superseded").as_dict() | {"label_no": new_no}
+    reason = {
+        "voice_no": None,
+        "use": "*",
+        "reason": "superseded",
+        "label_no": new_no,
+        "message_ja": f"学習データの申告が変更され、新しいラベル {new_no} に置き換えられました。",
+        "message_en": f"The training-data sheet changed; the new label {new_no} replaced this.",
+    }
     for _ in range(3):
         try:
             transition(
@@ -137,7 +144,7 @@ def _new_label(
     )
     status = "pending_review" if get_settings().label_review == "operator" else "valid"
     notices = [p.as_dict() for p in verdict.problems]  # none blocking, by now
-    at = iso(issued)
+    at, kept = iso(issued), fairness.without_messages(notices)
     return {
         **key(label_no),
         "label_no": label_no,
@@ -158,9 +165,7 @@ def _new_label(
         "expires_at": iso(expires),
         "version": 1,
         "sheet_version": ai["version"],
-        "transitions": [
-            {"at": at, "status": status, "reasons": fairness.without_messages(notices)}
-        ],
+        "transitions": [{"at": at, "status": status, "reasons": kept}],
         # live labels by expiry, for the expiry job
         "gsi1pk": keys.LIVE_LABELS,
         "gsi1sk": f"{iso(expires)}#{label_no}",
