@@ -392,14 +392,16 @@ def _as_stored(value: Any) -> Any:
 
 def problems_now(label: dict[str, Any]) -> list[dict[str, Any]]:
     """Every reason (blocking or not) that the current state gives against the label."""
-    return _now(label)[1]
+    return _now(label)[2]
 
 
-def _now(label: dict[str, Any]) -> tuple[fairness.Verdict | None, list[dict[str, Any]]]:
+def _now(
+    label: dict[str, Any],
+) -> tuple[dict[str, Any] | None, fairness.Verdict | None, list[dict[str, Any]]]:
     ai = ai_systems.get(label["ai_no"])
     verdict = fairness.verdict_now(ai) if ai else None
     problems = verdict.problems if verdict else []
-    return verdict, [p.as_dict() for p in [*problems, *fairness.drift(ai, label)]]
+    return ai, verdict, [p.as_dict() for p in [*problems, *fairness.drift(ai, label)]]
 
 
 def recheck_key(label: dict[str, Any], verdict: fairness.Verdict | None) -> str:
@@ -423,7 +425,7 @@ def reevaluate(label_no: str, cause: str) -> dict[str, Any] | None:
         return None
     if _expired(label):
         return transition(label, "expired", [], "system:labels", "label.expired", cause)
-    verdict, problems = _now(label)
+    ai, verdict, problems = _now(label)
     reasons = _as_stored(problems)
     recheck = recheck_key(label, verdict)
     blocked = any(r.get("blocking", True) for r in reasons)
@@ -433,7 +435,11 @@ def reevaluate(label_no: str, cause: str) -> dict[str, Any] | None:
             _set_recheck(label, recheck)
         return None
     action = "label.suspended" if blocked else "label.restored"
-    return transition(label, status, reasons, "system:labels", action, cause, recheck=recheck)
+    # a label its successor replaced (the AI system points elsewhere) must not take it back
+    shown = ai is None or ai.get("label_no") == label_no
+    return transition(
+        label, status, reasons, "system:labels", action, cause, shown_on_ai=shown, recheck=recheck
+    )
 
 
 def _set_recheck(label: dict[str, Any], recheck: str) -> None:
