@@ -19,7 +19,7 @@ from shared.access import Principal
 from shared.business import ai_systems, contracts
 from shared.business.models import AiSystemSheet, ContractFiling
 from shared.clock import today
-from shared.errors import ApiError, NotFound, ValidationFailed
+from shared.errors import ApiError, NotFound
 from shared.formats.uses import DECISION_NAMES, DECISIONS, PROHIBITED_CONTENT, USES
 from shared.intents import service as intents
 from shared.intents.models import IntentBody
@@ -332,18 +332,30 @@ def _register_ai(form: dict[str, Any], principal: Principal, lang: str) -> dict[
 
 @page(bp, "/portal/ai-systems/{ai_no}", name="portal.ai")
 def ai_page(web: Web, ai_no: str) -> Response:
-    ai = _own_ai(web, ai_no)
+    return _render_ai(web, _own_ai(web, ai_no))
+
+
+def _render_ai(
+    web: Web,
+    ai: dict[str, Any],
+    filing: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    """The AI system's page; with a contract filing that was refused, the form as it was
+    typed and what is wrong with it."""
     principal = web.session.principal  # type: ignore[union-attr]
-    check = labels.check(ai["ai_no"], principal)
     label = labels.get(ai["label_no"]) if ai.get("label_no") else None
     return web.render(
         "ai.html",
+        status=422 if errors else 200,
         ai=ai,
-        check=check,
+        check=labels.check(ai["ai_no"], principal),
         label=labels.public_view(label) if label else None,
         contracts=[contracts.view(c) for c in contracts.for_ai(ai["ai_no"])],
         uses=USES,
         today=today().isoformat(),
+        filing=filing,
+        filing_errors=errors or {},
     )
 
 
@@ -358,14 +370,14 @@ def apply_label(web: Web, ai_no: str) -> Response:
 @page(bp, "/portal/ai-systems/{ai_no}/contracts", name="portal.ai", methods=("POST",))
 def file_contract(web: Web, ai_no: str) -> Response:
     ai = _own_ai(web, ai_no)
+    filing = _filing(web, ai["ai_no"])
     try:
-        contract = ContractFiling.model_validate_json(json.dumps(_filing(web, ai["ai_no"])))
+        contract = ContractFiling.model_validate_json(json.dumps(filing))
         contracts.file(contract, web.session.principal)  # type: ignore[union-attr]
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{web.field_name(k)}: {v}" for k, v in field_errors(error, web.lang).items()
-        )
-        raise ValidationFailed(problems) from None
+    except ValidationError as error:  # the page again, with the form as typed
+        return _render_ai(web, ai, filing, field_errors(error, web.lang))
+    except ApiError as error:
+        return _render_ai(web, ai, filing, {"form": error.message})
     raise Redirect(f"/portal/ai-systems/{ai['ai_no']}#contracts")
 
 

@@ -357,5 +357,8 @@ FIELD_NAMES = {
     "title": ("題名", "title"),
     "starts_on": ("開始日", "start date"),
     "ends_on": ("終了日", "end date"),
+    "voice_nos": ("対象の音声", "voices"),
+    "compensation": ("対価", "compensation"),
+    "document_sha256": ("契約書の SHA-256", "document SHA-256"),
     "form": ("入力", "form"),
 }

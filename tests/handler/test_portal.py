@@ -339,3 +339,42 @@ def test_suspension_ends_sessions_for_good_and_refuses_sign_in_meanwhile(
     assert api.get("/portal", headers={"Cookie": before}).status == 303  # ended, not paused
     after = sign_in(api, mailbox, "paused@example.jp")
     assert api.get("/portal", headers={"Cookie": after}).status == 200
+
+
+def test_a_refused_contract_filing_keeps_the_form_as_typed(
+    registry: Registry, mailbox: Path, registered_voice
+) -> None:
+    """A contract filed from the AI system's page with a mistake (it ends before it starts)
+    went to a separate error page and the form was lost; it now comes back on the page, as
+    typed, with what is wrong said in Japanese by field."""
+    from tests.scenario import ai_sheet
+
+    api = registry.api
+    holder = registry.member("rights_holder")
+    business = registry.member("business", email="filer@example.jp")
+    voice_no = registered_voice(holder)
+    ai_no = api.post("/v1/ai-systems", ai_sheet([voice_no]), token=business.token).json["ai_no"]
+    session = sign_in(api, mailbox, "filer@example.jp")
+    page = api.get(f"/portal/ai-systems/{ai_no}", headers={"Cookie": session}).body.decode()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    typed = {
+        "csrf": csrf,
+        "voice_nos": voice_no,
+        "uses": "tts",
+        "starts_on": "2027-04-01",
+        "ends_on": "2027-03-01",
+        "compensation": "売上の5%",
+        "document_sha256": "ab" * 32,
+    }
+    refused = form(api, f"/portal/ai-systems/{ai_no}/contracts", typed, session)
+    html = refused.body.decode()
+    assert refused.status == 422 and 'id="filing-errors"' in html and "入力を確認" in html
+    assert 'value="2027-03-01"' in html and 'value="売上の5%"' in html and "ab" * 32 in html
+    assert re.search(r'name="uses" value="tts" checked', html)
+    assert not re.search(r'name="uses" value="fine_tuning" checked', html)  # as it was typed
+    assert api.get("/v1/contracts", token=business.token).json["contracts"] == []
+    filed = form(
+        api, f"/portal/ai-systems/{ai_no}/contracts", typed | {"ends_on": "2028-03-31"}, session
+    )
+    assert filed.status == 303
+    assert len(api.get("/v1/contracts", token=business.token).json["contracts"]) == 1
