@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -19,7 +20,7 @@ from shared.access import Principal
 from shared.business import ai_systems, contracts
 from shared.business.models import AiSystemSheet, ContractFiling
 from shared.clock import today
-from shared.errors import ApiError, NotFound
+from shared.errors import ApiError, Conflict, NotFound
 from shared.formats.uses import DECISION_NAMES, DECISIONS, PROHIBITED_CONTENT, USES
 from shared.intents import service as intents
 from shared.intents.models import IntentBody
@@ -255,11 +256,23 @@ def contract_list(web: Web) -> Response:
 def contract_action(web: Web, contract_id: str) -> Response:
     principal = web.session.principal  # type: ignore[union-attr]
     number = ids.normalize(contract_id, "contract") or contract_id
-    if web.value("action") == "confirm":
-        contracts.confirm(number, principal)
-    elif web.value("action") == "revoke":
-        contracts.revoke(number, principal, web.value("reason") or "—")
+    with _done_already("already_confirmed"):  # a reload, a second tab: what was asked holds
+        if web.value("action") == "confirm":
+            contracts.confirm(number, principal)
+        elif web.value("action") == "revoke":
+            contracts.revoke(number, principal, web.value("reason") or "—")
     raise Redirect("/portal/contracts")
+
+
+@contextlib.contextmanager
+def _done_already(*codes: str) -> Iterator[None]:
+    """A form sent again (a reload, a second tab) whose request already holds: the page to
+    go back to, not an error page in the API's English."""
+    try:
+        yield
+    except Conflict as error:
+        if error.code not in codes:
+            raise
 
 
 # --- businesses -------------------------------------------------------------------------------
@@ -362,7 +375,7 @@ def _render_ai(
 @page(bp, "/portal/ai-systems/{ai_no}/label", name="portal.ai", methods=("POST",))
 def apply_label(web: Web, ai_no: str) -> Response:
     ai = _own_ai(web, ai_no)
-    with contextlib.suppress(labels.Unfair):  # the page lists every problem
+    with contextlib.suppress(labels.Unfair), _done_already("label_exists"):  # the page says
         labels.issue(ai["ai_no"], web.session.principal)  # type: ignore[union-attr]
     raise Redirect(f"/portal/ai-systems/{ai['ai_no']}")
 
@@ -427,6 +440,12 @@ def decide(web: Web, member_id: str) -> Response:
     number = ids.normalize(member_id, "member") or member_id
     action = web.value("action")
     reason = web.value("reason") or web.t("運営の判断", "operator's decision")
+    with _done_already("already_decided"):  # the page shows how it was decided
+        _decide(number, principal, action, reason)
+    raise Redirect("/portal/operator")
+
+
+def _decide(number: str, principal: Principal, action: str, reason: str) -> None:
     if action == "approve":
         members.approve(number, principal)  # the member gets a sign-in link by mail
     elif action == "reject":
@@ -435,4 +454,3 @@ def decide(web: Web, member_id: str) -> Response:
         members.suspend(number, principal, reason)
     elif action == "reinstate":
         members.reinstate(number, principal, reason)
-    raise Redirect("/portal/operator")

@@ -142,10 +142,10 @@ def confirm(contract_id: str, holder: Principal) -> dict[str, Any]:
         raise Forbidden(
             "Only a rights holder of the contract's voices confirms it.", code="not_a_party"
         )
+    if holder.member_id in contract["confirmed"]:  # before the status: the last confirmation
+        raise Conflict("You have already confirmed this contract.", code="already_confirmed")
     if contract["status"] != "awaiting_confirmation":
         raise Conflict(f"The contract is {contract['status']}.", code="invalid_transition")
-    if holder.member_id in contract["confirmed"]:
-        raise Conflict("You have already confirmed this contract.", code="already_confirmed")
     confirmed = {**contract["confirmed"], holder.member_id: now_iso()}
     complete = set(confirmed) == set(contract["holders"])
     fields: dict[str, Any] = {"confirmed": confirmed}

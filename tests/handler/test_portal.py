@@ -378,3 +378,36 @@ def test_a_refused_contract_filing_keeps_the_form_as_typed(
     )
     assert filed.status == 303
     assert len(api.get("/v1/contracts", token=business.token).json["contracts"]) == 1
+
+
+def test_a_form_sent_again_after_it_was_done_goes_back_to_its_page(
+    registry: Registry, mailbox: Path, registered_voice
+) -> None:
+    """A reload or a second tab sends a confirmation or a label application again: what was
+    asked already holds, so the member is sent back to the page that shows it (it was an
+    error page, 409 in the API's English: "You have already confirmed this contract.")."""
+    from tests.scenario import CONTRACT_INTENT, ai_sheet, contract_filing
+
+    api = registry.api
+    performer = registry.member("performer")
+    api.put(f"/v1/performers/{performer.member_id}/intent", CONTRACT_INTENT, token=performer.token)
+    holder = registry.member("rights_holder", email="again-h@example.jp")
+    business = registry.member("business", email="again-b@example.jp")
+    voice_no = registered_voice(holder, [performer.member_id])
+    ai_no = api.post("/v1/ai-systems", ai_sheet([voice_no]), token=business.token).json["ai_no"]
+    filing = contract_filing(ai_no, [voice_no])
+    contract_id = api.post("/v1/contracts", filing, token=business.token).json["contract_id"]
+    h_session = sign_in(api, mailbox, "again-h@example.jp")
+    page = api.get("/portal/contracts", headers={"Cookie": h_session}).body.decode()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    confirm = {"csrf": csrf, "action": "confirm"}
+    for _ in range(2):
+        sent = form(api, f"/portal/contracts/{contract_id}", confirm, h_session)
+        assert sent.status == 303 and sent.headers["location"] == "/portal/contracts"
+    b_session = sign_in(api, mailbox, "again-b@example.jp")
+    page = api.get(f"/portal/ai-systems/{ai_no}", headers={"Cookie": b_session}).body.decode()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    for _ in range(2):
+        sent = form(api, f"/portal/ai-systems/{ai_no}/label", {"csrf": csrf}, b_session)
+        assert sent.status == 303 and sent.headers["location"] == f"/portal/ai-systems/{ai_no}"
+    assert api.get(f"/v1/ai-systems/{ai_no}").json["label_status"] == "valid"
