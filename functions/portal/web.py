@@ -88,6 +88,12 @@ class Web:
     def t(self, ja: str, en: str) -> str:
         return en if self.lang == "en" else ja
 
+    def uses(self, codes: list[str]) -> str:
+        """Use codes as people read them: 「音声合成, 追加学習」, not "tts, fine_tuning"."""
+        from shared.formats.uses import USES
+
+        return ", ".join(self.t(*USES[c]) if c in USES else c for c in codes)
+
     def name(self, code: str | None) -> str:
         """A status or kind code as people read it."""
         ja, en = NAMES.get(code or "", (code or "—", code or "—"))
