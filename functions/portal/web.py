@@ -102,7 +102,7 @@ class Web:
     def field_name(self, name: str) -> str:
         """A form field's name as people read it (errors are listed by field)."""
         if name.startswith("use_"):
-            return self.t("利用", "use") + f" ({name.removeprefix('use_')})"
+            return self.uses([name.removeprefix("use_")])
         ja, en = FIELD_NAMES.get(name, (name, name))
         return self.t(ja, en)
 
