@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from boto3.dynamodb.conditions import Key
+
 from shared import actions, store
 from shared.clock import now_iso
 from shared.errors import ApiError, Conflict
@@ -149,13 +151,13 @@ def entries(
 def for_entity(
     entity: str, limit: int = 100, cursor: str | None = None
 ) -> tuple[list[dict[str, Any]], str | None]:
+    condition = Key("entity").eq(entity)
     kwargs: dict[str, Any] = {
         "IndexName": "by-entity",
-        "KeyConditionExpression": "entity = :e",
-        "ExpressionAttributeValues": {":e": entity},
+        "KeyConditionExpression": condition,
         "Limit": limit,
     }
-    scope = f"by-entity|{entity}"
+    scope = store.query_scope("by-entity", condition)
     if start := store.decode_cursor(cursor, scope):
         kwargs["ExclusiveStartKey"] = start
     page = store.audit_table().query(**kwargs)
