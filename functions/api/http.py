@@ -340,12 +340,7 @@ def error_page(error: ApiError | json_input.JsonRejected, lang: str) -> Response
     return Response(
         body=page.render_error_page(lang, error.code, error.message),
         status_code=status_of(error),
-        headers={
-            "Content-Type": "text/html; charset=utf-8",
-            "Cache-Control": "no-store",
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-            "form-action 'self'",
-        },
+        headers=dict(page.PAGE_HEADERS),
     )
 
 

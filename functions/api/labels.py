@@ -240,12 +240,6 @@ def jwks(call: Call) -> Response:
     return json_response(keyring.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
 
-PAGE_HEADERS = {
-    "Content-Type": "text/html; charset=utf-8",
-    "Cache-Control": "no-cache",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-    "img-src 'self' data:; form-action 'self'",
-}
 # API Gateway hands Lambda at most 6 MB, and a binary body arrives base64-encoded (4/3).
 PAGE_STATUS = {"found": 200, "unknown": 404, "mistyped": 400, "malformed": 400}
 
@@ -255,7 +249,7 @@ def _lang(call: Call) -> str:
 
 
 def _page(html: str, status: int = 200) -> Response:
-    return Response(body=html, status_code=status, headers=dict(PAGE_HEADERS))
+    return Response(body=html, status_code=status, headers=dict(page.PAGE_HEADERS))
 
 
 def verify_page(call: Call) -> Response:

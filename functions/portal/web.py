@@ -90,9 +90,9 @@ class Web:
 
     def uses(self, codes: list[str]) -> str:
         """Use codes as people read them: 「音声合成, 追加学習」, not "tts, fine_tuning"."""
-        from shared.formats.uses import USES
+        from shared.labels.page import use_name  # the verify page names them so too
 
-        return ", ".join(self.t(*USES[c]) if c in USES else c for c in codes)
+        return ", ".join(use_name(code, self.lang) for code in codes)
 
     def name(self, code: str | None) -> str:
         """A status or kind code as people read it."""

@@ -229,6 +229,15 @@ def jst(value: str | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M JST")
 
 
+# The public pages' headers: no script, styles inline, images from here or data: URLs.
+PAGE_HEADERS = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Cache-Control": "no-cache",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "img-src 'self' data:; form-action 'self'",
+}
+
+
 def use_name(code: str, lang: str) -> str:
     if code == "commercial":
         return "商用利用" if lang == "ja" else "Commercial use"
