@@ -82,16 +82,11 @@ def deserialize(item: dict[str, Any]) -> dict[str, Any]:
     return from_dynamo({k: _deserializer.deserialize(v) for k, v in item.items()})
 
 
-def set_fields(
-    changes: dict[str, Any], append: dict[str, list[Any]] | None = None
-) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """An UpdateExpression that sets each field, or removes it where the value is None, and
-    appends to the lists in ``append``."""
-    appended = append or {}
-    names = {f"#{k}": k for k in [*changes, *appended]}
-    values = {f":{k}": v for k, v in [*changes.items(), *appended.items()] if v is not None}
+def set_fields(changes: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """An UpdateExpression that sets each field, or removes it where the value is None."""
+    names = {f"#{k}": k for k in changes}
+    values = {f":{k}": v for k, v in changes.items() if v is not None}
     sets = [f"#{k} = :{k}" for k, v in changes.items() if v is not None]
-    sets += [f"#{k} = list_append(#{k}, :{k})" for k in appended]
     expression = "SET " + ", ".join(sets)
     if removed := [f"#{k}" for k, v in changes.items() if v is None]:
         expression += " REMOVE " + ", ".join(removed)
@@ -465,7 +460,6 @@ def transition(
     *,
     guard: Guard,
     event: Event,
-    append: dict[str, list[Any]] | None = None,
     tx: Transaction | None = None,
     conflict: ApiError | None = None,
 ) -> Item:
@@ -474,7 +468,7 @@ def transition(
     ``TransactionFailed.failed_at(0)`` (or ``conflict`` when given). Returns the audit entry."""
     from shared import audit  # audit builds on this module
 
-    expression, names, values = set_fields(changes, append)
+    expression, names, values = set_fields(changes)
     condition, guard_values, guard_names = guard.render()
     transaction = Transaction()
     transaction.update(

@@ -54,8 +54,14 @@ def verify_url(label_no: str) -> str:
 
 def _expiry(verdict: fairness.Verdict, issued: datetime) -> datetime:
     """The earliest of the contracts' end dates, the intents' valid_until, and one year."""
-    ends = [datetime.fromisoformat(d).replace(tzinfo=UTC) + timedelta(days=1) for d in verdict.ends]
-    return min([issued + MAX_VALIDITY, *ends])
+    return min([issued + MAX_VALIDITY, *_ends(verdict)])
+
+
+def _ends(verdict: fairness.Verdict | None) -> list[datetime]:
+    """The instants the contracts and intents a verdict relies on stop holding: the day after
+    their last day."""
+    days = verdict.ends if verdict else []
+    return [datetime.fromisoformat(d).replace(tzinfo=UTC) + timedelta(days=1) for d in days]
 
 
 def _markers(label_no: str, ai: dict[str, Any], verdict: fairness.Verdict) -> list[dict[str, Any]]:
@@ -408,10 +414,7 @@ def recheck_key(label: dict[str, Any], verdict: fairness.Verdict | None) -> str:
     """When the hourly job must look at a live label although no event will come: at its
     expiry, or sooner, the day after an intent it relies on lapses or a contract ends
     (``valid_until`` set after the label was issued changes nothing until that day)."""
-    ends = [
-        iso(datetime.fromisoformat(day).replace(tzinfo=UTC) + timedelta(days=1))
-        for day in (verdict.ends if verdict else [])
-    ]
+    ends = [iso(end) for end in _ends(verdict)]
     return f"{min([label['expires_at'], *ends])}#{label['label_no']}"
 
 
