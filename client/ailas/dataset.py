@@ -25,6 +25,7 @@ OTHER_AUDIO_SUFFIXES = {
     ".aac", ".wma", ".webm", ".weba", ".mka", ".amr", ".3gp", ".ac3", ".ape", ".wv", ".spx",
     ".mp2", ".voc",
 }  # fmt: skip
+AUDITED_SUFFIXES = AUDIO_SUFFIXES | OTHER_AUDIO_SUFFIXES
 SHORT_CODES = {"no_speech", "no_fingerprint", "constant_signal", "pure_tone"}
 # Parquet column types that DuckDB and Athena (Trino) read alike (no unsigned integers).
 COLUMNS = {
@@ -59,7 +60,7 @@ class Fingerprinted:
 
 def audio_files(directory: Path) -> list[Path]:
     found = (p for p in directory.rglob("*") if p.is_file())
-    return sorted(p for p in found if p.suffix.lower() in AUDIO_SUFFIXES | OTHER_AUDIO_SUFFIXES)
+    return sorted(p for p in found if p.suffix.lower() in AUDITED_SUFFIXES)
 
 
 def identity(path: Path) -> str:
