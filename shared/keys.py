@@ -1,7 +1,8 @@
 """Every key of the registry table, built in one place (the single-table layout of DESIGN.md).
 
 An entity lives at ``{"pk": "<KIND>#<id>", "sk": "<KIND>"}``; markers (``<partition>``,
-``<KIND>#<id>``) let one entity be found from another without a scan; ``gsi1`` holds the lists.
+``<KIND>#<id>``) let one entity be found from another without a scan; ``gsi1`` holds the lists;
+the sparse ``gsi2`` holds only what waits for an operator.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ AI_SYSTEMS = "AI_SYSTEMS"
 INTENTS = "INTENTS"
 LIVE_LABELS = "LABELS#live"
 ACTIVE_CONTRACTS = "CONTRACTS#active"
+
+# Partitions of the sparse gsi2 index: what waits for an operator's decision.
+VOICE_CONFLICTS = "VOICES#conflict"
 
 
 def member_pk(member_id: str) -> str:
@@ -112,7 +116,7 @@ def marker(pk: str, kind: str, ident: str) -> Key:
     return {"pk": pk, "sk": f"{kind}{ident}"}
 
 
-KEY_FIELDS = ("pk", "sk", "gsi1pk", "gsi1sk")
+KEY_FIELDS = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")
 
 
 def without_keys(item: dict[str, Any]) -> dict[str, Any]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from chalice import Blueprint
 from pydantic import Field
 
 from functions.api.http import Call, MemberPath, PageQuery, VoicePath, id_example, route
 from shared import access, ids
+from shared.access import Principal
 from shared.members.models import Reason
 from shared.voices import conflicts, service
 from shared.voices.models import Voice, VoiceCreated, VoicePage, VoicePublic, VoiceRegistration
@@ -86,6 +87,11 @@ def register(call: Call) -> VoiceCreated:
 
 class VoiceQuery(PageQuery):
     holder: str | None = Field(default=None, max_length=40, description="member id (operator)")
+    status: Literal["conflict"] | None = Field(
+        default=None,
+        description="`conflict`: the voices waiting for an operator's decision, the longest "
+        "waiting first (every holder's for an operator)",
+    )
 
 
 @route(
@@ -95,17 +101,27 @@ class VoiceQuery(PageQuery):
     name="voices.list",
     tag=TAG,
     response=VoicePage,
-    summary="The caller's own voices (holder); any holder's with ?holder= (operator)",
+    summary="The caller's own voices (holder); any holder's with ?holder= (operator); "
+    "?status=conflict: those in conflict (every holder's for an operator)",
     query=VoiceQuery,
 )
 def list_voices(call: Call) -> VoicePage:
     args: VoiceQuery = call.args
-    principal = call.require_principal()
-    holder = principal.member_id
-    if principal.is_operator and args.holder is not None:
-        holder = ids.normalize(args.holder, "member") or args.holder
-    voices, cursor = service.list_for_holder(holder, args.limit, args.cursor)
+    holder = _holder(call.require_principal(), args.holder, args.status)
+    if args.status == "conflict":
+        voices, cursor = service.list_conflicts(holder, args.limit, args.cursor)
+    else:
+        voices, cursor = service.list_for_holder(holder or "", args.limit, args.cursor)
     return VoicePage(voices=[Voice.model_validate(v) for v in voices], next=cursor)
+
+
+def _holder(principal: Principal, asked: str | None, status: str | None) -> str | None:
+    """Whose voices a list shows: the caller's own; an operator's choice, or everyone's queue."""
+    if not principal.is_operator:
+        return principal.member_id
+    if asked is not None:
+        return ids.normalize(asked, "member") or asked
+    return None if status == "conflict" else principal.member_id
 
 
 @route(

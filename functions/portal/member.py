@@ -1,7 +1,8 @@
 """The members' pages (/portal/…): each form calls the same domain function as the JSON API, with
 the principal of the session. Performers: intent, agencies, the voices that name them. Rights
 holders: register and upload recordings, contracts to confirm. Businesses: AI systems, the
-fairness check, contracts, labels. Operators: the approval queue and the event backlog."""
+fairness check, contracts, labels. Operators: the approval queue, recordings in conflict and
+the event backlog."""
 
 from __future__ import annotations
 
@@ -26,8 +27,9 @@ from shared.intents import service as intents
 from shared.intents.models import IntentBody
 from shared.labels import service as labels
 from shared.members import service as members
+from shared.members.models import Reason
+from shared.voices import conflicts, usage
 from shared.voices import service as voices
-from shared.voices import usage
 from shared.voices.models import VoiceRegistration
 
 bp = Blueprint(__name__)
@@ -417,8 +419,22 @@ def operator(web: Web) -> Response:
     suspended, _ = members.list_members("suspended", 200, None)
     active = [m for m in active if m["kind"] != "operator"]
     return web.render(
-        "operator.html", pending=pending, active=active, suspended=suspended, **_log_state()
+        "operator.html",
+        pending=pending,
+        active=active,
+        suspended=suspended,
+        conflicts=_conflicts(),
+        **_log_state(),
     )
+
+
+def _conflicts() -> list[dict[str, Any]]:
+    """Recordings two holders claim, the longest waiting first, each with its holder's name."""
+    waiting, _ = voices.list_conflicts(None, 200, None)
+    for voice in waiting:
+        holder = members.get(voice["holder_id"])
+        voice["holder_name"] = holder["display_name"] if holder else voice["holder_id"]
+    return waiting
 
 
 def _log_state() -> dict[str, Any]:
@@ -442,6 +458,16 @@ def decide(web: Web, member_id: str) -> Response:
     reason = web.value("reason") or web.t("運営の判断", "operator's decision")
     with _done_already("already_decided"):  # the page shows how it was decided
         _decide(number, principal, action, reason)
+    raise Redirect("/portal/operator")
+
+
+@page(bp, "/portal/operator/voices/{voice_no}/resolve", name="portal.operator", methods=("POST",))
+def resolve_conflict(web: Web, voice_no: str) -> Response:
+    """The operator keeps this voice; the voices in conflict with it are rejected."""
+    number = ids.normalize(voice_no, "voice") or voice_no
+    reason = Reason(reason=web.value("reason") or web.t("運営の判断", "operator's decision"))
+    with _done_already("not_in_conflict"):  # decided already: the queue no longer shows it
+        conflicts.resolve(number, web.session.principal, reason.reason)  # type: ignore[union-attr]
     raise Redirect("/portal/operator")
 
 

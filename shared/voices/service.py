@@ -6,7 +6,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 
 from shared import audit, aws, ids, keys, store
 from shared.access import Principal, can_read_private
@@ -177,6 +177,29 @@ def list_for_holder(
     return [{**v, "performers": performers_of(v)} for v in voices], cursor
 
 
+def _queue_fields(voice: dict[str, Any], to: str, at: str) -> dict[str, Any]:
+    """A voice in ``conflict`` is in the operators' queue (the sparse gsi2), oldest first, and
+    leaves it with its next status."""
+    if to == "conflict":
+        since = voice.get("gsi2sk") or f"{at}#{voice['voice_no']}"
+        return {"gsi2pk": keys.VOICE_CONFLICTS, "gsi2sk": since}
+    return {"gsi2pk": None, "gsi2sk": None} if "gsi2pk" in voice else {}
+
+
+def list_conflicts(
+    holder_id: str | None, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Voices in ``conflict``, the longest waiting first: every holder's, or ``holder_id``'s."""
+    voices, cursor = store.query_page(
+        Key("gsi2pk").eq(keys.VOICE_CONFLICTS),
+        limit=limit,
+        cursor=cursor,
+        index="gsi2",
+        filter_=Attr("holder_id").eq(holder_id) if holder_id else None,
+    )
+    return [{**v, "performers": performers_of(v)} for v in voices], cursor
+
+
 def transition(
     voice_no: str,
     *,
@@ -195,7 +218,8 @@ def transition(
     ``unchanged_since``: the ``updated_at`` the caller read, for changes computed from that
     read (a list extended): the write then holds only if nothing changed the voice since."""
     voice = require(voice_no)
-    fields = {"status": to, "updated_at": now_iso(), **(changes or {})}
+    at = now_iso()
+    fields = {"status": to, "updated_at": at, **_queue_fields(voice, to, at), **(changes or {})}
     new = {**voice, **fields}
     guard = (
         store.Guard("updated_at", (unchanged_since,))

@@ -379,6 +379,11 @@ def test_an_operator_decides_a_conflict_and_the_label_follows(
         )
     deliver_events()
     assert api.get(f"/v1/labels/{label_no}").json["status"] == "suspended"
+    queue = "/v1/voices?status=conflict"
+    waiting = api.get(queue, token=registry.operator).json["voices"]
+    assert [v["voice_no"] for v in waiting] == [trade.voice_no, copy_no]  # longest waiting first
+    mine = api.get(queue, token=copier.token).json["voices"]
+    assert [v["voice_no"] for v in mine] == [copy_no]  # a holder sees only its own
     path = f"/v1/voices/{trade.voice_no}/resolve"
     reason = {"reason": "原盤の権利者を確認"}
     assert api.post(path, reason, token=copier.token).status == 403
@@ -390,5 +395,6 @@ def test_an_operator_decides_a_conflict_and_the_label_follows(
     assert trade.voice_no in lost["error"]["message"]
     deliver_events()
     assert api.get(f"/v1/labels/{label_no}").json["status"] == "valid"
+    assert api.get(queue, token=registry.operator).json["voices"] == []  # decided, off the queue
     again = api.post(path, reason, token=registry.operator)
     assert again.status == 409 and again.json["code"] == "not_in_conflict"
