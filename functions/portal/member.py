@@ -251,7 +251,24 @@ def contract_list(web: Web) -> Response:
     principal = web.session.principal  # type: ignore[union-attr]
     mine = [contracts.view(c) for c in contracts.for_member(principal.member_id)]
     mine.sort(key=lambda c: c["created_at"], reverse=True)
-    return web.render("contracts.html", contracts=mine, me=principal.member_id)
+    return web.render("contracts.html", contracts=_named(mine), me=principal.member_id)
+
+
+def _named(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each contract with what a person recognises: the AI system's and business's names and
+    the recordings' titles, beside their numbers (a holder confirms what it can read)."""
+    ais = ai_systems.AI_SYSTEM.get_many({c["ai_no"] for c in found})
+    titles = voices.VOICE.get_many({n for c in found for n in c["voice_nos"]})
+    businesses = {a["business_id"]: members.get(a["business_id"]) for a in ais.values()}
+    for contract in found:
+        ai = ais.get(contract["ai_no"], {})
+        business = businesses.get(ai.get("business_id", ""))
+        contract["ai_name"] = ai.get("name", "")
+        contract["business_name"] = business["display_name"] if business else ""
+        contract["voices"] = [
+            (n, titles[n]["title"] if n in titles else "") for n in contract["voice_nos"]
+        ]
+    return found
 
 
 @page(bp, "/portal/contracts/{contract_id}", name="portal.contracts", methods=("POST",))

@@ -392,13 +392,16 @@ def test_a_form_sent_again_after_it_was_done_goes_back_to_its_page(
     performer = registry.member("performer")
     api.put(f"/v1/performers/{performer.member_id}/intent", CONTRACT_INTENT, token=performer.token)
     holder = registry.member("rights_holder", email="again-h@example.jp")
-    business = registry.member("business", email="again-b@example.jp")
+    business = registry.member("business", email="again-b@example.jp", display_name="声の商店")
     voice_no = registered_voice(holder, [performer.member_id])
     ai_no = api.post("/v1/ai-systems", ai_sheet([voice_no]), token=business.token).json["ai_no"]
     filing = contract_filing(ai_no, [voice_no])
     contract_id = api.post("/v1/contracts", filing, token=business.token).json["contract_id"]
     h_session = sign_in(api, mailbox, "again-h@example.jp")
     page = api.get("/portal/contracts", headers={"Cookie": h_session}).body.decode()
+    row = page.split(contract_id)[1].split("</tr>")[0]
+    # the holder reads what it confirms: the AI system, its business, the recording's title
+    assert "こえAI" in row and "声の商店" in row and "朗読サンプル" in row, row
     csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
     confirm = {"csrf": csrf, "action": "confirm"}
     for _ in range(2):
