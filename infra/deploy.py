@@ -70,10 +70,19 @@ def package_artifacts(
     return packaged, uploads
 
 
+# The stack's parameters an operator gives by environment (the template's defaults otherwise).
+PARAMETERS = {
+    "PUBLIC_BASE_URL": "PublicBaseUrl",
+    "MAIL_DOMAIN": "MailDomain",
+    "OPS_EMAIL": "OpsEmail",  # where the alarms are mailed
+}
+
+
 def parameters(stage: str) -> list[dict[str, str]]:
     found = [{"ParameterKey": "Stage", "ParameterValue": stage}]
-    if url := os.environ.get("PUBLIC_BASE_URL"):
-        found.append({"ParameterKey": "PublicBaseUrl", "ParameterValue": url})
+    for variable, key in PARAMETERS.items():
+        if value := os.environ.get(variable):
+            found.append({"ParameterKey": key, "ParameterValue": value})
     return found
 
 

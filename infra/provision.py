@@ -242,6 +242,20 @@ def _mail_identity(p: Provisioner, name: str, props: dict[str, Any]) -> None:
     p.record(name, props["EmailIdentity"])
 
 
+@creates("AWS::SNS::Topic")
+def _topic(p: Provisioner, name: str, props: dict[str, Any]) -> None:
+    arn = p.client("sns").create_topic(Name=props["TopicName"])["TopicArn"]
+    p.record(name, arn, TopicArn=arn, TopicName=props["TopicName"])
+
+
+@creates("AWS::SNS::Subscription")
+def _subscription(p: Provisioner, name: str, props: dict[str, Any]) -> None:
+    reply = p.client("sns").subscribe(
+        TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"]
+    )
+    p.record(name, reply["SubscriptionArn"])
+
+
 @creates("AWS::CloudWatch::Alarm")
 def _alarm(p: Provisioner, name: str, props: dict[str, Any]) -> None:
     p.client("cloudwatch").put_metric_alarm(**props)

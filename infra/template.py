@@ -37,7 +37,7 @@ def load(path: Path = RESOURCES) -> dict[str, Any]:
 
 
 class Resolver:
-    """Evaluates Ref, Fn::GetAtt, Fn::Sub, Fn::If, Fn::Equals against known values."""
+    """Evaluates Ref, Fn::GetAtt, Fn::Sub, Fn::If, Fn::Equals, Fn::Not against known values."""
 
     def __init__(
         self, template: dict[str, Any], parameters: dict[str, str], pseudo: dict[str, str]
@@ -72,6 +72,8 @@ class Resolver:
             if fn == "Fn::Equals":
                 left, right = (self.resolve(v) for v in arg)
                 return left == right
+            if fn == "Fn::Not":
+                return not self.resolve(arg[0])
         return {k: self.resolve(v) for k, v in value.items()}
 
     def ref(self, name: str) -> Any:

@@ -92,12 +92,13 @@ class S3:
         client("s3").download_fileobj(bucket, key, handle)
 
     def copy_encrypted(self, bucket: str, source: str, key: str) -> None:
-        """A copy under ``key``, encrypted with the stage's KMS key, metadata kept."""
+        """A copy under ``key``, metadata kept. Encrypted by the bucket's default, the stage's
+        KMS key with a Bucket Key: naming only ``aws:kms`` here would use the account's
+        AWS-managed ``aws/s3`` key instead, outside the stage's key policy and rotation."""
         client("s3").copy_object(
             Bucket=bucket,
             Key=key,
             CopySource={"Bucket": bucket, "Key": source},
-            ServerSideEncryption="aws:kms",
             MetadataDirective="COPY",
         )
 

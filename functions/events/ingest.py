@@ -33,6 +33,8 @@ def handle_record(record: SQSRecord) -> None:
         process(obj)
 
 
-@bp.on_sqs_message(queue_arn=queue_arn("ingest"), batch_size=5, name="ingest")
+# One upload an invocation, as the local worker runs it: a long file (up to the decode budget)
+# must not hold other uploads past the function's timeout, to come back 90 minutes later.
+@bp.on_sqs_message(queue_arn=queue_arn("ingest"), batch_size=1, name="ingest")
 def ingest(event: Any) -> PartialItemFailureResponse:
     return sqs_batch(event, handle_record)

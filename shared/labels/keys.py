@@ -6,6 +6,7 @@ import hashlib
 import json
 from typing import Any
 
+from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -49,10 +50,20 @@ def signing_key_ids(kms: Any, alias: str) -> list[str]:
         for key in page["Keys"]:
             if key["KeyId"] in ids:
                 continue
-            tags = kms.list_resource_tags(KeyId=key["KeyId"]).get("Tags", [])
-            if TAG in tags:
+            if TAG in _tags(kms, key["KeyId"]):
                 ids.append(key["KeyId"])
     return ids
+
+
+def _tags(kms: Any, key_id: str) -> list[dict[str, str]]:
+    """A key's tags; none for a key this role may not read (another team's key in a shared
+    account, whose policy does not defer to IAM) or one deleted meanwhile: not ours."""
+    try:
+        return list(kms.list_resource_tags(KeyId=key_id).get("Tags", []))
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("AccessDeniedException", "NotFoundException"):
+            return []
+        raise
 
 
 def jwks(kms: Any, key_ids: list[str]) -> dict[str, Any]:

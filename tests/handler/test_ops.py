@@ -70,3 +70,29 @@ def test_rotated_key_grants_the_signer_role(registry: Registry) -> None:
     policy = json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
     grant = next(s for s in policy["Statement"] if s.get("Sid") == "LabelSigner")
     assert grant["Principal"] == {"AWS": role} and "kms:Sign" in grant["Action"]
+
+
+def test_a_key_in_the_account_the_signer_may_not_read_is_passed_over(registry: Registry) -> None:
+    """In a shared account another team's key may refuse this role ListResourceTags (its key
+    policy does not defer to IAM): publishing the JWKS then failed, and no label was signed."""
+    from botocore.exceptions import ClientError
+
+    from shared.aws import client
+    from shared.labels.keys import signing_key_ids
+
+    kms = client("kms")
+    alias = "alias/ailas-local-label-signing"
+    ours = signing_key_ids(kms, alias)
+    theirs = kms.create_key(Description="another team's key")["KeyMetadata"]["KeyId"]
+
+    class Refusing:  # KMS as that key's policy answers this role
+        def __getattr__(self, name: str):
+            return getattr(kms, name)
+
+        def list_resource_tags(self, KeyId: str):
+            if KeyId == theirs:
+                denied = {"Error": {"Code": "AccessDeniedException", "Message": "denied"}}
+                raise ClientError(denied, "ListResourceTags")
+            return kms.list_resource_tags(KeyId=KeyId)
+
+    assert signing_key_ids(Refusing(), alias) == ours

@@ -567,6 +567,25 @@ def test_dead_letter_queue_raises_an_alarm(package: Package, queue_id: str, dlq_
     )
 
 
+def test_every_alarm_reaches_the_operators(package: Package) -> None:
+    """An alarm without actions only changes colour in the console: each publishes to the ops
+    topic, which mails OPS_EMAIL when the operator gives one."""
+    alarms = [r for r in package.resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert len(alarms) >= 3
+    for alarm in alarms:
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "OpsTopic"}], alarm
+    mail = package.resources["OpsEmailSubscription"]
+    assert mail["Properties"]["TopicArn"] == {"Ref": "OpsTopic"}
+    assert mail["Properties"]["Protocol"] == "email" and mail["Condition"] == "HasOpsEmail"
+
+
+def test_what_cannot_be_made_again_outlives_the_stack(package: Package) -> None:
+    for name in ("DataKey", "LabelSigningKey", "AudioBucket", "RegistryTable", "AuditTable",
+                 "FingerprintTable"):  # fmt: skip
+        resource = package.resources[name]
+        assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain", name
+
+
 def test_the_lock_is_what_the_tests_run_and_what_requirements_pin() -> None:
     """requirements.lock (the Lambda build's only source) holds every pin of requirements.txt at
     its version, each with hashes, and every locked package at the version the venv runs."""
