@@ -83,7 +83,8 @@ def configure_environment(
             "AILAS_BUCKET": outputs["AudioBucketName"],
             "AILAS_INGEST_QUEUE_URL": outputs["IngestQueueUrl"],
             "AILAS_AUDIT_STREAM_ARN": outputs["AuditStreamArn"],
-            "AILAS_LABEL_KEY_ID": outputs["LabelSigningKeyId"],
+            # the alias, as deployed: an operator's rotation moves it (infra.ops rotate-label-key)
+            "AILAS_LABEL_KEY_ID": outputs["LabelSigningKeyAlias"],
             "AILAS_PUBLIC_BASE_URL": f"http://127.0.0.1:{api_port}",
             "AILAS_OPERATOR_TOKEN": operator_token,
             "AILAS_EVENTS_FAILED_QUEUE_URL": outputs["EventsFailedQueueUrl"],

@@ -131,6 +131,8 @@ def rotate_label_key(signer_role_arn: str | None) -> None:
     settings = get_settings()
     kms = client("kms")
     alias = settings.label_key_id
+    if not alias.startswith("alias/"):  # checked before anything changes
+        raise click.ClickException(f"AILAS_LABEL_KEY_ID is {alias}, not the alias rotation moves.")
     current = kms.describe_key(KeyId=alias)["KeyMetadata"]
     kms.tag_resource(KeyId=current["KeyId"], Tags=[keys.TAG])
     policy = json.loads(kms.get_key_policy(KeyId=current["KeyId"], PolicyName="default")["Policy"])

@@ -27,6 +27,7 @@ from shared.openapi import Problem
 
 bp = Blueprint(__name__)
 TAG = "labels"
+JWKS_FRESH_S = 30  # how stale the published keys may be here after a rotation
 
 
 def _label_no(value: Any) -> str:
@@ -161,7 +162,7 @@ def issue(call: Call) -> LabelIssued:
 def verify(call: Call) -> Verification:
     token = jws.normalize(call.body.token)  # once, for both the signature and the lookup
     try:
-        claims = jws.verify(token, keyring.jwks(), check_expiry=False)
+        claims = jws.verify(token, keyring.jwks_for(token), check_expiry=False)
     except jws.TokenError as error:
         return Verification(signature_valid=False, error=error.reason)
     label = service.get(str(claims.get("label_no", "")))
@@ -237,7 +238,8 @@ def reinstate(call: Call) -> LabelView:
     summary="The public keys that verify label tokens (public)",
 )
 def jwks(call: Call) -> Response:
-    return json_response(keyring.jwks(), headers={"Cache-Control": "public, max-age=300"})
+    cache = {"Cache-Control": "public, max-age=60"}
+    return json_response(keyring.jwks(JWKS_FRESH_S), headers=cache)
 
 
 # API Gateway hands Lambda at most 6 MB, and a binary body arrives base64-encoded (4/3).

@@ -10,12 +10,16 @@ from typing import Any
 
 from shared import aws, store
 from shared import keys as registry_keys
+from shared.formats import jws
 from shared.labels import keys
 from shared.settings import get_settings
 
 JWKS_KEY = registry_keys.JWKS
 CACHE_S = 300
-_cache: dict[str, Any] = {"jwks": None, "at": 0.0}
+# A token signed by a key the cache does not know yet (a rotation minutes ago, published by
+# another process) re-reads the JWKS, at most this often: random kids cannot flood the table.
+UNKNOWN_KID_REREAD_S = 5.0
+_cache: dict[str, Any] = {"jwks": None, "at": 0.0, "reread_at": -UNKNOWN_KID_REREAD_S}
 _lock = threading.Lock()
 
 
@@ -39,6 +43,23 @@ def jwks(max_age_s: float = CACHE_S) -> dict[str, Any]:
     with _lock:
         _cache.update(jwks=found, at=time.monotonic())
     return found
+
+
+def jwks_for(token: str) -> dict[str, Any]:
+    """The JWKS to verify ``token`` with: the cached one, read again when it lacks the token's
+    key (otherwise a label signed after a rotation read as forged for up to CACHE_S)."""
+    found = jwks()
+    try:
+        kid = jws.header(token).get("kid")
+    except jws.TokenError:
+        return found  # the verification says what is wrong with it
+    if kid is None or any(k.get("kid") == kid for k in found.get("keys", [])):
+        return found
+    with _lock:
+        if time.monotonic() - _cache["reread_at"] < UNKNOWN_KID_REREAD_S:
+            return found
+        _cache["reread_at"] = time.monotonic()
+    return jwks(max_age_s=0)
 
 
 def knows(kid: str) -> bool:

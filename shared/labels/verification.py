@@ -74,7 +74,7 @@ def check_signature(token: str) -> Signature:
     except jws.TokenError as error:
         return Signature(False, error.reason, None, None)
     try:
-        jws.verify(token, keyring.jwks(), check_expiry=False)
+        jws.verify(token, keyring.jwks_for(token), check_expiry=False)
     except jws.TokenError as error:
         return Signature(False, error.reason, head.get("kid"), head.get("alg"))
     return Signature(True, None, head.get("kid"), head.get("alg"))

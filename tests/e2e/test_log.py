@@ -6,6 +6,7 @@ exits 0; an edited entry is then reported by both, and the chain verifies again 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import boto3
@@ -93,4 +94,13 @@ def test_after_the_walk_both_tools_verify_and_both_find_an_edit(
         assert found.returncode == 1 and "entry 2: content changed" in found.stdout
     finally:
         table.put_item(Item=original)
+    assert ops(stack_file, "verify-audit").returncode == 0
+
+    # the operator rotates the label key on the local stack (it once failed half-way there)
+    rotated = ops(stack_file, "rotate-label-key")
+    assert rotated.returncode == 0, rotated.stderr + rotated.stdout
+    assert re.search(r"JWKS publishes [2-9] keys", rotated.stdout), rotated.stdout
+    old = api.post("/v1/labels/verify", {"token": label.json["token"]}).json
+    assert old["signature_valid"], old  # signed by the old key, still published
+    assert ops(stack_file, "checkpoint").returncode == 0  # signed by the new key
     assert ops(stack_file, "verify-audit").returncode == 0

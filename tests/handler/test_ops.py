@@ -38,6 +38,31 @@ def test_rotation_keeps_old_labels_verifiable(registry: Registry, registered_voi
         assert api.post("/v1/labels/verify", {"token": token}).json["signature_valid"]
 
 
+def test_a_label_signed_after_a_rotation_verifies_where_the_old_keys_were_cached(
+    registry: Registry, registered_voice
+) -> None:
+    """An API process caches the JWKS for minutes; a label the new key signed meanwhile read
+    as forged there (`unknown_kid`) until the cache aged. A key it does not know re-reads."""
+    import time
+
+    from shared.labels import keyring
+
+    api = registry.api
+    holder, business = registry.member("rights_holder"), registry.member("business")
+    voice_no = registered_voice(holder)
+    before = keyring.jwks(max_age_s=0)  # what another process cached before the rotation
+    assert CliRunner().invoke(cli, ["rotate-label-key"]).exit_code == 0
+    ai_no = api.post("/v1/ai-systems", ai_sheet([voice_no]), token=business.token).json["ai_no"]
+    contract = api.post(
+        "/v1/contracts", contract_filing(ai_no, [voice_no]), token=business.token
+    ).json["contract_id"]
+    api.post(f"/v1/contracts/{contract}/confirm", token=holder.token)
+    label = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token).json
+    keyring._cache.update(jwks=before, at=time.monotonic())  # that process's view
+    verified = api.post("/v1/labels/verify", {"token": label["token"]}).json
+    assert verified["signature_valid"], verified
+
+
 def test_rebuild_lists_voices_without_retained_audio(registry: Registry, registered_voice) -> None:
     voice_no = registered_voice(registry.member("rights_holder"))
     outcome = CliRunner().invoke(cli, ["rebuild-index", "--dry-run"])
