@@ -65,7 +65,8 @@ def main() -> None:
         def write(count: int) -> None:
             for i in range(count):
                 event = audit.Event("M-BENCH", "member.approved", f"member:{i}", SUMMARY,
-                                    data={"n": i}, public=SUMMARY)  # fmt: skip
+                                    data={"from": "pending", "to": "active",
+                                          "kind": "performer"}, public=SUMMARY)  # fmt: skip
                 audit.commit(None, event)
 
         _, writing = timed(lambda: write(n))

@@ -37,7 +37,7 @@ def main() -> None:
     from infra.provision import Provisioner
     from shared.members.operators import create_operator
     from tests.http import chalice_api
-    from tests.scenario import Registry, ai_sheet, contract_filing
+    from tests.scenario import Registry, ai_sheet, contract_filing, voice_sheet
 
     with mock_aws():
         Provisioner(None, "ap-northeast-1", "local").run()  # type: ignore[arg-type]
@@ -49,16 +49,9 @@ def main() -> None:
             registry = Registry(api, create_operator("Bench", "bench@example.org")[1])
             holder = registry.member("rights_holder")
             business = registry.member("business")
-            voice_no = api.post(
-                "/v1/voices",
-                {
-                    "title": "bench",
-                    "performer_names": ["x"],
-                    "rights": {"holder_role": "other"},
-                    "file": {"filename": "a.wav", "size_bytes": 10, "content_type": "audio/wav"},
-                },
-                token=holder.token,
-            ).json["voice_no"]
+            voice_no = api.post("/v1/voices", voice_sheet(title="bench"), token=holder.token).json[
+                "voice_no"
+            ]
             voices.transition(
                 voice_no,
                 to="registered",
