@@ -366,10 +366,13 @@ def _too_little_sound(levels: np.ndarray, offset: float, min_active_s: float) ->
     offset_db = 20 * np.log10(offset + 1e-12)
     if offset_db > SILENCE_DB and offset_db > levels.max(initial=-np.inf):
         return AudioRejected("constant_signal", "The file holds a constant value (DC), not sound.")
+    sounding = len(levels) * ACTIVITY_FRAME_S
+    if sounding < 0.05:
+        said = "The file is silent"
+    else:
+        said = f"The file is silent but for {sounding:.1f} s"
     return AudioRejected(
-        "no_speech",
-        f"The file is silent but for {len(levels) * ACTIVITY_FRAME_S:.1f} s; at least "
-        f"{min_active_s:.0f} s of speech are needed.",
+        "no_speech", f"{said}; at least {min_active_s:.0f} s of speech are needed."
     )
 
 

@@ -250,7 +250,11 @@ def test_trace_and_dataset_audit_with_the_cli(
     assert report["registry"]["engine"] == "duckdb"
     csv_rows = out.with_suffix(".csv").read_text().splitlines()
     assert any("broken.wav,unreadable,False" in row for row in csv_rows)
-    assert voice_no in out.with_suffix(".html").read_text()
+    page = out.with_suffix(".html").read_text()
+    assert voice_no in page and "<html lang=ja>" in page
+    # read by people: each status in words, the rule's Japanese sentence, what to do next
+    assert "利用できない" in page and "登録された声なし" in page and "読めないファイル" in page
+    assert "音声合成: " in page and name in page and "契約を申告" in page
     # resumable: a second run fingerprints nothing again, and still says what is wrong
     again = ailas(stack, business.token, "audit", str(dataset), "--ai", ai_no, "--out", str(out))
     assert again.returncode == 1
