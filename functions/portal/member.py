@@ -21,7 +21,7 @@ from shared.access import Principal
 from shared.business import ai_systems, contracts
 from shared.business.models import AiSystemSheet, ContractFiling
 from shared.clock import today
-from shared.errors import ApiError, Conflict, NotFound
+from shared.errors import ApiError, Conflict, NotFound, ValidationFailed
 from shared.formats.uses import DECISION_NAMES, DECISIONS, PROHIBITED_CONTENT, USES
 from shared.intents import service as intents
 from shared.intents.models import IntentBody
@@ -437,12 +437,33 @@ def operator(web: Web) -> Response:
     active = [m for m in active if m["kind"] != "operator"]
     return web.render(
         "operator.html",
+        done=_done(web),
         pending=pending,
         active=active,
         suspended=suspended,
         conflicts=_conflicts(),
         **_log_state(),
     )
+
+
+# What the operator's last action did, said on the page it returns to (the row alone moves).
+DONE = {
+    "approve": ("{no} を承認しました。サインイン用のリンクをメールで送りました。",
+                "Approved {no}; a sign-in link was mailed."),
+    "reject": ("{no} の申請を却下しました。", "Rejected the application {no}."),
+    "suspend": ("{no} を停止しました。", "Suspended {no}."),
+    "reinstate": ("{no} を再開しました。", "Reinstated {no}."),
+}  # fmt: skip
+RESOLVED = ("{no} を残し、競合していた音声を却下しました。",
+            "Kept {no}; the voices in conflict with it were rejected.")  # fmt: skip
+
+
+def _done(web: Web) -> str | None:
+    said = RESOLVED if web.query.get("done") == "resolve" else DONE.get(web.query.get("done", ""))
+    number = web.query.get("no", "")
+    if said is None or not (ids.normalize(number, "member") or ids.normalize(number, "voice")):
+        return None  # only a well-formed number is repeated on the page
+    return web.t(*said).format(no=number)
 
 
 def _conflicts() -> list[dict[str, Any]]:
@@ -472,10 +493,12 @@ def decide(web: Web, member_id: str) -> Response:
     principal = web.session.principal  # type: ignore[union-attr]
     number = ids.normalize(member_id, "member") or member_id
     action = web.value("action")
-    reason = web.value("reason") or web.t("運営の判断", "operator's decision")
+    if action not in DONE:
+        raise ValidationFailed(web.t("操作を選んでください。", "Choose an action."))
+    reason = Reason(reason=web.value("reason") or web.t("運営の判断", "operator's decision"))
     with _done_already("already_decided"):  # the page shows how it was decided
-        _decide(number, principal, action, reason)
-    raise Redirect("/portal/operator")
+        _decide(number, principal, action, reason.reason)
+    raise Redirect(f"/portal/operator?done={action}&no={number}")
 
 
 @page(bp, "/portal/operator/voices/{voice_no}/resolve", name="portal.operator", methods=("POST",))
@@ -485,7 +508,7 @@ def resolve_conflict(web: Web, voice_no: str) -> Response:
     reason = Reason(reason=web.value("reason") or web.t("運営の判断", "operator's decision"))
     with _done_already("not_in_conflict"):  # decided already: the queue no longer shows it
         conflicts.resolve(number, web.session.principal, reason.reason)  # type: ignore[union-attr]
-    raise Redirect("/portal/operator")
+    raise Redirect(f"/portal/operator?done=resolve&no={number}")
 
 
 def _decide(number: str, principal: Principal, action: str, reason: str) -> None:

@@ -99,7 +99,7 @@ def _transition(
 ) -> dict[str, Any]:
     """Move a member between statuses, conditional on the status it was read in."""
     member = require(member_id)
-    _check_transition(member, action, allowed_from)
+    _check_transition(member, action, allowed_from, to)
     changes = {
         "status": to,
         "updated_at": now_iso(),
@@ -136,11 +136,17 @@ def _transition(
     return new
 
 
-def _check_transition(member: dict[str, Any], action: str, allowed_from: tuple[str, ...]) -> None:
+def _check_transition(
+    member: dict[str, Any], action: str, allowed_from: tuple[str, ...], to: str
+) -> None:
     if member["kind"] == "operator":
         raise Conflict("Operators are managed with the operator commands.", code="is_operator")
     if member["status"] not in allowed_from:
-        decided = member["status"] in ("active", "rejected") and action in ("approved", "rejected")
+        # decided already: the member is where the request would take it (a repeat, another
+        # operator's tab), or an application was decided the other way
+        decided = member["status"] == to or (
+            member["status"] in ("active", "rejected") and action in ("approved", "rejected")
+        )
         raise Conflict(
             f"The member is {member['status']}, so it cannot be {action}.",
             code="already_decided" if decided else "invalid_transition",

@@ -145,7 +145,8 @@ def test_from_application_to_a_valid_label_in_the_browser(
     operator.shoot("queue")
     for who in ("performer", "holder", "business"):
         operator.page.get_by_role("button", name=f"承認 {names[who]}").click()
-        operator.page.wait_for_url("**/portal/operator")
+        operator.page.wait_for_url("**/portal/operator?done=approve*")
+        operator.page.get_by_text("を承認しました").wait_for()  # the page says what was done
     assert "承認待ちはありません" in operator.page.content() or names["performer"] not in (
         operator.page.locator("table").first.inner_text()
     )

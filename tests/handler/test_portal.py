@@ -4,6 +4,7 @@ stored hashed, every form needs its CSRF token, and pages keep to the access tab
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from email import message_from_bytes
@@ -442,9 +443,38 @@ def test_an_operator_decides_a_conflict_from_the_portal(registry: Registry, mail
     decision = {"csrf": csrf, "reason": "原盤の契約書を確認"}
     for _ in range(2):  # sent again (a reload): the decision holds, back to the page
         sent = form(api, f"/portal/operator/voices/{kept}/resolve", decision, session)
-        assert sent.status == 303 and sent.headers["location"] == "/portal/operator"
+        assert sent.status == 303
+        assert sent.headers["location"] == f"/portal/operator?done=resolve&no={kept}"
     assert api.get(f"/v1/voices/{kept}", token=registry.operator).json["status"] == "registered"
     rejected = api.get(f"/v1/voices/{lost}", token=registry.operator).json
     assert rejected["status"] == "rejected" and rejected["error"]["code"] == "conflict_lost"
     page = api.get("/portal/operator", headers={"Cookie": session}).body.decode()
     assert kept not in page.split('id="conflicts"')[1].split("<h2>")[0]
+
+
+def test_operator_decisions_say_what_they_did_and_a_repeat_returns_to_the_page(
+    registry: Registry, mailbox: Path
+) -> None:
+    """Approve, reject, suspend, reinstate: the page said nothing (the row just moved), and a
+    suspension sent again from a second tab was an English 409 page."""
+    api = registry.api
+    member = registry.member("business")
+    applicant = registry.apply("performer")
+    session = sign_in(api, mailbox, "op@example.org")
+    page = api.get("/portal/operator", headers={"Cookie": session}).body.decode()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    path = f"/portal/operator/members/{member.member_id}"
+    for _ in range(2):  # the second from a stale tab
+        sent = form(api, path, {"csrf": csrf, "action": "suspend"}, session)
+        assert sent.status == 303, sent.body
+        assert sent.headers["location"] == f"/portal/operator?done=suspend&no={member.member_id}"
+    shown = api.get(sent.headers["location"], headers={"Cookie": session}).body.decode()
+    assert f"{member.member_id} を停止しました。" in shown
+    reason = {"csrf": csrf, "action": "reject", "reason": "書類が不足しています"}
+    sent = form(api, f"/portal/operator/members/{applicant}", reason, session)
+    assert sent.status == 303
+    record = api.get(f"/v1/members/{applicant}", token=registry.operator).json
+    assert record["status"] == "rejected", record
+    assert "書類が不足しています" in json.dumps(record, ensure_ascii=False)
+    made_up = api.get("/portal/operator?done=suspend&no=<b>x</b>", headers={"Cookie": session})
+    assert "<b>x</b>" not in made_up.body.decode() and "を停止しました" not in made_up.body.decode()
