@@ -135,6 +135,13 @@ def run(
     OUT.json, OUT.csv and OUT.html; returns the report."""
     from ailas import audit_report, dataset
 
+    if not client.token:  # said before hours of fingerprinting
+        raise ApiError(
+            401,
+            "token_required",
+            "An audit needs the token of the business that owns the AI system: give it with "
+            "--token or AILAS_TOKEN.",
+        )
     ai = client.get(f"/v1/ai-systems/{ai_no}")
     if "training_data" not in ai:  # the public view: asked before hours of fingerprinting
         raise ApiError(

@@ -262,6 +262,8 @@ def match_line(m: dict[str, Any]) -> str:
     """One trace match for people: where in the clip and the voice, and how it was found when
     the keys alone missed it (the registry checked a near miss on the voice's peaks)."""
     how = "  (found on the voice's peaks)" if m.get("found_by") == "peaks" else ""
+    if m.get("voice_status") == "conflict":  # two holders claim it: an operator decides
+        how += "  (in conflict: two rights holders claim this recording)"
     return (
         f"{m['voice_no']}  score {m['score']:.3f}  query {m['query_start_s']:.1f}s  "
         f"voice {m['voice_start_s']:.1f}s  for {m['duration_s']:.1f}s  {m['title']}{how}"
@@ -373,6 +375,13 @@ def label_status(ctx: Context, label_no: str) -> str:
         raise  # fail() exits
 
 
+def _reason_line(reason: dict[str, Any]) -> str:
+    """A label's reason: its sentence, then the use and voice it is about when it names them."""
+    where = [str(v) for v in (reason.get("use"), reason.get("voice_no")) if v not in (None, "*")]
+    said = reason.get("message_en") or reason["reason"]
+    return f"{said} ({', '.join(where)})" if where else said
+
+
 def published_keys(client: Client, source: str | None) -> Any:
     """The JWKS to check signatures with (``--jwks``, else the registry's), or exit: 1 when the
     registry answers an error, 2 when the keys given cannot be read."""
@@ -474,10 +483,7 @@ def _file_check_lines(check: Any, manifest: Any) -> list[str]:
             f"label issued to: {check.live.get('business')} (AI system "
             f"{check.live.get('ai_system')})"
         )
-        lines += [
-            f"  - {r.get('message_en', r['reason'])} ({r.get('use')}, {r.get('voice_no')})"
-            for r in check.live.get("reasons", [])
-        ]
+        lines += [f"  - {_reason_line(r)}" for r in check.live.get("reasons", [])]
     if check.overstated:
         lines.append(
             "the file's CAWG statement allows more than the performers' intents in force: "
@@ -716,6 +722,7 @@ def screen(ctx: Context, path: Path, out: Path | None) -> None:
     }
     lines = [line for name, r in results.items() for line in screen_lines(name, r)]
     ctx.emit(summary, "\n".join([*lines, f"report: {out.with_suffix('.csv')}"]))
+    sys.exit(1 if summary["failed"] else 0)  # as for one file: a file not screened is a failure
 
 
 if __name__ == "__main__":

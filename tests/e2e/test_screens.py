@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -116,6 +117,14 @@ def test_a_clip_matches_its_speakers_voiceprint_and_not_another(
         ("reader_other.wav", reader.member_id),
         ("cards_other.wav", cards.member_id),
     }
+    # a folder where one file cannot be screened exits 1, as one such file does
+    mixed = folder.parent / "mixed"
+    mixed.mkdir()
+    shutil.copy(speech["reader_other"], mixed / "ok.wav")
+    (mixed / "broken.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(64))
+    done = ailas(stack, business.token, "--json", "screen", str(mixed), "--out", str(out))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert json.loads(done.stdout)["failed"] == 1
     # no audio is kept: every screen upload was deleted once embedded
     listed = aws(stack, "s3").list_objects_v2(
         Bucket="ailas-local-audio-123456789012", Prefix="uploads/screens/"

@@ -99,7 +99,12 @@ def test_an_audit_checks_the_token_before_fingerprinting(
 
     monkeypatch.setattr(dataset, "fingerprint_dataset", fingerprinted)
     (tmp_path / "a.wav").write_bytes(b"RIFF")
-    done = run("audit", str(tmp_path), "--ai", "A-AAAA-BBBB-C", "--out", str(tmp_path / "r"))
+    monkeypatch.delenv("AILAS_TOKEN", raising=False)
+    args = ("audit", str(tmp_path), "--ai", "A-AAAA-BBBB-C", "--out", str(tmp_path / "r"))
+    done = run(*args)  # no token at all: said as such, not as another business's AI system
+    assert done.exit_code == 1 and "token_required" in done.output, done.output
+    assert "not an AI system of the business" not in done.output
+    done = run("--token", "another-business", *args)
     assert done.exit_code == 1 and "not_your_ai_system" in done.output
 
 
