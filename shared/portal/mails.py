@@ -16,9 +16,18 @@ def signin_url(secret: str) -> str:
     return f"{get_settings().public_base_url}/signin/{secret}"
 
 
+def _duration(seconds: int) -> tuple[str, str]:
+    """A link's lifetime as people say it: 24時間 / 24 hours, 15分 / 15 minutes."""
+    if seconds >= 3600 and seconds % 3600 == 0:
+        hours = seconds // 3600
+        return f"{hours}時間", f"{hours} hour{'s' if hours != 1 else ''}"
+    minutes = seconds // 60
+    return f"{minutes}分", f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
 def send_signin_link(member: dict, ttl_s: int, welcome: bool = False) -> None:
     secret = sessions.new_link(member["member_id"], ttl_s)
-    minutes = ttl_s // 60
+    valid_ja, valid_en = _duration(ttl_s)
     kind = KINDS_JA.get(member["kind"], member["kind"])
     opening = (
         f"{member['display_name']} 様\n\n"
@@ -29,8 +38,8 @@ def send_signin_link(member: dict, ttl_s: int, welcome: bool = False) -> None:
     )
     text = (
         f"{opening}\n"
-        f"次のリンクからサインインしてください（1回限り・{minutes}分有効）。\n"
-        f"Sign in with this link (single use, valid for {minutes} minutes):\n\n"
+        f"次のリンクからサインインしてください（1回限り・{valid_ja}有効）。\n"
+        f"Sign in with this link (single use, valid for {valid_en}):\n\n"
         f"{signin_url(secret)}\n\n"
         "このメールに心当たりがない場合は破棄してください。\n"
         "If you did not expect this mail, ignore it.\n"
