@@ -300,6 +300,21 @@ def watch(audit_id: str, execution_id: str, attempt: int = 0, started: float | N
     return delay
 
 
+def watch_export(voice_no: str, algorithm: str, execution_id: str, attempt: int = 0) -> int:
+    """Ask the audit-poll worker to look at a voice's export INSERT later (export.follow)."""
+    delay = min(POLL_MAX_DELAY_S, POLL_FIRST_S * 2**attempt)
+    message = {
+        "export_of": voice_no,
+        "algorithm": algorithm,
+        "execution_id": execution_id,
+        "attempt": attempt,
+    }
+    client("sqs").send_message(
+        QueueUrl=poll_queue_url(), MessageBody=json.dumps(message), DelaySeconds=delay
+    )
+    return delay
+
+
 def score_range(audit_id: str, execution_id: str, part: int) -> None:
     """Ask the audit-poll worker to score range ``part`` of the result (shared/audits/
     ranges.py), at once."""

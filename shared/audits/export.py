@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import gzip
 import io
+import secrets
 import tempfile
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,11 +32,12 @@ from shared import aws, events, store
 from shared.audio.engine import AUDIT_ALGORITHM
 from shared.audits import engine
 from shared.audits.staging import staging_key
-from shared.clock import now_iso
+from shared.clock import iso, now, now_iso
 from shared.logging import logger
 from shared.settings import get_settings
 from shared.voices import service as voices
 
+CLAIM_STALE_S = 900  # a Lambda's longest run: a claim older than that never reached Athena
 BUCKETS = 16  # hash buckets (hash % 16): the partitions a join or compaction can take apart
 PARQUET = "fingerprint-export/parquet"
 
@@ -63,10 +67,25 @@ def on_voice_event(event: events.DomainEvent) -> None:
 
 def publish(voice_no: str, algorithm: str) -> None:
     if engine.name() == "athena":
-        if _first_export(voice_no, algorithm):  # an INSERT repeated would count pairs twice
-            engine.athena_start(engine.export_insert_sql(voice_no, algorithm))
+        _insert_once(voice_no, algorithm)
         return
     _publish_with_duckdb(voice_no, algorithm)
+
+
+def _insert_once(voice_no: str, algorithm: str) -> None:
+    """Start the voice's Athena INSERT once (a repeat would count its pairs twice). A start that
+    fails (throttled, a quota, a 5xx) gives the claim back, so the event's retry starts it; a
+    started one is followed by the audit-poll worker to its end (``follow``)."""
+    claim = _claim(voice_no, algorithm)
+    if claim is None:
+        return  # started (or done) by an earlier delivery
+    try:
+        execution = engine.athena_start(engine.export_insert_sql(voice_no, algorithm))
+    except Exception:
+        _mark(voice_no, algorithm, claim, {"state": "released"})
+        raise
+    _mark(voice_no, algorithm, claim, {"state": "started", "execution": execution})
+    engine.watch_export(voice_no, algorithm, execution)
 
 
 def republish(voice_no: str, algorithm: str, reinsert: bool = False) -> bool:
@@ -77,19 +96,79 @@ def republish(voice_no: str, algorithm: str, reinsert: bool = False) -> bool:
     if engine.name() == "athena":
         if not reinsert:
             return False
-        store.registry().delete_item(Key={"pk": f"EXPORT#{voice_no}", "sk": algorithm})
+        store.registry().delete_item(Key=_export_key(voice_no, algorithm))
     publish(voice_no, algorithm)
     return True
 
 
-def _first_export(voice_no: str, algorithm: str) -> bool:
-    """Claims the voice's export for this algorithm once (a conditional write)."""
-    return store.conditionally(
+def _claim(voice_no: str, algorithm: str) -> str | None:
+    """Claim the voice's export for this algorithm (a conditional write): when there is none,
+    when its start failed (``released``), or when a start never got as far as Athena within
+    CLAIM_STALE_S (the function died between the two). Returns the claim's token."""
+    token = secrets.token_hex(8)
+    stale = iso(now() - timedelta(seconds=CLAIM_STALE_S))
+    taken = store.conditionally(
         lambda: store.registry().put_item(
-            Item={"pk": f"EXPORT#{voice_no}", "sk": algorithm, "at": now_iso()},
-            ConditionExpression="attribute_not_exists(pk)",
+            Item={
+                **_export_key(voice_no, algorithm),
+                "at": now_iso(),
+                "claim": token,
+                "state": "starting",
+            },
+            ConditionExpression="attribute_not_exists(pk) OR #state = :released "
+            "OR (#state = :starting AND #at < :stale)",
+            ExpressionAttributeNames={"#state": "state", "#at": "at"},
+            ExpressionAttributeValues={
+                ":released": "released",
+                ":starting": "starting",
+                ":stale": stale,
+            },
         )
     )
+    return token if taken else None
+
+
+def _mark(voice_no: str, algorithm: str, claim: str, fields: dict[str, Any]) -> bool:
+    """Record what became of this claim (if it is still this claim's)."""
+    expression, names, values = store.set_fields({**fields, "updated_at": now_iso()})
+    return store.conditionally(
+        lambda: store.registry().update_item(
+            Key=_export_key(voice_no, algorithm),
+            UpdateExpression=expression,
+            ConditionExpression="claim = :claim",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values | {":claim": claim},
+        )
+    )
+
+
+def _export_key(voice_no: str, algorithm: str) -> dict[str, str]:
+    return {"pk": f"EXPORT#{voice_no}", "sk": algorithm}
+
+
+def follow(message: dict[str, Any]) -> str:
+    """The audit-poll worker's look at a voice's INSERT: waiting (looked at again later),
+    exported, or failed. A failed INSERT may have written part of its rows, so it is not
+    started again by itself: the claim says ``failed`` with Athena's reason, an error is
+    logged, and an operator restores it (``infra.ops restore-export --voice V --reinsert``)."""
+    voice_no, algorithm = str(message["export_of"]), str(message["algorithm"])
+    execution = str(message["execution_id"])
+    claim = store.get(_export_key(voice_no, algorithm)) or {}
+    if claim.get("execution") != execution or claim.get("state") != "started":
+        return "ignored"  # a repeated message, or a newer INSERT of the voice
+    state, stats = engine.athena_state(execution)
+    if state in ("QUEUED", "RUNNING"):
+        engine.watch_export(voice_no, algorithm, execution, int(message.get("attempt", 0)) + 1)
+        return "waiting"
+    done = state == "SUCCEEDED"
+    fields = {"state": "exported" if done else "failed", "reason": stats["reason"] or state}
+    _mark(voice_no, algorithm, claim["claim"], fields)
+    if not done:
+        logger.error(
+            "export insert failed: restore it with infra.ops restore-export --reinsert",
+            extra={"voice_no": voice_no, "state": state, "reason": stats["reason"]},
+        )
+    return "exported" if done else "export failed"
 
 
 def _publish_with_duckdb(voice_no: str, algorithm: str) -> None:

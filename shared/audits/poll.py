@@ -29,6 +29,10 @@ def handle(message: dict[str, Any]) -> str:
     any other fails the audit."""
     from shared.voices.ingest import INTERNAL_ERROR, transient
 
+    if "export_of" in message:  # a voice's export INSERT, not an audit
+        from shared.audits import export
+
+        return export.follow(message)
     audit_id, execution = str(message["audit_id"]), str(message["execution_id"])
     job = query_jobs.get(service.KIND, audit_id)
     if job is None or job["status"] != "processing" or job.get("athena_execution") != execution:

@@ -16,7 +16,7 @@ from moto.moto_api import state_manager
 from ailas.dataset import query_rows
 from infra.local_worker import SqsPoller
 from infra.ops import cli
-from shared import aws, events, fingerprint_index, query_jobs
+from shared import aws, events, fingerprint_index, query_jobs, store
 from shared.audio.engine import AUDIT_ALGORITHM, audit_hashes, index_hashes
 from shared.audio.fingerprint import peaks_of
 from shared.audits import duck, engine, export, restore, score, service, sql, staging
@@ -542,3 +542,46 @@ def test_an_athena_failure_says_whose_it_is_without_athenas_text(
     assert state in message or code == "invalid_dataset"
     for internal in ("s3://", "awsdatacatalog", "HIVE", "ailas-dev", "Table"):
         assert internal not in message, message
+
+
+def test_an_export_insert_that_failed_to_start_is_started_by_the_retry_and_followed_to_its_end(
+    registry: Any, app: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """In AWS the export claim was written before Athena was asked: a throttled start left the
+    claim taken, the event's retry found it and started nothing, and the voice was never in
+    any audit. Nor was a failed INSERT noticed."""
+    from botocore.exceptions import ClientError
+
+    monkeypatch.setenv("AILAS_AUDIT_ENGINE", "athena")
+    monkeypatch.setattr(engine, "POLL_FIRST_S", 0)
+    started = engine.athena_start
+
+    def throttled(sql_text: str) -> str:
+        monkeypatch.setattr(engine, "athena_start", started)  # the next try goes through
+        error = {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}
+        raise ClientError(error, "StartQueryExecution")
+
+    monkeypatch.setattr(engine, "athena_start", throttled)
+    with pytest.raises(ClientError):
+        export.publish("V-AAAA-BBBB-C", AUDIT_ALGORITHM)
+    claim = {"pk": "EXPORT#V-AAAA-BBBB-C", "sk": AUDIT_ALGORITHM}
+    assert store.get(claim)["state"] == "released"
+    export.publish("V-AAAA-BBBB-C", AUDIT_ALGORITHM)  # the event delivered again
+    export.publish("V-AAAA-BBBB-C", AUDIT_ALGORITHM)  # and once more: no second INSERT
+    inserts = client("athena").list_query_executions(WorkGroup=engine.workgroup())
+    assert len(inserts["QueryExecutionIds"]) == 1
+    assert store.get(claim)["state"] == "started"
+    worker = _poll_worker(app)
+    assert _deliver(worker) == 1  # the audit-poll worker looks at it: moto says SUCCEEDED
+    assert store.get(claim)["state"] == "exported"
+
+    # a voice whose INSERT fails is said to an operator, and not started again by itself
+    export.publish("V-CCCC-DDDD-E", AUDIT_ALGORITHM)
+    failed_claim = {"pk": "EXPORT#V-CCCC-DDDD-E", "sk": AUDIT_ALGORITHM}
+    execution = store.get(failed_claim)["execution"]
+    client("athena").stop_query_execution(QueryExecutionId=execution)
+    assert _deliver(worker) == 1
+    assert store.get(failed_claim)["state"] == "failed"
+    assert "restore-export" in caplog.text
+    export.publish("V-CCCC-DDDD-E", AUDIT_ALGORITHM)
+    assert store.get(failed_claim)["execution"] == execution
