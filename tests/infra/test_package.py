@@ -46,7 +46,14 @@ REACH = {
         "AuditPollQueue",
     },
     "audit_poll": {"RegistryTable", "AuditTable", "AudioBucket", "DataKey", "AuditPollQueue"},
-    "domain_events": {"RegistryTable", "AuditTable", "EventsFailedQueue", "AudioBucket", "DataKey"},
+    "domain_events": {
+        "RegistryTable",
+        "AuditTable",
+        "EventsFailedQueue",
+        "AudioBucket",
+        "DataKey",
+        "AuditPollQueue",  # the export INSERTs it starts are followed by the audit-poll worker
+    },
     "end_contracts": {"RegistryTable", "AuditTable"},
     "label_signer": {"LabelSigningKey", "RegistryTable"},
 }
@@ -293,7 +300,7 @@ def test_a_failing_domain_event_cannot_block_the_stream(package: Package) -> Non
         for s in statements(package, package.resources["DomainEvents"])
         if "sqs:SendMessage" in as_list(s["Action"])
     ]
-    assert [s["Resource"] for s in sends] == [queue]
+    assert queue in [s["Resource"] for s in sends]
     alarm = next(
         r["Properties"]
         for r in package.resources.values()
