@@ -35,11 +35,23 @@ def store(voice_no: str, peaks: Peaks) -> int:
     return len(body)
 
 
+# S3 answers a missing key with 404 only to a caller that may list the bucket; the functions
+# that read constellations may not (least privilege), so in AWS a missing one is a 403.
+MISSING = ("NoSuchKey", "404", "AccessDenied", "403")
+
+
+def _missing(error: ClientError, voice_no: str) -> bool:
+    code = error.response.get("Error", {}).get("Code")
+    if code in ("AccessDenied", "403"):
+        logger.warning("no constellation, or no access to it", extra={"voice_no": voice_no})
+    return code in MISSING
+
+
 def exists(voice_no: str) -> bool:
     try:
         aws.s3.head(get_settings().bucket, key(voice_no))
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+        if _missing(error, voice_no):
             return False
         raise
     return True
@@ -54,7 +66,7 @@ def _read(bucket: str, name: str, start: int, stop: int) -> bytes | None:
     try:
         return aws.s3.read_range(bucket, name, start, stop - 1)
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+        if _missing(error, name):
             return None
         raise
 

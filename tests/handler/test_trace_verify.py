@@ -162,3 +162,22 @@ def test_an_unreadable_constellation_leaves_the_trace_to_the_keys(aws: dict[str,
     shared_aws.s3.put(bucket, constellations.key("V-BAD"), b"RIFF" + bytes(60))
     shared_aws.s3.put(bucket, constellations.key("V-CUT"), b"AILC")
     assert constellations.fetch_all([("V-BAD", 0, 500), ("V-CUT", 0, 500)]) == [None, None]
+
+
+def test_a_missing_constellation_answered_as_s3_answers_a_role_without_listbucket(
+    aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In AWS a missing key is 403 AccessDenied to a role that may not list the bucket (the API's
+    and ingest's); it was raised, a 500 for a trace whose candidate had no constellation yet."""
+    from botocore.exceptions import ClientError
+
+    from shared import aws as shared_aws
+    from shared.voices import constellations
+
+    def denied(*args: object, **kwargs: object) -> bytes:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "Get")
+
+    monkeypatch.setattr(shared_aws.s3, "read_range", denied)
+    monkeypatch.setattr(shared_aws.s3, "head", denied)
+    assert constellations.fetch_all([("V-NONE", 0, 500)]) == [None]
+    assert constellations.exists("V-NONE") is False
