@@ -69,8 +69,12 @@ def test_tables_are_made_and_dropped_only_as_an_audits_work_tables() -> None:
         for s in statements:
             if {"glue:CreateTable", "glue:DeleteTable"} & set(s["Action"]):
                 tables = [r["Fn::Sub"] for r in s["Resource"] if ":table/" in r["Fn::Sub"]]
-                assert tables and all(t.endswith(":table/ailas_${Stage}/audit_*") for t in tables)
-    assert all(t.startswith("audit_") for t in engine.work_tables("D-0000-0000-0"))
+                # the work tables only: a wider audit_* would let them drop audit_dataset
+                suffixes = sorted(t.rsplit(":table/ailas_${Stage}/", 1)[1] for t in tables)
+                assert suffixes == ["audit_*_fans", "audit_*_live"], tables
+    made = engine.work_tables("D-0000-0000-0")
+    assert made[0].startswith("audit_") and made[0].endswith("_fans")
+    assert made[1].startswith("audit_") and made[1].endswith("_live")
 
 
 def test_the_poll_worker_writes_only_work_tables_results_and_its_queue_has_a_dlq() -> None:
