@@ -478,3 +478,53 @@ def test_operator_decisions_say_what_they_did_and_a_repeat_returns_to_the_page(
     assert "書類が不足しています" in json.dumps(record, ensure_ascii=False)
     made_up = api.get("/portal/operator?done=suspend&no=<b>x</b>", headers={"Cookie": session})
     assert "<b>x</b>" not in made_up.body.decode() and "を停止しました" not in made_up.body.decode()
+
+
+def _claims_in_conflict(registry: Registry, prefix: str) -> tuple[str, str]:
+    from shared.voices import service as voices
+    from tests.scenario import voice_sheet
+
+    api, claims = registry.api, []
+    for n in (1, 2):
+        holder = registry.member("rights_holder", email=f"{prefix}{n}@example.jp")
+        voice_no = api.post("/v1/voices", voice_sheet(), token=holder.token).json["voice_no"]
+        voices.transition(voice_no, to="processing", allowed_from=("awaiting_upload",),
+                          actor="test", action="voice.processing")  # fmt: skip
+        claims.append(voice_no)
+    first, second = claims
+    for voice_no, other in ((first, second), (second, first)):
+        voices.transition(voice_no, to="conflict", allowed_from=("processing",), actor="test",
+                          action="voice.conflict", changes={"conflict_with": [other]})  # fmt: skip
+    return first, second
+
+
+def test_two_operators_deciding_one_conflict_at_once_never_reject_both(
+    registry: Registry,
+) -> None:
+    """Each operator keeping a different voice at the same moment rejected both voices (and
+    answered 500); the same decision sent twice at once answered 200 and 500."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shared.access import Principal
+    from shared.voices import conflicts
+
+    api = registry.api
+    kept, other = _claims_in_conflict(registry, "race-a")
+    conflicts._mark_decided(other, [other, kept])  # another operator is keeping `other`
+    refused = api.post(f"/v1/voices/{kept}/resolve", {"reason": "x"}, token=registry.operator)
+    assert refused.status == 409 and refused.json["code"] == "being_decided", refused.json
+    assert other in refused.json["message"]
+    for voice_no in (kept, other):
+        assert api.get(f"/v1/voices/{voice_no}", token=registry.operator).json["status"] == (
+            "conflict"
+        )
+    done = api.post(f"/v1/voices/{other}/resolve", {"reason": "x"}, token=registry.operator)
+    assert done.status == 200 and done.json["status"] == "registered"
+
+    kept, other = _claims_in_conflict(registry, "race-b")
+    operator = Principal(member_id="M-OPER-ATOR-0", role="operator", token_prefix="test")
+    with ThreadPoolExecutor(2) as pool:  # a double click
+        decided = list(pool.map(lambda _: conflicts.resolve(kept, operator, "x"), range(2)))
+    assert [d["status"] for d in decided] == ["registered", "registered"]
+    lost = api.get(f"/v1/voices/{other}", token=registry.operator).json
+    assert lost["status"] == "rejected" and lost["error"]["code"] == "conflict_lost"
