@@ -12,6 +12,7 @@ from typing import IO, Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from shared.settings import get_settings
 
@@ -68,12 +69,21 @@ class S3:
             Bucket=bucket, Key=key, Fields=fields, Conditions=conditions, ExpiresIn=expires_s
         )
 
-    def head(self, bucket: str, key: str) -> dict[str, Any]:
-        return client("s3").head_object(Bucket=bucket, Key=key)
+    def head(self, bucket: str, key: str, etag: str | None = None) -> dict[str, Any]:
+        """The object's metadata; with ``etag``, only while the object is still that one
+        (else a ClientError ``PreconditionFailed``, see :func:`replaced`)."""
+        pinned = {"IfMatch": f'"{etag}"'} if etag else {}
+        return client("s3").head_object(Bucket=bucket, Key=key, **pinned)
 
-    def read_range(self, bucket: str, key: str, start: int, end: int) -> bytes:
-        """Bytes ``start`` to ``end`` inclusive (an HTTP Range)."""
-        reply = client("s3").get_object(Bucket=bucket, Key=key, Range=f"bytes={start}-{end}")
+    def read_range(
+        self, bucket: str, key: str, start: int, end: int, etag: str | None = None
+    ) -> bytes:
+        """Bytes ``start`` to ``end`` inclusive (an HTTP Range); with ``etag``, of that very
+        object: a file sent again to the same key meanwhile must not be read half-way."""
+        pinned = {"IfMatch": f'"{etag}"'} if etag else {}
+        reply = client("s3").get_object(
+            Bucket=bucket, Key=key, Range=f"bytes={start}-{end}", **pinned
+        )
         return reply["Body"].read()
 
     def chunks(
@@ -91,7 +101,7 @@ class S3:
     def download(self, bucket: str, key: str, handle: IO[bytes]) -> None:
         client("s3").download_fileobj(bucket, key, handle)
 
-    def copy_encrypted(self, bucket: str, source: str, key: str) -> None:
+    def copy_encrypted(self, bucket: str, source: str, key: str, etag: str | None = None) -> None:
         """A copy under ``key``, metadata kept. Encrypted by the bucket's default, the stage's
         KMS key with a Bucket Key: naming only ``aws:kms`` here would use the account's
         AWS-managed ``aws/s3`` key instead, outside the stage's key policy and rotation."""
@@ -100,6 +110,7 @@ class S3:
             Key=key,
             CopySource={"Bucket": bucket, "Key": source},
             MetadataDirective="COPY",
+            **({"CopySourceIfMatch": f'"{etag}"'} if etag else {}),
         )
 
     def delete(self, bucket: str, key: str) -> None:
@@ -166,3 +177,12 @@ class Sqs:
 
 
 s3, kms, lambda_, sqs = S3(), Kms(), Lambda(), Sqs()
+
+
+def replaced(error: BaseException) -> bool:
+    """A read pinned to an ETag found another object under the key (412 Precondition Failed)."""
+    if not isinstance(error, ClientError):
+        return False
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return code in ("PreconditionFailed", "412") or status == 412

@@ -18,6 +18,7 @@ from shared.voices import service as voices
 from shared.voices.models import FileFacts
 
 ACTOR = "system:ingest"
+DONE = ("done", "failed")  # a job whose upload was decided
 
 
 key = keys.job

@@ -10,7 +10,9 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote_plus
 
+from shared import aws
 from shared.clock import iso, now, now_iso
+from shared.logging import logger
 
 VOICE_PREFIX = "uploads/voices/"
 TRACE_PREFIX = "uploads/traces/"
@@ -109,3 +111,13 @@ def processor_for(key: str) -> Processor | None:
         if key.startswith(prefix):
             return fn
     return None
+
+
+def discard_late(obj: UploadedObject, status: str | None, final: tuple[str, ...]) -> None:
+    """A file sent again to an upload whose record is decided (a retried POST, a second file)
+    is read by no one: it is deleted at once, so that "deleted after fingerprinting" and "no
+    audio is kept" hold for it too. A record still processing is left alone: that processing
+    reads only the object it was notified of, and ends with ``upload_replaced``."""
+    if status in final:
+        aws.s3.delete(obj.bucket, obj.key)
+        logger.info("late upload deleted", extra={"key": obj.key, "status": status})

@@ -21,6 +21,7 @@ from shared import aws, fingerprint_index, keys, store
 from shared.audio.engine import AUDIT_ALGORITHM, audit_postings
 from shared.audits import staging
 from shared.clock import now_iso
+from shared.errors import Conflict
 from shared.logging import logger
 from shared.screens import enrol as voiceprints
 from shared.settings import get_settings
@@ -29,12 +30,14 @@ from shared.uploads import (
     Rejected,
     UploadedObject,
     claim_fields,
+    discard_late,
     processes,
     reclaim_condition,
 )
 from shared.voices import constellations, service
 
 ACTOR = "system:ingest"
+FINAL = ("registered", "rejected", "conflict")  # a voice whose upload was decided
 CONFLICT_ATTEMPTS = 8  # writes racing on one registered voice: each retry reads it again
 SAME_RECORDING_S = 3.5  # of the 5 s excerpt matched: the same recording, not a shared phrase
 BLOCK_BYTES = 8 * 1024 * 1024  # one ranged GET
@@ -70,9 +73,18 @@ class S3Audio(io.RawIOBase):
 
     KEEP_BLOCKS = 3
 
-    def __init__(self, bucket: str, key: str, size: int, block_bytes: int = BLOCK_BYTES) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        key: str,
+        size: int,
+        block_bytes: int = BLOCK_BYTES,
+        etag: str | None = None,
+    ) -> None:
         super().__init__()
         self.bucket, self.key, self.size, self.block_bytes = bucket, key, size, block_bytes
+        self.etag = etag  # every block of the one object the notification named
+        self.replaced = False
         self.position = 0
         self.blocks: OrderedDict[int, bytes] = OrderedDict()
         self.digest = hashlib.sha256()
@@ -101,7 +113,13 @@ class S3Audio(io.RawIOBase):
             data = self.blocks[index]
         else:
             end = min(self.size, start + self.block_bytes) - 1
-            data = aws.s3.read_range(self.bucket, self.key, start, end)
+            try:
+                data = aws.s3.read_range(self.bucket, self.key, start, end, self.etag)
+            except ClientError as error:
+                # the decoder may read through a C library that turns this into "corrupt":
+                # remembered, so the upload is refused for what happened
+                self.replaced = aws.replaced(error)
+                raise
             self.ranged_gets += 1
         if start == self.hashed:  # the next bytes of the digest, however they were reached
             self.digest.update(data)
@@ -146,8 +164,10 @@ def fetch(
     """HEAD first (moto does not enforce the POST policy and a client may lie), then a
     streaming, seekable reader of the object."""
     try:
-        head = aws.s3.head(obj.bucket, obj.key)
+        head = aws.s3.head(obj.bucket, obj.key, obj.etag or None)
     except ClientError as error:
+        if aws.replaced(error):
+            raise Rejected(*REPLACED) from error
         raise Rejected("empty", "The upload is gone (expired or deleted).") from error
     size = int(head["ContentLength"])
     if size == 0:
@@ -162,7 +182,7 @@ def fetch(
                 "size_mismatch",
                 f"The file has {size} bytes, but {declared} were declared.",
             )
-    reader = S3Audio(obj.bucket, obj.key, size)
+    reader = S3Audio(obj.bucket, obj.key, size, etag=obj.etag or None)
     return Download(size, "", head.get("ContentType", "")), reader
 
 
@@ -180,9 +200,15 @@ def decode_upload(obj: UploadedObject, declared: int | None = None) -> tuple[Dow
             max_duration_s=settings.max_duration_s,
             max_wall_s=settings.max_decode_s,
         )
+        download.sha256 = reader.sha256()
     except audio.AudioRejected as rejection:
+        if reader.replaced:
+            raise Rejected(*REPLACED) from None
         raise Rejected(rejection.code, rejection.message) from None
-    download.sha256 = reader.sha256()
+    except ClientError as error:
+        if reader.replaced or aws.replaced(error):
+            raise Rejected(*REPLACED) from None
+        raise
     return download, decoded
 
 
@@ -190,6 +216,8 @@ def transient(error: BaseException) -> bool:
     """An AWS error that a retry may cure (throttling, a network fault): SQS redelivers the
     message and the claim lets the retry take processing up again. Anything else raised while
     processing the same bytes would fail the same way again."""
+    if isinstance(error, Conflict) and error.code == "busy":
+        return True  # the audit chain was contended past its retries: later it will not be
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "")
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
@@ -197,6 +225,11 @@ def transient(error: BaseException) -> bool:
     return isinstance(error, BotoCoreError)
 
 
+REPLACED = (
+    "upload_replaced",
+    "Another file was sent to this upload while it was being processed, so neither is taken. "
+    "Register the recording again and send one file.",
+)
 INTERNAL_ERROR = (
     "internal_error",
     "The registry could not process this file because of an error on its side. "
@@ -213,6 +246,8 @@ def process_voice_upload(obj: UploadedObject) -> None:
         return
     if _claim(voice_no, obj):
         _process(voice, obj)
+    else:
+        discard_late(obj, (service.get(voice_no) or {}).get("status"), FINAL)
 
 
 def _claim(voice_no: str, obj: UploadedObject) -> bool:
@@ -448,9 +483,16 @@ def _registered_at_once(voice: dict[str, Any], peaks: Any, algorithm: str) -> No
 
 
 def _keep_or_delete(voice: dict[str, Any], obj: UploadedObject) -> None:
-    """The association keeps fingerprints, not voices, unless the holder asked to retain."""
+    """The association keeps fingerprints, not voices, unless the holder asked to retain:
+    the very bytes fingerprinted (a file sent again to the key meanwhile is not kept)."""
     if voice.get("retention") == "retain":
-        aws.s3.copy_encrypted(obj.bucket, obj.key, f"retained/{voice['voice_no']}/original")
+        target = f"retained/{voice['voice_no']}/original"
+        try:
+            aws.s3.copy_encrypted(obj.bucket, obj.key, target, obj.etag or None)
+        except ClientError as error:
+            if not aws.replaced(error):
+                raise
+            logger.warning("upload replaced before it was retained", extra={"key": obj.key})
     _delete(obj)
 
 

@@ -101,15 +101,21 @@ def test_an_unexpected_error_ends_the_voice_with_a_code(
     assert "/tmp" not in voice["error"]["message"] and "exploded" not in voice["error"]["message"]
 
 
+@pytest.mark.parametrize("cause", ["throttled", "audit_chain_busy"])
 def test_a_transient_aws_error_is_left_to_the_queue_to_retry(
-    registry: Registry, monkeypatch: pytest.MonkeyPatch
+    registry: Registry, monkeypatch: pytest.MonkeyPatch, cause: str
 ) -> None:
+    """Throttling, or the audit chain contended past its retries (`busy`, which rejected a
+    valid upload as `internal_error` with its fingerprints already indexed)."""
     from botocore.exceptions import ClientError
 
     from shared import fingerprint_index
+    from shared.errors import Conflict
     from shared.voices import ingest, service
 
     def throttled(*args: Any, **kwargs: Any) -> Any:
+        if cause == "audit_chain_busy":
+            raise Conflict("The audit log is busy; try again.", code="busy")
         raise ClientError(
             {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
             "BatchWriteItem",
@@ -118,7 +124,7 @@ def test_a_transient_aws_error_is_left_to_the_queue_to_retry(
     monkeypatch.setattr(fingerprint_index, "write", throttled)
     data = audiofiles.wav_bytes(audiofiles.speech(8, seed=47), 16000)
     voice_no, obj = _upload(registry, data)
-    with pytest.raises(ClientError):
+    with pytest.raises((ClientError, Conflict)):
         ingest.process_voice_upload(obj)
     assert service.require(voice_no)["status"] == "processing"
     monkeypatch.undo()
@@ -356,3 +362,54 @@ def test_two_holders_registering_one_recording_at_the_same_moment_end_in_conflic
     entries = registry.api.get(f"/v1/audit?entity=voice:{second_no}", token=registry.operator)
     actions = [entry["action"] for entry in entries.json["entries"]]
     assert actions[-2:] == ["voice.registered", "voice.conflict"], actions
+
+
+def test_a_file_sent_again_to_the_upload_while_it_is_read_is_not_taken_half_and_half(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second POST to the same presigned upload while the first was being decoded: the
+    reader went on by key, so the voice was registered from half of each file (a SHA-256 of
+    neither, fingerprints of both). Every read is now pinned to the notified object's ETag."""
+    from shared.aws import client
+    from shared.voices import ingest, service
+
+    first = audiofiles.wav_bytes(audiofiles.speech(40, seed=61), 16000)
+    second = audiofiles.wav_bytes(audiofiles.speech(40, seed=62), 16000)
+    voice_no, obj = _upload(registry, first)
+    real_read = ingest.aws.s3.read_range
+    reads = []
+
+    def read_then_replace(*args: Any, **kwargs: Any) -> bytes:
+        reads.append(args)
+        if len(reads) == 1:  # the holder's second file lands after the HEAD, before the read
+            client("s3").put_object(Bucket=obj.bucket, Key=obj.key, Body=second)
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(ingest.aws.s3, "read_range", read_then_replace)
+    ingest.process_voice_upload(obj)
+    voice = service.require(voice_no)
+    assert voice["status"] == "rejected", voice
+    assert voice["error"]["code"] == "upload_replaced"
+
+
+def test_a_file_sent_to_an_upload_already_decided_is_deleted_not_kept(
+    registry: Registry,
+) -> None:
+    """A retried POST after the voice was registered stayed under uploads/ (two days in AWS,
+    for good locally), though the holder asked for the audio to go after fingerprinting."""
+    from dataclasses import replace
+
+    from shared import aws as shared_aws
+    from shared.aws import client
+    from shared.voices import ingest, service
+
+    data = audiofiles.wav_bytes(audiofiles.speech(12, seed=71), 16000)
+    voice_no, obj = _upload(registry, data)
+    ingest.process_voice_upload(obj)
+    registered = service.require(voice_no)
+    assert registered["status"] == "registered"
+    again = client("s3").put_object(Bucket=obj.bucket, Key=obj.key, Body=data + b"\0\0")
+    late = replace(obj, etag=again["ETag"].strip('"'), size=len(data) + 2)
+    ingest.process_voice_upload(late)
+    assert not list(shared_aws.s3.keys(obj.bucket, obj.key))
+    assert service.require(voice_no)["audio"] == registered["audio"]  # the voice is unchanged
