@@ -121,14 +121,27 @@ def write(performer_id: str, body: IntentBody, principal: Principal) -> dict[str
     role = author_role(performer_id, principal)
     previous = current(performer_id)
     record = _record(performer, body, principal, role, previous)
-    audit.commit(
-        _version_writes(performer_id, record, previous),
-        _changed_event(performer, record, previous),
-        conflict=Conflict(
+    writes = _version_writes(performer_id, record, previous)
+    # an agency writes only while it is one: removed meanwhile, its version is not written
+    agency = None
+    if role == "agent":
+        agency = writes.check(
+            get_settings().registry_table,
+            keys.agent(performer_id, principal.member_id),
+            "attribute_exists(pk)",
+        )
+    try:
+        audit.commit(writes, _changed_event(performer, record, previous))
+    except store.TransactionFailed as failure:
+        if agency is not None and failure.failed_at(agency):
+            raise Forbidden(
+                "The performer removed this agency; it may no longer write the intent.",
+                code="not_agent",
+            ) from None
+        raise Conflict(
             "Another version was written at the same time; read it and retry.",
             code="concurrent_write",
-        ),
-    )
+        ) from None
     return record
 
 

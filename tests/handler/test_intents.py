@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
@@ -130,6 +131,31 @@ def test_an_authorised_agency_writes_and_is_named(registry: Registry) -> None:
         token=performer.token,
     )
     assert wrong.status == 422 and wrong.json["code"] == "not_a_rights_holder"
+
+
+def test_an_agency_removed_while_it_writes_writes_nothing(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agency was checked before the write's transaction: removed in between, its version
+    was written after its removal (5 of 8 races). The transaction now checks it too."""
+    from shared.intents import service
+
+    api = registry.api
+    performer, agency = registry.member("performer"), registry.member("rights_holder")
+    api.post(f"/v1/performers/{performer.member_id}/agents", {"agent_id": agency.member_id},
+             token=performer.token)  # fmt: skip
+    checked = service.author_role
+
+    def removed_right_after_the_check(performer_id: str, principal: Any) -> str:
+        role = checked(performer_id, principal)
+        api.delete(f"/v1/performers/{performer_id}/agents/{agency.member_id}",
+                   token=performer.token)  # fmt: skip
+        return role
+
+    monkeypatch.setattr(service, "author_role", removed_right_after_the_check)
+    late = api.put(_path(performer.member_id), {"uses": {"tts": "allow"}}, token=agency.token)
+    assert late.status == 403 and late.json["code"] == "not_agent", late.json
+    assert api.get(_path(performer.member_id)).status == 404  # no version was written
 
 
 def test_lapsed_intent_counts_as_all_contract(registry: Registry, monkeypatch) -> None:
