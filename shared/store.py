@@ -5,11 +5,12 @@ get / require / pages / audited transitions; the keys themselves are built in sh
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -18,9 +19,10 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from shared.aws import client, resource
-from shared.errors import ApiError, BadRequest, NotFound
+from shared.errors import ApiError, BadRequest, Conflict, NotFound
 from shared.formats import canonical
 from shared.keys import Key
+from shared.logging import logger
 from shared.settings import get_settings
 
 if TYPE_CHECKING:
@@ -481,3 +483,14 @@ def transition(
     )
     transaction.operations += tx.operations if tx else []
     return audit.commit(transaction, event, conflict=conflict)
+
+
+@contextlib.contextmanager
+def passed_over_if_changed(kind: str, ident: str) -> Iterator[None]:
+    """One item of a scheduled sweep: changed by someone else meanwhile (a lost conditional
+    write, a domain conflict), it is passed over, and the sweep goes on to the others; the
+    next run, or the change's own event, sees it again. Anything else stops the sweep."""
+    try:
+        yield
+    except (TransactionFailed, Conflict) as error:
+        logger.warning("changed meanwhile, passed over", extra={kind: ident, "why": str(error)})

@@ -185,8 +185,9 @@ def end_expired(day: date | None = None) -> list[str]:
     for item in due:
         contract = get(item["contract_id"])
         if contract and contract["status"] == "active" and contract["ends_on"] < cutoff:
-            _change(contract, "system:schedule", "contract.ended", {"status": "ended"}, {})
-            ended.append(contract["contract_id"])
+            with store.passed_over_if_changed("contract", contract["contract_id"]):
+                _change(contract, "system:schedule", "contract.ended", {"status": "ended"}, {})
+                ended.append(contract["contract_id"])
     return ended
 
 

@@ -508,11 +508,12 @@ def expire_due() -> list[str]:
     )
     done = []
     for label in LABEL.get_many(i["label_no"] for i in due).values():
-        if label["status"] in (*LIVE, "pending_review") and _expired(label):
-            transition(label, "expired", [], "system:schedule", "label.expired")
-            done.append(label["label_no"])
-        elif label["status"] in LIVE:  # an intent lapsed or a contract ended: no event says so
-            reevaluate(label["label_no"], "schedule")
+        with store.passed_over_if_changed("label", label["label_no"]):
+            if label["status"] in (*LIVE, "pending_review") and _expired(label):
+                transition(label, "expired", [], "system:schedule", "label.expired")
+                done.append(label["label_no"])
+            elif label["status"] in LIVE:  # an intent lapsed or a contract ended: no event
+                reevaluate(label["label_no"], "schedule")
     return done
 
 
