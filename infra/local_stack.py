@@ -89,6 +89,8 @@ def configure_environment(
             "AILAS_OPERATOR_TOKEN": operator_token,
             "AILAS_EVENTS_FAILED_QUEUE_URL": outputs["EventsFailedQueueUrl"],
             "AILAS_AUDIT_POLL_QUEUE_URL": outputs["AuditPollQueueUrl"],
+            "AILAS_INGEST_DLQ_URL": outputs["IngestDeadLetterQueueUrl"],
+            "AILAS_AUDIT_POLL_DLQ_URL": outputs["AuditPollDeadLetterQueueUrl"],
             "AILAS_SMTP_PORT": str(smtp_port),
             "AILAS_MAIL_FROM": "AILAS (local) <no-reply@localhost>",
         }
@@ -167,6 +169,8 @@ STACK_VARIABLES = (
     "AILAS_BUCKET",
     "AILAS_INGEST_QUEUE_URL",
     "AILAS_AUDIT_POLL_QUEUE_URL",
+    "AILAS_INGEST_DLQ_URL",
+    "AILAS_AUDIT_POLL_DLQ_URL",
     "AILAS_AUDIT_STREAM_ARN",
     "AILAS_LABEL_KEY_ID",
     "AILAS_PUBLIC_BASE_URL",

@@ -192,6 +192,8 @@ def environment(functions: list[Function], api_stage: str) -> dict[str, Any]:
         "AILAS_INGEST_QUEUE_URL": {"Ref": "IngestQueue"},
         "AILAS_EVENTS_FAILED_QUEUE_URL": {"Ref": "EventsFailedQueue"},
         "AILAS_AUDIT_POLL_QUEUE_URL": {"Ref": "AuditPollQueue"},
+        "AILAS_INGEST_DLQ_URL": {"Ref": "IngestDeadLetterQueue"},
+        "AILAS_AUDIT_POLL_DLQ_URL": {"Ref": "AuditPollDeadLetterQueue"},
         "AILAS_AUDIT_STREAM_ARN": {"Fn::GetAtt": ["AuditTable", "StreamArn"]},
         "AILAS_LABEL_KEY_ID": {"Ref": "LabelSigningKeyAlias"},
         "AILAS_MAIL_FROM": {"Fn::Sub": "AILAS <no-reply@${MailDomain}>"},

@@ -281,7 +281,8 @@ def events_group() -> None:
 
 @events_group.command("show")
 def events_show() -> None:
-    """The delivery cursor and every set-aside event (exit 1 when any waits)."""
+    """The delivery cursor, every set-aside event and the dead-letter queues' counts (exit 1
+    when anything waits)."""
     from infra import event_failures
     from shared import events
 
@@ -299,7 +300,10 @@ def events_show() -> None:
         click.echo(f"set aside {item.message_id} ({item.condition}, {item.arrived}): {what}")
     if not waiting:
         click.echo("no events set aside.")
-    sys.exit(1 if waiting else 0)
+    dead = events.dead_letters()
+    for queue, count in dead.items():
+        click.echo(f"{queue} dead-letter queue: {'?' if count is None else count} waiting")
+    sys.exit(1 if waiting or any(dead.values()) else 0)
 
 
 @events_group.command("redrive")

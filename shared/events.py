@@ -153,6 +153,21 @@ def failure_queue_url() -> str:
     )
 
 
+def dead_letters() -> dict[str, int | None]:
+    """Messages that failed their retries and wait in a dead-letter queue, by queue: uploads
+    (ingest) and audit polls (None when a count cannot be read)."""
+    settings = get_settings()
+    found: dict[str, int | None] = {}
+    for name, url in (("ingest", settings.ingest_dlq_url),
+                      ("audit_poll", settings.audit_poll_dlq_url)):  # fmt: skip
+        try:
+            queue = url or aws.sqs.queue_url(f"ailas-{settings.stage}-{name.replace('_', '-')}-dlq")
+            found[name] = aws.sqs.waiting(queue)
+        except ClientError:
+            found[name] = None
+    return found
+
+
 def set_aside_count() -> int | None:
     """How many failed event batches wait for an operator (None when it cannot be read)."""
     try:

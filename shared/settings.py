@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     ingest_queue_url: str = ""
     events_failed_queue_url: str = ""
     audit_poll_queue_url: str = ""
+    ingest_dlq_url: str = ""  # uploads that failed ingest three times
+    audit_poll_dlq_url: str = ""  # audit polls that failed five times
     audit_stream_arn: str = ""
     label_key_id: str = ""
     label_signer_function: str = ""

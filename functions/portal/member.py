@@ -480,6 +480,7 @@ def _log_state() -> dict[str, Any]:
     return {
         "cursor": events.delivery_cursor(),
         "set_aside": events.set_aside_count(),
+        "dead_letters": events.dead_letters(),
         "head": audit.latest(audit.AUDIT),
         "chains": [
             (chain, audit.latest(chain), checkpoints.latest(chain))

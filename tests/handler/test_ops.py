@@ -121,3 +121,18 @@ def test_a_key_in_the_account_the_signer_may_not_read_is_passed_over(registry: R
             return kms.list_resource_tags(KeyId=KeyId)
 
     assert signing_key_ids(Refusing(), alias) == ours
+
+
+def test_events_show_counts_the_dead_letter_queues(registry: Registry) -> None:
+    """Uploads that failed ingest three times sat in its dead-letter queue, shown nowhere but
+    by boto3: `events show` counts them and exits 1, as for set-aside events."""
+    from shared.aws import client
+
+    clean = CliRunner().invoke(cli, ["events", "show"])
+    assert clean.exit_code == 0, clean.output
+    assert "ingest dead-letter queue: 0 waiting" in clean.output
+    sqs = client("sqs")
+    dlq = sqs.get_queue_url(QueueName="ailas-local-ingest-dlq")["QueueUrl"]
+    sqs.send_message(QueueUrl=dlq, MessageBody="{}")
+    waiting = CliRunner().invoke(cli, ["events", "show"])
+    assert waiting.exit_code == 1 and "ingest dead-letter queue: 1 waiting" in waiting.output

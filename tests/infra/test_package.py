@@ -35,6 +35,9 @@ REACH = {
         "AudioBucket",
         "DataKey",
         "EventsFailedQueue",
+        # counted on the operator's page (sqs:GetQueueAttributes only)
+        "IngestDeadLetterQueue",
+        "AuditPollDeadLetterQueue",
     },
     "ingest": {
         "RegistryTable",
