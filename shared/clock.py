@@ -10,6 +10,16 @@ from shared.errors import BadRequest
 # The range of times a query may ask about: the registry's past and a plausible future.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+# The days a contract or an intent may name: "no end" is written as a far day, and 9999-12-31
+# has no next day to compute (its end instant overflowed and froze the labels relying on it).
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
+
+
+def within_days(value: date, field: str) -> date:
+    """``value`` when it is a day the registry works with, else a ValueError naming ``field``."""
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValueError(f"{field} must be between {FIRST_DAY} and {LAST_DAY}")
+    return value
 
 
 def now() -> datetime:

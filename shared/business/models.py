@@ -6,10 +6,17 @@ import re
 from datetime import date
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, Field, HttpUrl, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    HttpUrl,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from shared import ids
-from shared.clock import today
+from shared.clock import today, within_days
 from shared.formats.uses import USE_CODES
 from shared.intents.models import UseCode
 from shared.labels import LabelStatus
@@ -180,6 +187,11 @@ class ContractFiling(Strict):
     @classmethod
     def _compensation(cls, value: str) -> str:
         return clean_free_text(value, "compensation")
+
+    @field_validator("starts_on", "ends_on")
+    @classmethod
+    def _workable_day(cls, value: date, info: ValidationInfo) -> date:
+        return within_days(value, str(info.field_name))
 
     @model_validator(mode="after")
     def _dates(self) -> ContractFiling:

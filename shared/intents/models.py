@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, WithJsonSchema, field_validator
 
-from shared.clock import today
+from shared.clock import today, within_days
 from shared.formats.uses import PROHIBITED_CONTENT, USE_CODES, USES, Decision
 from shared.members.models import Strict
 from shared.text import clean_free_text
@@ -75,7 +75,7 @@ class IntentBody(Strict):
     def _future(cls, value: date | None) -> date | None:
         if value is not None and value < today():
             raise ValueError("valid_until is in the past")
-        return value
+        return None if value is None else within_days(value, "valid_until")
 
     @field_validator("note")
     @classmethod

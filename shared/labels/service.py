@@ -5,7 +5,7 @@ an intent, contract, voice, member or AI system it depends on changes."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -13,7 +13,7 @@ from boto3.dynamodb.conditions import Key
 from shared import audit, ids, keys, store
 from shared.access import Principal
 from shared.business import ai_systems
-from shared.clock import iso, now, now_iso, parse_instant
+from shared.clock import LAST_DAY, iso, now, now_iso, parse_instant
 from shared.errors import ApiError, Conflict, ValidationFailed
 from shared.labels import fairness, signing
 from shared.members import service as members
@@ -60,8 +60,9 @@ def _expiry(verdict: fairness.Verdict, issued: datetime) -> datetime:
 def _ends(verdict: fairness.Verdict | None) -> list[datetime]:
     """The instants the contracts and intents a verdict relies on stop holding: the day after
     their last day."""
-    days = verdict.ends if verdict else []
-    return [datetime.fromisoformat(d).replace(tzinfo=UTC) + timedelta(days=1) for d in days]
+    days = [min(date.fromisoformat(d), LAST_DAY) for d in (verdict.ends if verdict else [])]
+    # a day past LAST_DAY stored before the bound (or by hand) still has a next day
+    return [datetime.combine(d + timedelta(days=1), time.min, UTC) for d in days]
 
 
 def _markers(label_no: str, ai: dict[str, Any], verdict: fairness.Verdict) -> list[dict[str, Any]]:

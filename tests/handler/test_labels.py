@@ -398,3 +398,36 @@ def test_an_operator_decides_a_conflict_and_the_label_follows(
     assert api.get(queue, token=registry.operator).json["voices"] == []  # decided, off the queue
     again = api.post(path, reason, token=registry.operator)
     assert again.status == 409 and again.json["code"] == "not_in_conflict"
+
+
+def test_a_far_day_for_no_end_issues_and_follows_and_past_the_last_day_is_refused(
+    registry: Registry, trade, deliver_events
+) -> None:
+    """`ends_on` 9999-12-31 was taken: its day after overflowed, so issuing the label was a 500
+    and every event of a label relying on it was set aside (it stayed valid after the
+    performer denied every use). Days past 2999-12-31 are refused; a far day works."""
+    from shared.labels import fairness, service
+
+    api = registry.api
+    far = contract_filing(trade.ai_no, [trade.voice_no], ends_on="9999-12-31")
+    refused = api.post("/v1/contracts", far, token=trade.business.token)
+    assert refused.status == 422 and "2999-12-31" in refused.json["details"][0]["message"]
+    intent = api.put(
+        f"/v1/performers/{trade.performer.member_id}/intent",
+        {**CONTRACT_INTENT, "valid_until": "9999-12-31"},
+        token=trade.performer.token,
+    )
+    assert intent.status == 422
+    no_end = contract_filing(trade.ai_no, [trade.voice_no], ends_on="2999-12-31")
+    contract = api.post("/v1/contracts", no_end, token=trade.business.token).json["contract_id"]
+    api.post(f"/v1/contracts/{contract}/confirm", token=trade.holder.token)
+    issued = api.post("/v1/labels", {"ai_no": trade.ai_no}, token=trade.business.token)
+    assert issued.status == 201, issued.json
+    api.put(f"/v1/performers/{trade.performer.member_id}/intent",
+            {"uses": dict.fromkeys(CONTRACT_INTENT["uses"], "deny"), "commercial": "deny"},
+            token=trade.performer.token)  # fmt: skip
+    deliver_events()
+    assert api.get(f"/v1/labels/{issued.json['label_no']}").json["status"] == "suspended"
+    # a day past the bound stored before it (or by hand) still has an end instant
+    stored = fairness.Verdict(trade.ai_no, ends=["9999-12-31"])
+    assert service._ends(stored)[0].year == 3000
