@@ -55,6 +55,35 @@ class RequestHandler(ChaliceRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass  # the app logs every request as structured JSON already
 
+    def _send_http_response_with_body(self, code: int, headers: Any, body: Any) -> None:
+        """A HEAD is answered with the headers alone: a body after them (our 404 JSON) was
+        read by a keep-alive client as the start of its next response."""
+        if self.command != "HEAD":
+            super()._send_http_response_with_body(code, headers, body)
+            return
+        length = len(body if isinstance(body, bytes) else body.encode("utf-8"))
+        self.send_response(code)
+        self.send_header("Content-Length", str(length))
+        self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
+        self._send_headers(headers)
+
+    def __getattr__(self, name: str) -> Any:
+        # a method no route takes (TRACE, PROPFIND, …): the API's 405 JSON, as API Gateway
+        # answers, not http.server's 501 HTML page
+        if name.startswith("do_"):
+            return self._method_not_allowed
+        raise AttributeError(name)
+
+    def _method_not_allowed(self) -> None:
+        message = f"{self.command} is not a method of this API."
+        body = json.dumps({"code": "method_not_allowed", "message": message}).encode()
+        self.send_response(405)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Allow", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
+        self.end_headers()
+        self.wfile.write(body)
+
 
 class Server(ThreadedHTTPServer):
     """API Gateway takes many connections at once; socketserver's listen backlog of 5 reset

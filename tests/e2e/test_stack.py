@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 
+from tests.e2e.conftest import Stack
 from tests.http import Api
 from tests.scenario import Registry
 
@@ -67,3 +68,28 @@ def test_intent_events_reach_their_handler_through_the_stream(registry: Registry
         raise AssertionError(f"event {seq} was not delivered: {events}")
     found = registry.api.get("/v1/intents?use=voice_conversion&value=deny").json["intents"]
     assert performer.member_id in {i["performer_id"] for i in found}
+
+
+def test_head_and_unknown_methods_keep_the_connection_and_the_json_shape(stack: Stack) -> None:
+    """A HEAD on an unknown route wrote the 404 JSON after its headers, which a keep-alive
+    client read as the start of its next response; TRACE, PROPFIND … got http.server's 501
+    HTML page, a 5xx to an outside checker."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    where = urlsplit(stack.base_url)
+    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=10)
+    try:
+        connection.request("HEAD", "/v1/labels/../../etc/passwd/badge.svg")
+        head = connection.getresponse()
+        assert head.status == 404 and head.read() == b""
+        connection.request("GET", "/v1/health")  # the same connection, next response intact
+        health = connection.getresponse()
+        assert health.status == 200 and json.loads(health.read())["status"] == "ok"
+        for method in ("TRACE", "PROPFIND", "FOO"):
+            connection.request(method, "/v1/health")
+            odd = connection.getresponse()
+            assert odd.status == 405, method
+            assert json.loads(odd.read())["code"] == "method_not_allowed"
+    finally:
+        connection.close()
