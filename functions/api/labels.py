@@ -115,8 +115,24 @@ class VerifyRequest(Strict):
 
 
 class Verification(BaseModel):
+    """``signature_valid``, and the label's fields beside it (API.md: "and the label as
+    above", read flat by clients) as well as under ``label``; absent when there is no label."""
+
     signature_valid: bool
     error: str | None = None
+    label_no: str | None = None
+    status: LabelStatus | None = None
+    reasons: list[Problem] | None = None
+    ai_system: dict[str, Any] | None = None
+    business: dict[str, Any] | None = None
+    uses: list[UseCode] | None = None
+    commercial: bool | None = None
+    voices: list[str] | None = None
+    credits: list[str] | None = None
+    issued_at: str | None = None
+    expires_at: str | None = None
+    verify_url: str | None = None
+    checked_at: str | None = None
     label: LabelView | None = None
 
 
@@ -168,9 +184,9 @@ def verify(call: Call) -> Verification:
     label = service.get(str(claims.get("label_no", "")))
     if label is None or label["token"] != token:
         return Verification(signature_valid=True, error="unknown_label")
-    return Verification(
-        signature_valid=True, label=LabelView.model_validate(service.public_view(label))
-    )
+    view = LabelView.model_validate(service.public_view(label))
+    flat = view.model_dump(exclude={"token", "at"})
+    return Verification(signature_valid=True, label=view, **flat)
 
 
 @route(

@@ -72,6 +72,9 @@ def test_full_label_lifecycle_follows_consent(registry: Registry, trade, deliver
     # online
     online = api.post("/v1/labels/verify", {"token": token}).json
     assert online["signature_valid"] and online["label"]["status"] == "valid"
+    # "signature_valid, and the label as above": its fields beside the flag, as clients read
+    assert (online["status"], online["label_no"]) == ("valid", label_no)
+    assert online["ai_system"] == online["label"]["ai_system"]
     tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
     assert api.post("/v1/labels/verify", {"token": tampered}).json["signature_valid"] is False
     view = api.get(f"/v1/labels/{label_no}").json
