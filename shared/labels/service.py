@@ -419,11 +419,26 @@ def recheck_key(label: dict[str, Any], verdict: fairness.Verdict | None) -> str:
     return f"{min([label['expires_at'], *ends])}#{label['label_no']}"
 
 
+REEVALUATE_ATTEMPTS = 4  # events about one label at once: each lost write reads it again
+
+
 def reevaluate(label_no: str, cause: str) -> dict[str, Any] | None:
     """Bring a live label in step with consent; returns the label when its status changed.
 
     Idempotent: it depends only on the current state, so a second delivery of the same event
-    finds nothing to change and writes nothing."""
+    finds nothing to change and writes nothing. Two events re-evaluating one label at once
+    (an intent and a contract changing together) race on its version: the one that loses
+    reads the label again here, rather than failing its event to the stream's retries."""
+    for attempt in range(REEVALUATE_ATTEMPTS):
+        try:
+            return _reevaluate_once(label_no, cause)
+        except Conflict as lost:
+            if lost.code != "concurrent_write" or attempt == REEVALUATE_ATTEMPTS - 1:
+                raise
+    return None  # not reached: the last attempt returns or raises
+
+
+def _reevaluate_once(label_no: str, cause: str) -> dict[str, Any] | None:
     label = get(label_no)
     if label is None or label["status"] not in LIVE:
         return None

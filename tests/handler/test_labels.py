@@ -434,3 +434,40 @@ def test_a_far_day_for_no_end_issues_and_follows_and_past_the_last_day_is_refuse
     # a day past the bound stored before it (or by hand) still has an end instant
     stored = fairness.Verdict(trade.ai_no, ends=["9999-12-31"])
     assert service._ends(stored)[0].year == 3000
+
+
+def test_a_reevaluation_that_loses_a_race_on_the_label_reads_it_again(
+    registry: Registry, trade, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two events re-evaluating one label at once: the loser's write failed on the label's
+    version and its event went back to the stream with an ERROR and a traceback. It now
+    reads the label again and writes what is true then."""
+    from shared import store
+    from shared.labels import service
+
+    api = registry.api
+    confirm_contract(api, trade)
+    label_no = api.post("/v1/labels", {"ai_no": trade.ai_no}, token=trade.business.token).json[
+        "label_no"
+    ]
+    denied = {**CONTRACT_INTENT, "uses": {**CONTRACT_INTENT["uses"], "tts": "deny"}}
+    api.put(f"/v1/performers/{trade.performer.member_id}/intent", denied,
+            token=trade.performer.token)  # fmt: skip
+    reads = []
+    real_get = service.get
+
+    def read_then_overtaken(number: str) -> dict | None:
+        label = real_get(number)
+        reads.append(number)
+        if len(reads) == 1:  # another event writes the label right after this read
+            store.registry().update_item(
+                Key=service.key(number),
+                UpdateExpression="SET version = version + :one",
+                ExpressionAttributeValues={":one": 1},
+            )
+        return label
+
+    monkeypatch.setattr(service, "get", read_then_overtaken)
+    changed = service.reevaluate(label_no, "test")
+    assert changed is not None and changed["status"] == "suspended"
+    assert len(reads) == 2  # read again once
