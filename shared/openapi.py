@@ -72,7 +72,8 @@ class ErrorBody(BaseModel):
 class ValidationErrorBody(ErrorBody):
     """422: the fields that broke a rule."""
 
-    details: list[FieldError] | dict[str, Any] | None = None
+    # field errors, or records named in the body that break a rule ({voice_no, reason})
+    details: list[FieldError] | list[dict[str, Any]] | dict[str, Any] | None = None
 
 
 class UnfairDetails(BaseModel):
@@ -319,7 +320,8 @@ def _errors(op: Operation, ref: Any) -> dict[str, Any]:
                 "content": {"text/html": {"schema": {"type": "string"}}},
             }
         elif status == 422 and "Unfair" in op.errors.get(422, []):
-            schema = {"oneOf": [ref(UnfairBody), ref(ValidationErrorBody)]}
+            # anyOf: an `unfair` body is also a valid validation-error body
+            schema = {"anyOf": [ref(UnfairBody), ref(ValidationErrorBody)]}
             answers["422"] = {
                 "description": f"{ERRORS[422][1]}, or `unfair` with every problem ({causes})",
                 "content": {"application/json": {"schema": schema, "example": UNFAIR_EXAMPLE}},

@@ -394,6 +394,8 @@ def _error_statuses(
         kinds.append(Forbidden)
     if path is not None or body is not None:  # a body names records too (ai_no, voice_nos)
         kinds.append(NotFound)
+    if path is not None:  # a record of another kind (a member who is not a performer)
+        kinds.append(ValidationFailed)
     if method not in ("GET", "HEAD") and not public:  # a write: 409 busy (the audit log) or
         kinds.append(Conflict)  # a transition its record's state does not allow
     if body is not None:
