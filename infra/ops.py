@@ -9,6 +9,7 @@ file it writes, `.local/stack.json` (or AILAS_STACK_FILE).
     python -m infra.ops rotate-label-key
     python -m infra.ops rebuild-index [--dry-run]
     python -m infra.ops restore-export [--voice V-…]… [--reinsert]
+    python -m infra.ops queue-conflicts
     python -m infra.ops export-tables DIR
     python -m infra.ops backup-tables
     python -m infra.ops events show | events redrive [--message ID] [--seq N]
@@ -225,6 +226,31 @@ def restore_export(voice_nos: tuple[str, ...], reinsert: bool) -> None:
         click.echo(f"  {voice_no}: not in the index (rebuild-index, or a new upload)")
     if result.missing:
         sys.exit(1)
+
+
+@cli.command("queue-conflicts")
+def queue_conflicts() -> None:
+    """Put voices that were in conflict before the operators' queue existed into it (the
+    sparse gsi2 index that GET /v1/voices?status=conflict and the portal read). Idempotent."""
+    from boto3.dynamodb.conditions import Attr
+
+    from shared import store
+    from shared.voices import service
+
+    waiting = store.scan_all(Attr("sk").eq("VOICE") & Attr("status").eq("conflict"))
+    queued = 0
+    for voice in waiting:
+        if "gsi2pk" not in voice:
+            fields = service.queue_fields(voice, "conflict", voice["updated_at"])
+            expression, names, values = store.set_fields(fields)
+            store.registry().update_item(
+                Key=service.key(voice["voice_no"]),
+                UpdateExpression=expression,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+            queued += 1
+    click.echo(f"{len(waiting)} voices in conflict; {queued} newly queued for the operators.")
 
 
 @cli.command("export-tables")

@@ -177,7 +177,7 @@ def list_for_holder(
     return [{**v, "performers": performers_of(v)} for v in voices], cursor
 
 
-def _queue_fields(voice: dict[str, Any], to: str, at: str) -> dict[str, Any]:
+def queue_fields(voice: dict[str, Any], to: str, at: str) -> dict[str, Any]:
     """A voice in ``conflict`` is in the operators' queue (the sparse gsi2), oldest first, and
     leaves it with its next status."""
     if to == "conflict":
@@ -219,7 +219,7 @@ def transition(
     read (a list extended): the write then holds only if nothing changed the voice since."""
     voice = require(voice_no)
     at = now_iso()
-    fields = {"status": to, "updated_at": at, **_queue_fields(voice, to, at), **(changes or {})}
+    fields = {"status": to, "updated_at": at, **queue_fields(voice, to, at), **(changes or {})}
     new = {**voice, **fields}
     guard = (
         store.Guard("updated_at", (unchanged_since,))

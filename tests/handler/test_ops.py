@@ -136,3 +136,25 @@ def test_events_show_counts_the_dead_letter_queues(registry: Registry) -> None:
     sqs.send_message(QueueUrl=dlq, MessageBody="{}")
     waiting = CliRunner().invoke(cli, ["events", "show"])
     assert waiting.exit_code == 1 and "ingest dead-letter queue: 1 waiting" in waiting.output
+
+
+def test_voices_in_conflict_before_the_queue_existed_join_it(registry: Registry) -> None:
+    from shared import store
+    from shared.voices import service as voices
+    from tests.scenario import voice_sheet
+
+    holder = registry.member("rights_holder")
+    voice_no = registry.api.post("/v1/voices", voice_sheet(), token=holder.token).json["voice_no"]
+    store.registry().update_item(  # as an older release left it: in conflict, not queued
+        Key=voices.key(voice_no),
+        UpdateExpression="SET #s = :c",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":c": "conflict"},
+    )
+    queue = "/v1/voices?status=conflict"
+    assert registry.api.get(queue, token=registry.operator).json["voices"] == []
+    for expected in ("1 newly queued", "0 newly queued"):  # idempotent
+        outcome = CliRunner().invoke(cli, ["queue-conflicts"])
+        assert outcome.exit_code == 0 and expected in outcome.output, outcome.output
+    listed = registry.api.get(queue, token=registry.operator).json["voices"]
+    assert [v["voice_no"] for v in listed] == [voice_no]
