@@ -100,11 +100,14 @@ def commit(
                 if conflict is not None:
                     raise conflict from None
                 raise
-            # Another writer took this sequence number (or the items were contended): retry,
-            # with exponential backoff and full jitter so that a burst of writers spreads out
-            # (24 at once lost 3 writes to `busy` with a linear 5–30 ms step).
-            time.sleep(random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt)))
+            _back_off(attempt)  # another writer took this sequence number: retry
     raise Conflict("The audit log is busy; try again.", code="busy")
+
+
+def _back_off(attempt: int) -> None:
+    """Exponential backoff with full jitter, so that a burst of writers spreads out (24 at once
+    lost 3 writes to `busy` with a linear 5–30 ms step)."""
+    time.sleep(random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt)))
 
 
 def _next_entry(chain: str, at: str, actor: str, **fields: Any) -> dict[str, Any]:
