@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO, cast
 
+from botocore.exceptions import ClientError
+
 from shared import aws, query_jobs
 from shared.access import Principal
 from shared.intents import service as intents
@@ -75,8 +77,6 @@ def compare(vector: Any) -> tuple[list[dict[str, Any]], int]:
 
 @processes(SCREEN_PREFIX)
 def process_screen_upload(obj: UploadedObject) -> None:
-    from shared import speaker
-
     screen_id = obj.key[len(SCREEN_PREFIX) :].split("/", 1)[0]
     screen = get(screen_id)
     if screen is None or screen.get("upload_key") != obj.key:
@@ -88,40 +88,55 @@ def process_screen_upload(obj: UploadedObject) -> None:
             obj, (query_jobs.get("screen", screen_id) or {}).get("status"), query_jobs.DONE
         )
         return
-    from shared.voices.ingest import INTERNAL_ERROR, S3Audio, decode_upload, transient
+    from shared.voices.ingest import INTERNAL_ERROR, transient
 
     try:
-        try:
-            # the registry's bounds and rejection codes, as for voices and traces
-            download, decoded = decode_upload(obj, (screen.get("file") or {}).get("size_bytes"))
-            try:
-                audio = cast(BinaryIO, S3Audio(obj.bucket, obj.key, download.size))  # RawIOBase
-                embedding = speaker.embed_file(audio)
-            except speaker.NoSpeech as error:
-                raise Rejected("no_speech", str(error)) from None
-        finally:
-            aws.s3.delete(obj.bucket, obj.key)  # no audio is kept
+        decoded, embedding = _embed(obj, screen)
         matches, compared = compare(embedding.vector)
-        query_jobs.finish(
-            "screen",
-            screen_id,
-            "done",
-            {
-                "matches": matches,
-                "duration_s": round(decoded.duration_s, 3),
-                "speech_s": embedding.speech_s,
-                "voiceprints_compared": compared,
-                "threshold": _threshold(),
-                "model": embedding.model,
-            },
-        )
     except Rejected as rejection:
+        aws.s3.delete(obj.bucket, obj.key)  # no audio is kept
         query_jobs.fail("screen", screen_id, rejection.code, rejection.message)
+        return
     except Exception as error:
         if transient(error):
-            raise  # SQS retries; the claim lets the retry take processing up again
+            raise  # SQS retries (the upload stays for it); the claim lets it take processing up
+        aws.s3.delete(obj.bucket, obj.key)
         logger.exception("screen failed", extra={"screen_id": screen_id})
         query_jobs.fail("screen", screen_id, *INTERNAL_ERROR)
+        return
+    aws.s3.delete(obj.bucket, obj.key)  # no audio is kept: only the answer
+    query_jobs.finish(
+        "screen",
+        screen_id,
+        "done",
+        {
+            "matches": matches,
+            "duration_s": round(decoded.duration_s, 3),
+            "speech_s": embedding.speech_s,
+            "voiceprints_compared": compared,
+            "threshold": _threshold(),
+            "model": embedding.model,
+        },
+    )
+
+
+def _embed(obj: UploadedObject, screen: dict[str, Any]) -> tuple[Any, Any]:
+    """The upload decoded within the registry's bounds (its rejection codes, as for voices and
+    traces) and its speaker embedding, both from the one object notified (its ETag)."""
+    from shared import speaker
+    from shared.voices.ingest import S3Audio, decode_upload
+
+    download, decoded = decode_upload(obj, (screen.get("file") or {}).get("size_bytes"))
+    reader = S3Audio(obj.bucket, obj.key, download.size, etag=obj.etag or None)
+    try:
+        embedding = speaker.embed_file(cast(BinaryIO, reader))  # an io.RawIOBase
+    except speaker.NoSpeech as error:
+        raise Rejected("no_speech", str(error)) from None
+    except ClientError:
+        reader.raise_what_it_met()  # the file replaced meanwhile, or a transient error
+        raise
+    reader.raise_what_it_met()  # a read that failed inside the embedding's decoder
+    return decoded, embedding
 
 
 def _threshold() -> float:

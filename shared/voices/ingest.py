@@ -85,6 +85,7 @@ class S3Audio(io.RawIOBase):
         self.bucket, self.key, self.size, self.block_bytes = bucket, key, size, block_bytes
         self.etag = etag  # every block of the one object the notification named
         self.replaced = False
+        self.failure: ClientError | None = None  # what a read met, however the reader reported it
         self.position = 0
         self.blocks: OrderedDict[int, bytes] = OrderedDict()
         self.digest = hashlib.sha256()
@@ -117,8 +118,8 @@ class S3Audio(io.RawIOBase):
                 data = aws.s3.read_range(self.bucket, self.key, start, end, self.etag)
             except ClientError as error:
                 # the decoder may read through a C library that turns this into "corrupt":
-                # remembered, so the upload is refused for what happened
-                self.replaced = aws.replaced(error)
+                # remembered, so the upload is refused (or retried) for what happened
+                self.replaced, self.failure = aws.replaced(error), error
                 raise
             self.ranged_gets += 1
         if start == self.hashed:  # the next bytes of the digest, however they were reached
@@ -149,6 +150,14 @@ class S3Audio(io.RawIOBase):
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
+
+    def raise_what_it_met(self) -> None:
+        """After a reader of this object gave up: the S3 error behind it, if any, as what it
+        is — a file replaced meanwhile (Rejected), or a transient error for SQS to retry."""
+        if self.replaced:
+            raise Rejected(*REPLACED)
+        if self.failure is not None and transient(self.failure):
+            raise self.failure
 
     def sha256(self) -> str:
         """The digest of every byte: blocks the decoder skipped are read now, in order."""
@@ -202,8 +211,7 @@ def decode_upload(obj: UploadedObject, declared: int | None = None) -> tuple[Dow
         )
         download.sha256 = reader.sha256()
     except audio.AudioRejected as rejection:
-        if reader.replaced:
-            raise Rejected(*REPLACED) from None
+        reader.raise_what_it_met()
         raise Rejected(rejection.code, rejection.message) from None
     except ClientError as error:
         if reader.replaced or aws.replaced(error):
@@ -324,9 +332,14 @@ def _register(voice: dict[str, Any], obj: UploadedObject) -> None:
     ):
         return
     # Voice likeness (shared/screens): keep the speech's embedding, never the audio; read
-    # again from S3 while the upload is still there.
-    audio = cast(BinaryIO, S3Audio(obj.bucket, obj.key, download.size))  # an io.RawIOBase
-    voiceprints.add_from_file(voice, audio)
+    # again from S3 while the upload is still there (the same object: pinned to its ETag).
+    reader = S3Audio(obj.bucket, obj.key, download.size, etag=obj.etag or None)
+    try:
+        voiceprints.add_from_file(voice, cast(BinaryIO, reader))  # an io.RawIOBase
+    except ClientError:
+        reader.raise_what_it_met()
+        raise
+    reader.raise_what_it_met()  # a read that failed inside the embedding's decoder
     stats = fingerprint_index.write(voice_no, decoded.algorithm, decoded.hashes, decoded.times)
     staging.stage(
         voice_no, AUDIT_ALGORITHM, *audit_postings(decoded.hashes, decoded.times)
@@ -489,10 +502,13 @@ def _keep_or_delete(voice: dict[str, Any], obj: UploadedObject) -> None:
         target = f"retained/{voice['voice_no']}/original"
         try:
             aws.s3.copy_encrypted(obj.bucket, obj.key, target, obj.etag or None)
+            aws.s3.head(obj.bucket, obj.key, obj.etag or None)  # still it after the copy
         except ClientError as error:
             if not aws.replaced(error):
                 raise
-            logger.warning("upload replaced before it was retained", extra={"key": obj.key})
+            aws.s3.delete(obj.bucket, target)  # not what was fingerprinted
+            _delete(obj)
+            raise Rejected(*REPLACED) from None
     _delete(obj)
 
 
