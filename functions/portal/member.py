@@ -284,14 +284,17 @@ def contract_action(web: Web, contract_id: str) -> Response:
 
 
 @contextlib.contextmanager
-def _done_already(*codes: str) -> Iterator[None]:
+def _done_already(*codes: str) -> Iterator[list[str]]:
     """A form sent again (a reload, a second tab) whose request already holds: the page to
-    go back to, not an error page in the API's English."""
+    go back to, not an error page in the API's English. Yields a list that holds the code
+    when that happened, so a page does not announce as done what was decided otherwise."""
+    held: list[str] = []
     try:
-        yield
+        yield held
     except Conflict as error:
         if error.code not in codes:
             raise
+        held.append(error.code)
 
 
 # --- businesses -------------------------------------------------------------------------------
@@ -456,10 +459,14 @@ DONE = {
 }  # fmt: skip
 RESOLVED = ("{no} を残し、競合していた音声を却下しました。",
             "Kept {no}; the voices in conflict with it were rejected.")  # fmt: skip
+ALREADY = ("{no} は、この操作の前に別の操作で決まっていました。現在の状態は下の表のとおりです。",
+           "{no} had been decided by another action first; the tables below show where it "
+           "stands.")  # fmt: skip
 
 
 def _done(web: Web) -> str | None:
-    said = RESOLVED if web.query.get("done") == "resolve" else DONE.get(web.query.get("done", ""))
+    done = web.query.get("done", "")
+    said = {"resolve": RESOLVED, "already": ALREADY}.get(done) or DONE.get(done)
     number = web.query.get("no", "")
     if said is None or not (ids.normalize(number, "member") or ids.normalize(number, "voice")):
         return None  # only a well-formed number is repeated on the page
@@ -497,9 +504,9 @@ def decide(web: Web, member_id: str) -> Response:
     if action not in DONE:
         raise ValidationFailed(web.t("操作を選んでください。", "Choose an action."))
     reason = Reason(reason=web.value("reason") or web.t("運営の判断", "operator's decision"))
-    with _done_already("already_decided"):  # the page shows how it was decided
+    with _done_already("already_decided") as held:  # the page shows how it was decided
         _decide(number, principal, action, reason.reason)
-    raise Redirect(f"/portal/operator?done={action}&no={number}")
+    raise Redirect(f"/portal/operator?done={'already' if held else action}&no={number}")
 
 
 @page(bp, "/portal/operator/voices/{voice_no}/resolve", name="portal.operator", methods=("POST",))
@@ -507,9 +514,9 @@ def resolve_conflict(web: Web, voice_no: str) -> Response:
     """The operator keeps this voice; the voices in conflict with it are rejected."""
     number = ids.normalize(voice_no, "voice") or voice_no
     reason = Reason(reason=web.value("reason") or web.t("運営の判断", "operator's decision"))
-    with _done_already("not_in_conflict"):  # decided already: the queue no longer shows it
+    with _done_already("not_in_conflict") as held:  # decided already: off the queue
         conflicts.resolve(number, web.session.principal, reason.reason)  # type: ignore[union-attr]
-    raise Redirect(f"/portal/operator?done=resolve&no={number}")
+    raise Redirect(f"/portal/operator?done={'already' if held else 'resolve'}&no={number}")
 
 
 def _decide(number: str, principal: Principal, action: str, reason: str) -> None:
