@@ -12,13 +12,19 @@ click) finishes as one."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from shared import store
 from shared.access import Principal
+from shared.clock import iso, now, now_iso
 from shared.errors import Conflict
 from shared.settings import get_settings
 from shared.voices import service
+
+# A decision that stopped half-way (its function died, the audit chain stayed busy) holds the
+# conflict for its voice this long; then another decision may take it over.
+DECISION_LEASE_S = 600
 
 
 def resolve(voice_no: str, operator: Principal, reason: str) -> dict[str, Any]:
@@ -38,11 +44,7 @@ def resolve(voice_no: str, operator: Principal, reason: str) -> dict[str, Any]:
             allowed_from=("conflict",),
             actor=operator.member_id,
             action="voice.registered",
-            changes={
-                "conflict_with": [],
-                "conflict_resolved": {"reason": reason},
-                "decided_for": None,
-            },
+            changes={"conflict_with": [], "conflict_resolved": {"reason": reason}},
             data={"code": "conflict_resolved"},
         )
     except store.TransactionFailed:
@@ -56,15 +58,19 @@ def _in_conflict(voice_no: str) -> bool:
 
 def _mark_decided(kept_no: str, group: list[str]) -> None:
     """Every voice of the conflict says which voice this decision keeps, or the decision is
-    refused: one transaction, each voice still in ``conflict`` and undecided or decided alike."""
+    refused: one transaction, each voice decided alike already (whatever its status since:
+    the same decision sent twice), or in ``conflict`` and undecided (or its decision's lease
+    past)."""
+    stale = iso(now() - timedelta(seconds=DECISION_LEASE_S))
     tx = store.Transaction()
     for voice_no in group:
         tx.update(
             get_settings().registry_table,
             service.key(voice_no),
-            "SET decided_for = :kept",
-            "#status = :conflict AND (attribute_not_exists(decided_for) OR decided_for = :kept)",
-            {":kept": kept_no, ":conflict": "conflict"},
+            "SET decided_for = :kept, decided_at = :at",
+            "decided_for = :kept OR (#status = :conflict AND "
+            "(attribute_not_exists(decided_for) OR decided_at < :stale))",
+            {":kept": kept_no, ":conflict": "conflict", ":at": now_iso(), ":stale": stale},
             {"#status": "status"},
         )
     try:
@@ -98,7 +104,6 @@ def _reject(other_no: str, kept_no: str, operator: Principal, reason: str) -> No
             action="voice.rejected",
             changes={
                 "conflict_with": [],
-                "decided_for": None,
                 "error": {
                     "code": "conflict_lost",
                     "message": f"An operator decided that {kept_no} holds this recording: {reason}",

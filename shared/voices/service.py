@@ -180,10 +180,11 @@ def list_for_holder(
 def queue_fields(voice: dict[str, Any], to: str, at: str) -> dict[str, Any]:
     """A voice in ``conflict`` is in the operators' queue (the sparse gsi2), oldest first, and
     leaves it with its next status."""
-    if to == "conflict":
+    if to == "conflict":  # a new conflict: no decision of an earlier one holds for it
         since = voice.get("gsi2sk") or f"{at}#{voice['voice_no']}"
-        return {"gsi2pk": keys.VOICE_CONFLICTS, "gsi2sk": since}
-    return {"gsi2pk": None, "gsi2sk": None} if "gsi2pk" in voice else {}
+        fresh = {"decided_for": None, "decided_at": None} if voice["status"] != "conflict" else {}
+        return {"gsi2pk": keys.VOICE_CONFLICTS, "gsi2sk": since, **fresh}
+    return {"gsi2pk": None, "gsi2sk": None}  # removing an absent attribute is no error
 
 
 def list_conflicts(
