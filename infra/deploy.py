@@ -163,11 +163,27 @@ def stack_status(cloudformation: Any, stack: str) -> str | None:
         raise
 
 
+def keeping_previous(
+    cloudformation: Any, stack: str, given: list[dict[str, str]]
+) -> list[dict[str, Any]]:
+    """An update keeps every parameter the environment does not give (OPS_EMAIL, MAIL_DOMAIN
+    from an earlier deploy): left out of a change set, it would fall back to the template's
+    default, dropping the alarms' mail or the members' sign-in mail domain."""
+    named = {p["ParameterKey"] for p in given}
+    current = cloudformation.describe_stacks(StackName=stack)["Stacks"][0].get("Parameters", [])
+    kept = [
+        {"ParameterKey": p["ParameterKey"], "UsePreviousValue": True}
+        for p in current
+        if p["ParameterKey"] not in named
+    ]
+    return [*given, *kept]
+
+
 def deploy_stack(
     cloudformation: Any,
     stack: str,
     template_url: str,
-    stack_parameters: list[dict[str, str]],
+    stack_parameters: list[dict[str, Any]],
     poll_s: float = 10.0,
     deadline_s: float = 3600.0,
 ) -> str:
@@ -181,6 +197,8 @@ def deploy_stack(
         _wait(cloudformation, "stack_delete_complete", poll_s, deadline_s, StackName=stack)
         status = None
     creating = status is None or status == "REVIEW_IN_PROGRESS"
+    if not creating:
+        stack_parameters = keeping_previous(cloudformation, stack, stack_parameters)
     name = f"deploy-{time.strftime('%Y%m%d-%H%M%S')}"
     cloudformation.create_change_set(
         StackName=stack,

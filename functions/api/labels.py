@@ -254,7 +254,7 @@ def reinstate(call: Call) -> LabelView:
     summary="The public keys that verify label tokens (public)",
 )
 def jwks(call: Call) -> Response:
-    cache = {"Cache-Control": "public, max-age=60"}
+    cache = {"Cache-Control": f"public, max-age={JWKS_FRESH_S}"}
     return json_response(keyring.jwks(JWKS_FRESH_S), headers=cache)
 
 

@@ -34,11 +34,11 @@ def publish() -> dict[str, Any]:
     return jwks
 
 
-def jwks(max_age_s: float = CACHE_S) -> dict[str, Any]:
+def jwks(max_age_s: float = CACHE_S, consistent: bool = False) -> dict[str, Any]:
     with _lock:
         if _cache["jwks"] is not None and time.monotonic() - _cache["at"] < max_age_s:
             return _cache["jwks"]
-    item = store.get(JWKS_KEY, consistent=False)
+    item = store.get(JWKS_KEY, consistent=consistent)
     found = item["jwks"] if item else {"keys": []}
     with _lock:
         _cache.update(jwks=found, at=time.monotonic())
@@ -59,7 +59,7 @@ def jwks_for(token: str) -> dict[str, Any]:
         if time.monotonic() - _cache["reread_at"] < UNKNOWN_KID_REREAD_S:
             return found
         _cache["reread_at"] = time.monotonic()
-    return jwks(max_age_s=0)
+    return jwks(max_age_s=0, consistent=True)  # a rotation a moment ago: not a stale replica
 
 
 def knows(kid: str) -> bool:

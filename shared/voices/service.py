@@ -190,14 +190,20 @@ def queue_fields(voice: dict[str, Any], to: str, at: str) -> dict[str, Any]:
 def list_conflicts(
     holder_id: str | None, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Voices in ``conflict``, the longest waiting first: every holder's, or ``holder_id``'s."""
-    voices, cursor = store.query_page(
-        Key("gsi2pk").eq(keys.VOICE_CONFLICTS),
-        limit=limit,
-        cursor=cursor,
-        index="gsi2",
-        filter_=Attr("holder_id").eq(holder_id) if holder_id else None,
-    )
+    """Voices in ``conflict``: every holder's, the longest waiting first (the operators'
+    queue), or ``holder_id``'s own, oldest first, read in its own partition (a cursor of the
+    shared queue would carry other holders' voice numbers)."""
+    if holder_id:
+        voices, cursor = store.query_page(
+            Key("gsi1pk").eq(keys.holder(holder_id)) & Key("gsi1sk").begins_with(keys.VOICE),
+            limit=limit,
+            cursor=cursor,
+            filter_=Attr("status").eq("conflict"),
+        )
+    else:
+        voices, cursor = store.query_page(
+            Key("gsi2pk").eq(keys.VOICE_CONFLICTS), limit=limit, cursor=cursor, index="gsi2"
+        )
     return [{**v, "performers": performers_of(v)} for v in voices], cursor
 
 

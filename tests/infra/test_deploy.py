@@ -81,11 +81,18 @@ def test_change_sets_create_then_update_the_stack(tmp_path: Path) -> None:
         s3.put_object(Bucket=bucket, Key="dev/templates/t.yaml", Body=RESOURCES.read_bytes())
         url = f"https://{bucket}.s3.{REGION}.amazonaws.com/dev/templates/t.yaml"
         cloudformation = boto3.client("cloudformation", region_name=REGION)
-        parameters = deploy.parameters("dev")
-        assert deploy.deploy_stack(cloudformation, "ailas-dev", url, parameters, 0) == (
+        first = [*deploy.parameters("dev"), {"ParameterKey": "OpsEmail",
+                                              "ParameterValue": "ops@example.org"}]  # fmt: skip
+        assert deploy.deploy_stack(cloudformation, "ailas-dev", url, first, 0) == (
             "CREATE_COMPLETE"
         )
-        assert deploy.deploy_stack(cloudformation, "ailas-dev", url, parameters, 0) in (
+        # a later deploy without OPS_EMAIL keeps it (left out, it fell back to the default)
+        later = deploy.keeping_previous(cloudformation, "ailas-dev", deploy.parameters("dev"))
+        assert {"ParameterKey": "OpsEmail", "UsePreviousValue": True} in later
+        assert {"ParameterKey": "Stage", "ParameterValue": "dev"} in later
+        assert deploy.deploy_stack(
+            cloudformation, "ailas-dev", url, deploy.parameters("dev"), 0
+        ) in (
             "UPDATE_COMPLETE",
             "NO_CHANGES",
         )
