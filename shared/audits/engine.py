@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import json
 import os
 import re
@@ -117,15 +118,19 @@ def results_location() -> str:
     return f"s3://{get_settings().bucket}/{RESULTS_PREFIX}"
 
 
-def athena_start(sql: str) -> str:
+def athena_start(sql: str, request: str | None = None) -> str:
     """Start a query in the stage's workgroup (which fixes the results location and the
     bytes-scanned limit); returns its execution id. The location is passed as well: the
-    workgroup enforces the same one, and moto writes the result CSV only where it is told."""
+    workgroup enforces the same one, and moto writes the result CSV only where it is told.
+    ``request``: a name for this start; the same name never starts a second query (Athena's
+    ClientRequestToken, 32–128 characters: hashed to 64)."""
+    token = {"ClientRequestToken": hashlib.sha256(request.encode()).hexdigest()} if request else {}
     reply = client("athena").start_query_execution(
         QueryString=sql,
         WorkGroup=workgroup(),
         QueryExecutionContext={"Database": database()},
         ResultConfiguration={"OutputLocation": results_location()},
+        **token,
     )
     return str(reply["QueryExecutionId"])
 

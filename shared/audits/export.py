@@ -22,7 +22,6 @@ import gzip
 import io
 import secrets
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +31,11 @@ from shared import aws, events, store
 from shared.audio.engine import AUDIT_ALGORITHM
 from shared.audits import engine
 from shared.audits.staging import staging_key
-from shared.clock import iso, now, now_iso
+from shared.clock import now_iso
 from shared.logging import logger
 from shared.settings import get_settings
 from shared.voices import service as voices
 
-CLAIM_STALE_S = 900  # a Lambda's longest run: a claim older than that never reached Athena
 BUCKETS = 16  # hash buckets (hash % 16): the partitions a join or compaction can take apart
 PARQUET = "fingerprint-export/parquet"
 
@@ -74,13 +72,14 @@ def publish(voice_no: str, algorithm: str) -> None:
 
 def _insert_once(voice_no: str, algorithm: str) -> None:
     """Start the voice's Athena INSERT once (a repeat would count its pairs twice). A start that
-    fails (throttled, a quota, a 5xx) gives the claim back, so the event's retry starts it; a
-    started one is followed by the audit-poll worker to its end (``follow``)."""
+    fails (throttled, a quota, a 5xx) gives the claim back, so the event's retry starts it, with
+    the same request token; a started one is followed by the audit-poll worker (``follow``)."""
     claim = _claim(voice_no, algorithm)
     if claim is None:
         return  # started (or done) by an earlier delivery
     try:
-        execution = engine.athena_start(engine.export_insert_sql(voice_no, algorithm))
+        sql = engine.export_insert_sql(voice_no, algorithm)
+        execution = engine.athena_start(sql, request=f"{voice_no}-{algorithm}-{claim}")
     except Exception:
         _mark(voice_no, algorithm, claim, {"state": "released"})
         raise
@@ -102,27 +101,20 @@ def republish(voice_no: str, algorithm: str, reinsert: bool = False) -> bool:
 
 
 def _claim(voice_no: str, algorithm: str) -> str | None:
-    """Claim the voice's export for this algorithm (a conditional write): when there is none,
-    when its start failed (``released``), or when a start never got as far as Athena within
-    CLAIM_STALE_S (the function died between the two). Returns the claim's token."""
-    token = secrets.token_hex(8)
-    stale = iso(now() - timedelta(seconds=CLAIM_STALE_S))
+    """Claim the voice's export for this algorithm; its token, or None when an INSERT was
+    started already (or ended). A claim whose start failed (``released``) or never reported
+    (``starting``: the function died, or the answer was lost) is taken again with its token,
+    which is Athena's ClientRequestToken: a start that did reach Athena is not made twice."""
+    current = store.get(_export_key(voice_no, algorithm))
+    if current is not None and current.get("state") not in ("released", "starting"):
+        return None  # started, exported or failed (or an older release's claim: exported)
+    token = str((current or {}).get("claim") or secrets.token_hex(16))
     taken = store.conditionally(
         lambda: store.registry().put_item(
-            Item={
-                **_export_key(voice_no, algorithm),
-                "at": now_iso(),
-                "claim": token,
-                "state": "starting",
-            },
-            ConditionExpression="attribute_not_exists(pk) OR #state = :released "
-            "OR (#state = :starting AND #at < :stale)",
-            ExpressionAttributeNames={"#state": "state", "#at": "at"},
-            ExpressionAttributeValues={
-                ":released": "released",
-                ":starting": "starting",
-                ":stale": stale,
-            },
+            Item={**_export_key(voice_no, algorithm), "at": now_iso(), "claim": token}
+            | {"state": "starting"},
+            ConditionExpression="attribute_not_exists(pk) OR claim = :token",
+            ExpressionAttributeValues={":token": token},
         )
     )
     return token if taken else None

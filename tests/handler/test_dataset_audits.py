@@ -556,7 +556,10 @@ def test_an_export_insert_that_failed_to_start_is_started_by_the_retry_and_follo
     monkeypatch.setattr(engine, "POLL_FIRST_S", 0)
     started = engine.athena_start
 
-    def throttled(sql_text: str) -> str:
+    requests: list[str | None] = []
+
+    def throttled(sql_text: str, request: str | None = None) -> str:
+        requests.append(request)
         monkeypatch.setattr(engine, "athena_start", started)  # the next try goes through
         error = {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}
         raise ClientError(error, "StartQueryExecution")
@@ -566,8 +569,18 @@ def test_an_export_insert_that_failed_to_start_is_started_by_the_retry_and_follo
         export.publish("V-AAAA-BBBB-C", AUDIT_ALGORITHM)
     claim = {"pk": "EXPORT#V-AAAA-BBBB-C", "sk": AUDIT_ALGORITHM}
     assert store.get(claim)["state"] == "released"
+    tried = {"claim": store.get({"pk": "EXPORT#V-AAAA-BBBB-C", "sk": AUDIT_ALGORITHM})["claim"]}
+
+    def recorded(sql_text: str, request: str | None = None) -> str:
+        requests.append(request)
+        return started(sql_text, request)
+
+    monkeypatch.setattr(engine, "athena_start", recorded)
     export.publish("V-AAAA-BBBB-C", AUDIT_ALGORITHM)  # the event delivered again
     export.publish("V-AAAA-BBBB-C", AUDIT_ALGORITHM)  # and once more: no second INSERT
+    # the retry asked Athena under the same request token as the start that failed: had
+    # that one reached Athena (its answer lost), no second query would have been made
+    assert requests == [requests[0]] * 2 and tried["claim"] in str(requests[0])
     inserts = client("athena").list_query_executions(WorkGroup=engine.workgroup())
     assert len(inserts["QueryExecutionIds"]) == 1
     assert store.get(claim)["state"] == "started"
