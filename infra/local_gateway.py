@@ -75,6 +75,7 @@ class RequestHandler(ChaliceRequestHandler):
         raise AttributeError(name)
 
     def _method_not_allowed(self) -> None:
+        self.close_connection = True  # its body (if any) is left unread: not a next request
         message = f"{self.command} is not a method of this API."
         body = json.dumps({"code": "method_not_allowed", "message": message}).encode()
         self.send_response(405)

@@ -329,7 +329,8 @@ def events_show() -> None:
     dead = events.dead_letters()
     for queue, count in dead.items():
         click.echo(f"{queue} dead-letter queue: {'?' if count is None else count} waiting")
-    sys.exit(1 if waiting or any(dead.values()) else 0)
+    # a queue that could not be counted is not known to be empty
+    sys.exit(1 if waiting or any(c is None or c > 0 for c in dead.values()) else 0)
 
 
 @events_group.command("redrive")

@@ -114,6 +114,7 @@ class VerifyRequest(Strict):
     token: str = Field(max_length=20_000)
 
 
+# Verification repeats LabelView's fields (but token and at) flat; a test holds them equal.
 class Verification(BaseModel):
     """``signature_valid``, and the label's fields beside it (API.md: "and the label as
     above", read flat by clients) as well as under ``label``; absent when there is no label."""

@@ -476,8 +476,9 @@ def _done(web: Web) -> str | None:
 def _conflicts() -> list[dict[str, Any]]:
     """Recordings two holders claim, the longest waiting first, each with its holder's name."""
     waiting, _ = voices.list_conflicts(None, 200, None)
+    holders = members.MEMBER.get_many({v["holder_id"] for v in waiting})  # one batch read
     for voice in waiting:
-        holder = members.get(voice["holder_id"])
+        holder = holders.get(voice["holder_id"])
         voice["holder_name"] = holder["display_name"] if holder else voice["holder_id"]
     return waiting
 

@@ -471,3 +471,12 @@ def test_a_reevaluation_that_loses_a_race_on_the_label_reads_it_again(
     changed = service.reevaluate(label_no, "test")
     assert changed is not None and changed["status"] == "suspended"
     assert len(reads) == 2  # read again once
+
+
+def test_verification_gives_every_field_of_the_label_view_flat() -> None:
+    """POST /v1/labels/verify repeats the label's fields beside signature_valid by hand: a
+    field added to the label view must be added there too."""
+    from functions.api.labels import LabelView, Verification
+
+    flat = set(Verification.model_fields) - {"signature_valid", "error", "label"}
+    assert flat == set(LabelView.model_fields) - {"token", "at"}

@@ -529,6 +529,7 @@ def test_two_operators_deciding_one_conflict_at_once_never_reject_both(
 
     kept, other = _claims_in_conflict(registry, "race-b")
     operator = Principal(member_id="M-OPER-ATOR-0", role="operator", token_prefix="test")
+
     def decide(_: int) -> str:
         try:
             return str(conflicts.resolve(kept, operator, "x")["status"])
