@@ -420,21 +420,8 @@ def test_a_form_sent_again_after_it_was_done_goes_back_to_its_page(
 def test_an_operator_decides_a_conflict_from_the_portal(registry: Registry, mailbox: Path) -> None:
     """Two holders claiming one recording waited for a decision no portal page showed: the
     operator needed the API. The operator page now lists the conflict and decides it."""
-    from shared.voices import service as voices
-    from tests.scenario import voice_sheet
-
     api = registry.api
-    claims = []
-    for email in ("first-h@example.jp", "second-h@example.jp"):
-        holder = registry.member("rights_holder", email=email)
-        voice_no = api.post("/v1/voices", voice_sheet(), token=holder.token).json["voice_no"]
-        voices.transition(voice_no, to="processing", allowed_from=("awaiting_upload",),
-                          actor="test", action="voice.processing")  # fmt: skip
-        claims.append(voice_no)
-    kept, lost = claims
-    for voice_no, other in ((kept, lost), (lost, kept)):
-        voices.transition(voice_no, to="conflict", allowed_from=("processing",), actor="test",
-                          action="voice.conflict", changes={"conflict_with": [other]})  # fmt: skip
+    kept, lost = _claims_in_conflict(registry, "portal-h")
     session = sign_in(api, mailbox, "op@example.org")
     page = api.get("/portal/operator", headers={"Cookie": session}).body.decode()
     queue = page.split('id="conflicts"')[1].split("<h2>")[0]
