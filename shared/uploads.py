@@ -67,34 +67,29 @@ def objects_in_notification(body: str, delivery: str = "") -> list[UploadedObjec
     """The objects an S3 event notification names; none for ``s3:TestEvent``. ``delivery``
     names the notification (its SQS message id), to tell a redelivery from another event.
 
-    Keys arrive URL-encoded (a space is '+'), so they are decoded before use. A message that
-    is not such a notification names nothing (logged): it would fail alike on every retry.
+    Keys arrive URL-encoded (a space is '+'), so they are decoded before use.
     """
-    try:
-        message = json.loads(body)
-        records = message.get("Records", []) if message.get("Event") != "s3:TestEvent" else []
-        return [
-            _object(record, f"{delivery}/{place}" if delivery else "")
-            for place, record in enumerate(records)
-            if str(record.get("eventName", "")).startswith("ObjectCreated")
-        ]
-    except (ValueError, TypeError, KeyError, AttributeError):
-        logger.warning("not an S3 notification: dropped", extra={"delivery": delivery})
+    message: dict[str, Any] = json.loads(body)
+    if message.get("Event") == "s3:TestEvent":
         return []
-
-
-def _object(record: dict[str, Any], delivery: str) -> UploadedObject:
-    s3 = record["s3"]
-    obj = s3["object"]
-    return UploadedObject(
-        bucket=s3["bucket"]["name"],
-        key=unquote_plus(obj["key"]),
-        size=int(obj.get("size", 0)),
-        etag=str(obj.get("eTag", "")).strip('"'),
-        version_id=obj.get("versionId"),
-        event_time=record.get("eventTime"),
-        delivery=delivery,
-    )
+    objects = []
+    for place, record in enumerate(message.get("Records", [])):
+        if not str(record.get("eventName", "")).startswith("ObjectCreated"):
+            continue
+        s3 = record["s3"]
+        obj = s3["object"]
+        objects.append(
+            UploadedObject(
+                bucket=s3["bucket"]["name"],
+                key=unquote_plus(obj["key"]),
+                size=int(obj.get("size", 0)),
+                etag=str(obj.get("eTag", "")).strip('"'),
+                version_id=obj.get("versionId"),
+                event_time=record.get("eventTime"),
+                delivery=f"{delivery}/{place}" if delivery else "",
+            )
+        )
+    return objects
 
 
 Processor = Callable[[UploadedObject], None]

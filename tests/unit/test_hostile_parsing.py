@@ -170,16 +170,3 @@ def test_a_token_with_a_trailing_newline_verifies_as_itself() -> None:
     pasted = token + "\r\n"
     assert jws.normalize(pasted) == token
     assert jws.verify(pasted, jwks)["label_no"] == "L-1"
-
-
-@pytest.mark.parametrize(
-    "body",
-    ["not json", "[]", "null", '{"Records": [{"eventName": "ObjectCreated:Post"}]}',
-     '{"Records": "x"}', '{"Records": [{"eventName": "ObjectCreated:Put", "s3": {"object": {}}}]}'],
-)  # fmt: skip
-def test_a_message_that_is_not_an_s3_notification_names_nothing(body: str) -> None:
-    """It was raised, retried three times with tracebacks and sent to the DLQ, though no
-    retry could ever read it."""
-    from shared.uploads import objects_in_notification
-
-    assert objects_in_notification(body, "m-1") == []
