@@ -514,7 +514,11 @@ def decide(web: Web, member_id: str) -> Response:
 def resolve_conflict(web: Web, voice_no: str) -> Response:
     """The operator keeps this voice; the voices in conflict with it are rejected."""
     number = ids.normalize(voice_no, "voice") or voice_no
-    reason = Reason(reason=web.value("reason") or web.t("運営の判断", "operator's decision"))
+    if not web.value("reason").strip():  # it is told to the holder who loses, as the API's is
+        raise ValidationFailed(
+            web.t("判断の理由を入力してください。", "Give the decision's reason.")
+        )
+    reason = Reason(reason=web.value("reason"))
     with _done_already("not_in_conflict") as held:  # decided already: off the queue
         conflicts.resolve(number, web.session.principal, reason.reason)  # type: ignore[union-attr]
     raise Redirect(f"/portal/operator?done={'already' if held else 'resolve'}&no={number}")

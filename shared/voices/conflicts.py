@@ -44,7 +44,12 @@ def resolve(voice_no: str, operator: Principal, reason: str) -> dict[str, Any]:
             allowed_from=("conflict",),
             actor=operator.member_id,
             action="voice.registered",
-            changes={"conflict_with": [], "conflict_resolved": {"reason": reason}},
+            changes={
+                "conflict_with": [],
+                "conflict_resolved": {"reason": reason},
+                # kept straight from its upload's conflict, it is registered from now
+                "registered_at": kept.get("registered_at") or now_iso(),
+            },
             data={"code": "conflict_resolved"},
         )
     except store.TransactionFailed:

@@ -427,12 +427,15 @@ def test_an_operator_decides_a_conflict_from_the_portal(registry: Registry, mail
     queue = page.split('id="conflicts"')[1].split("<h2>")[0]
     assert kept in queue and lost in queue and "この音声を残す" in queue
     csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    unexplained = form(api, f"/portal/operator/voices/{kept}/resolve", {"csrf": csrf}, session)
+    assert unexplained.status == 422 and "理由を入力" in unexplained.body.decode()
     decision = {"csrf": csrf, "reason": "原盤の契約書を確認"}
     for done in ("resolve", "already"):  # sent again (a reload): back to the page, as decided
         sent = form(api, f"/portal/operator/voices/{kept}/resolve", decision, session)
         assert sent.status == 303
         assert sent.headers["location"] == f"/portal/operator?done={done}&no={kept}"
-    assert api.get(f"/v1/voices/{kept}", token=registry.operator).json["status"] == "registered"
+    registered = api.get(f"/v1/voices/{kept}", token=registry.operator).json
+    assert registered["status"] == "registered" and registered["registered_at"]
     rejected = api.get(f"/v1/voices/{lost}", token=registry.operator).json
     assert rejected["status"] == "rejected" and rejected["error"]["code"] == "conflict_lost"
     page = api.get("/portal/operator", headers={"Cookie": session}).body.decode()
