@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
 
 from functions.api.http import request_id_of, status_of
+from functions.portal import refusals
 from shared import access, openapi
 from shared.errors import ApiError, PayloadTooLarge, UnsupportedMedia
 from shared.logging import logger
@@ -279,9 +280,11 @@ def _serve(
     except Redirect as redirect:
         return web.redirect(redirect.location)
     except ApiError as error:
-        return error_page(web, status_of(error), error.message)
+        said = refusals.japanese(error.code) if web.lang == "ja" else None
+        detail = error.message if said else ""  # the English may name a record
+        return error_page(web, status_of(error), said or error.message, detail)
     except ValidationError as error:
-        return error_page(web, 422, "; ".join(e["msg"] for e in error.errors()))
+        return error_page(web, 422, "; ".join(field_errors(error, web.lang).values()))
     except Exception:
         logger.exception("page failed", extra={"page": name})
         return error_page(
@@ -302,8 +305,11 @@ def _anonymous_csrf(web: Web) -> str:
     return token
 
 
-def error_page(web: Web, status: int, message: str) -> Response:
-    return web.render("error.html", status=status, status_code=status, message=message)
+def error_page(web: Web, status: int, message: str, detail: str = "") -> Response:
+    """``detail``: the domain's English sentence beside its Japanese (it may name a record)."""
+    return web.render(
+        "error.html", status=status, status_code=status, message=message, detail=detail
+    )
 
 
 def field_errors(error: ValidationError, lang: str = "en") -> dict[str, str]:

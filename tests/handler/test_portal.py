@@ -550,3 +550,25 @@ def test_a_decision_that_stopped_half_way_is_taken_over_after_its_lease(
     assert taken.status == 200 and taken.json["status"] == "registered", taken.json
     lost = api.get(f"/v1/voices/{other}", token=registry.operator).json
     assert lost["status"] == "rejected"
+
+
+def test_a_refusal_is_said_in_japanese_with_the_english_beside_it(
+    registry: Registry, mailbox: Path
+) -> None:
+    """The portal's error page showed the domain's English sentence on Japanese pages."""
+    from shared.voices import conflicts
+
+    api = registry.api
+    kept, other = _claims_in_conflict(registry, "ja-refusal")
+    conflicts._mark_decided(other, [other, kept])  # another operator is deciding
+    session = sign_in(api, mailbox, "op@example.org")
+    page = api.get("/portal/operator", headers={"Cookie": session}).body.decode()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    refused = form(api, f"/portal/operator/voices/{kept}/resolve",
+                   {"csrf": csrf, "reason": "確認"}, session)  # fmt: skip
+    text = refused.body.decode()
+    assert refused.status == 409 and "別の運営担当者がこの競合を判断しているところです" in text
+    assert other in text  # the English detail names the voice being kept
+    english = form(api, f"/portal/operator/voices/{kept}/resolve?lang=en",
+                   {"csrf": csrf, "reason": "ok"}, session)  # fmt: skip
+    assert "Another operator is deciding" in english.body.decode()
