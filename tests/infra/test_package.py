@@ -93,6 +93,7 @@ S3_GRANTS = {
         ("uploads/*", "s3:DeleteObject"),
         ("retained/*", "s3:PutObject"),
         ("retained/*", "s3:PutObjectTagging"),
+        ("retained/*", "s3:DeleteObject"),  # a copy of a file replaced meanwhile is removed
         ("fingerprint-export/staging/*", "s3:PutObject"),
         ("fingerprint-export/parquet/*", "s3:GetObject"),
         ("constellations/*", "s3:PutObject"),  # at registration
