@@ -159,19 +159,12 @@ def entries(
 def for_entity(
     entity: str, limit: int = 100, cursor: str | None = None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    condition = Key("entity").eq(entity)
-    kwargs: dict[str, Any] = {
-        "IndexName": "by-entity",
-        "KeyConditionExpression": condition,
-        "Limit": limit,
-    }
-    scope = store.query_scope("by-entity", condition)
-    if start := store.decode_cursor(cursor, scope):
-        kwargs["ExclusiveStartKey"] = start
-    page = store.audit_table().query(**kwargs)
-    return (
-        [store.from_dynamo(i) for i in page.get("Items", [])],
-        store.encode_cursor(page.get("LastEvaluatedKey"), scope),
+    return store.query_page(
+        Key("entity").eq(entity),
+        limit=limit,
+        cursor=cursor,
+        index="by-entity",
+        table=store.audit_table(),
     )
 
 

@@ -385,13 +385,15 @@ def query_page(
     index: str | None = "gsi1",
     forward: bool = True,
     filter_: ConditionBase | None = None,
+    table: Any = None,
 ) -> Page:
-    """One page of a query, continued from a signed cursor; the next cursor or None."""
+    """One page of a query (of the registry, or ``table``), continued from a signed cursor;
+    the next cursor or None."""
     kwargs = _query_args(condition, index, forward, filter_) | {"Limit": limit}
     scope = query_scope(index, condition)
     if start := decode_cursor(cursor, scope):
         kwargs["ExclusiveStartKey"] = start
-    page = registry().query(**kwargs)
+    page = (table or registry()).query(**kwargs)
     return (
         [from_dynamo(i) for i in page.get("Items", [])],
         encode_cursor(page.get("LastEvaluatedKey"), scope),
