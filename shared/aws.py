@@ -165,6 +165,11 @@ class Sqs:
     def queue_url(self, name: str) -> str:
         return client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
 
+    def stage_queue(self, configured: str, name: str) -> str:
+        """The URL the environment gives (as deployed), else the stage's queue ``name`` looked
+        up: ``ailas-<stage>-<name>``."""
+        return configured or self.queue_url(f"ailas-{get_settings().stage}-{name}")
+
     def waiting(self, queue_url: str) -> int:
         """Messages in the queue, visible or in flight (approximate, as SQS counts them)."""
         attributes = client("sqs").get_queue_attributes(

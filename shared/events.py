@@ -147,30 +147,26 @@ def stream_arn() -> str:
 def failure_queue_url() -> str:
     """The queue where events that kept failing are set aside (the stream's on-failure
     destination in AWS; the local poller sends the same messages)."""
-    settings = get_settings()
-    return settings.events_failed_queue_url or aws.sqs.queue_url(
-        f"ailas-{settings.stage}-events-failed"
-    )
+    return aws.sqs.stage_queue(get_settings().events_failed_queue_url, "events-failed")
 
 
 def dead_letters() -> dict[str, int | None]:
     """Messages that failed their retries and wait in a dead-letter queue, by queue: uploads
     (ingest) and audit polls (None when a count cannot be read)."""
     settings = get_settings()
-    found: dict[str, int | None] = {}
-    for name, url in (("ingest", settings.ingest_dlq_url),
-                      ("audit_poll", settings.audit_poll_dlq_url)):  # fmt: skip
-        try:
-            queue = url or aws.sqs.queue_url(f"ailas-{settings.stage}-{name.replace('_', '-')}-dlq")
-            found[name] = aws.sqs.waiting(queue)
-        except ClientError:
-            found[name] = None
-    return found
+    return {
+        "ingest": _waiting(settings.ingest_dlq_url, "ingest-dlq"),
+        "audit_poll": _waiting(settings.audit_poll_dlq_url, "audit-poll-dlq"),
+    }
 
 
 def set_aside_count() -> int | None:
     """How many failed event batches wait for an operator (None when it cannot be read)."""
+    return _waiting(get_settings().events_failed_queue_url, "events-failed")
+
+
+def _waiting(configured: str, name: str) -> int | None:
     try:
-        return aws.sqs.waiting(failure_queue_url())
+        return aws.sqs.waiting(aws.sqs.stage_queue(configured, name))
     except ClientError:
         return None

@@ -285,8 +285,7 @@ def result_rows(location: str, chunk_bytes: int | None = None) -> Iterator[dict[
 
 
 def poll_queue_url() -> str:
-    settings = get_settings()
-    return settings.audit_poll_queue_url or aws.sqs.queue_url(f"ailas-{settings.stage}-audit-poll")
+    return aws.sqs.stage_queue(get_settings().audit_poll_queue_url, "audit-poll")
 
 
 def watch(audit_id: str, execution_id: str, attempt: int = 0, started: float | None = None) -> int:
