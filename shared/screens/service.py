@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO, cast
 
-from botocore.exceptions import ClientError
-
 from shared import aws, query_jobs
 from shared.access import Principal
 from shared.intents import service as intents
@@ -129,13 +127,10 @@ def _embed(obj: UploadedObject, screen: dict[str, Any]) -> tuple[Any, Any]:
     download, decoded = decode_upload(obj, (screen.get("file") or {}).get("size_bytes"))
     reader = S3Audio(obj.bucket, obj.key, download.size, etag=obj.etag or None)
     try:
-        embedding = speaker.embed_file(cast(BinaryIO, reader))  # an io.RawIOBase
+        with reader.failures_said():
+            embedding = speaker.embed_file(cast(BinaryIO, reader))  # an io.RawIOBase
     except speaker.NoSpeech as error:
         raise Rejected("no_speech", str(error)) from None
-    except ClientError:
-        reader.raise_what_it_met()  # the file replaced meanwhile, or a transient error
-        raise
-    reader.raise_what_it_met()  # a read that failed inside the embedding's decoder
     return decoded, embedding
 
 

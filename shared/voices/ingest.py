@@ -7,11 +7,13 @@ is processed once; a claim whose processing was interrupted is taken up again by
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import random
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
@@ -151,9 +153,20 @@ class S3Audio(io.RawIOBase):
         buffer[: len(data)] = data
         return len(data)
 
-    def raise_what_it_met(self) -> None:
-        """After a reader of this object gave up: the S3 error behind it, if any, as what it
-        is — a file replaced meanwhile (Rejected), or a transient error for SQS to retry."""
+    @contextlib.contextmanager
+    def failures_said(self) -> Iterator[None]:
+        """Around a decoder reading this object: an S3 error met underneath is raised for what
+        it is — a file replaced meanwhile (Rejected), or a transient error for SQS to retry —
+        whether the decoder passed it on, called the file bad, or went on (libsndfile's read
+        callback swallows exceptions)."""
+        try:
+            yield
+        except Exception:
+            self._raise_what_it_met()
+            raise
+        self._raise_what_it_met()
+
+    def _raise_what_it_met(self) -> None:
         if self.replaced:
             raise Rejected(*REPLACED)
         if self.failure is not None and transient(self.failure):
@@ -204,19 +217,15 @@ def decode_upload(obj: UploadedObject, declared: int | None = None) -> tuple[Dow
     settings = get_settings()
     download, reader = fetch(obj, settings.upload_max_bytes, declared)
     try:
-        decoded = audio.decode(
-            cast(BinaryIO, reader),  # an io.RawIOBase: the binary file interface it reads
-            max_duration_s=settings.max_duration_s,
-            max_wall_s=settings.max_decode_s,
-        )
-        download.sha256 = reader.sha256()
+        with reader.failures_said():
+            decoded = audio.decode(
+                cast(BinaryIO, reader),  # an io.RawIOBase: the binary file interface it reads
+                max_duration_s=settings.max_duration_s,
+                max_wall_s=settings.max_decode_s,
+            )
+            download.sha256 = reader.sha256()
     except audio.AudioRejected as rejection:
-        reader.raise_what_it_met()
         raise Rejected(rejection.code, rejection.message) from None
-    except ClientError as error:
-        if reader.replaced or aws.replaced(error):
-            raise Rejected(*REPLACED) from None
-        raise
     return download, decoded
 
 
@@ -334,12 +343,8 @@ def _register(voice: dict[str, Any], obj: UploadedObject) -> None:
     # Voice likeness (shared/screens): keep the speech's embedding, never the audio; read
     # again from S3 while the upload is still there (the same object: pinned to its ETag).
     reader = S3Audio(obj.bucket, obj.key, download.size, etag=obj.etag or None)
-    try:
+    with reader.failures_said():
         voiceprints.add_from_file(voice, cast(BinaryIO, reader))  # an io.RawIOBase
-    except ClientError:
-        reader.raise_what_it_met()
-        raise
-    reader.raise_what_it_met()  # a read that failed inside the embedding's decoder
     stats = fingerprint_index.write(voice_no, decoded.algorithm, decoded.hashes, decoded.times)
     staging.stage(
         voice_no, AUDIT_ALGORITHM, *audit_postings(decoded.hashes, decoded.times)
