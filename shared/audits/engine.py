@@ -139,6 +139,9 @@ def athena_stop(execution_id: str) -> None:
     client("athena").stop_query_execution(QueryExecutionId=execution_id)
 
 
+RUNNING = ("QUEUED", "RUNNING")  # an execution not ended yet
+
+
 def athena_state(execution_id: str) -> tuple[str, dict[str, Any]]:
     """QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELLED, and the execution's statistics, reason
     and result CSV (``<results location><execution id>.csv``)."""
@@ -291,30 +294,27 @@ def poll_queue_url() -> str:
 def watch(audit_id: str, execution_id: str, attempt: int = 0, started: float | None = None) -> int:
     """Ask the audit-poll worker to look at the query later (a delayed SQS message: durable, and
     off the request path); returns the delay in seconds."""
-    delay = min(POLL_MAX_DELAY_S, POLL_FIRST_S * 2**attempt)
     message = {
         "audit_id": audit_id,
         "execution_id": execution_id,
-        "attempt": attempt,
         "started": now().timestamp() if started is None else started,
     }
-    client("sqs").send_message(
-        QueueUrl=poll_queue_url(), MessageBody=json.dumps(message), DelaySeconds=delay
-    )
-    return delay
+    return _look_later(message, attempt)
 
 
 def watch_export(voice_no: str, algorithm: str, execution_id: str, attempt: int = 0) -> int:
     """Ask the audit-poll worker to look at a voice's export INSERT later (export.follow)."""
+    message = {"export_of": voice_no, "algorithm": algorithm, "execution_id": execution_id}
+    return _look_later(message, attempt)
+
+
+def _look_later(message: dict[str, Any], attempt: int) -> int:
+    """One delayed audit-poll message, the delay doubling with ``attempt`` up to its cap."""
     delay = min(POLL_MAX_DELAY_S, POLL_FIRST_S * 2**attempt)
-    message = {
-        "export_of": voice_no,
-        "algorithm": algorithm,
-        "execution_id": execution_id,
-        "attempt": attempt,
-    }
     client("sqs").send_message(
-        QueueUrl=poll_queue_url(), MessageBody=json.dumps(message), DelaySeconds=delay
+        QueueUrl=poll_queue_url(),
+        MessageBody=json.dumps({**message, "attempt": attempt}),
+        DelaySeconds=delay,
     )
     return delay
 

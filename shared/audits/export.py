@@ -149,7 +149,7 @@ def follow(message: dict[str, Any]) -> str:
     if claim.get("execution") != execution or claim.get("state") != "started":
         return "ignored"  # a repeated message, or a newer INSERT of the voice
     state, stats = engine.athena_state(execution)
-    if state in ("QUEUED", "RUNNING"):
+    if state in engine.RUNNING:
         engine.watch_export(voice_no, algorithm, execution, int(message.get("attempt", 0)) + 1)
         return "waiting"
     done = state == "SUCCEEDED"

@@ -20,8 +20,6 @@ from shared.audits import engine, ranges, service
 from shared.clock import now
 from shared.logging import logger
 
-RUNNING = ("QUEUED", "RUNNING")
-
 
 def handle(message: dict[str, Any]) -> str:
     """One poll or range message → what it did: ignored, waiting, stage N, K ranges, range i,
@@ -50,7 +48,7 @@ def handle(message: dict[str, Any]) -> str:
 def _poll(job: dict[str, Any], message: dict[str, Any]) -> str:
     audit_id, execution = job["audit_id"], job["athena_execution"]
     state, stats = engine.athena_state(execution)
-    if state in RUNNING:
+    if state in engine.RUNNING:
         return _still_running(audit_id, execution, message)
     if state != "SUCCEEDED":
         logger.warning(
