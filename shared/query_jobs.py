@@ -13,7 +13,7 @@ from shared.clock import now_iso
 from shared.errors import NotFound, PayloadTooLarge
 from shared.logging import logger
 from shared.settings import get_settings
-from shared.uploads import UploadedObject, claim_fields, reclaim_condition
+from shared.uploads import UploadedObject, claim_fields, discard_late, reclaim_condition
 from shared.voices import service as voices
 from shared.voices.models import FileFacts
 
@@ -69,6 +69,15 @@ def create(
         ),
     )
     return job, voices.presigned_upload(str(job["upload_key"]), file.content_type, file.size_bytes)
+
+
+def claim_or_discard(kind: str, job_id: str, obj: UploadedObject) -> bool:
+    """:func:`claim`; when the object is not this job's to process and the job was decided, a
+    file sent again to its upload is deleted (uploads.discard_late)."""
+    if claim(kind, job_id, obj):
+        return True
+    discard_late(obj, (get(kind, job_id) or {}).get("status"), DONE)
+    return False
 
 
 def claim(kind: str, job_id: str, obj: UploadedObject) -> bool:

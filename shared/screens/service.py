@@ -12,7 +12,7 @@ from shared.intents import service as intents
 from shared.logging import logger
 from shared.members import service as members
 from shared.screens import voiceprints
-from shared.uploads import SCREEN_PREFIX, Rejected, UploadedObject, discard_late, processes
+from shared.uploads import SCREEN_PREFIX, Rejected, UploadedObject, processes
 from shared.voices.models import FileFacts
 
 SCREENED_USES = ("tts", "voice_conversion", "singing")
@@ -81,10 +81,7 @@ def process_screen_upload(obj: UploadedObject) -> None:
         logger.warning("upload for no awaiting screen", extra={"key": obj.key})
         aws.s3.delete(obj.bucket, obj.key)
         return
-    if not query_jobs.claim("screen", screen_id, obj):  # delivered twice: processed once
-        discard_late(
-            obj, (query_jobs.get("screen", screen_id) or {}).get("status"), query_jobs.DONE
-        )
+    if not query_jobs.claim_or_discard("screen", screen_id, obj):  # delivered twice: once
         return
     from shared.voices.ingest import INTERNAL_ERROR, transient
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from shared import aws, query_jobs
 from shared.access import Principal
 from shared.logging import logger
-from shared.uploads import TRACE_PREFIX, Rejected, UploadedObject, discard_late, processes
+from shared.uploads import TRACE_PREFIX, Rejected, UploadedObject, processes
 from shared.voices import service as voices
 from shared.voices.models import FileFacts
 
@@ -74,8 +74,7 @@ def process_trace_upload(obj: UploadedObject) -> None:
     if trace is None or trace.get("upload_key") != obj.key:
         logger.warning("upload for no awaiting trace", extra={"key": obj.key})
         return
-    if not query_jobs.claim("trace", trace_id, obj):  # delivered twice: processed once
-        discard_late(obj, (query_jobs.get("trace", trace_id) or {}).get("status"), query_jobs.DONE)
+    if not query_jobs.claim_or_discard("trace", trace_id, obj):  # delivered twice: once
         return
     try:
         _, decoded = decode_upload(obj, (trace.get("file") or {}).get("size_bytes"))
