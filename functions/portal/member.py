@@ -259,7 +259,7 @@ def _named(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     the recordings' titles, beside their numbers (a holder confirms what it can read)."""
     ais = ai_systems.AI_SYSTEM.get_many({c["ai_no"] for c in found})
     titles = voices.VOICE.get_many({n for c in found for n in c["voice_nos"]})
-    businesses = {a["business_id"]: members.get(a["business_id"]) for a in ais.values()}
+    businesses = members.MEMBER.get_many({a["business_id"] for a in ais.values()})
     for contract in found:
         ai = ais.get(contract["ai_no"], {})
         business = businesses.get(ai.get("business_id", ""))
