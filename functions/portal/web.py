@@ -19,11 +19,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
 
 from functions.api.http import request_id_of, status_of
-from functions.portal import refusals
 from shared import access, openapi
 from shared.errors import ApiError, PayloadTooLarge, UnsupportedMedia
 from shared.logging import logger
-from shared.portal import sessions
+from shared.portal import refusals, sessions
 from shared.settings import get_settings
 
 SESSION_COOKIE = "ailas_session"

@@ -15,6 +15,7 @@ from html import escape
 from typing import Any
 
 from shared.formats.uses import USES
+from shared.portal import refusals
 
 JST = timezone(timedelta(hours=9), "JST")
 LANGS = ("ja", "en")
@@ -724,21 +725,22 @@ def render_form_error(lang: str, limit_mb: int, message: str) -> str:
     return layout(tr("file_check", lang), body, lang, _switch("/verify", lang))
 
 
-# What a person can do about the refusals a public page may meet before its handler runs.
+# What a person can do about the refusals a public page may meet before its handler runs (in
+# English; their Japanese is the portal's, shared/portal/refusals.py).
 PAGE_ERRORS = {
-    "too_long": ("入力が長すぎます。", "What was typed is too long."),
-    "invalid_character": (
-        "使えない文字が含まれています。",
-        "What was typed holds a bad character.",
-    ),
-    "validation_failed": ("入力の形式が違います。", "What was typed is not in the expected form."),
+    "too_long": "What was typed is too long.",
+    "invalid_character": "What was typed holds a bad character.",
+    "validation_failed": "What was typed is not in the expected form.",
 }
 
 
 def render_error_page(lang: str, code: str, message: str) -> str:
     """A refusal on a public page, in the page's language, with the way back to the lookup."""
     lang = lang if lang in LANGS else "ja"
-    ja, en = PAGE_ERRORS.get(code, ("このページを表示できません。", message))
+    if code in PAGE_ERRORS:
+        ja, en = refusals.japanese(code) or code, PAGE_ERRORS[code]
+    else:
+        ja, en = "このページを表示できません。", message
     body = f"""  <h1 style="font-size:1.4rem">{tr("lookup", lang)}</h1>
   <section class="card reasons" id="error" role="alert" data-code="{escape(code)}">
     <p>{escape(en if lang == "en" else ja)}</p></section>

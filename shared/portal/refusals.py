@@ -1,7 +1,7 @@
-"""The domain's refusals as the portal's Japanese pages say them. The domain raises each with a
-stable code and an English sentence (the API's contract); a performer reading the portal in
-Japanese gets the sentence for the code, with the English (which may name a record) beside it.
-A code not listed here keeps its English."""
+"""The domain's refusals as the Japanese pages (the portal, the public verify page) say them.
+The domain raises each with a stable code and an English sentence (the API's contract); a
+performer reading the portal in Japanese gets the sentence for the code, with the English (which
+may name a record) beside it. A code not listed here keeps its English."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ JAPANESE: dict[str, str] = {
     "body_too_large": "送信された内容が大きすぎます。",
     "too_long": "入力が長すぎます。",
     "invalid_character": "使えない文字が含まれています。",
+    "validation_failed": "入力の形式が違います。",
     "unknown_use": "知らない利用区分が含まれています。",
 }
 
