@@ -77,17 +77,19 @@ def _submit_application(form: dict[str, str], lang: str) -> tuple[dict[str, str]
 @page(bp, "/signin", name="portal.signin", methods=("GET", "POST"))
 def signin(web: Web) -> Response:
     if web.method == "GET":
-        return web.render("signin.html")
+        return web.render("signin.html", next=sessions.landing(web.query.get("next")))
     member = sessions.member_by_email(web.value("email"))
+    ttl_s = get_settings().signin_link_ttl_s
     if member is not None:
-        mails.send_signin_link(member, get_settings().signin_link_ttl_s)
+        mails.send_signin_link(member, ttl_s, next_page=sessions.landing(web.value("next")))
     # The same answer either way: the page does not tell who is a member.
+    valid_ja, valid_en = mails.duration(ttl_s)
     return web.render(
         "message.html",
         heading=web.t("メールを確認してください", "Check your mail"),
         message=web.t(
-            "登録済みのアドレスであれば、サインイン用のリンクを送信しました（15分間有効）。",
-            "If the address is registered, a sign-in link is on its way (valid 15 minutes).",
+            f"登録済みのアドレスであれば、サインイン用のリンクを送信しました（{valid_ja}有効）。",
+            f"If the address is registered, a sign-in link is on its way (valid {valid_en}).",
         ),
     )
 
@@ -97,13 +99,13 @@ def signin_link(web: Web, secret: str) -> Response:
     # GET only shows a button: mail scanners that open links must not use up the link.
     if web.method == "GET":
         return web.render("signin_confirm.html", secret=secret)
-    member_id = sessions.redeem(secret)
-    if member_id is None or not sessions.may_sign_in(member_id):
+    link = sessions.redeem(secret)
+    if link is None or not sessions.may_sign_in(link.member_id):
         return _link_unusable(web)
     if web.session:
         sessions.end(web.session.secret)
-    web.set_cookie(SESSION_COOKIE, sessions.start(member_id), get_settings().session_ttl_s)
-    return web.redirect("/portal")
+    web.set_cookie(SESSION_COOKIE, sessions.start(link.member_id), get_settings().session_ttl_s)
+    return web.redirect(link.landing)
 
 
 def _link_unusable(web: Web) -> Response:

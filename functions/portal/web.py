@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from chalice import Blueprint, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -245,6 +245,15 @@ def _back(referer: str | None) -> str:
     return path + (f"?{parts.query}" if parts.query and path != "/" else "")
 
 
+def _signin_for(method: str, path: str, query: dict[str, str]) -> str:
+    """The sign-in page, remembering the page asked for (a form's target is not a page: after
+    signing in, its POST would come back as a GET)."""
+    if method != "GET":
+        return "/signin"
+    asked = path + (f"?{urlencode(query)}" if query else "")
+    return f"/signin?next={quote(asked, safe='')}"
+
+
 def _admit(web: Web, request: Any, name: str, rule: access.Rule) -> Response | None:
     """The session, the page's access rule and a POST's CSRF token: a response that stops the
     request here (sign-in, expired form), or None to go on to the handler."""
@@ -252,7 +261,7 @@ def _admit(web: Web, request: Any, name: str, rule: access.Rule) -> Response | N
     web.csrf = web.session.csrf if web.session else _anonymous_csrf(web)
     if not rule.public:
         if web.session is None:
-            return web.redirect(f"/signin?next={quote(request.path)}")
+            return web.redirect(_signin_for(request.method, request.path, web.query))
         access.authorize(name, web.session.principal)
     if request.method == "POST":
         web.form = parse_form(request.raw_body, request.headers.get("content-type", ""))

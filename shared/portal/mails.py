@@ -1,6 +1,7 @@
 """The mails members receive: the welcome with a first sign-in link when an operator approves
-them (sent by a domain-event subscriber, once, however often the event is delivered), and a
-sign-in link when they ask for one."""
+them, a notice with the operator's reason when an application is rejected or a membership is
+suspended or reinstated (each sent by a domain-event subscriber, once, however often the event
+is delivered), and a sign-in link when they ask for one."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def signin_url(secret: str) -> str:
     return f"{get_settings().public_base_url}/signin/{secret}"
 
 
-def _duration(seconds: int) -> tuple[str, str]:
+def duration(seconds: int) -> tuple[str, str]:
     """A link's lifetime as people say it: 24時間 / 24 hours, 15分 / 15 minutes."""
     if seconds >= 3600 and seconds % 3600 == 0:
         hours = seconds // 3600
@@ -25,9 +26,11 @@ def _duration(seconds: int) -> tuple[str, str]:
     return f"{minutes}分", f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
-def send_signin_link(member: dict, ttl_s: int, welcome: bool = False) -> None:
-    secret = sessions.new_link(member["member_id"], ttl_s)
-    valid_ja, valid_en = _duration(ttl_s)
+def send_signin_link(
+    member: dict, ttl_s: int, welcome: bool = False, next_page: str = sessions.HOME
+) -> None:
+    secret = sessions.new_link(member["member_id"], ttl_s, next_page)
+    valid_ja, valid_en = duration(ttl_s)
     kind = KINDS_JA.get(member["kind"], member["kind"])
     opening = (
         f"{member['display_name']} 様\n\n"
@@ -58,3 +61,57 @@ def welcome(event: events.DomainEvent) -> None:
     if member and member["status"] == "active" and member.get("email"):
         send_signin_link(member, get_settings().welcome_link_ttl_s, welcome=True)
     store.registry().put_item(Item={**marker, "action": event.action})
+
+
+# What a decision means for the member, in both languages (the reason is the operator's words).
+DECISIONS = {
+    "member.rejected": (
+        "入会申請は承認されませんでした。",
+        "Your application was not approved.",
+        "",
+        "",
+    ),
+    "member.suspended": (
+        "会員資格が停止されました。",
+        "Your membership was suspended.",
+        "停止中はポータルへのサインインとAPIトークンが使えません。"
+        "あなたの声に依拠するラベルは無効と表示されます。\n",
+        "While it is suspended you cannot sign in or use your API token, and labels that rely on "
+        "your voice read as invalid.\n",
+    ),
+    "member.reinstated": (
+        "会員資格が回復しました。",
+        "Your membership was reinstated.",
+        "ポータルには改めてサインインしてください: {base}/signin\n",
+        "Sign in to the portal again: {base}/signin\n",
+    ),
+}
+
+
+@events.subscribe("member.rejected", requires=("to",))
+@events.subscribe("member.suspended", requires=("to",))
+@events.subscribe("member.reinstated", requires=("to",))
+def decision_notice(event: events.DomainEvent) -> None:
+    """Tell the member what the operator decided and why — once per event, and only while the
+    decision stands (the reason read is the member's latest: a later decision mails its own)."""
+    if store.get(keys.mailed(event.seq)):
+        return
+    member = members.get(event.entity.split(":", 1)[1])
+    if member and member.get("email") and member["status"] == event.data["to"]:
+        mail.send(member["email"], *_decision_mail(member, event.action))
+    store.registry().put_item(Item={**keys.mailed(event.seq), "action": event.action})
+
+
+def _decision_mail(member: dict, action: str) -> tuple[str, str]:
+    ja, en, after_ja, after_en = DECISIONS[action]
+    base = get_settings().public_base_url
+    reason = member.get("decision_reason") or "—"
+    text = (
+        f"{member['display_name']} 様\n\n"
+        f"AILAS 公正取引音声登録より: {ja}\n理由: {reason}\n{after_ja.format(base=base)}\n"
+        f"From the AILAS Fair-Trade Voice Registry: {en}\nReason: {reason}\n"
+        f"{after_en.format(base=base)}\n"
+        "ご不明な点は協会までお問い合わせください。\n"
+        "If you have questions, contact the association.\n"
+    )
+    return f"AILAS: {ja.rstrip('。')} / {en.rstrip('.')}", text

@@ -34,6 +34,14 @@ def _key(kind: str, secret: str) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A used sign-in link: whose it was and the portal page it was asked for from."""
+
+    member_id: str
+    landing: str
+
+
+@dataclass(frozen=True)
 class Session:
     principal: Principal
     display_name: str
@@ -47,7 +55,20 @@ def member_by_email(email: str) -> dict[str, Any] | None:
     return member if member and member["status"] == "active" else None
 
 
-def new_link(member_id: str, ttl_s: int) -> str:
+HOME = "/portal"
+
+
+def landing(path: str | None) -> str:
+    """Where a sign-in lands: the portal page asked for (``/signin?next=``), never another
+    site's address (no scheme, no ``//`` host, no backslash, no control character)."""
+    path = path or ""
+    own = path == HOME or path.startswith((HOME + "/", HOME + "?"))
+    if own and "//" not in path and "\\" not in path and path.isprintable() and len(path) <= 300:
+        return path
+    return HOME
+
+
+def new_link(member_id: str, ttl_s: int, next_page: str = HOME) -> str:
     """A one-time sign-in secret for ``member_id``; the caller mails the link."""
     secret = secrets.token_urlsafe(32)
     expires = now() + timedelta(seconds=ttl_s)
@@ -55,6 +76,7 @@ def new_link(member_id: str, ttl_s: int) -> str:
         Item={
             **_key("LOGIN", secret),
             "member_id": member_id,
+            "landing": landing(next_page),
             "expires_at": iso(expires),
             "ttl": int(expires.timestamp()) + 3600,
         }
@@ -62,7 +84,7 @@ def new_link(member_id: str, ttl_s: int) -> str:
     return secret
 
 
-def redeem(link_secret: str) -> str | None:
+def redeem(link_secret: str) -> Link | None:
     """The member whose link this is, once: a second use or an expired link gives None."""
     if not 20 <= len(link_secret) <= 100:
         return None
@@ -79,7 +101,7 @@ def redeem(link_secret: str) -> str | None:
         if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
             return None
         raise
-    return str(item["member_id"])
+    return Link(str(item["member_id"]), landing(str(item.get("landing") or HOME)))
 
 
 def may_sign_in(member_id: str) -> bool:

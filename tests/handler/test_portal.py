@@ -36,6 +36,16 @@ def mailbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aws) -> Iterator[Pa
     reset_settings()
 
 
+def mails_to(mailbox: Path, address: str) -> list[tuple[str, str]]:
+    """(subject, text) of every mail to the address, oldest first."""
+    found = []
+    for path in sorted(mailbox.glob("*.eml")):
+        message = message_from_bytes(path.read_bytes(), policy=default)
+        if message["To"] == address:
+            found.append((str(message["Subject"]), message.get_body().get_content()))
+    return found
+
+
 def links(mailbox: Path, address: str) -> list[str]:
     found = []
     for path in sorted(mailbox.glob("*.eml")):
@@ -97,6 +107,80 @@ def test_approval_mails_a_link_that_works_once(
     session = "ailas_session=" + cookies_of(first)["ailas_session"]
     page = api.get("/portal", headers={"Cookie": session})
     assert page.status == 200 and member.member_id in page.body.decode()
+
+
+def test_signing_in_lands_on_the_page_asked_for(registry: Registry, mailbox: Path) -> None:
+    api = registry.api
+    registry.member("performer", email="back@example.jp")
+    asked = api.get("/portal/voices?status=registered")
+    assert asked.status == 303
+    assert asked.headers["location"] == "/signin?next=%2Fportal%2Fvoices%3Fstatus%3Dregistered"
+    page = api.get(asked.headers["location"])
+    assert 'name="next" value="/portal/voices?status=registered"' in page.body.decode()
+    csrf = cookies_of(page)["ailas_csrf"]
+    fields = {"email": "back@example.jp", "csrf": csrf, "next": "/portal/voices?status=registered"}
+    form(api, "/signin", fields, f"ailas_csrf={csrf}")
+    used = form(api, links(mailbox, "back@example.jp")[-1], {"csrf": csrf}, f"ailas_csrf={csrf}")
+    assert used.status == 303 and used.headers["location"] == "/portal/voices?status=registered"
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "https://evil.example/portal",
+        "//evil.example/portal",
+        "/portal//evil.example",
+        "/portal/\\evil.example",
+        "/portal\r\nSet-Cookie: x=1",
+        "/signout",
+        "javascript:alert(1)",
+        "/portal/" + "a" * 400,
+    ],
+)
+def test_a_sign_in_lands_only_on_this_sites_portal(
+    registry: Registry, mailbox: Path, hostile: str
+) -> None:
+    api = registry.api
+    registry.member("business", email="away@example.jp")
+    page = api.get(f"/signin?{urlencode({'next': hostile})}")
+    assert 'name="next" value="/portal"' in page.body.decode()
+    csrf = cookies_of(page)["ailas_csrf"]
+    fields = {"email": "away@example.jp", "csrf": csrf, "next": hostile}
+    form(api, "/signin", fields, f"ailas_csrf={csrf}")
+    used = form(api, links(mailbox, "away@example.jp")[-1], {"csrf": csrf}, f"ailas_csrf={csrf}")
+    assert used.status == 303 and used.headers["location"] == "/portal"
+
+
+def test_a_form_sent_signed_out_goes_to_sign_in_without_coming_back(registry: Registry) -> None:
+    reply = form(registry.api, "/portal/tokens", {"csrf": "x"})
+    assert reply.status == 303 and reply.headers["location"] == "/signin"
+
+
+def test_decisions_are_mailed_with_their_reason_once(
+    registry: Registry, mailbox: Path, deliver_events
+) -> None:
+    api, operator = registry.api, registry.operator
+    refused = registry.apply("performer", email="refused@example.jp")
+    reply = api.post(
+        f"/v1/members/{refused}/reject", {"reason": "本人確認書類が不鮮明"}, token=operator
+    )
+    assert reply.status == 200
+    paused = registry.member("business", email="paused2@example.jp")
+    deliver_events()
+    path = f"/v1/members/{paused.member_id}"
+    assert api.post(f"{path}/suspend", {"reason": "規約違反の確認中"}, token=operator).status == 200
+    deliver_events()
+    assert api.post(f"{path}/reinstate", {"reason": "確認済み"}, token=operator).status == 200
+    deliver_events()
+    deliver_events()  # delivered again: still one mail each
+    ((subject, text),) = mails_to(mailbox, "refused@example.jp")
+    assert "承認されませんでした" in subject and "理由: 本人確認書類が不鮮明" in text
+    assert "/signin/" not in text
+    welcome, suspended, reinstated = mails_to(mailbox, "paused2@example.jp")
+    assert "入会承認" in welcome[0]
+    assert "停止" in suspended[0] and "理由: 規約違反の確認中" in suspended[1]
+    assert "回復" in reinstated[0] and "理由: 確認済み" in reinstated[1]
+    assert "/signin\n" in reinstated[1]
 
 
 def test_an_expired_link_does_not_sign_in(registry: Registry, mailbox: Path) -> None:
