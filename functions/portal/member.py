@@ -279,7 +279,7 @@ def contract_action(web: Web, contract_id: str) -> Response:
         if web.value("action") == "confirm":
             contracts.confirm(number, principal)
         elif web.value("action") == "revoke":
-            contracts.revoke(number, principal, web.value("reason") or "—")
+            contracts.revoke(number, principal, _reason(web).reason)
     raise Redirect("/portal/contracts")
 
 
@@ -504,7 +504,7 @@ def decide(web: Web, member_id: str) -> Response:
     action = web.value("action")
     if action not in DONE:
         raise ValidationFailed(web.t("操作を選んでください。", "Choose an action."))
-    reason = Reason(reason=web.value("reason") or web.t("運営の判断", "operator's decision"))
+    reason = _reason(web) if action != "approve" else Reason(reason="—")
     with _done_already("already_decided") as held:  # the page shows how it was decided
         _decide(number, principal, action, reason.reason)
     raise Redirect(f"/portal/operator?done={'already' if held else action}&no={number}")
@@ -514,14 +514,17 @@ def decide(web: Web, member_id: str) -> Response:
 def resolve_conflict(web: Web, voice_no: str) -> Response:
     """The operator keeps this voice; the voices in conflict with it are rejected."""
     number = ids.normalize(voice_no, "voice") or voice_no
-    if not web.value("reason").strip():  # it is told to the holder who loses, as the API's is
-        raise ValidationFailed(
-            web.t("判断の理由を入力してください。", "Give the decision's reason.")
-        )
-    reason = Reason(reason=web.value("reason"))
+    reason = _reason(web)  # it is told to the holder who loses, as the API's is
     with _done_already("not_in_conflict") as held:  # decided already: off the queue
         conflicts.resolve(number, web.session.principal, reason.reason)  # type: ignore[union-attr]
     raise Redirect(f"/portal/operator?done={'already' if held else 'resolve'}&no={number}")
+
+
+def _reason(web: Web) -> Reason:
+    """A decision's reason, required: the member or holder it goes against is told it."""
+    if not web.value("reason"):
+        raise ValidationFailed(web.t("理由を入力してください。", "Give a reason."))
+    return Reason(reason=web.value("reason"))
 
 
 def _decide(number: str, principal: Principal, action: str, reason: str) -> None:

@@ -223,6 +223,20 @@ def test_from_application_to_a_valid_label_in_the_browser(
     assert business.page.inner_text("#label-status") == "有効"
     business.shoot("label")
 
+    # 取り消し: one click does not revoke; the disclosure asks for a reason, and the label follows.
+    holder.open("/portal/contracts")
+    holder.page.get_by_text("取り消す…").click()
+    holder.page.get_by_label("取り消しの理由（記録に残り、相手方に伝わります）").fill("条件の相違")
+    holder.shoot("revoke")
+    holder.page.get_by_role("button", name="取り消しを確定").click()
+    holder.page.wait_for_url("**/portal/contracts")
+    assert "取消" in holder.page.inner_text("table")
+    deadline = time.monotonic() + 60
+    while business.page.get_attribute("#label-status", "data-status") == "valid":
+        assert time.monotonic() < deadline, "the label still reads valid a minute later"
+        time.sleep(1)
+        business.page.reload()
+
     # The English switch, and a page per registry, as anyone sees them.
     visitor = Person(browser, stack, "visitor")
     visitor.open("/registry/intents?lang=en")

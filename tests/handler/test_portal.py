@@ -499,6 +499,17 @@ def test_a_form_sent_again_after_it_was_done_goes_back_to_its_page(
         sent = form(api, f"/portal/ai-systems/{ai_no}/label", {"csrf": csrf}, b_session)
         assert sent.status == 303 and sent.headers["location"] == f"/portal/ai-systems/{ai_no}"
     assert api.get(f"/v1/ai-systems/{ai_no}").json["label_status"] == "valid"
+    # revoking asks first (a disclosure with a required reason), and the reason is kept
+    page = api.get("/portal/contracts", headers={"Cookie": h_session}).body.decode()
+    assert '<details class="confirm"><summary>取り消す…</summary>' in page
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    path, revoke = f"/portal/contracts/{contract_id}", {"csrf": csrf, "action": "revoke"}
+    assert form(api, path, revoke, h_session).status == 422
+    assert api.get(f"/v1/contracts/{contract_id}", token=holder.token).json["status"] == "active"
+    sent = form(api, path, {**revoke, "reason": "契約期間の合意が違う"}, h_session)
+    assert sent.status == 303
+    record = api.get(f"/v1/contracts/{contract_id}", token=holder.token).json
+    assert record["status"] == "revoked" and record["revoke_reason"] == "契約期間の合意が違う"
 
 
 def test_an_operator_decides_a_conflict_from_the_portal(registry: Registry, mailbox: Path) -> None:
@@ -539,8 +550,13 @@ def test_operator_decisions_say_what_they_did_and_a_repeat_returns_to_the_page(
     csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
     path = f"/portal/operator/members/{member.member_id}"
     said = []
+    unexplained = form(api, path, {"csrf": csrf, "action": "suspend"}, session)
+    assert unexplained.status == 422 and "理由を入力" in unexplained.body.decode()
+    assert api.get(f"/v1/members/{member.member_id}", token=registry.operator).json["status"] == (
+        "active"
+    )
     for _ in range(2):  # the second from a stale tab: not announced as done by it
-        sent = form(api, path, {"csrf": csrf, "action": "suspend"}, session)
+        sent = form(api, path, {"csrf": csrf, "action": "suspend", "reason": "確認中"}, session)
         assert sent.status == 303, sent.body
         said.append(sent.headers["location"])
     assert said == [f"/portal/operator?done={done}&no={member.member_id}"
