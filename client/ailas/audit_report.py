@@ -135,8 +135,10 @@ def summary_line_ja(report: dict[str, Any]) -> str:
 
 def summary_line(report: dict[str, Any]) -> str:
     s = report["summary"]
+    found = s["covered"] + s["not_covered"]
     return (
-        f"{s['files']} files: {s['covered'] + s['not_covered']} contain registered voices "
+        f"{s['files']} file{'' if s['files'] == 1 else 's'}: {found} "
+        f"contain{'s' if found == 1 else ''} registered voices "
         f"({s['covered']} covered, {s['not_covered']} NOT covered), {s['no_match']} no registered "
         f"voice, {s['unreadable']} unreadable, {s['too_short']} too short or not speech"
     )

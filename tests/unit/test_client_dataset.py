@@ -54,3 +54,19 @@ def test_a_name_that_is_not_utf8_is_audited_resumed_and_reported(folder: Path) -
     entry = audit_report._file_entry(odd, [])
     assert entry["path"].endswith("caf\ufffd.wav")
     json.dumps(entry, ensure_ascii=False).encode("utf-8")  # what audit.json is written with
+
+
+@pytest.mark.parametrize(
+    ("files", "covered", "not_covered", "said"),
+    [
+        (1, 0, 1, "1 file: 1 contains registered voices (0 covered, 1 NOT covered)"),
+        (3, 1, 1, "3 files: 2 contain registered voices (1 covered, 1 NOT covered)"),
+        (0, 0, 0, "0 files: 0 contain registered voices"),
+    ],
+)
+def test_the_summary_line_says_one_file_and_many_files(
+    files: int, covered: int, not_covered: int, said: str
+) -> None:
+    counts = {"no_match": 0, "unreadable": 0, "too_short": 0}
+    summary = {"files": files, "covered": covered, "not_covered": not_covered, **counts}
+    assert audit_report.summary_line({"summary": summary}).startswith(said)
