@@ -142,10 +142,11 @@ def _intent_context(performer_id: str) -> dict[str, Any]:
 def agents(web: Web) -> Response:
     principal = web.session.principal  # type: ignore[union-attr]
     agent_id = ids.normalize(web.value("agent_id"), "member") or web.value("agent_id")
-    if web.value("action") == "remove":
-        intents.remove_agent(principal.member_id, agent_id, principal)
-    else:
-        intents.add_agent(principal.member_id, agent_id, principal)
+    with _done_already("already_agent"):  # added twice (a reload, a second tab): it holds
+        if web.value("action") == "remove":
+            intents.remove_agent(principal.member_id, agent_id, principal)
+        else:
+            intents.add_agent(principal.member_id, agent_id, principal)
     raise Redirect("/portal/intent#agents")
 
 
@@ -251,7 +252,32 @@ def contract_list(web: Web) -> Response:
     principal = web.session.principal  # type: ignore[union-attr]
     mine = [contracts.view(c) for c in contracts.for_member(principal.member_id)]
     mine.sort(key=lambda c: c["created_at"], reverse=True)
-    return web.render("contracts.html", contracts=_named(mine), me=principal.member_id)
+    done = CONTRACT_DONE.get(web.query.get("done", ""))
+    return web.render(
+        "contracts.html",
+        contracts=_named(mine),
+        me=principal.member_id,
+        done=web.t(*done) if done else None,
+        done_no=ids.normalize(web.query.get("no", ""), "contract") if done else None,
+    )
+
+
+# What the contracts page says after a form (the number is shown only when it is one).
+CONTRACT_DONE = {
+    "confirm": (
+        "契約を確認しました。すべての権利者が確認すると有効になり、ラベルは数秒で従います。",
+        "Confirmed. The contract is active once every rights holder confirms; labels follow "
+        "within seconds.",
+    ),
+    "revoke": (
+        "契約を取り消しました。この契約に依拠するラベルは数秒で停止されます。",
+        "Revoked. Labels relying on this contract are suspended within seconds.",
+    ),
+    "already": (
+        "この契約の状態はすでに変わっていました。下の一覧で確かめてください。",
+        "The contract had already changed; see its status below.",
+    ),
+}
 
 
 def _named(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -275,12 +301,16 @@ def _named(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def contract_action(web: Web, contract_id: str) -> Response:
     principal = web.session.principal  # type: ignore[union-attr]
     number = ids.normalize(contract_id, "contract") or contract_id
-    with _done_already("already_confirmed"):  # a reload, a second tab: what was asked holds
-        if web.value("action") == "confirm":
+    action = web.value("action")
+    if action not in ("confirm", "revoke"):
+        raise ValidationFailed(web.t("操作を選んでください。", "Choose an action."))
+    # a reload or a second tab: confirmed already, or revoked (or ended) meanwhile
+    with _done_already("already_confirmed", "invalid_transition") as held:
+        if action == "confirm":
             contracts.confirm(number, principal)
-        elif web.value("action") == "revoke":
+        else:
             contracts.revoke(number, principal, _reason(web).reason)
-    raise Redirect("/portal/contracts")
+    raise Redirect(f"/portal/contracts?done={'already' if held else action}&no={number}")
 
 
 @contextlib.contextmanager

@@ -77,12 +77,19 @@ def _submit_application(form: dict[str, str], lang: str) -> tuple[dict[str, str]
 @page(bp, "/signin", name="portal.signin", methods=("GET", "POST"))
 def signin(web: Web) -> Response:
     if web.method == "GET":
-        return web.render("signin.html", next=sessions.landing(web.query.get("next")))
+        return web.render(
+            "signin.html",
+            next=sessions.landing(web.query.get("next")),
+            expired="expired" in web.query,
+        )
     member = sessions.member_by_email(web.value("email"))
     ttl_s = get_settings().signin_link_ttl_s
     if member is not None:
         mails.send_signin_link(member, ttl_s, next_page=sessions.landing(web.value("next")))
-    # The same answer either way: the page does not tell who is a member.
+    return _check_your_mail(web, ttl_s)  # the same answer either way: no one learns who is
+
+
+def _check_your_mail(web: Web, ttl_s: int) -> Response:
     valid_ja, valid_en = mails.duration(ttl_s)
     return web.render(
         "message.html",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
@@ -36,6 +37,21 @@ templates = Environment(
     lstrip_blocks=True,
 )
 
+JST = timezone(timedelta(hours=9), "JST")
+
+
+def japan_time(instant: str | None, with_time: bool = True) -> str:
+    """A stored UTC instant as people here read it: Japan's date and time (an intent saved at
+    02:00 in Tokyo was dated the day before in UTC)."""
+    try:
+        at = datetime.fromisoformat(str(instant)).astimezone(JST)
+    except ValueError:
+        return str(instant or "")
+    return at.strftime("%Y-%m-%d %H:%M JST") if with_time else at.strftime("%Y-%m-%d")
+
+
+templates.filters["jst"] = japan_time
+
 # Codes people read on the pages: statuses and kinds, in Japanese and English.
 NAMES: dict[str, tuple[str, str]] = {
     "valid": ("有効", "valid"),
@@ -56,6 +72,7 @@ NAMES: dict[str, tuple[str, str]] = {
     "rights_holder": ("権利者", "rights holder"),
     "business": ("AI事業者", "AI business"),
     "operator": ("運営", "operator"),
+    "agent": ("代理人", "agency"),
 }
 
 CSP = (
@@ -249,7 +266,7 @@ def _signin_for(method: str, path: str, query: dict[str, str]) -> str:
     """The sign-in page, remembering the page asked for (a form's target is not a page: after
     signing in, its POST would come back as a GET)."""
     if method != "GET":
-        return "/signin"
+        return "/signin?expired=1"
     asked = path + (f"?{urlencode(query)}" if query else "")
     return f"/signin?next={quote(asked, safe='')}"
 
@@ -261,7 +278,9 @@ def _admit(web: Web, request: Any, name: str, rule: access.Rule) -> Response | N
     web.csrf = web.session.csrf if web.session else _anonymous_csrf(web)
     if not rule.public:
         if web.session is None:
-            return web.redirect(_signin_for(request.method, request.path, web.query))
+            # Chalice's path is the route's pattern ("/portal/voices/{voice_no}"): fill it in
+            path = request.path.format_map(request.uri_params or {})
+            return web.redirect(_signin_for(request.method, path, web.query))
         access.authorize(name, web.session.principal)
     if request.method == "POST":
         web.form = parse_form(request.raw_body, request.headers.get("content-type", ""))
@@ -324,11 +343,16 @@ def field_errors(error: ValidationError, lang: str = "en") -> dict[str, str]:
     """pydantic errors by the form field they belong to (the first part of the location), in
     the page's language: a performer reads 「入力してください」, not "String should have…"."""
     found: dict[str, str] = {}
-    for problem in error.errors(include_url=False, include_input=False):
+    for problem in error.errors(include_url=False):
         where = str(problem["loc"][0]) if problem["loc"] else "form"
         english = problem["msg"].removeprefix("Value error, ")
-        found.setdefault(where, (_japanese(problem) or english) if lang == "ja" else english)
+        ja, en = FIELD_RULES.get(where, (_japanese(problem) or english, english))
+        found.setdefault(where, ja if lang == "ja" else en)
     return found
+
+
+# A field whose only rule people meet is better said as that rule than as its pattern.
+FIELD_RULES = {"terms_version": ("利用規約に同意してください。", "Accept the terms of use.")}
 
 
 def _japanese(problem: Any) -> str | None:
@@ -354,7 +378,11 @@ def _japanese(problem: Any) -> str | None:
         "less_than_equal": f"{ctx.get('le')}以下にしてください。",
     }
     if kind == "value_error" and "email" in str(problem.get("msg", "")).lower():
-        return "メールアドレスの形式が正しくありません。"
+        return (
+            "メールアドレスの形式が正しくありません。"
+            if problem.get("input")
+            else "入力してください。"
+        )
     return words.get(kind)
 
 

@@ -211,7 +211,7 @@ def test_from_application_to_a_valid_label_in_the_browser(
     holder.open("/portal/contracts")
     holder.shoot("contracts")
     holder.page.get_by_role("button", name="確認する").click()
-    holder.page.wait_for_url("**/portal/contracts")
+    holder.page.wait_for_url("**/portal/contracts?done=*")
     assert "有効" in holder.page.inner_text("table")  # active, as people read it
 
     # ラベル: fair now; the business applies and holds a valid label.
@@ -229,8 +229,9 @@ def test_from_application_to_a_valid_label_in_the_browser(
     holder.page.get_by_label("取り消しの理由（記録に残り、相手方に伝わります）").fill("条件の相違")
     holder.shoot("revoke")
     holder.page.get_by_role("button", name="取り消しを確定").click()
-    holder.page.wait_for_url("**/portal/contracts")
+    holder.page.wait_for_url("**/portal/contracts?done=*")
     assert "取消" in holder.page.inner_text("table")
+    assert "契約を取り消しました" in holder.page.inner_text("[role=status]")
     deadline = time.monotonic() + 60
     while business.page.get_attribute("#label-status", "data-status") == "valid":
         assert time.monotonic() < deadline, "the label still reads valid a minute later"

@@ -152,8 +152,16 @@ def test_a_sign_in_lands_only_on_this_sites_portal(
 
 
 def test_a_form_sent_signed_out_goes_to_sign_in_without_coming_back(registry: Registry) -> None:
-    reply = form(registry.api, "/portal/tokens", {"csrf": "x"})
-    assert reply.status == 303 and reply.headers["location"] == "/signin"
+    reply = form(registry.api, "/portal/intent", {"csrf": "x", "tts": "deny"})
+    assert reply.status == 303 and reply.headers["location"] == "/signin?expired=1"
+    page = registry.api.get("/signin?expired=1").body.decode()
+    assert 'role="alert"' in page and "保存されていません" in page
+
+
+def test_a_page_with_a_number_asks_sign_in_to_come_back_to_that_number(registry: Registry) -> None:
+    reply = registry.api.get("/portal/voices/V-ABCD-EFGH-J")
+    assert reply.status == 303
+    assert reply.headers["location"] == "/signin?next=%2Fportal%2Fvoices%2FV-ABCD-EFGH-J"
 
 
 def test_decisions_are_mailed_with_their_reason_once(
@@ -246,6 +254,7 @@ def test_the_intent_form_keeps_what_was_typed_and_says_what_is_wrong_in_japanese
     name; a save answers with a page to GET, so a reload saves no second version; a form
     missing a use is refused, not saved with defaults; "Back" on an error page is a link that
     works under the portal's CSP (it was `javascript:history.back()`, which the CSP blocks)."""
+    from functions.portal.web import japan_time
     from shared.intents import service as intents
 
     api = registry.api
@@ -269,7 +278,11 @@ def test_the_intent_form_keeps_what_was_typed_and_says_what_is_wrong_in_japanese
     saved = form(api, "/portal/intent", typed | {"valid_until": ""}, session)
     assert saved.status == 303
     shown = api.get(saved.headers["location"], headers={"Cookie": session}).body.decode()
-    assert "第1版を登録しました" in shown
+    assert "第1版を登録しました" in shown and "ラベルに反映されます" in shown
+    # the history is dated in Japan's time, and says who wrote it in words
+    (saved_at,) = [v["effective_at"] for v in intents.history(performer.member_id)]
+    assert f"<td>{japan_time(saved_at)}</td>" in shown and japan_time(saved_at).endswith(" JST")
+    assert "<td>実演家</td>" in shown and "<td>performer</td>" not in shown
     assert len(intents.history(performer.member_id)) == 1
     long_note = form(
         api, "/portal/intent", typed | {"note": "x" * 5000, "valid_until": ""}, session
@@ -294,6 +307,11 @@ def test_applying_in_japanese_says_what_is_missing_in_japanese(registry: Registr
         reply.status == 422 and "入力してください。" in html and "選択肢から選んでください" in html
     )
     assert "String should" not in html and "Input should" not in html
+    assert "利用規約に同意してください。" in html  # not the pattern's 「形式が正しくありません」
+    assert "メールアドレスの形式" not in html  # an empty address is missing, not malformed
+    assert "<title>入会申請 | AILAS 公正取引音声登録</title>" in html
+    bad = form(api, "/apply", {"csrf": csrf, "email": "not-an-address"}, f"ailas_csrf={csrf}")
+    assert "メールアドレスの形式が正しくありません。" in bad.body.decode()
     english = form(api, "/apply?lang=en", {"csrf": csrf, "kind": ""}, f"ailas_csrf={csrf}")
     assert "String should have at least 1 character" in english.body.decode()
 
@@ -489,9 +507,15 @@ def test_a_form_sent_again_after_it_was_done_goes_back_to_its_page(
     assert "こえAI" in row and "声の商店" in row and "朗読サンプル" in row, row
     csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
     confirm = {"csrf": csrf, "action": "confirm"}
+    said = []
     for _ in range(2):
         sent = form(api, f"/portal/contracts/{contract_id}", confirm, h_session)
-        assert sent.status == 303 and sent.headers["location"] == "/portal/contracts"
+        assert sent.status == 303
+        said.append(sent.headers["location"])
+    assert said == [f"/portal/contracts?done={done}&no={contract_id}"
+                    for done in ("confirm", "already")]  # fmt: skip
+    shown = api.get(said[0], headers={"Cookie": h_session}).body.decode()
+    assert f"{contract_id}: 契約を確認しました。" in shown
     b_session = sign_in(api, mailbox, "again-b@example.jp")
     page = api.get(f"/portal/ai-systems/{ai_no}", headers={"Cookie": b_session}).body.decode()
     csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
@@ -672,3 +696,11 @@ def test_a_refusal_is_said_in_japanese_with_the_english_beside_it(
     english = form(api, f"/portal/operator/voices/{kept}/resolve?lang=en",
                    {"csrf": csrf, "reason": "ok"}, session)  # fmt: skip
     assert "Another operator is deciding" in english.body.decode()
+
+
+def test_times_are_shown_in_japan_time() -> None:
+    from functions.portal.web import japan_time
+
+    assert japan_time("2026-12-02T17:46:43Z") == "2026-12-03 02:46 JST"  # the next day here
+    assert japan_time("2026-12-02T17:46:43.123456+00:00", with_time=False) == "2026-12-03"
+    assert japan_time("not a time") == "not a time" and japan_time(None) == ""
