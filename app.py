@@ -17,7 +17,7 @@ from functions.api import (
     voices,
 )
 from functions.events import audit_poll, domain, ingest, schedule, signer
-from functions.portal import member, public
+from functions.portal import member, public, tracing
 
 app = Chalice(app_name="ailas")
 app.api.binary_types = ["application/octet-stream", "multipart/form-data"]
@@ -36,6 +36,7 @@ for blueprint in (
     logs.bp,
     public.bp,
     member.bp,
+    tracing.bp,
     ingest.bp,
     audit_poll.bp,
     domain.bp,

@@ -154,6 +154,7 @@ POLICY: dict[str, Rule] = {
     "portal.contracts": acting("business", "rights_holder", note="its parties"),
     "portal.ai": acting("business"),
     "portal.operator": OPERATOR,
+    "portal.trace": acting(*MEMBER_ROLES, note="a trace's owner reads it"),
     "log.checkpoints": PUBLIC,
 }
 

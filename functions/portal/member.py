@@ -15,7 +15,7 @@ from chalice import Blueprint, Response
 from pydantic import ValidationError
 
 from functions.api.http import status_of
-from functions.portal.web import Redirect, Web, field_errors, page
+from functions.portal.web import Redirect, Web, field_errors, json_reply, page, uploaded_file
 from shared import access, audit, checkpoints, events, ids
 from shared.access import Principal
 from shared.business import ai_systems, contracts
@@ -34,14 +34,6 @@ from shared.voices.models import VoiceRegistration
 
 bp = Blueprint(__name__)
 FINAL_VOICE = ("registered", "rejected", "conflict")
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(
-        body=json.dumps(body, ensure_ascii=False),
-        status_code=status,
-        headers={"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"},
-    )
 
 
 def _lines(text: str) -> list[str]:
@@ -184,7 +176,7 @@ def voice_page(web: Web, voice_no: str) -> Response:
 def voice_status(web: Web, voice_no: str) -> Response:
     """The upload page's live status (JSON, same session)."""
     voice = _voice(web, voice_no)
-    return _json(
+    return json_reply(
         {
             "voice_no": voice["voice_no"],
             "status": voice["status"],
@@ -218,13 +210,7 @@ def _voice_sheet(web: Web) -> dict[str, Any]:
             "performer_consent_attested": web.value("consent_attested") == "yes",
         },
         "retention": web.value("retention", "delete_after_fingerprint"),
-        "file": {
-            "filename": web.value("file_name"),
-            "size_bytes": int(web.value("file_size") or 0)
-            if web.value("file_size").isascii() and web.value("file_size").isdigit()
-            else 0,
-            "content_type": web.value("file_type") or "application/octet-stream",
-        },
+        "file": uploaded_file(web),
     }
 
 
@@ -238,10 +224,10 @@ def new_voice(web: Web) -> Response:
         sheet = VoiceRegistration.model_validate_json(json.dumps(_voice_sheet(web)))
         voice, upload = voices.register(sheet, web.session.principal)  # type: ignore[union-attr]
     except ValidationError as error:
-        return _json({"errors": field_errors(error, web.lang)}, 422)
+        return json_reply({"errors": field_errors(error, web.lang)}, 422)
     except ApiError as error:
-        return _json({"errors": {"form": error.message}}, status_of(error))
-    return _json({"voice_no": voice["voice_no"], "upload": upload}, 201)
+        return json_reply({"errors": {"form": error.message}}, status_of(error))
+    return json_reply({"voice_no": voice["voice_no"], "upload": upload}, 201)
 
 
 # --- contracts (both parties) -------------------------------------------------------------------

@@ -7,6 +7,7 @@ session cookie instead of a bearer token, so there is no second set of rules.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,6 +81,26 @@ CSP = (
     "connect-src 'self' http://127.0.0.1:* https:; form-action 'self' http://127.0.0.1:* https:; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
+
+
+def json_reply(body: Any, status: int = 200) -> Response:
+    """An answer to a page's own script (same session): JSON, never cached."""
+    return Response(
+        body=json.dumps(body, ensure_ascii=False),
+        status_code=status,
+        headers={"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"},
+    )
+
+
+def uploaded_file(web: Web) -> dict[str, Any]:
+    """The facts an upload page's script sends about the chosen file (the file itself goes
+    straight to storage); a size that is not a number is 0, which the model refuses."""
+    size = web.value("file_size")
+    return {
+        "filename": web.value("file_name"),
+        "size_bytes": int(size) if size.isascii() and size.isdigit() else 0,
+        "content_type": web.value("file_type") or "application/octet-stream",
+    }
 
 
 class Redirect(Exception):

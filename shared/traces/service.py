@@ -32,6 +32,20 @@ def create(file: FileFacts, owner: Principal) -> tuple[dict[str, Any], dict[str,
     return query_jobs.create("trace", TRACE_PREFIX, file, owner)
 
 
+def described(trace: dict[str, Any], principal: Principal) -> list[dict[str, Any]]:
+    """The trace's matches as a person reads them: each voice's performers by name, and
+    whether the voice is the reader's own (as its holder or one of its performers)."""
+    matches = trace.get("matches") or []
+    found = voices.VOICE.get_many({m["voice_no"] for m in matches})
+    rows = []
+    for m in matches:
+        voice = found.get(m["voice_no"])
+        performers = voices.performers_of(voice) if voice else []
+        mine = bool(voice) and principal.member_id in voices.owners(voice or {})
+        rows.append({**m, "performers": [p["display_name"] for p in performers], "mine": mine})
+    return rows
+
+
 def match(found: Peaks) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Matches of a query's peaks among registered voices, and the lookup's cost."""
     from shared.audio import engine

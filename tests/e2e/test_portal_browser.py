@@ -187,6 +187,19 @@ def test_from_application_to_a_valid_label_in_the_browser(
     holder.shoot("voice-registered")
     voice_no = holder.page.inner_text("#voice-no")
 
+    # トラッキング: the performer finds 5 s of the recording elsewhere (as MP3) and traces it.
+    samples = audiofiles.speech(8, seed=8801)[16000 * 2 : 16000 * 7]
+    clip = audiofiles.write(tmp_path / "見つけた.mp3", samples, 16000, "MP3", "MPEG_LAYER_III")
+    performer.open("/portal")
+    performer.page.get_by_role("link", name="音声をたどる").click()
+    performer.page.set_input_files("#file", str(clip))
+    performer.page.get_by_role("button", name="照合する").click()
+    performer.page.wait_for_url(re.compile(r".*/portal/traces/T-[^/]*$"), timeout=90_000)
+    found = performer.page.inner_text("table")
+    assert "朗読サンプル" in found and "（あなたの声）" in found, found
+    assert names["performer"] in found
+    performer.shoot("trace")
+
     # 事業登録: the business registers its AI system and sees why no label yet.
     business.open("/portal/ai-systems/new")
     business.page.get_by_label("名称", exact=True).fill("こえAI")

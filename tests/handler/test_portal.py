@@ -704,3 +704,31 @@ def test_times_are_shown_in_japan_time() -> None:
     assert japan_time("2026-12-02T17:46:43Z") == "2026-12-03 02:46 JST"  # the next day here
     assert japan_time("2026-12-02T17:46:43.123456+00:00", with_time=False) == "2026-12-03"
     assert japan_time("not a time") == "not a time" and japan_time(None) == ""
+
+
+def test_a_trace_from_the_portal_is_its_owners_alone(registry: Registry, mailbox: Path) -> None:
+    """The trace page answers its script with a presigned upload; its result and status are
+    the owner's: another member gets 404, an operator 403 (traces are members' own)."""
+    api = registry.api
+    registry.member("performer", email="tracer@example.jp")
+    registry.member("rights_holder", email="other-tracer@example.jp")
+    mine = sign_in(api, mailbox, "tracer@example.jp")
+    page = api.get("/portal/trace", headers={"Cookie": mine}).body.decode()
+    assert 'id="trace-form"' in page and "/static/trace.js" in page
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    facts = {"csrf": csrf, "file_name": "clip.mp3", "file_size": "80000", "file_type": "audio/mpeg"}
+    created = form(api, "/portal/trace", facts, mine)
+    assert created.status == 201, created.body
+    body = json.loads(created.body)
+    assert body["trace_id"].startswith("T-") and body["upload"]["url"].startswith("http")
+    status = api.get(f"/portal/traces/{body['trace_id']}/status", headers={"Cookie": mine})
+    assert json.loads(status.body) == {"status": "awaiting_upload", "final": False}
+    waiting = api.get(f"/portal/traces/{body['trace_id']}", headers={"Cookie": mine})
+    assert waiting.status == 200 and "照合中です" in waiting.body.decode()
+    other = sign_in(api, mailbox, "other-tracer@example.jp")
+    for path in (f"/portal/traces/{body['trace_id']}", f"/portal/traces/{body['trace_id']}/status"):
+        assert api.get(path, headers={"Cookie": other}).status == 404
+    bad = form(api, "/portal/trace", {**facts, "file_size": "many"}, mine)
+    assert bad.status == 422 and "errors" in json.loads(bad.body)
+    operator = sign_in(api, mailbox, "op@example.org")
+    assert api.get("/portal/trace", headers={"Cookie": operator}).status == 403
