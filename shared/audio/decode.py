@@ -249,6 +249,9 @@ def _check_header(audio: sf.SoundFile, truncated: bool, bounds: _Bounds) -> int 
     return declared
 
 
+MAX_FLOAT_LEVEL = 64.0  # +36 dBFS: float samples beyond it are refused (see _read_block)
+
+
 def _read_block(audio: sf.SoundFile, bounds: _Bounds, read: int) -> np.ndarray:
     try:
         block = audio.read(BLOCK_FRAMES, dtype="float32", always_2d=True)
@@ -260,6 +263,16 @@ def _read_block(audio: sf.SoundFile, bounds: _Bounds, read: int) -> np.ndarray:
     if time.monotonic() > bounds.deadline:
         raise _too_complex("Decoding this file takes longer than the registry allows")
     finite = np.isfinite(block).all(axis=1)
+    if finite.all() and float(np.abs(block).max(initial=0.0)) > MAX_FLOAT_LEVEL:
+        # A float file may go a little past full scale; this far past it is not a recording
+        # (a scaled array), and its energies overflow the speaker embedding's float32 (a NaN
+        # voiceprint once replaced a performer's own).
+        at = (read + int(np.argmax(np.abs(block).max(axis=1) > MAX_FLOAT_LEVEL))) / audio.samplerate
+        raise AudioRejected(
+            "corrupt_audio",
+            f"The file holds samples {20 * np.log10(MAX_FLOAT_LEVEL):.0f} dB and more above full "
+            f"scale, from {at:.2f} s: it is not audio as recorded.",
+        )
     if not finite.all():
         # Float WAVs can hold NaN or infinity; no sound is made of them, and they would poison
         # the hash, the resampler and the speaker embedding downstream.

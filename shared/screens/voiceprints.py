@@ -79,6 +79,8 @@ def weighted_mean(parts: list[tuple[list[float], float]]) -> list[float] | None:
     """The unit-length mean of unit vectors, each weighted by its seconds of speech."""
     total = [0.0] * DIMENSIONS
     for vector, weight in parts:
+        if not all(math.isfinite(v) for v in vector):
+            continue  # a damaged embedding stored before it was refused: not part of anyone
         for i, v in enumerate(vector):
             total[i] += v * weight
     norm = math.sqrt(sum(v * v for v in total))

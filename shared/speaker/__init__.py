@@ -76,7 +76,10 @@ def embed_samples(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Speake
     speech_s = len(speech) / SAMPLE_RATE
     if speech_s < MIN_SPEECH_S:
         raise NoSpeech(f"{speech_s:.1f} s of speech; at least {MIN_SPEECH_S:.0f} s are needed.")
-    return SpeakerEmbedding(embed_utterance(speech), round(speech_s, 2))
+    vector = embed_utterance(speech)
+    if not np.isfinite(vector).all():  # never stored: it would wipe a performer's voiceprint
+        raise NoSpeech("The speech could not be measured (the audio's values are out of range).")
+    return SpeakerEmbedding(vector, round(speech_s, 2))
 
 
 def embed_file(source: str | Path | BinaryIO, max_seconds: float = MAX_SECONDS) -> SpeakerEmbedding:

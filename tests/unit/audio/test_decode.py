@@ -124,6 +124,30 @@ def test_float_samples_that_are_not_numbers_are_corrupt_audio(tmp_path: Path, ba
     assert "from 6.25 s" in rejected.value.message
 
 
+@pytest.mark.parametrize("gain", [1e4, 1e19, 1e30])
+def test_float_samples_far_beyond_full_scale_are_corrupt_audio(tmp_path: Path, gain: float) -> None:
+    """Speech × 1e19 in a float WAV was registered, and its speaker embedding, overflowing
+    float32, came out NaN and replaced its performer's voiceprint."""
+    x = speechlike(12, 16000, seed=5).astype(np.float64) * gain
+    with pytest.raises(AudioRejected) as rejected:
+        decode(_file(tmp_path, "loud.wav", x, 16000, "WAV", "DOUBLE"))
+    assert rejected.value.code == "corrupt_audio" and "above full scale" in rejected.value.message
+
+
+def test_float_samples_a_little_past_full_scale_are_audio(tmp_path: Path) -> None:
+    x = speechlike(12, 16000, seed=5).astype(np.float32)
+    x *= 8.0 / np.abs(x).max()  # +18 dBFS peaks: a float mix with headroom left to the player
+    assert decode(_file(tmp_path, "hot.wav", x, 16000, "WAV", "FLOAT")).duration_s > 11
+
+
+def test_a_damaged_embedding_is_no_part_of_a_voiceprint() -> None:
+    from shared.screens.voiceprints import DIMENSIONS, weighted_mean
+
+    good = [1.0] + [0.0] * (DIMENSIONS - 1)
+    assert weighted_mean([(good, 5.0), ([float("nan")] * DIMENSIONS, 9.0)]) == good
+    assert weighted_mean([([float("nan")] * DIMENSIONS, 9.0)]) is None
+
+
 def test_channels_in_opposite_phase_are_speech_not_silence(tmp_path: Path) -> None:
     """A stereo file with one channel wired in opposite phase: the mean of the channels
     cancels, so the loudest channel is taken instead — the same fingerprint as the mono
