@@ -185,3 +185,53 @@ def test_a_pipe_is_refused_not_a_traceback(tmp_path: Path) -> None:
     writer.start()
     assert _code(fifo) == "unsupported_format"
     writer.join(timeout=10)
+
+
+def _vbr_mp3_without_xing(samples: np.ndarray, sr: int) -> bytes:
+    """A VBR MP3 whose Xing/Info frame was dropped (streaming encoders and cutters write
+    such files): libsndfile then estimates its length from the first frame's bit rate."""
+    buffer = io.BytesIO()
+    with sf.SoundFile(buffer, "w", sr, 1, format="MP3", subtype="MPEG_LAYER_III",
+                      bitrate_mode="VARIABLE", compression_level=0.9) as f:  # fmt: skip
+        f.write(samples)
+    data = buffer.getvalue()
+    tag = data.find(b"Xing") if b"Xing" in data else data.find(b"Info")
+    start = data.rfind(b"\xff", 0, tag)
+    while data[start + 1] & 0xE0 != 0xE0:
+        start = data.rfind(b"\xff", 0, start)
+    after = data.find(b"\xff", tag)
+    while not (data[after + 1] & 0xE0 == 0xE0 and data[after + 1] & 0x06):
+        after = data.find(b"\xff", after + 1)
+    return data[:start] + data[after:]
+
+
+def test_a_vbr_mp3_without_its_length_header_is_read_to_its_end() -> None:
+    """Its quiet first frame made the estimate 13.8 s for 12 s of audio: refused as cut."""
+    x = speechlike(12, 44100, seed=9).astype(np.float32)
+    x[: 2 * 44100] = 0  # the lowest bit rate first
+    data = _vbr_mp3_without_xing(x, 44100)
+    assert sf.info(io.BytesIO(data)).duration > 12.5  # the estimate is off
+    assert decode(io.BytesIO(data)).duration_s == pytest.approx(12, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "subtype"), [("OGG", "OPUS"), ("OGG", "VORBIS"), ("RF64", "PCM_16")]
+)
+def test_a_file_cut_short_is_corrupt_audio_not_a_shorter_recording(fmt: str, subtype: str) -> None:
+    buffer = io.BytesIO()
+    sf.write(buffer, speechlike(12, 48000, seed=4), 48000, format=fmt, subtype=subtype)
+    whole = buffer.getvalue()
+    assert decode(io.BytesIO(whole)).duration_s == pytest.approx(12, abs=0.05)
+    with pytest.raises(AudioRejected) as rejected:
+        decode(io.BytesIO(whole[: int(len(whole) * 0.4)]))
+    assert rejected.value.code == "corrupt_audio" and "truncated" in rejected.value.message
+
+
+def test_a_wav_with_many_chunks_before_its_data_is_still_checked_for_a_cut() -> None:
+    speech = io.BytesIO()
+    sf.write(speech, speechlike(12, 16000, seed=4), 16000, format="WAV", subtype="PCM_16")
+    whole = speech.getvalue()
+    for n in range(70):
+        whole = _with_chunk_before_data(whole, b"junk", bytes(8 + n % 3))
+    assert decode(io.BytesIO(whole)).duration_s == pytest.approx(12, abs=0.01)
+    assert _code(io.BytesIO(whole[: int(len(whole) * 0.4)])) == "corrupt_audio"
