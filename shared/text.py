@@ -15,7 +15,9 @@ def nfkc(text: str) -> str:
 
 
 def has_control(text: str) -> bool:
-    return any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in text)
+    """Control, format, unassigned characters, and the line and paragraph separators (U+2028,
+    U+2029): a name that breaks a line would put words of its own into a mail or a page."""
+    return any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") for c in text)
 
 
 def has_emoji(text: str) -> bool:

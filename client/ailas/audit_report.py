@@ -166,7 +166,8 @@ def write_csv(report: dict[str, Any], path: Path) -> None:
             error = f"{f['error']['code']}: {f['error']['message']}" if f["error"] else ""
             for v in f["voices"] or [{}]:
                 writer.writerow(
-                    [
+                    _cell(value)
+                    for value in [
                         f["path"],
                         f["status"],
                         f["covered"],
@@ -181,6 +182,14 @@ def write_csv(report: dict[str, Any], path: Path) -> None:
                         error,
                     ]
                 )
+
+
+def _cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (=, +, -, @, tab, CR at its start)
+    is quoted: titles and names are other members' words (OWASP's CSV injection advice)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def _status_cell(status: str) -> str:

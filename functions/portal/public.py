@@ -107,7 +107,7 @@ def signin_link(web: Web, secret: str) -> Response:
     if web.method == "GET":
         return web.render("signin_confirm.html", secret=secret)
     link = sessions.redeem(secret)
-    if link is None or not sessions.may_sign_in(link.member_id):
+    if link is None or not sessions.may_sign_in(link):
         return _link_unusable(web)
     if web.session:
         sessions.end(web.session.secret)

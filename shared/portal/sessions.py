@@ -39,6 +39,7 @@ class Link:
 
     member_id: str
     landing: str
+    created_at: str  # a link from before the member's last suspension is refused
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ def new_link(member_id: str, ttl_s: int, next_page: str = HOME) -> str:
             **_key("LOGIN", secret),
             "member_id": member_id,
             "landing": landing(next_page),
+            "created_at": now_iso(),
             "expires_at": iso(expires),
             "ttl": int(expires.timestamp()) + 3600,
         }
@@ -101,13 +103,20 @@ def redeem(link_secret: str) -> Link | None:
         if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
             return None
         raise
-    return Link(str(item["member_id"]), landing(str(item.get("landing") or HOME)))
+    return Link(
+        str(item["member_id"]),
+        landing(str(item.get("landing") or HOME)),
+        str(item.get("created_at") or ""),
+    )
 
 
-def may_sign_in(member_id: str) -> bool:
-    """Only an active member: a link mailed before a suspension does not sign one in."""
-    member = members.get(member_id)
-    return bool(member and member["status"] == "active")
+def may_sign_in(link: Link) -> bool:
+    """Only an active member, and only by a link mailed after their last suspension: a link
+    from before it does not come back with a reinstatement, as a session does not."""
+    member = members.get(link.member_id)
+    if not member or member["status"] != "active":
+        return False
+    return link.created_at > str(member.get("suspended_at") or "")
 
 
 def start(member_id: str) -> str:

@@ -69,6 +69,14 @@ def form(api: Api, path: str, fields: dict[str, str], cookie: str = "") -> objec
     return api.request("POST", path, raw=urlencode(fields).encode(), headers=headers)
 
 
+def sign_in_link_only(api: Api, mailbox: Path, address: str) -> str:
+    """Ask for a link and return it unused."""
+    page = api.get("/signin")
+    csrf = cookies_of(page)["ailas_csrf"]
+    form(api, "/signin", {"email": address, "csrf": csrf}, f"ailas_csrf={csrf}")
+    return links(mailbox, address)[-1]
+
+
 def sign_in(api: Api, mailbox: Path, address: str) -> str:
     """Ask for a link, follow it, press the button: the session cookie header."""
     page = api.get("/signin")
@@ -434,11 +442,16 @@ def test_suspension_ends_sessions_for_good_and_refuses_sign_in_meanwhile(
     csrf = cookies_of(page)["ailas_csrf"]
     form(api, "/signin", {"email": "paused@example.jp", "csrf": csrf}, f"ailas_csrf={csrf}")
     early_link = links(mailbox, "paused@example.jp")[-1]
+    spare_link = sign_in_link_only(api, mailbox, "paused@example.jp")  # kept, unused, till after
+    assert spare_link != early_link
     operator, path = registry.operator, f"/v1/members/{member.member_id}"
     assert api.post(f"{path}/suspend", {"reason": "確認中"}, token=operator).status == 200
     used = form(api, early_link, {"csrf": csrf}, f"ailas_csrf={csrf}")
     assert used.status == 410 and "ailas_session" not in cookies_of(used)
     assert api.post(f"{path}/reinstate", {"reason": "確認済み"}, token=operator).status == 200
+    # a link mailed before (or during) the suspension stays dead after the reinstatement
+    used = form(api, spare_link, {"csrf": csrf}, f"ailas_csrf={csrf}")
+    assert used.status == 410 and "ailas_session" not in cookies_of(used)
     assert api.get("/portal", headers={"Cookie": before}).status == 303  # ended, not paused
     after = sign_in(api, mailbox, "paused@example.jp")
     assert api.get("/portal", headers={"Cookie": after}).status == 200

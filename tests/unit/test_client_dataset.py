@@ -70,3 +70,19 @@ def test_the_summary_line_says_one_file_and_many_files(
     counts = {"no_match": 0, "unreadable": 0, "too_short": 0}
     summary = {"files": files, "covered": covered, "not_covered": not_covered, **counts}
     assert audit_report.summary_line({"summary": summary}).startswith(said)
+
+
+def test_the_csv_quotes_cells_a_spreadsheet_would_run_as_formulas(tmp_path: Path) -> None:
+    import csv
+
+    voice = {"voice_no": "V-1", "title": '=HYPERLINK("https://evil.example/","verify")',
+             "performers": ["@SUM(A1)", "声優 花子"], "from_s": 1.5, "to_s": 6.0, "score": 1.0,
+             "covered": False, "why": ["-not covered"]}  # fmt: skip
+    report = {"files": [{"path": "a.wav", "status": "not_covered", "covered": False,
+                         "voices": [voice], "error": None}]}  # fmt: skip
+    audit_report.write_csv(report, tmp_path / "audit.csv")
+    with open(tmp_path / "audit.csv", encoding="utf-8") as handle:
+        (_, row) = list(csv.reader(handle))
+    assert row[4] == '\'=HYPERLINK("https://evil.example/","verify")'
+    assert row[5] == "'@SUM(A1); 声優 花子" and row[10] == "'-not covered"
+    assert row[6] == "1.5" and row[0] == "a.wav"

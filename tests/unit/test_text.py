@@ -18,7 +18,7 @@ def test_non_kana_readings_are_refused(bad: str) -> None:
         clean_kana(bad)
 
 
-@pytest.mark.parametrize("bad", ["a\x07b", "a\u202eb", "声🎙", "\u3000"])
+@pytest.mark.parametrize("bad", ["a\x07b", "a\u202eb", "声🎙", "\u3000", "a\u2028b", "a\u2029b"])
 def test_names_refuse_controls_emoji_and_emptiness(bad: str) -> None:
     with pytest.raises(ValueError, match="name"):
         clean_name(bad, "name")
