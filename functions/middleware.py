@@ -45,6 +45,15 @@ def api_shaped(response: Response, request_id: str) -> Response:
     )
 
 
+# Every answer: no content sniffing (a badge is SVG, an answer JSON), framed by no one (no page
+# is meant to be embedded: the badge is an <img>), and no Referer off the site.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
 def install(app: Chalice) -> None:
     @app.middleware("http")
     def observe_http(request: Any, get_response: Any) -> Response:
@@ -60,6 +69,11 @@ def install(app: Chalice) -> None:
             response = internal_error(request_id)
         response = api_shaped(response, request_id)
         response.headers.setdefault("X-Request-Id", request_id)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.method != "GET" or request.headers.get("authorization"):
+            # a member's answer (a new token, private records) is kept by no cache
+            response.headers.setdefault("Cache-Control", "no-store")
         if cross_origin_readable(request):
             # Anyone's web page may read public answers: no credentials, no preflight needed.
             response.headers.setdefault("Access-Control-Allow-Origin", "*")

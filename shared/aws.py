@@ -9,6 +9,7 @@ from collections.abc import Generator, Iterator
 from functools import cache
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -68,6 +69,12 @@ class S3:
         return client("s3").generate_presigned_post(
             Bucket=bucket, Key=key, Fields=fields, Conditions=conditions, ExpiresIn=expires_s
         )
+
+    def upload_origin(self, bucket: str) -> str:
+        """The origin a browser posts presigned uploads to (signing is local: no request)."""
+        url = client("s3").generate_presigned_post(Bucket=bucket, Key="origin", ExpiresIn=60)
+        parts = urlsplit(url["url"])
+        return f"{parts.scheme}://{parts.netloc}"
 
     def head(self, bucket: str, key: str, etag: str | None = None) -> dict[str, Any]:
         """The object's metadata; with ``etag``, only while the object is still that one

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from shared.errors import BadRequest
 
@@ -59,3 +59,18 @@ def parse_instant(text: str, field: str = "at") -> datetime:
             f"{field} must lie between {EARLIEST.year} and {LATEST.year}.", code="invalid_time"
         )
     return moment
+
+
+JST = timezone(timedelta(hours=9), "JST")
+
+
+def japan_time(instant: str | None, with_time: bool = True, missing: str = "") -> str:
+    """A stored UTC instant as people here read it: Japan's date and time (an intent saved at
+    02:00 in Tokyo is dated the day before in UTC). Text that is no instant is shown as it is."""
+    if not instant:
+        return missing
+    try:
+        at = datetime.fromisoformat(str(instant).replace("Z", "+00:00")).astimezone(JST)
+    except ValueError:
+        return str(instant)
+    return at.strftime("%Y-%m-%d %H:%M JST") if with_time else at.strftime("%Y-%m-%d")

@@ -66,6 +66,6 @@ def get_screen(call: Call) -> Screen:
 )
 def get_voiceprint(call: Call) -> Voiceprint:
     performer_id = call.path.member_id
-    require_owner(call.require_principal(), [performer_id], "voiceprint")
+    require_owner(call.require_principal(), [performer_id], "performer")
     intents.require_performer(performer_id)
     return Voiceprint.model_validate(voiceprints.status(performer_id))

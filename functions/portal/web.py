@@ -11,7 +11,7 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from functools import cache
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
@@ -21,7 +21,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
 
 from functions.api.http import request_id_of, status_of
-from shared import access, openapi
+from shared import access, aws, openapi
+from shared.clock import japan_time
 from shared.errors import ApiError, PayloadTooLarge, UnsupportedMedia
 from shared.logging import logger
 from shared.portal import refusals, sessions
@@ -37,19 +38,6 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-
-JST = timezone(timedelta(hours=9), "JST")
-
-
-def japan_time(instant: str | None, with_time: bool = True) -> str:
-    """A stored UTC instant as people here read it: Japan's date and time (an intent saved at
-    02:00 in Tokyo was dated the day before in UTC)."""
-    try:
-        at = datetime.fromisoformat(str(instant)).astimezone(JST)
-    except ValueError:
-        return str(instant or "")
-    return at.strftime("%Y-%m-%d %H:%M JST") if with_time else at.strftime("%Y-%m-%d")
-
 
 templates.filters["jst"] = japan_time
 
@@ -76,11 +64,22 @@ NAMES: dict[str, tuple[str, str]] = {
     "agent": ("代理人", "agency"),
 }
 
-CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "connect-src 'self' http://127.0.0.1:* https:; form-action 'self' http://127.0.0.1:* https:; "
-    "frame-ancestors 'none'; base-uri 'none'"
-)
+
+def content_policy() -> str:
+    """The pages' CSP: this site's scripts and styles only; a page's script may send to this
+    site and to the audio bucket's origin (the presigned upload), and nowhere else."""
+    settings = get_settings()
+    return _content_policy(settings.bucket, settings.aws_endpoint_url)
+
+
+@cache
+def _content_policy(bucket: str, endpoint: str | None) -> str:  # endpoint: the cache key
+    uploads = aws.s3.upload_origin(bucket)
+    return (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        f"connect-src 'self' {uploads}; form-action 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'"
+    )
 
 
 def json_reply(body: Any, status: int = 200) -> Response:
@@ -172,7 +171,7 @@ class Web:
             headers={
                 "Content-Type": "text/html; charset=utf-8",
                 "Cache-Control": "no-store",
-                "Content-Security-Policy": CSP,
+                "Content-Security-Policy": content_policy(),
                 "X-Content-Type-Options": "nosniff",
                 "Referrer-Policy": "same-origin",
                 **self._cookies(),

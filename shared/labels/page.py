@@ -10,14 +10,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from html import escape
 from typing import Any
 
+from shared.clock import japan_time
 from shared.formats.uses import USES
 from shared.portal import refusals
 
-JST = timezone(timedelta(hours=9), "JST")
 LANGS = ("ja", "en")
 
 
@@ -224,10 +223,7 @@ def tr(key: str, lang: str) -> str:
 
 
 def jst(value: str | None) -> str:
-    if not value:
-        return "—"
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(JST)
-    return moment.strftime("%Y-%m-%d %H:%M JST")
+    return japan_time(value, missing="—")
 
 
 # The public pages' headers: no script, styles inline, images from here or data: URLs.

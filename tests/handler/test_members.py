@@ -185,3 +185,17 @@ def test_listing_filters_by_status_and_paginates(registry: Registry) -> None:
             break
     assert set(ids) <= set(seen)
     assert api.get("/v1/members?cursor=%%%", token=registry.operator).status == 400
+
+
+def test_answers_are_not_sniffed_framed_or_cached_when_they_are_a_members(
+    registry: Registry,
+) -> None:
+    """A new token is in the answer: no cache keeps it. Every answer says nosniff and DENY."""
+    api = registry.api
+    holder = registry.member("rights_holder")
+    rotated = api.post(f"/v1/members/{holder.member_id}/tokens", token=holder.token)
+    assert rotated.status == 201 and rotated.headers["cache-control"] == "no-store"
+    for reply in (rotated, api.get("/v1/health"), api.get("/verify")):
+        assert reply.headers["x-content-type-options"] == "nosniff"
+        assert reply.headers["x-frame-options"] == "DENY"
+    assert "no-store" not in api.get("/.well-known/jwks.json").headers.get("cache-control", "")

@@ -262,7 +262,7 @@ def test_the_intent_form_keeps_what_was_typed_and_says_what_is_wrong_in_japanese
     name; a save answers with a page to GET, so a reload saves no second version; a form
     missing a use is refused, not saved with defaults; "Back" on an error page is a link that
     works under the portal's CSP (it was `javascript:history.back()`, which the CSP blocks)."""
-    from functions.portal.web import japan_time
+    from shared.clock import japan_time
     from shared.intents import service as intents
 
     api = registry.api
@@ -712,7 +712,7 @@ def test_a_refusal_is_said_in_japanese_with_the_english_beside_it(
 
 
 def test_times_are_shown_in_japan_time() -> None:
-    from functions.portal.web import japan_time
+    from shared.clock import japan_time
 
     assert japan_time("2026-12-02T17:46:43Z") == "2026-12-03 02:46 JST"  # the next day here
     assert japan_time("2026-12-02T17:46:43.123456+00:00", with_time=False) == "2026-12-03"
@@ -745,3 +745,12 @@ def test_a_trace_from_the_portal_is_its_owners_alone(registry: Registry, mailbox
     assert bad.status == 422 and "errors" in json.loads(bad.body)
     operator = sign_in(api, mailbox, "op@example.org")
     assert api.get("/portal/trace", headers={"Cookie": operator}).status == 403
+
+
+def test_a_pages_script_may_send_only_to_this_site_and_the_upload_bucket(
+    registry: Registry,
+) -> None:
+    policy = registry.api.get("/apply").headers["content-security-policy"]
+    connect = next(p for p in policy.split(";") if p.strip().startswith("connect-src")).split()
+    assert connect[1] == "'self'" and len(connect) == 3 and connect[2].startswith("http")
+    assert "https:" not in connect and "form-action 'self';" in policy
