@@ -491,6 +491,11 @@ def _file_check_lines(check: Any, manifest: Any) -> list[str]:
         )
     if check.verify_url:
         lines.append(f"verify: {check.verify_url}")
+    if check.file_verify_url and check.file_verify_url != check.verify_url:
+        lines.append(
+            f"WARNING: the file points elsewhere to verify ({check.file_verify_url}); "
+            "that is not the registry's address, do not trust what it says"
+        )
     return lines
 
 

@@ -135,6 +135,8 @@ def verify(
     head = header(token)
     if head.get("alg") != "ES256":
         raise TokenError("alg_not_allowed", f"alg {str(head.get('alg'))[:20]!r}")
+    if "crit" in head:  # RFC 7515 §4.1.11: extensions this verifier does not know
+        raise TokenError("unsupported_header", "crit names extensions this verifier does not know")
     if not isinstance(head.get("kid"), str):
         raise TokenError("unknown_kid", "the header names no key")
     jwk = next((k for k in jwks.get("keys", []) if k.get("kid") == head.get("kid")), None)

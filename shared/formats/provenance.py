@@ -204,7 +204,8 @@ class FileCheck:
     message_en: str
     manifest: Manifest
     label_no: str | None = None
-    verify_url: str | None = None
+    verify_url: str | None = None  # the registry's address for the label (never the file's)
+    file_verify_url: str | None = None  # what the file says: anyone can write one in
     token_valid: bool | None = None
     token_error: str | None = None
     kid: str | None = None
@@ -240,6 +241,13 @@ def overstated(in_file: Any, registry: dict[str, Any]) -> list[str]:
     return found
 
 
+def token_of(manifest: Manifest) -> str | None:
+    """The label token a file's manifest carries, if any (to pick the keys to check it with)."""
+    label = manifest.assertions.get(LABEL_ASSERTION) if manifest.found else None
+    token = label.get("token") if isinstance(label, dict) else None
+    return token if isinstance(token, str) else None
+
+
 def judge(
     manifest: Manifest,
     jwks: dict[str, Any],
@@ -260,7 +268,7 @@ def judge(
     cawg_data = manifest.assertions.get(CAWG_ASSERTION)
     found: dict[str, Any] = {"cawg": cawg_data, "cawg_source": "file" if cawg_data else None}
     if isinstance(label, dict):
-        found |= {"label_no": label.get("label_no"), "verify_url": label.get("verify_url")}
+        found |= {"label_no": label.get("label_no"), "file_verify_url": label.get("verify_url")}
     if not manifest.intact:
         return done("tampered", **found)
     if not isinstance(label, dict) or not isinstance(label.get("token"), str):
@@ -276,11 +284,26 @@ def judge(
     view = live_status(claims["label_no"])
     if view is None:
         return done("unknown_label", **found)
+    found["verify_url"] = view.get("verify_url")
+    if view.get("token") not in (None, label["token"]):
+        # signed by the registry, but not the token it issued for this label
+        return done("bad_token", token_error="not_the_issued_token", **found)  # noqa: S106
     live = _live(view)
+    stated = consent(claims["label_no"]) if consent and live["status"] == "valid" else None
+    return _by_live_status(live, cawg_data, stated, found, done)
+
+
+def _by_live_status(
+    live: dict[str, Any],
+    cawg_data: Any,
+    stated: dict[str, Any] | None,
+    found: dict[str, Any],
+    done: Callable[..., FileCheck],
+) -> FileCheck:
+    """The verdict of a genuine token: the label's status now, then what the file overstates."""
     if live["status"] != "valid":
         verdict = live["status"] if live["status"] in VERDICTS else "unknown_label"
         return done(verdict, live=live, **found)
-    stated = consent(claims["label_no"]) if consent else None
     found |= _registry_consent(cawg_data, stated)
     return done("consent_overstated" if found.get("overstated") else "ok", live=live, **found)
 

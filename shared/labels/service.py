@@ -132,8 +132,9 @@ def _new_label(
     ai: dict[str, Any], business: dict[str, Any], verdict: fairness.Verdict
 ) -> dict[str, Any]:
     """The label record, signed (KMS through the label_signer function)."""
-    issued = now()
-    expires = _expiry(verdict, issued)
+    # whole seconds: the token's iat and exp (JWT NumericDate) then say what the record says
+    issued = now().replace(microsecond=0)
+    expires = _expiry(verdict, issued).replace(microsecond=0)
     label_no = ids.new_id("label")
     shown = {"ai_no": ai["ai_no"], "ai_name": ai["name"], "uses": ai["uses"]}
     signed = signing.sign(

@@ -201,3 +201,30 @@ def test_a_label_lifted_onto_other_audio_with_a_generous_consent_statement_is_no
     html = page.body.decode()
     assert 'data-verdict="consent_overstated"' in html and "実演家の現在の意思" in html
     assert '<code>cawg.ai_training</code>: 不許可 <span class="bad">✘' in html
+
+
+def test_the_address_to_verify_at_is_the_registrys_never_the_files(
+    registry: Registry, label, cert, tmp_path: Path
+) -> None:
+    """A genuine token copied into a file with its own verify_url (a phishing page that
+    "confirms" it) was printed under an OK verdict; the registry's address is shown, and the
+    file's other one is a warning."""
+    from ailas.cli import _file_check_lines
+
+    api = registry.api
+    label_no, _, _ = label
+    public = api.get(f"/v1/labels/{label_no}").json
+    evil = {**public, "verify_url": f"https://evil.example/verify/{label_no}"}
+    source = tmp_path / "generated.wav"
+    source.write_bytes(labelled_audio.audio("WAV"))
+    out = tmp_path / "phishing.wav"
+    training_mining = api.get(f"/v1/labels/{label_no}/cawg").json
+    c2pa_label.label_file(
+        source, out, evil, training_mining, cert.cert.read_bytes(), cert.key.read_bytes()
+    )
+    result = check(api, out)
+    assert result.verdict == "ok" and result.verify_url == public["verify_url"]
+    assert result.file_verify_url == evil["verify_url"]
+    printed = "\n".join(_file_check_lines(result, result.manifest))
+    assert f"verify: {public['verify_url']}" in printed
+    assert "WARNING: the file points elsewhere to verify (https://evil.example/" in printed

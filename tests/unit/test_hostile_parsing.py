@@ -142,6 +142,7 @@ def test_garbage_tokens_fail_cleanly(token: str) -> None:
         "bad_signature",
         "alg_not_allowed",
         "wrong_type",
+        "unsupported_header",
     )
 
 
@@ -170,3 +171,22 @@ def test_a_token_with_a_trailing_newline_verifies_as_itself() -> None:
     pasted = token + "\r\n"
     assert jws.normalize(pasted) == token
     assert jws.verify(pasted, jwks)["label_no"] == "L-1"
+
+
+def test_a_token_naming_critical_extensions_is_refused_though_signed() -> None:
+    """RFC 7515 §4.1.11: a verifier that does not understand what ``crit`` lists must refuse."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    numbers = private.public_key().public_numbers()
+    key = {"kty": "EC", "crv": "P-256", "kid": "k1", "x": jws.b64url(numbers.x.to_bytes(32, "big")),
+           "y": jws.b64url(numbers.y.to_bytes(32, "big"))}  # fmt: skip
+    head = jws.b64url(json.dumps({"alg": "ES256", "typ": jws.TYP, "kid": "k1",
+                                  "crit": ["exp-ext"], "exp-ext": 1}).encode())  # fmt: skip
+    body = jws.b64url(json.dumps({"label_no": "L-1", "exp": 4_000_000_000}).encode())
+    der = private.sign(f"{head}.{body}".encode(), ec.ECDSA(hashes.SHA256()))
+    token = f"{head}.{body}.{jws.b64url(jws.der_to_raw(der))}"
+    with pytest.raises(jws.TokenError) as failed:
+        jws.verify(token, {"keys": [key]})
+    assert failed.value.reason == "unsupported_header"
