@@ -119,8 +119,18 @@ def checkpoint() -> None:
     envvar="AILAS_LABEL_SIGNER_ROLE_ARN",
     help="default: the stack's LabelSignerRoleArn output",
 )
-def rotate_label_key(signer_role_arn: str | None) -> None:
+@click.option(
+    "--lead-s",
+    type=click.IntRange(min=0),
+    default=60,
+    show_default=True,
+    help="seconds the new key is published before it signs (the JWKS route's cache and "
+    "max-age are 30 s each, so outside verifiers know it first)",
+)
+def rotate_label_key(signer_role_arn: str | None, lead_s: int) -> None:
     """A new ES256 key signs new labels; the old one stays published so its labels verify.
+    The new key is published ``--lead-s`` seconds before the alias moves to it: a checkpoint
+    or label it signed at once read as forged (``unknown kid``) to whoever had the JWKS.
 
     The signer role's IAM policy names the original key's ARN, so the new key's own policy
     grants that role what signing needs (a key policy grant suffices within the account).
@@ -158,9 +168,11 @@ def rotate_label_key(signer_role_arn: str | None) -> None:
         Policy=json.dumps(policy),
         Tags=[keys.TAG],
     )["KeyMetadata"]["KeyId"]
-    kms.update_alias(AliasName=alias, TargetKeyId=new)
     published = keyring.publish()
-    click.echo(f"{alias} now signs with {new}; JWKS publishes {len(published['keys'])} keys.")
+    click.echo(f"JWKS publishes {len(published['keys'])} keys; {new} signs in {lead_s} s.")
+    time.sleep(lead_s)
+    kms.update_alias(AliasName=alias, TargetKeyId=new)
+    click.echo(f"{alias} now signs with {new}.")
     if not signer_role_arn:
         click.echo("no label_signer role found (local stack?): the key policy was copied as is")
 

@@ -97,7 +97,7 @@ def test_after_the_walk_both_tools_verify_and_both_find_an_edit(
     assert ops(stack_file, "verify-audit").returncode == 0
 
     # the operator rotates the label key on the local stack (it once failed half-way there)
-    rotated = ops(stack_file, "rotate-label-key")
+    rotated = ops(stack_file, "rotate-label-key", "--lead-s", "1")
     assert rotated.returncode == 0, rotated.stderr + rotated.stdout
     assert re.search(r"JWKS publishes [2-9] keys", rotated.stdout), rotated.stdout
     old = api.post("/v1/labels/verify", {"token": label.json["token"]}).json

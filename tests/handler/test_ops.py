@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from infra.ops import cli
@@ -27,7 +28,7 @@ def test_rotation_keeps_old_labels_verifiable(registry: Registry, registered_voi
         return api.post("/v1/labels", {"ai_no": ai_no}, token=business.token).json["token"]
 
     old_token = label()
-    outcome = CliRunner().invoke(cli, ["rotate-label-key"])
+    outcome = CliRunner().invoke(cli, ["rotate-label-key", "--lead-s", "0"])
     assert outcome.exit_code == 0, outcome.output
     new_token = label()
     keys = api.get("/.well-known/jwks.json").json
@@ -51,7 +52,7 @@ def test_a_label_signed_after_a_rotation_verifies_where_the_old_keys_were_cached
     holder, business = registry.member("rights_holder"), registry.member("business")
     voice_no = registered_voice(holder)
     before = keyring.jwks(max_age_s=0)  # what another process cached before the rotation
-    assert CliRunner().invoke(cli, ["rotate-label-key"]).exit_code == 0
+    assert CliRunner().invoke(cli, ["rotate-label-key", "--lead-s", "0"]).exit_code == 0
     ai_no = api.post("/v1/ai-systems", ai_sheet([voice_no]), token=business.token).json["ai_no"]
     contract = api.post(
         "/v1/contracts", contract_filing(ai_no, [voice_no]), token=business.token
@@ -88,7 +89,9 @@ def test_rotated_key_grants_the_signer_role(registry: Registry) -> None:
     from shared.aws import client
 
     role = "arn:aws:iam::123456789012:role/ailas-local-label-signer"
-    outcome = CliRunner().invoke(cli, ["rotate-label-key", "--signer-role-arn", role])
+    outcome = CliRunner().invoke(
+        cli, ["rotate-label-key", "--lead-s", "0", "--signer-role-arn", role]
+    )
     assert outcome.exit_code == 0, outcome.output
     kms = client("kms")
     key_id = kms.describe_key(KeyId="alias/ailas-local-label-signing")["KeyMetadata"]["KeyId"]
@@ -158,3 +161,28 @@ def test_voices_in_conflict_before_the_queue_existed_join_it(registry: Registry)
         assert outcome.exit_code == 0 and expected in outcome.output, outcome.output
     listed = registry.api.get(queue, token=registry.operator).json["voices"]
     assert [v["voice_no"] for v in listed] == [voice_no]
+
+
+def test_a_rotation_publishes_the_new_key_before_it_signs(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkpoint signed right after a rotation read as forged to outside verifiers for
+    20-30 s: the alias moved before the JWKS (cached 30 s, max-age 30 s) showed the key."""
+    import infra.ops
+    from shared.aws import client
+    from shared.labels import keyring
+    from shared.settings import get_settings
+
+    kms, alias = client("kms"), get_settings().label_key_id
+    before = kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
+    seen = {}
+
+    def wait(seconds: float) -> None:  # what the world sees while the rotation waits
+        seen["lead_s"] = seconds
+        seen["published"] = len(keyring.jwks(max_age_s=0, consistent=True)["keys"])
+        seen["signing"] = kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
+
+    monkeypatch.setattr(infra.ops.time, "sleep", wait)
+    assert CliRunner().invoke(cli, ["rotate-label-key"]).exit_code == 0
+    assert seen == {"lead_s": 60, "published": 2, "signing": before}
+    assert kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"] != before
