@@ -36,6 +36,17 @@ def clean_name(value: str, field: str) -> str:
     return value
 
 
+def clean_filename(value: str, field: str = "filename") -> str:
+    """A file's name as the sender's system wrote it: NFC, no control characters; emoji and
+    pictographs are allowed (``声🎤.wav`` is a file people have)."""
+    if has_control(value):
+        raise ValueError(f"{field} contains control or invisible characters")
+    value = unicodedata.normalize("NFC", value).strip()
+    if not value:
+        raise ValueError(f"{field} is empty")
+    return value
+
+
 def clean_kana(value: str, field: str = "name_kana") -> str:
     value = clean_name(value, field)
     if not _KANA.match(value):

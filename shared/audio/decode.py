@@ -282,8 +282,8 @@ def _check_header(audio: sf.SoundFile, container: _Container, bounds: _Bounds) -
     if declared is not None and declared / rate > bounds.max_duration_s:
         raise AudioRejected(
             "too_long",
-            f"The file lasts {declared / rate / 3600:.2f} h; the "
-            f"limit is {bounds.max_duration_s / 3600:.2f} h.",
+            f"The file lasts {clock_time(declared / rate)}; the limit is "
+            f"{clock_time(bounds.max_duration_s)}.",
         )
     if declared is not None and declared * channels > bounds.max_samples:
         raise _too_complex(
@@ -293,6 +293,12 @@ def _check_header(audio: sf.SoundFile, container: _Container, bounds: _Bounds) -
     if container.cut_short:
         raise AudioRejected("corrupt_audio", container.cut_short)
     return declared
+
+
+def clock_time(seconds: float) -> str:
+    """3:00:10 rather than "3.00 h", which said a file over the limit lasted the limit."""
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
 MAX_FLOAT_LEVEL = 64.0  # +36 dBFS: float samples beyond it are refused (see _read_block)
@@ -363,7 +369,7 @@ class _Stream:
             self.read += len(block)
             if self.read / self.rate > bounds.max_duration_s:
                 raise AudioRejected(
-                    "too_long", f"The file lasts more than {bounds.max_duration_s / 3600:.2f} h."
+                    "too_long", f"The file lasts more than {clock_time(bounds.max_duration_s)}."
                 )
             if self.read * self.channels > bounds.max_samples:
                 raise _too_complex(f"The file holds more than {bounds.max_samples:,} samples")

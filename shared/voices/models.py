@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.members.models import Strict
-from shared.text import clean_free_text, clean_name
+from shared.text import clean_filename, clean_free_text, clean_name
 
 HolderRole = Literal["performer", "agency", "producer", "other"]
 Retention = Literal["delete_after_fingerprint", "retain"]
@@ -25,7 +25,7 @@ class FileFacts(Strict):
     @field_validator("filename")
     @classmethod
     def _filename(cls, value: str) -> str:
-        name = clean_name(value.replace("\\", "/").rsplit("/", 1)[-1], "filename")
+        name = clean_filename(value.replace("\\", "/").rsplit("/", 1)[-1])
         if name in (".", ".."):
             raise ValueError("filename is not a file name")
         return name
@@ -33,7 +33,7 @@ class FileFacts(Strict):
     @field_validator("content_type")
     @classmethod
     def _audio(cls, value: str) -> str:
-        value = value.strip().lower()
+        value = value.split(";", 1)[0].strip().lower()  # "audio/x-wav; codecs=1": the type
         if not re.fullmatch(r"audio/[a-z0-9.+-]+", value):
             raise ValueError("content_type must be audio/* (for example audio/wav)")
         return value

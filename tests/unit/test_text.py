@@ -22,3 +22,15 @@ def test_non_kana_readings_are_refused(bad: str) -> None:
 def test_names_refuse_controls_emoji_and_emptiness(bad: str) -> None:
     with pytest.raises(ValueError, match="name"):
         clean_name(bad, "name")
+
+
+def test_a_file_may_be_named_as_people_name_files() -> None:
+    from shared.voices.models import FileFacts
+
+    facts = FileFacts(
+        filename="C:\\録音\\声🎤.wav", size_bytes=10, content_type="audio/x-wav; codecs=1"
+    )
+    assert facts.filename == "声🎤.wav" and facts.content_type == "audio/x-wav"
+    for bad in ("a\u202eb.wav", "a\x00.wav", "  "):
+        with pytest.raises(ValueError, match="filename"):
+            FileFacts(filename=bad, size_bytes=10, content_type="audio/wav")

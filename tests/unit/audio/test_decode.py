@@ -90,6 +90,7 @@ def test_too_long_is_refused_from_the_header_and_while_streaming(tmp_path: Path)
     with pytest.raises(AudioRejected) as rejected:
         decode(path, max_duration_s=10)
     assert rejected.value.code == "too_long"
+    assert rejected.value.message == "The file lasts 0:00:12; the limit is 0:00:10."
     # an Ogg stream's length is unknown until read: the limit holds while streaming too
     ogg = _file(tmp_path, "long.ogg", x, 16000, "OGG", "VORBIS")
     with pytest.raises(AudioRejected) as streamed:
