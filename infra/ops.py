@@ -10,6 +10,7 @@ file it writes, `.local/stack.json` (or AILAS_STACK_FILE).
     python -m infra.ops rebuild-index [--dry-run]
     python -m infra.ops restore-export [--voice V-…]… [--reinsert]
     python -m infra.ops queue-conflicts
+    python -m infra.ops index-agents
     python -m infra.ops export-tables DIR
     python -m infra.ops backup-tables
     python -m infra.ops events show | events redrive [--message ID] [--seq N]
@@ -263,6 +264,32 @@ def queue_conflicts() -> None:
             )
             queued += 1
     click.echo(f"{len(waiting)} voices in conflict; {queued} newly queued for the operators.")
+
+
+@cli.command("index-agents")
+def index_agents() -> None:
+    """Put agency grants made before the portal's agency pages into their agency's index
+    (gsi1 AGENCY#…, which lists the performers an agency acts for). Idempotent."""
+    from boto3.dynamodb.conditions import Attr
+
+    from shared import store
+    from shared.intents import service
+
+    grants = store.scan_all(Attr("sk").begins_with("AGENT#") & Attr("pk").begins_with("PERFORMER#"))
+    indexed = 0
+    for grant in grants:
+        if "gsi1pk" not in grant:
+            performer_id = grant["pk"].split("#", 1)[1]
+            fields = service.agency_fields(performer_id, grant["agent_id"])
+            expression, names, values = store.set_fields(fields)
+            store.registry().update_item(
+                Key={"pk": grant["pk"], "sk": grant["sk"]},
+                UpdateExpression=expression,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+            indexed += 1
+    click.echo(f"{len(grants)} agency grants; {indexed} newly indexed.")
 
 
 @cli.command("export-tables")

@@ -155,6 +155,7 @@ POLICY: dict[str, Rule] = {
     "portal.ai": acting("business"),
     "portal.operator": OPERATOR,
     "portal.trace": acting(*MEMBER_ROLES, note="a trace's owner reads it"),
+    "portal.agency": acting("rights_holder", note="agencies the performer authorised"),
     "log.checkpoints": PUBLIC,
 }
 

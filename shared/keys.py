@@ -96,6 +96,11 @@ def agent(performer_id: str, agent_id: str) -> Key:
     return {"pk": performer_pk(performer_id), "sk": f"AGENT#{agent_id}"}
 
 
+def agency(agent_id: str) -> str:
+    """The gsi1 partition of an agency's grants: the performers who authorised it."""
+    return f"AGENCY#{agent_id}"
+
+
 # Singletons: the domain events' delivery cursor, the published label keys (JWKS).
 EVENTS_CURSOR: Key = {"pk": "EVENTS", "sk": "CURSOR"}
 JWKS: Key = {"pk": "KEYS#LABEL", "sk": "JWKS"}

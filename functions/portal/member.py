@@ -86,19 +86,45 @@ def _intent_form(web: Web) -> dict[str, Any]:
 
 @page(bp, "/portal/intent", name="portal.intent", methods=("GET", "POST"))
 def intent(web: Web) -> Response:
+    performer_id = web.session.principal.member_id  # type: ignore[union-attr]
+    return _intent_page(web, performer_id, "/portal/intent")
+
+
+@page(bp, "/portal/performers", name="portal.agency")
+def represented(web: Web) -> Response:
+    """The performers who authorised this agency to write their intent."""
+    agency_id = web.session.principal.member_id  # type: ignore[union-attr]
+    return web.render("agency.html", performers=intents.represented_by(agency_id))
+
+
+@page(bp, "/portal/performers/{performer_id}/intent", name="portal.agency", methods=("GET", "POST"))
+def intent_for(web: Web, performer_id: str) -> Response:
+    """An agency writes the intent of a performer who authorised it (as the API lets it)."""
+    number = ids.normalize(performer_id, "member") or performer_id
+    intents.author_role(number, web.session.principal)  # type: ignore[arg-type]
+    return _intent_page(web, number, f"/portal/performers/{number}/intent")
+
+
+def _intent_page(web: Web, performer_id: str, here: str) -> Response:
+    """The intent form of ``performer_id`` at ``here``: the performer's own, or an agency's."""
     principal = web.session.principal  # type: ignore[union-attr]
-    context = _intent_context(principal.member_id)
-    errors = _save_intent(web, principal) if web.method == "POST" else {}
+    context = _intent_context(performer_id, own=principal.member_id == performer_id)
+    errors = _save_intent(web, principal, performer_id, here) if web.method == "POST" else {}
     if errors:
         context["intent"] = _intent_form(web)  # what was typed stays on the form to be corrected
     version = web.query.get("saved", "")
     saved = {"version": int(version)} if version.isdigit() and not errors else None
     return web.render(
-        "intent.html", status=422 if errors else 200, errors=errors, saved=saved, **context
+        "intent.html",
+        status=422 if errors else 200,
+        errors=errors,
+        saved=saved,
+        here=here,
+        **context,
     )
 
 
-def _save_intent(web: Web, principal: Principal) -> dict[str, str]:
+def _save_intent(web: Web, principal: Principal, performer_id: str, here: str) -> dict[str, str]:
     """Save the posted intent and answer with a page to GET (a reload of the answer must not
     save another version); else the form's errors by field. A use left out is an error, not
     the default: a form always sends every choice."""
@@ -113,20 +139,22 @@ def _save_intent(web: Web, principal: Principal) -> dict[str, str]:
         return errors | field_errors(error, web.lang)
     if errors:
         return errors
-    written = intents.write(principal.member_id, body, principal)
-    raise Redirect(f"/portal/intent?saved={written['version']}")
+    written = intents.write(performer_id, body, principal)
+    raise Redirect(f"{here}?saved={written['version']}")
 
 
-def _intent_context(performer_id: str) -> dict[str, Any]:
+def _intent_context(performer_id: str, own: bool) -> dict[str, Any]:
     current = intents.current(performer_id)
+    performer = members.get(performer_id) or {}
     return {
+        "acting_for": None if own else performer.get("display_name", performer_id),
         "intent": intents.view(current) if current else None,
         "history": [intents.view(v) for v in reversed(intents.history(performer_id))],
         "uses": USES,
         "decisions": DECISION_NAMES,
         "decision_codes": DECISIONS,
         "prohibited": PROHIBITED_CONTENT,
-        "agents": intents.agents(performer_id),
+        "agents": intents.agents(performer_id) if own else [],  # the performer's own business
     }
 
 

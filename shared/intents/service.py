@@ -44,7 +44,27 @@ def is_agent(performer_id: str, member_id: str) -> bool:
 
 def agents(performer_id: str) -> list[dict[str, Any]]:
     found = store.markers(keys.performer_pk(performer_id), keys.AGENT)
-    return [{k: v for k, v in i.items() if k not in ("pk", "sk")} for i in found]
+    return [keys.without_keys(i) for i in found]
+
+
+def represented_by(agent_id: str) -> list[dict[str, Any]]:
+    """The performers who authorised the agency ``agent_id``, with their public names."""
+    grants = store.query_all(Key("gsi1pk").eq(keys.agency(agent_id)), index="gsi1")
+    found = members.MEMBER.get_many({g["performer_id"] for g in grants})
+    return [
+        {"performer_id": p, "display_name": found[p]["display_name"]}
+        for p in (g["performer_id"] for g in grants)
+        if p in found
+    ]
+
+
+def agency_fields(performer_id: str, agent_id: str) -> dict[str, str]:
+    """What puts a grant in its agency's gsi1 partition (``represented_by``)."""
+    return {
+        "performer_id": performer_id,
+        "gsi1pk": keys.agency(agent_id),
+        "gsi1sk": f"PERFORMER#{performer_id}",
+    }
 
 
 def add_agent(performer_id: str, agent_id: str, actor: Principal) -> dict[str, Any]:
@@ -56,6 +76,7 @@ def add_agent(performer_id: str, agent_id: str, actor: Principal) -> dict[str, A
         )
     item = {
         **keys.agent(performer_id, agent_id),
+        **agency_fields(performer_id, agent_id),
         "agent_id": agent_id,
         "display_name": agent["display_name"],
         "granted_at": now_iso(),

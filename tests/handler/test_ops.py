@@ -186,3 +186,22 @@ def test_a_rotation_publishes_the_new_key_before_it_signs(
     assert CliRunner().invoke(cli, ["rotate-label-key"]).exit_code == 0
     assert seen == {"lead_s": 60, "published": 2, "signing": before}
     assert kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"] != before
+
+
+def test_index_agents_puts_grants_made_before_it_in_their_agencys_list(registry: Registry) -> None:
+    from shared import keys, store
+    from shared.intents import service as intents
+
+    api = registry.api
+    performer, agency = registry.member("performer"), registry.member("rights_holder")
+    path = f"/v1/performers/{performer.member_id}/agents"
+    assert api.post(path, {"agent_id": agency.member_id}, token=performer.token).status == 201
+    grant = keys.agent(performer.member_id, agency.member_id)
+    store.registry().update_item(Key=grant, UpdateExpression="REMOVE gsi1pk, gsi1sk, performer_id")
+    assert intents.represented_by(agency.member_id) == []  # as a grant made before the index
+    first = CliRunner().invoke(cli, ["index-agents"])
+    assert first.exit_code == 0 and "1 newly indexed" in first.output, first.output
+    assert [p["performer_id"] for p in intents.represented_by(agency.member_id)] == [
+        performer.member_id
+    ]
+    assert "0 newly indexed" in CliRunner().invoke(cli, ["index-agents"]).output

@@ -754,3 +754,36 @@ def test_a_pages_script_may_send_only_to_this_site_and_the_upload_bucket(
     connect = next(p for p in policy.split(";") if p.strip().startswith("connect-src")).split()
     assert connect[1] == "'self'" and len(connect) == 3 and connect[2].startswith("http")
     assert "https:" not in connect and "form-action 'self';" in policy
+
+
+def test_an_agency_writes_the_intent_of_a_performer_who_authorised_it(
+    registry: Registry, mailbox: Path
+) -> None:
+    """The API let an authorised agency write a performer's intent, the portal did not: its
+    pages were the performer's own. Another holder, not authorised, is refused."""
+    from shared.intents import service as intents
+
+    api = registry.api
+    performer = registry.member("performer", display_name="声優 代理花子")
+    agency = registry.member("rights_holder", email="agency@example.jp")
+    registry.member("rights_holder", email="stranger@example.jp")
+    path = f"/v1/performers/{performer.member_id}/agents"
+    assert api.post(path, {"agent_id": agency.member_id}, token=performer.token).status == 201
+    session = sign_in(api, mailbox, "agency@example.jp")
+    listed = api.get("/portal/performers", headers={"Cookie": session}).body.decode()
+    here = f"/portal/performers/{performer.member_id}/intent"
+    assert "声優 代理花子" in listed and f'href="{here}"' in listed
+    page = api.get(here, headers={"Cookie": session}).body.decode()
+    assert f'action="{here}"' in page and 'id="agents"' not in page  # not the agency's to see
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    saved = form(api, here, {**all_uses("deny"), "csrf": csrf}, session)
+    assert saved.status == 303 and saved.headers["location"] == f"{here}?saved=1"
+    (version,) = intents.history(performer.member_id)
+    assert version["author_role"] == "agent" and version["uses"]["tts"] == "deny"
+    stranger = sign_in(api, mailbox, "stranger@example.jp")
+    refused = api.get(here, headers={"Cookie": stranger})
+    assert refused.status == 403 and "本人が認めた事務所だけ" in refused.body.decode()
+    assert (
+        "声優 代理花子"
+        not in api.get("/portal/performers", headers={"Cookie": stranger}).body.decode()
+    )
