@@ -101,7 +101,7 @@ def represented(web: Web) -> Response:
 def intent_for(web: Web, performer_id: str) -> Response:
     """An agency writes the intent of a performer who authorised it (as the API lets it)."""
     number = ids.normalize(performer_id, "member") or performer_id
-    intents.author_role(number, web.session.principal)  # type: ignore[arg-type]
+    intents.author_role(number, web.session.principal)  # type: ignore[union-attr]
     return _intent_page(web, number, f"/portal/performers/{number}/intent")
 
 
