@@ -158,6 +158,7 @@ class UsedBy(BaseModel):
     name: str
     kind: str
     business_id: str
+    business_name: str | None = None
     since: str
     label_no: str | None = None
     label_status: str | None = None

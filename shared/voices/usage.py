@@ -8,6 +8,7 @@ from typing import Any
 from shared import keys, store
 from shared.business import ai_systems, contracts
 from shared.labels import service as labels
+from shared.members import service as members
 
 
 def of_voice(voice_no: str) -> dict[str, Any]:
@@ -23,9 +24,11 @@ def _systems(voice_no: str) -> list[dict[str, Any]]:
     """The AI systems that declare the voice (one batch read for all of them)."""
     used = store.markers(keys.voice_pk(voice_no), keys.USED_BY)
     systems = ai_systems.AI_SYSTEM.get_many(m["ai_no"] for m in used)
+    businesses = members.MEMBER.get_many({ai["business_id"] for ai in systems.values()})
     return [
         {
             **{k: ai[k] for k in ("ai_no", "name", "kind", "business_id")},
+            "business_name": businesses.get(ai["business_id"], {}).get("display_name"),
             "since": marker["since"],
             "label_no": ai.get("label_no"),
             "label_status": ai.get("label_status"),

@@ -96,6 +96,8 @@ def test_contract_needs_every_holder_and_follows_revocation(
     assert [c["contract_id"] for c in usage["contracts"]] == [contract_id]
     assert usage["contracts"][0]["in_force"] is True
     assert [a["ai_no"] for a in usage["ai_systems"]] == [ai_no]
+    business_name = api.get(f"/v1/members/{business.member_id}", token=business.token).json
+    assert usage["ai_systems"][0]["business_name"] == business_name["display_name"]
     # either party revokes
     revoked = api.post(f"{path}/revoke", {"reason": "契約解除"}, token=holder_b.token)
     assert revoked.json["status"] == "revoked" and not revoked.json["in_force"]
