@@ -787,3 +787,26 @@ def test_an_agency_writes_the_intent_of_a_performer_who_authorised_it(
         "声優 代理花子"
         not in api.get("/portal/performers", headers={"Cookie": stranger}).body.decode()
     )
+
+
+def test_a_performer_withdraws_every_consent_with_one_button(
+    registry: Registry, mailbox: Path
+) -> None:
+    from shared.intents import service as intents
+
+    api = registry.api
+    performer = registry.member("performer", email="withdraw@example.jp")
+    session = sign_in(api, mailbox, "withdraw@example.jp")
+    page = api.get("/portal/intent", headers={"Cookie": session}).body.decode()
+    assert 'id="deny-all"' not in page  # nothing to withdraw yet
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    first = {**all_uses("allow"), "csrf": csrf, "note": "朗読のみ", "credit_required": "yes"}
+    assert form(api, "/portal/intent", first, session).status == 303
+    page = api.get("/portal/intent", headers={"Cookie": session}).body.decode()
+    button = page.split('id="deny-all"')[1].split("</form>")[0]
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', button))
+    assert form(api, "/portal/intent", fields, session).status == 303
+    now = intents.current(performer.member_id)
+    assert now["version"] == 2 and set(now["uses"].values()) == {"deny"}
+    assert now["commercial"] == "deny" and now["note"] == "朗読のみ"
+    assert now["conditions"]["credit_required"] is True  # the rest of the intent stays
