@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     smtp_port: int | None = None
     # The portal: sign-in links and sessions.
     signin_link_ttl_s: int = 15 * 60
+    signin_answer_s: float = 0.5  # /signin answers no sooner, member or not (mail takes time)
     welcome_link_ttl_s: int = 24 * 3600
     session_ttl_s: int = 12 * 3600
     # Local stage only: the operator token (API.md, "Local stack").

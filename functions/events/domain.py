@@ -25,6 +25,7 @@ from shared import events, store
 from shared.audit import AUDIT
 from shared.audits import export  # noqa: F401 - the fingerprint export follows voice events
 from shared.labels import consent  # noqa: F401 - subscribes labels to consent events
+from shared.members import notices  # noqa: F401 - tells an address's owner of an application
 from shared.portal import mails  # noqa: F401 - mails approved members their sign-in link
 from shared.screens import voiceprints  # noqa: F401 - voiceprints follow voice events
 

@@ -3,6 +3,7 @@ public registries (intents, AI systems, the transparency log)."""
 
 from __future__ import annotations
 
+import time
 from importlib import resources
 
 from chalice import Blueprint, Response
@@ -82,11 +83,15 @@ def signin(web: Web) -> Response:
             next=sessions.landing(web.query.get("next")),
             expired="expired" in web.query,
         )
+    started, settings = time.monotonic(), get_settings()
     member = sessions.member_by_email(web.value("email"))
-    ttl_s = get_settings().signin_link_ttl_s
     if member is not None:
-        mails.send_signin_link(member, ttl_s, next_page=sessions.landing(web.value("next")))
-    return _check_your_mail(web, ttl_s)  # the same answer either way: no one learns who is
+        next_page = sessions.landing(web.value("next"))
+        mails.send_signin_link(member, settings.signin_link_ttl_s, next_page=next_page)
+    # The same answer either way, and no sooner for a stranger: sending the mail took time
+    # that told who is a member.
+    time.sleep(max(0.0, settings.signin_answer_s - (time.monotonic() - started)))
+    return _check_your_mail(web, settings.signin_link_ttl_s)
 
 
 def _check_your_mail(web: Web, ttl_s: int) -> Response:

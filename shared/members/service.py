@@ -11,7 +11,7 @@ from shared import audit, ids, keys, store
 from shared.access import Principal, can_read_private
 from shared.clock import now_iso
 from shared.errors import Conflict
-from shared.members import notices, tokens
+from shared.members import tokens
 from shared.members.models import Application
 from shared.settings import get_settings
 
@@ -68,9 +68,7 @@ def apply(application: Application) -> dict[str, Any]:
             data={"kind": application.kind},
         ),
     )
-    if in_use:
-        notices.applied_with_a_members_address(application.email)
-    return member
+    return member  # an address in use: its owner is told from the event (members/notices.py)
 
 
 def list_members(

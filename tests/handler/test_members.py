@@ -97,7 +97,7 @@ def sent_mail(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, str]]:
 
 
 def test_second_active_member_with_the_same_email_is_a_conflict(
-    registry: Registry, sent_mail: list
+    registry: Registry, sent_mail: list, deliver_events
 ) -> None:
     """An application with an active member's address is answered as any other (the answer
     must not tell who is a member); its approval is refused, and the address's owner is told."""
@@ -109,6 +109,9 @@ def test_second_active_member_with_the_same_email_is_a_conflict(
     assert set(reply.json) == set(fresh.json) and reply.json["status"] == "pending"
     taken = reply.json["member_id"]
     assert api.get(f"/v1/members/{taken}", token=registry.operator).json["email_in_use"] is True
+    assert not [m for m in sent_mail if "入会申請" in m["subject"]]  # not in the request
+    deliver_events()
+    deliver_events()  # delivered again: still one notice
     assert [m["to"] for m in sent_mail if "入会申請" in m["subject"]] == ["same@example.jp"]
     refused = api.post(f"/v1/members/{taken}/approve", token=registry.operator)
     assert refused.status == 409 and refused.json["code"] == "email_taken"

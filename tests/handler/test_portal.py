@@ -810,3 +810,21 @@ def test_a_performer_withdraws_every_consent_with_one_button(
     assert now["version"] == 2 and set(now["uses"].values()) == {"deny"}
     assert now["commercial"] == "deny" and now["note"] == "朗読のみ"
     assert now["conditions"]["credit_required"] is True  # the rest of the intent stays
+
+
+def test_signin_answers_no_sooner_for_a_stranger_than_the_mail_takes(
+    registry: Registry, mailbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A member's address took the time of sending the mail (64 ms against 48 ms here): the
+    answer waits out the same floor either way, so the timing does not say who is a member."""
+    import functions.portal.public as public
+
+    waits: list[float] = []
+    monkeypatch.setattr(public.time, "sleep", waits.append)
+    api = registry.api
+    registry.member("performer", email="known2@example.jp")
+    csrf = cookies_of(api.get("/signin"))["ailas_csrf"]
+    for address in ("known2@example.jp", "stranger2@example.jp"):
+        form(api, "/signin", {"email": address, "csrf": csrf}, f"ailas_csrf={csrf}")
+    member_wait, stranger_wait = waits
+    assert 0 <= member_wait < stranger_wait <= 0.5  # each padded up to the same 0.5 s
