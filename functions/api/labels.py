@@ -183,8 +183,10 @@ def verify(call: Call) -> Verification:
     except jws.TokenError as error:
         return Verification(signature_valid=False, error=error.reason)
     label = service.get(str(claims.get("label_no", "")))
-    if label is None or label["token"] != token:
+    if label is None:
         return Verification(signature_valid=True, error="unknown_label")
+    if label["token"] != token:  # signed by the registry, but not what it issued as this label
+        return Verification(signature_valid=True, error="not_the_issued_token")
     view = LabelView.model_validate(service.public_view(label))
     flat = view.model_dump(exclude={"token", "at"})
     return Verification(signature_valid=True, label=view, **flat)

@@ -480,3 +480,30 @@ def test_verification_gives_every_field_of_the_label_view_flat() -> None:
 
     flat = set(Verification.model_fields) - {"signature_valid", "error", "label"}
     assert flat == set(LabelView.model_fields) - {"token", "at"}
+
+
+def test_verify_tells_a_token_not_issued_from_a_label_that_does_not_exist(
+    registry: Registry, registered_voice
+) -> None:
+    """Signed by the registry's key but not the token issued under its number: that label's
+    number exists, so the answer says the token is not the issued one, not "unknown"."""
+    from shared.formats import jws
+    from shared.labels import signing
+
+    api = registry.api
+    holder, business = registry.member("rights_holder"), registry.member("business")
+    voice_no = registered_voice(holder)
+    ai_no = api.post("/v1/ai-systems", ai_sheet([voice_no]), token=business.token).json["ai_no"]
+    contract = api.post(
+        "/v1/contracts", contract_filing(ai_no, [voice_no]), token=business.token
+    ).json["contract_id"]
+    api.post(f"/v1/contracts/{contract}/confirm", token=holder.token)
+    label = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token).json
+    claims = jws.verify(label["token"], api.get("/.well-known/jwks.json").json)
+    for number, error in (
+        (label["label_no"], "not_the_issued_token"),
+        ("L-0000-0000-0", "unknown_label"),
+    ):
+        other = signing.sign({**claims, "label_no": number, "uses": ["*"]})["token"]
+        answer = api.post("/v1/labels/verify", {"token": other}).json
+        assert answer["signature_valid"] is True and answer["error"] == error
