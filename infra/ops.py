@@ -271,6 +271,7 @@ def index_agents() -> None:
     """Put agency grants made before the portal's agency pages into their agency's index
     (gsi1 AGENCY#…, which lists the performers an agency acts for). Idempotent."""
     from boto3.dynamodb.conditions import Attr
+    from botocore.exceptions import ClientError
 
     from shared import store
     from shared.intents import service
@@ -282,12 +283,18 @@ def index_agents() -> None:
             performer_id = grant["pk"].split("#", 1)[1]
             fields = service.agency_fields(performer_id, grant["agent_id"])
             expression, names, values = store.set_fields(fields)
-            store.registry().update_item(
-                Key={"pk": grant["pk"], "sk": grant["sk"]},
-                UpdateExpression=expression,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
+            try:  # only a grant that still exists: a removed one must not come back as a stub
+                store.registry().update_item(
+                    Key={"pk": grant["pk"], "sk": grant["sk"]},
+                    UpdateExpression=expression,
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                )
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                continue
             indexed += 1
     click.echo(f"{len(grants)} agency grants; {indexed} newly indexed.")
 

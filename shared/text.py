@@ -36,10 +36,14 @@ def clean_name(value: str, field: str) -> str:
     return value
 
 
+ZWJ, EMOJI_STYLE = "\u200d", "\ufe0f"  # what joins emoji into one (format characters)
+
+
 def clean_filename(value: str, field: str = "filename") -> str:
     """A file's name as the sender's system wrote it: NFC, no control characters; emoji and
-    pictographs are allowed (``声🎤.wav`` is a file people have)."""
-    if has_control(value):
+    pictographs are allowed (``声🎤.wav`` is a file people have), with the joiner and the
+    variation selector that compose them (👩‍🎤, 🏳️‍🌈)."""
+    if has_control(value.replace(ZWJ, "").replace(EMOJI_STYLE, "")):
         raise ValueError(f"{field} contains control or invisible characters")
     value = unicodedata.normalize("NFC", value).strip()
     if not value:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -72,12 +73,14 @@ def tokens(web: Web) -> Response:
 
 
 def _intent_form(web: Web) -> dict[str, Any]:
+    territories = [c.upper() for c in re.split(r"[\s,、]+", web.value("territories")) if c]
     return {
         "uses": {code: web.value(f"use_{code}", "contract") for code in USES},
         "commercial": web.value("commercial", "contract"),
         "conditions": {
             "credit_required": web.value("credit_required") == "yes",
             "prohibited_content": web.values("prohibited_content"),
+            "territories": territories or None,  # none: worldwide
         },
         "valid_until": web.value("valid_until") or None,
         "note": web.value("note") or None,
@@ -128,6 +131,12 @@ def _save_intent(web: Web, principal: Principal, performer_id: str, here: str) -
     """Save the posted intent and answer with a page to GET (a reload of the answer must not
     save another version); else the form's errors by field. A use left out is an error, not
     the default: a form always sends every choice."""
+    if web.value("action") == "deny_all":  # the one button: the rest of the intent stays
+        current = intents.current(performer_id)
+        if current is None:
+            raise ValidationFailed(web.t("まだ意思が登録されていません。", "No intent yet."))
+        written = intents.write(performer_id, intents.withdrawn(current), principal)
+        raise Redirect(f"{here}?saved={written['version']}")
     errors = {
         f"use_{code}": web.t("選んでください。", "Choose one.")
         for code in USES

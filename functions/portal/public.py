@@ -83,18 +83,17 @@ def signin(web: Web) -> Response:
             next=sessions.landing(web.query.get("next")),
             expired="expired" in web.query,
         )
-    started, settings = time.monotonic(), get_settings()
+    started, ttl_s = time.monotonic(), get_settings().signin_link_ttl_s
     member = sessions.member_by_email(web.value("email"))
     if member is not None:
-        next_page = sessions.landing(web.value("next"))
-        mails.send_signin_link(member, settings.signin_link_ttl_s, next_page=next_page)
-    # The same answer either way, and no sooner for a stranger: sending the mail took time
-    # that told who is a member.
-    time.sleep(max(0.0, settings.signin_answer_s - (time.monotonic() - started)))
-    return _check_your_mail(web, settings.signin_link_ttl_s)
+        mails.send_signin_link(member, ttl_s, next_page=sessions.landing(web.value("next")))
+    return _check_your_mail(web, ttl_s, started)
 
 
-def _check_your_mail(web: Web, ttl_s: int) -> Response:
+def _check_your_mail(web: Web, ttl_s: int, started: float) -> Response:
+    """The same answer either way, and no sooner for a stranger: sending the mail took time
+    that told who is a member."""
+    time.sleep(max(0.0, get_settings().signin_answer_s - (time.monotonic() - started)))
     valid_ja, valid_en = mails.duration(ttl_s)
     return web.render(
         "message.html",

@@ -11,6 +11,7 @@ little-endian, channels interleaved — equal for the same audio in WAV and FLAC
 from __future__ import annotations
 
 import hashlib
+import math
 import struct
 import time
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ MAX_WALL_S = 600.0
 # uncorrelated channels lose 3 dB, a stereo mix of one voice less.
 CANCELLED_DOWNMIX = 0.01
 MAX_RIFF_CHUNKS = 1024  # chunks walked before the data chunk; real WAVs hold a handful
+MP3_FIRST_FRAME = 4096  # bytes after the ID3 tag where a length header (Xing, …) would be
 OGG_TAIL = 1 << 16  # an Ogg page is at most 65,307 bytes: the last one starts in this tail
 
 
@@ -122,7 +124,10 @@ def _riff_cut_short(handle: BinaryIO, size: int, rf64: bool) -> str | None:
             return None
         chunk, length = header[:4], struct.unpack("<I", header[4:])[0]
         if chunk == b"ds64" and rf64 and length >= 16:
-            data_size = struct.unpack("<Q", handle.read(16)[8:16])[0]
+            sizes = handle.read(16)
+            if len(sizes) < 16:
+                return "The RF64 file is truncated inside its header."
+            data_size = struct.unpack("<Q", sizes[8:16])[0]
         if chunk == b"data":
             declared = data_size if rf64 and length == 0xFFFFFFFF else length
             if declared is None or declared == 0xFFFFFFFF or offset + 8 + declared <= size:
@@ -139,14 +144,15 @@ def _ogg_cut_short(handle: BinaryIO, size: int) -> str | None:
     handle.seek(max(0, size - OGG_TAIL))
     tail = handle.read(OGG_TAIL)
     last = tail.rfind(b"OggS")
-    if last >= 0 and last + 27 > len(tail):
-        return "The Ogg file is truncated: its last page is cut off."
-    while last >= 0 and tail[last + 4] != 0:
-        last = tail.rfind(b"OggS", 0, last)  # "OggS" inside a packet, not a page header
+    # "OggS" inside a packet is no page header: its version byte (when there) is not 0
+    while last >= 0 and last + 4 < len(tail) and tail[last + 4] != 0:
+        last = tail.rfind(b"OggS", 0, last)
     if last < 0:
-        return "The Ogg file is truncated: it does not end with a page of its stream."
+        return None  # no page in the last 64 KiB (a long tag appended?): nothing to judge by
+    if last + 27 > len(tail) or last + 27 + tail[last + 26] > len(tail):
+        return "The Ogg file is truncated: its last page is cut off."
     segments = tail[last + 27 : last + 27 + tail[last + 26]]
-    if last + 27 + tail[last + 26] + sum(segments) > len(tail):
+    if last + 27 + len(segments) + sum(segments) > len(tail):
         return "The Ogg file is truncated: its last page is cut off."
     return None
 
@@ -173,6 +179,7 @@ def decode(
             ) from None
         _sniff(head)
         cut = _cut_short(handle, size)
+        no_length_header = _no_length_header(handle)
         handle.seek(0)
         try:
             audio = sf.SoundFile(handle)
@@ -183,7 +190,8 @@ def decode(
                 f"The file is not audio the registry can read. Accepted: {ACCEPTED}.",
             ) from None
         with audio:
-            return _decode_open(audio, _Container(cut, _length_estimated(audio, head)), bounds)
+            estimated = audio.format == "MP3" and no_length_header
+            return _decode_open(audio, _Container(cut, estimated), bounds)
     finally:
         if isinstance(source, str | Path):
             handle.close()
@@ -199,8 +207,19 @@ class _Container:
     length_estimated: bool
 
 
-def _length_estimated(audio: sf.SoundFile, head: bytes) -> bool:
-    return audio.format == "MP3" and not any(tag in head for tag in (b"Xing", b"Info", b"VBRI"))
+def _no_length_header(handle: BinaryIO) -> bool:
+    """Whether the file, read as an MP3, has no Xing, Info or VBRI header in its first frame
+    (after its ID3v2 tag, which cover art makes long): then libsndfile's frame count is an
+    estimate. Read before libsndfile opens the file, which then owns the handle's position."""
+    handle.seek(0)
+    tag = handle.read(10)
+    start = 0
+    if tag[:3] == b"ID3" and len(tag) == 10:  # the tag's size: four 7-bit bytes, + a footer
+        start = 10 + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(tag[6:10]))
+        start += 10 if tag[5] & 0x10 else 0
+    handle.seek(start)
+    first = handle.read(MP3_FIRST_FRAME)
+    return not any(name in first for name in (b"Xing", b"Info", b"VBRI"))
 
 
 @dataclass(frozen=True)
@@ -297,7 +316,7 @@ def _check_header(audio: sf.SoundFile, container: _Container, bounds: _Bounds) -
 
 def clock_time(seconds: float) -> str:
     """3:00:10 rather than "3.00 h", which said a file over the limit lasted the limit."""
-    whole = int(seconds)
+    whole = math.ceil(seconds)  # up: 10.6 s against a 10 s limit is not "0:00:10"
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 

@@ -5,14 +5,14 @@ and its public log entry."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
 from shared import audit, keys, store
 from shared.access import Principal
-from shared.clock import now, now_iso
+from shared.clock import now, now_iso, today
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.formats.uses import DECISION_NAMES, USE_CODES, USES
 from shared.intents.models import IntentBody
@@ -272,6 +272,22 @@ def at_time(performer_id: str, at: datetime) -> dict[str, Any] | None:
     """The version that was in force at ``at`` (None before the first one)."""
     candidates = [v for v in history(performer_id) if v["effective_at"] <= stamp(at)]
     return candidates[-1] if candidates else None
+
+
+def withdrawn(record: dict[str, Any]) -> IntentBody:
+    """The intent ``record`` with consent to every use withdrawn: each use and commercial use
+    denied, the conditions (territories, refused content, credit) and the note kept; a
+    ``valid_until`` already past is dropped (it would refuse the new version)."""
+    until = date.fromisoformat(record["valid_until"]) if record.get("valid_until") else None
+    return IntentBody.model_validate(
+        {
+            "uses": dict.fromkeys(USES, "deny"),
+            "commercial": "deny",
+            "conditions": record.get("conditions") or {},
+            "valid_until": until if until and until >= today() else None,
+            "note": record.get("note"),
+        }
+    )
 
 
 def view(

@@ -64,9 +64,9 @@ def landing(path: str | None) -> str:
     site's address (no scheme, no ``//`` host, no backslash, no control character)."""
     path = path or ""
     own = path == HOME or path.startswith((HOME + "/", HOME + "?"))
-    if own and "//" not in path and "\\" not in path and path.isprintable() and len(path) <= 300:
-        return path
-    return HOME
+    plain = path.isascii() and path.isprintable() and len(path) <= 300  # a Location header
+    walks = "//" in path or "\\" in path or "/." in path.split("?", 1)[0]  # no ../ out of /portal
+    return path if own and plain and not walks else HOME
 
 
 def new_link(member_id: str, ttl_s: int, next_page: str = HOME) -> str:
@@ -116,6 +116,8 @@ def may_sign_in(link: Link) -> bool:
     member = members.get(link.member_id)
     if not member or member["status"] != "active":
         return False
+    if not link.created_at:  # mailed before links were dated: good unless ever suspended
+        return not member.get("suspended_at")
     return link.created_at > str(member.get("suspended_at") or "")
 
 

@@ -290,3 +290,20 @@ def test_intent_change_is_a_domain_event_with_old_and_new_decisions(
     assert delivered > 0
     assert delivery_cursor()["last_seq"] == entry["seq"]
     assert api.get("/v1/health").json["events"]["last_delivered_seq"] == entry["seq"]
+
+
+def test_withdrawing_every_consent_keeps_the_conditions_and_drops_a_lapsed_end() -> None:
+    from shared.intents.service import withdrawn
+
+    record = {
+        "uses": {"tts": "allow"},
+        "commercial": "allow",
+        "conditions": {"credit_required": True, "territories": ["JP"]},
+        "valid_until": "2001-01-01",  # lapsed: a new version may not carry it
+        "note": "朗読のみ",
+    }
+    body = withdrawn(record)
+    assert set(body.uses.values()) == {"deny"} and len(body.uses) > 1
+    assert body.commercial == "deny" and body.valid_until is None and body.note == "朗読のみ"
+    assert body.conditions.territories == ["JP"] and body.conditions.credit_required
+    assert withdrawn({**record, "valid_until": "2999-01-01"}).valid_until.year == 2999

@@ -188,7 +188,9 @@ def test_a_rotation_publishes_the_new_key_before_it_signs(
     assert kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"] != before
 
 
-def test_index_agents_puts_grants_made_before_it_in_their_agencys_list(registry: Registry) -> None:
+def test_index_agents_puts_grants_made_before_it_in_their_agencys_list(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from shared import keys, store
     from shared.intents import service as intents
 
@@ -205,3 +207,12 @@ def test_index_agents_puts_grants_made_before_it_in_their_agencys_list(registry:
         performer.member_id
     ]
     assert "0 newly indexed" in CliRunner().invoke(cli, ["index-agents"]).output
+    # a grant removed while the command ran (after its scan) does not come back as a stub
+    store.registry().update_item(Key=grant, UpdateExpression="REMOVE gsi1pk, gsi1sk, performer_id")
+    removed = api.delete(f"{path}/{agency.member_id}", token=performer.token)
+    assert removed.status in (200, 204), removed
+    scanned = store.scan_all
+    monkeypatch.setattr(store, "scan_all", lambda *a, **k: [{**grant, "agent_id": agency.member_id}]
+                        if scanned(*a, **k) is not None else [])  # fmt: skip
+    assert CliRunner().invoke(cli, ["index-agents"]).exit_code == 0
+    assert not intents.is_agent(performer.member_id, agency.member_id)

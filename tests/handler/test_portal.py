@@ -143,6 +143,8 @@ def test_signing_in_lands_on_the_page_asked_for(registry: Registry, mailbox: Pat
         "/signout",
         "javascript:alert(1)",
         "/portal/" + "a" * 400,
+        "/portal/声",  # not a Location header's Latin-1: the used link's answer failed
+        "/portal/../signout",
     ],
 )
 def test_a_sign_in_lands_only_on_this_sites_portal(
@@ -801,15 +803,23 @@ def test_a_performer_withdraws_every_consent_with_one_button(
     assert 'id="deny-all"' not in page  # nothing to withdraw yet
     csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
     first = {**all_uses("allow"), "csrf": csrf, "note": "朗読のみ", "credit_required": "yes"}
-    assert form(api, "/portal/intent", first, session).status == 303
+    assert form(api, "/portal/intent", first | {"territories": "jp, US"}, session).status == 303
     page = api.get("/portal/intent", headers={"Cookie": session}).body.decode()
+    assert 'name="territories" type="text" value="JP, US"' in page
     button = page.split('id="deny-all"')[1].split("</form>")[0]
     fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', button))
+    assert fields == {"csrf": csrf, "action": "deny_all"}
     assert form(api, "/portal/intent", fields, session).status == 303
     now = intents.current(performer.member_id)
     assert now["version"] == 2 and set(now["uses"].values()) == {"deny"}
     assert now["commercial"] == "deny" and now["note"] == "朗読のみ"
-    assert now["conditions"]["credit_required"] is True  # the rest of the intent stays
+    # the rest of the intent stays: credit, and the territories (the form once dropped them,
+    # widening a "JP only" consent to the world)
+    assert now["conditions"]["credit_required"] is True
+    assert now["conditions"]["territories"] == ["JP", "US"]
+    saved_again = {**all_uses("allow"), "csrf": csrf, "territories": "JP, US"}
+    assert form(api, "/portal/intent", saved_again, session).status == 303
+    assert intents.current(performer.member_id)["conditions"]["territories"] == ["JP", "US"]
 
 
 def test_signin_answers_no_sooner_for_a_stranger_than_the_mail_takes(

@@ -31,6 +31,8 @@ def test_a_file_may_be_named_as_people_name_files() -> None:
         filename="C:\\録音\\声🎤.wav", size_bytes=10, content_type="audio/x-wav; codecs=1"
     )
     assert facts.filename == "声🎤.wav" and facts.content_type == "audio/x-wav"
+    for joined in ("👩\u200d🎤.wav", "🏳\ufe0f\u200d🌈.mp3"):
+        assert FileFacts(filename=joined, size_bytes=10, content_type="audio/wav").filename
     for bad in ("a\u202eb.wav", "a\x00.wav", "  "):
         with pytest.raises(ValueError, match="filename"):
             FileFacts(filename=bad, size_bytes=10, content_type="audio/wav")

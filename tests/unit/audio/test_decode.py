@@ -236,3 +236,46 @@ def test_a_wav_with_many_chunks_before_its_data_is_still_checked_for_a_cut() -> 
         whole = _with_chunk_before_data(whole, b"junk", bytes(8 + n % 3))
     assert decode(io.BytesIO(whole)).duration_s == pytest.approx(12, abs=0.01)
     assert _code(io.BytesIO(whole[: int(len(whole) * 0.4)])) == "corrupt_audio"
+
+
+def _id3_tag(size: int) -> bytes:
+    """An ID3v2.3 tag of ``size`` bytes of padding (cover art makes tags this long)."""
+    syncsafe = bytes((size >> shift) & 0x7F for shift in (21, 14, 7, 0))
+    return b"ID3\x03\x00\x00" + syncsafe + bytes(size)
+
+
+def test_a_cut_mp3_behind_a_long_id3_tag_is_still_corrupt_audio() -> None:
+    """The length header was looked for in the first 4 KiB only: behind an 8 KiB tag a cut
+    MP3 passed as a shorter recording."""
+    buffer = io.BytesIO()
+    sf.write(buffer, speechlike(20, 44100, seed=3), 44100, format="MP3")
+    whole = _id3_tag(8192) + buffer.getvalue()
+    assert decode(io.BytesIO(whole)).duration_s == pytest.approx(20, abs=0.1)
+    assert _code(io.BytesIO(whole[: len(whole) // 2])) == "corrupt_audio"
+
+
+def test_an_rf64_file_cut_inside_its_header_is_refused_not_a_crash() -> None:
+    buffer = io.BytesIO()
+    sf.write(buffer, speechlike(4, 16000, seed=3), 16000, format="RF64", subtype="PCM_16")
+    for cut in (24, 30):
+        assert _code(io.BytesIO(buffer.getvalue()[:cut])) in ("corrupt_audio", "unsupported_format")
+
+
+def test_an_ogg_file_with_a_long_tail_appended_is_read_as_before() -> None:
+    buffer = io.BytesIO()
+    sf.write(buffer, speechlike(8, 48000, seed=3), 48000, format="OGG", subtype="VORBIS")
+    padded = buffer.getvalue() + bytes(70_000)  # no page in the last 64 KiB
+    assert decode(io.BytesIO(padded)).duration_s == pytest.approx(8, abs=0.05)
+
+
+def test_a_wav_with_more_chunks_before_its_data_than_any_real_one_is_refused() -> None:
+    speech = io.BytesIO()
+    sf.write(speech, speechlike(3, 16000, seed=4), 16000, format="WAV", subtype="PCM_16")
+    whole = speech.getvalue()
+    data_at = whole.index(b"data")
+    junk = (b"junk" + struct.pack("<I", 0)) * 1100
+    crowded = whole[:data_at] + junk + whole[data_at:]
+    crowded = crowded[:4] + struct.pack("<I", len(crowded) - 8) + crowded[8:]
+    with pytest.raises(AudioRejected) as rejected:
+        decode(io.BytesIO(crowded))
+    assert rejected.value.code == "corrupt_audio" and "chunks" in rejected.value.message
