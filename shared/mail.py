@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Callable
 from email.message import EmailMessage
+from typing import Any
 
+from shared import keys, store
 from shared.aws import client
 from shared.logging import logger
 from shared.settings import get_settings
@@ -31,3 +34,13 @@ def send(to: str, subject: str, text: str) -> None:
             },
         )
     logger.info("mail sent", extra={"subject": subject})  # never the address or the link
+
+
+def once_per_event(seq: int, action: str, send: Callable[[], Any]) -> None:
+    """Call ``send`` (which mails, or decides not to) for the audit entry ``seq`` once, however
+    often its domain event is delivered: a marker item says it was done."""
+    marker = keys.mailed(seq)
+    if store.get(marker):
+        return  # a redelivered event: done already
+    send()
+    store.registry().put_item(Item={**marker, "action": action})

@@ -5,21 +5,22 @@ to a member's address measurably slower: who is a member showed in the timing)."
 
 from __future__ import annotations
 
-from shared import events, keys, mail, store
+from shared import events, mail
 from shared.logging import logger
 from shared.members import service as members
 from shared.settings import get_settings
 
 
 @events.subscribe("member.applied")
-def notice_to_the_addresss_owner(event: events.DomainEvent) -> None:
+def notice_to_the_address_owner(event: events.DomainEvent) -> None:
     """Once per application marked ``email_in_use`` (whatever the redeliveries)."""
-    if store.get(keys.mailed(event.seq)):
-        return
-    member = members.get(event.entity.split(":", 1)[1])
-    if member and member.get("email_in_use"):
-        applied_with_a_members_address(member["email"])
-    store.registry().put_item(Item={**keys.mailed(event.seq), "action": event.action})
+
+    def send() -> None:
+        member = members.get(event.entity.split(":", 1)[1])
+        if member and member.get("email_in_use"):
+            applied_with_a_members_address(member["email"])
+
+    mail.once_per_event(event.seq, event.action, send)
 
 
 def applied_with_a_members_address(email: str) -> None:

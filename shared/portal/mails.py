@@ -5,7 +5,7 @@ is delivered), and a sign-in link when they ask for one."""
 
 from __future__ import annotations
 
-from shared import events, keys, mail, store
+from shared import events, mail
 from shared.members import service as members
 from shared.portal import sessions
 from shared.settings import get_settings
@@ -54,13 +54,13 @@ def send_signin_link(
 @events.subscribe("member.approved")
 def welcome(event: events.DomainEvent) -> None:
     """Mail the approved member a first sign-in link — once per approval event."""
-    marker = keys.mailed(event.seq)
-    if store.get(marker):
-        return  # a redelivered event: already mailed
-    member = members.get(event.entity.split(":", 1)[1])
-    if member and member["status"] == "active" and member.get("email"):
-        send_signin_link(member, get_settings().welcome_link_ttl_s, welcome=True)
-    store.registry().put_item(Item={**marker, "action": event.action})
+
+    def send() -> None:
+        member = members.get(event.entity.split(":", 1)[1])
+        if member and member["status"] == "active" and member.get("email"):
+            send_signin_link(member, get_settings().welcome_link_ttl_s, welcome=True)
+
+    mail.once_per_event(event.seq, event.action, send)
 
 
 # What a decision means for the member, in both languages (the reason is the operator's words).
@@ -94,12 +94,13 @@ DECISIONS = {
 def decision_notice(event: events.DomainEvent) -> None:
     """Tell the member what the operator decided and why — once per event, and only while the
     decision stands (the reason read is the member's latest: a later decision mails its own)."""
-    if store.get(keys.mailed(event.seq)):
-        return
-    member = members.get(event.entity.split(":", 1)[1])
-    if member and member.get("email") and member["status"] == event.data["to"]:
-        mail.send(member["email"], *_decision_mail(member, event.action))
-    store.registry().put_item(Item={**keys.mailed(event.seq), "action": event.action})
+
+    def send() -> None:
+        member = members.get(event.entity.split(":", 1)[1])
+        if member and member.get("email") and member["status"] == event.data["to"]:
+            mail.send(member["email"], *_decision_mail(member, event.action))
+
+    mail.once_per_event(event.seq, event.action, send)
 
 
 def _decision_mail(member: dict, action: str) -> tuple[str, str]:
