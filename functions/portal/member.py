@@ -116,7 +116,11 @@ def _intent_page(web: Web, performer_id: str, here: str) -> Response:
     if errors:
         context["intent"] = _intent_form(web)  # what was typed stays on the form to be corrected
     version = web.query.get("saved", "")
-    saved = {"version": int(version)} if version.isdigit() and not errors else None
+    saved = (
+        {"version": int(version), "withdrawn": "withdrawn" in web.query}
+        if (version.isdigit() and not errors)
+        else None
+    )
     return web.render(
         "intent.html",
         status=422 if errors else 200,
@@ -136,7 +140,7 @@ def _save_intent(web: Web, principal: Principal, performer_id: str, here: str) -
         if current is None:
             raise ValidationFailed(web.t("まだ意思が登録されていません。", "No intent yet."))
         written = intents.write(performer_id, intents.withdrawn(current), principal)
-        raise Redirect(f"{here}?saved={written['version']}")
+        raise Redirect(f"{here}?saved={written['version']}&withdrawn=1")
     errors = {
         f"use_{code}": web.t("選んでください。", "Choose one.")
         for code in USES

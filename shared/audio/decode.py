@@ -454,7 +454,7 @@ def _too_little_sound(levels: np.ndarray, offset: float, min_active_s: float) ->
     if sounding < 0.05:
         said = "The file is silent"
     else:
-        said = f"The file is silent but for {sounding:.1f} s"
+        said = f"The file holds only {sounding:.1f} s of sound"
     return AudioRejected(
         "no_speech", f"{said}; at least {min_active_s:.0f} s of speech are needed."
     )

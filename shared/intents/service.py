@@ -276,8 +276,9 @@ def at_time(performer_id: str, at: datetime) -> dict[str, Any] | None:
 
 def withdrawn(record: dict[str, Any]) -> IntentBody:
     """The intent ``record`` with consent to every use withdrawn: each use and commercial use
-    denied, the conditions (territories, refused content, credit) and the note kept; a
-    ``valid_until`` already past is dropped (it would refuse the new version)."""
+    denied, the conditions (territories, refused content, credit) kept; the public note
+    dropped (it may say what was allowed: "TTS allowed" beside "deny" misleads); a
+    ``valid_until`` already past is dropped too (it would refuse the new version)."""
     until = date.fromisoformat(record["valid_until"]) if record.get("valid_until") else None
     return IntentBody.model_validate(
         {
@@ -285,7 +286,7 @@ def withdrawn(record: dict[str, Any]) -> IntentBody:
             "commercial": "deny",
             "conditions": record.get("conditions") or {},
             "valid_until": until if until and until >= today() else None,
-            "note": record.get("note"),
+            "note": None,
         }
     )
 

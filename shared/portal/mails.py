@@ -74,10 +74,8 @@ DECISIONS = {
     "member.suspended": (
         "会員資格が停止されました。",
         "Your membership was suspended.",
-        "停止中はポータルへのサインインとAPIトークンが使えません。"
-        "あなたの声に依拠するラベルは無効と表示されます。\n",
-        "While it is suspended you cannot sign in or use your API token, and labels that rely on "
-        "your voice read as invalid.\n",
+        "停止中はポータルへのサインインとAPIトークンが使えません。{effect_ja}\n",
+        "While it is suspended you cannot sign in or use your API token.{effect_en}\n",
     ),
     "member.reinstated": (
         "会員資格が回復しました。",
@@ -103,8 +101,25 @@ def decision_notice(event: events.DomainEvent) -> None:
     mail.once_per_event(event.seq, event.action, send)
 
 
+# What else a suspension does, by the kind of member (the fairness rule's performer_suspended
+# and business_not_active; a rights holder's registered recordings and labels stay as they are).
+SUSPENSION_EFFECTS = {
+    "performer": (
+        "あなたの声に依拠するラベルは停止されます。",
+        "Labels that rely on your voice are suspended.",
+    ),
+    "business": (
+        "あなたのAIシステムのラベルは停止されます。",
+        "Your AI systems' labels are suspended.",
+    ),
+}
+
+
 def _decision_mail(member: dict, action: str) -> tuple[str, str]:
     ja, en, after_ja, after_en = DECISIONS[action]
+    effect_ja, effect_en = SUSPENSION_EFFECTS.get(member["kind"], ("", ""))
+    after_ja = after_ja.replace("{effect_ja}", effect_ja)
+    after_en = after_en.replace("{effect_en}", f" {effect_en}" if effect_en else "")
     base = get_settings().public_base_url
     reason = member.get("decision_reason") or "—"
     text = (
