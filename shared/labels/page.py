@@ -281,6 +281,7 @@ def layout(title: str, body: str, lang: str, switch_href: str) -> str:
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>{escape(title)}</title>
 <style>{STYLE}</style>
 </head>
