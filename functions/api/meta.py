@@ -62,7 +62,6 @@ DOCS_PAGE = """<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,">
 <title>AILAS Fair-Trade Voice Registry — API</title>
 <link rel="stylesheet" href="/docs/swagger-ui.css">
 </head>
