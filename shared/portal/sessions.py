@@ -65,7 +65,8 @@ def landing(path: str | None) -> str:
     path = path or ""
     own = path == HOME or path.startswith((HOME + "/", HOME + "?"))
     plain = path.isascii() and path.isprintable() and len(path) <= 300  # a Location header
-    walks = "//" in path or "\\" in path or "/." in path.split("?", 1)[0]  # no ../ out of /portal
+    where = path.split("?", 1)[0].lower()  # no ../ (nor %2e%2e/, which browsers read so) out
+    walks = "//" in path or "\\" in path or "/." in where or "%2e" in where
     return path if own and plain and not walks else HOME
 
 

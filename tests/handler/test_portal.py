@@ -145,6 +145,7 @@ def test_signing_in_lands_on_the_page_asked_for(registry: Registry, mailbox: Pat
         "/portal/" + "a" * 400,
         "/portal/声",  # not a Location header's Latin-1: the used link's answer failed
         "/portal/../signout",
+        "/portal/%2e%2e/v1/health",
     ],
 )
 def test_a_sign_in_lands_only_on_this_sites_portal(
@@ -850,3 +851,20 @@ def test_signin_answers_no_sooner_for_a_stranger_than_the_mail_takes(
         form(api, "/signin", {"email": address, "csrf": csrf}, f"ailas_csrf={csrf}")
     member_wait, stranger_wait = waits
     assert 0 <= member_wait < stranger_wait <= 0.5  # each padded up to the same 0.5 s
+
+
+def test_a_title_cannot_close_the_pages_title_element(registry: Registry, mailbox: Path) -> None:
+    """The per-page <title> passed the voice's title through striptags, which unescapes: a
+    title of `</title><meta http-equiv=refresh …>` sent its readers to another site."""
+    from tests.scenario import voice_sheet
+
+    api = registry.api
+    hostile = 'x</title><meta http-equiv="refresh" content="0;url=https://evil.example/"><title>y'
+    holder = registry.member("rights_holder", email="titles@example.jp")
+    sheet = voice_sheet(title=hostile)
+    voice_no = api.post("/v1/voices", sheet, token=holder.token).json["voice_no"]
+    session = sign_in(api, mailbox, "titles@example.jp")
+    page = api.get(f"/portal/voices/{voice_no}", headers={"Cookie": session}).body.decode()
+    head = page.split("</head>")[0]
+    assert "<meta http-equiv" not in page and head.count("<title>") == 1
+    assert "x&lt;/title&gt;&lt;meta http-equiv=" in head
