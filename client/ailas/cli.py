@@ -44,6 +44,11 @@ class Context:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2) if self.as_json else human)
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """ "1 entry", "2 entries": the CLI's lines read as sentences."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
 def fail(error: ApiError) -> None:
     click.secho(f"error: {error.message} [{error.code}]", fg="red", err=True)
     if error.details:
@@ -614,13 +619,14 @@ def log_verify(
     if report.ok:
         ctx.emit(
             report.as_dict(),
-            f"public log consistent: {report.size} entries ({report.new_entries} new), "
-            f"{report.checkpoints} signed checkpoints ({against}); mirror {path}",
+            f"public log consistent: {counted(report.size, 'entry', 'entries')} "
+            f"({report.new_entries} new), {counted(report.checkpoints, 'signed checkpoint')} "
+            f"({against}); mirror {path}",
         )
         return
     ctx.emit(
         report.as_dict(),
-        f"public log NOT consistent: {len(report.problems)} problems "
+        f"public log NOT consistent: {counted(len(report.problems), 'problem')} "
         f"(mirror {path} left as it was):\n"
         + "\n".join(f"  {p}" for p in sorted(report.problems, key=lambda p: p.seq or 0)),
     )

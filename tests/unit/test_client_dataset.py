@@ -86,3 +86,14 @@ def test_the_csv_quotes_cells_a_spreadsheet_would_run_as_formulas(tmp_path: Path
     assert row[4] == '\'=HYPERLINK("https://evil.example/","verify")'
     assert row[5] == "'@SUM(A1); 声優 花子" and row[10] == "'-not covered"
     assert row[6] == "1.5" and row[0] == "a.wav"
+
+
+def test_cli_counts_read_as_sentences() -> None:
+    from ailas.cli import counted
+
+    assert (
+        counted(1, "entry", "entries") == "1 entry"
+        and counted(57, "entry", "entries") == "57 entries"
+    )
+    assert counted(1, "signed checkpoint") == "1 signed checkpoint"
+    assert counted(0, "problem") == "0 problems"
