@@ -36,11 +36,12 @@ def send(to: str, subject: str, text: str) -> None:
     logger.info("mail sent", extra={"subject": subject})  # never the address or the link
 
 
-def once_per_event(seq: int, action: str, send: Callable[[], Any]) -> None:
-    """Call ``send`` (which mails, or decides not to) for the audit entry ``seq`` once, however
-    often its domain event is delivered: a marker item says it was done."""
+def once_per_event(seq: int, action: str, mailing: Callable[[], Any]) -> None:
+    """Call ``mailing`` (which mails, or decides not to) for the audit entry ``seq`` once,
+    however often its domain event is delivered: a marker item says it was done. One mailing
+    per action: the marker does not name who mailed."""
     marker = keys.mailed(seq)
     if store.get(marker):
         return  # a redelivered event: done already
-    send()
+    mailing()
     store.registry().put_item(Item={**marker, "action": action})

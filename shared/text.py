@@ -36,19 +36,29 @@ def clean_name(value: str, field: str) -> str:
     return value
 
 
-ZWJ, EMOJI_STYLE = "\u200d", "\ufe0f"  # what joins emoji into one (format characters)
+ZWJ = "\u200d"  # joins emoji into one (👩‍🎤): a format character, allowed only between two
 
 
 def clean_filename(value: str, field: str = "filename") -> str:
     """A file's name as the sender's system wrote it: NFC, no control characters; emoji and
-    pictographs are allowed (``声🎤.wav`` is a file people have), with the joiner and the
-    variation selector that compose them (👩‍🎤, 🏳️‍🌈)."""
-    if has_control(value.replace(ZWJ, "").replace(EMOJI_STYLE, "")):
+    pictographs are allowed (``声🎤.wav`` is a file people have), joined ones too."""
+    joined = "".join(
+        ""
+        if c == ZWJ and 0 < i < len(value) - 1 and _pictographs(value[i - 1], value[i + 1])
+        else c
+        for i, c in enumerate(value)
+    )
+    if has_control(joined):
         raise ValueError(f"{field} contains control or invisible characters")
     value = unicodedata.normalize("NFC", value).strip()
     if not value:
         raise ValueError(f"{field} is empty")
     return value
+
+
+def _pictographs(before: str, after: str) -> bool:
+    """Both sides of a joiner are emoji (or the emoji-style selector after one)."""
+    return (has_emoji(before) or before == "\ufe0f") and has_emoji(after)
 
 
 def clean_kana(value: str, field: str = "name_kana") -> str:

@@ -29,6 +29,7 @@ from shared.intents.models import IntentBody
 from shared.labels import service as labels
 from shared.members import service as members
 from shared.members.models import Reason
+from shared.text import nfkc
 from shared.voices import conflicts, usage
 from shared.voices import service as voices
 from shared.voices.models import VoiceRegistration
@@ -73,7 +74,8 @@ def tokens(web: Web) -> Response:
 
 
 def _intent_form(web: Web) -> dict[str, Any]:
-    territories = [c.upper() for c in re.split(r"[\s,、]+", web.value("territories")) if c]
+    typed = nfkc(web.value("territories")).upper()  # ＪＰ，ＵＳ as a Japanese keyboard types it
+    territories = list(dict.fromkeys(c for c in re.split(r"[\s,、;]+", typed) if c))
     return {
         "uses": {code: web.value(f"use_{code}", "contract") for code in USES},
         "commercial": web.value("commercial", "contract"),
@@ -116,11 +118,8 @@ def _intent_page(web: Web, performer_id: str, here: str) -> Response:
     if errors:
         context["intent"] = _intent_form(web)  # what was typed stays on the form to be corrected
     version = web.query.get("saved", "")
-    saved = (
-        {"version": int(version), "withdrawn": "withdrawn" in web.query}
-        if (version.isdigit() and not errors)
-        else None
-    )
+    shown = version.isascii() and version.isdigit() and len(version) < 10 and not errors
+    saved = {"version": int(version), "withdrawn": "withdrawn" in web.query} if shown else None
     return web.render(
         "intent.html",
         status=422 if errors else 200,
@@ -139,7 +138,8 @@ def _save_intent(web: Web, principal: Principal, performer_id: str, here: str) -
         current = intents.current(performer_id)
         if current is None:
             raise ValidationFailed(web.t("まだ意思が登録されていません。", "No intent yet."))
-        written = intents.write(performer_id, intents.withdrawn(current), principal)
+        body = intents.withdrawn(current)
+        written = intents.write(performer_id, body, principal, based_on=current["version"])
         raise Redirect(f"{here}?saved={written['version']}&withdrawn=1")
     errors = {
         f"use_{code}": web.t("選んでください。", "Choose one.")
@@ -312,12 +312,17 @@ def _named(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     the recordings' titles, beside their numbers (a holder confirms what it can read)."""
     ais = ai_systems.AI_SYSTEM.get_many({c["ai_no"] for c in found})
     titles = voices.VOICE.get_many({n for c in found for n in c["voice_nos"]})
-    businesses = members.MEMBER.get_many({a["business_id"] for a in ais.values()})
+    revokers = {c["revoked_by"] for c in found if c.get("revoked_by")}
+    people = members.MEMBER.get_many({a["business_id"] for a in ais.values()} | revokers)
     for contract in found:
         ai = ais.get(contract["ai_no"], {})
-        business = businesses.get(ai.get("business_id", ""))
+        business = people.get(ai.get("business_id", ""))
         contract["ai_name"] = ai.get("name", "")
         contract["business_name"] = business["display_name"] if business else ""
+        revoker = people.get(contract.get("revoked_by") or "")
+        contract["revoker_name"] = (
+            revoker["display_name"] if revoker else contract.get("revoked_by")
+        )
         contract["voices"] = [
             (n, titles[n]["title"] if n in titles else "") for n in contract["voice_nos"]
         ]

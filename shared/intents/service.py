@@ -5,14 +5,14 @@ and its public log entry."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
 from shared import audit, keys, store
 from shared.access import Principal
-from shared.clock import now, now_iso, today
+from shared.clock import now, now_iso
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.formats.uses import DECISION_NAMES, USE_CODES, USES
 from shared.intents.models import IntentBody
@@ -135,12 +135,18 @@ def current(performer_id: str) -> dict[str, Any] | None:
     return store.get(keys.intent_current(performer_id))
 
 
-def write(performer_id: str, body: IntentBody, principal: Principal) -> dict[str, Any]:
+def write(
+    performer_id: str, body: IntentBody, principal: Principal, based_on: int | None = None
+) -> dict[str, Any]:
     """A new version: the version item, the CURRENT pointer (conditional on the version it
-    replaces), the audit entry and its public log entry, in one transaction."""
+    replaces), the audit entry and its public log entry, in one transaction. ``based_on``: the
+    version ``body`` was made from; another one in force meanwhile refuses it (its changes would
+    be undone unseen)."""
     performer = require_performer(performer_id)
     role = author_role(performer_id, principal)
     previous = current(performer_id)
+    if based_on is not None and (previous or {}).get("version") != based_on:
+        raise Conflict("The intent changed meanwhile; read it again.", code="concurrent_write")
     record = _record(performer, body, principal, role, previous)
     writes = _version_writes(performer_id, record, previous)
     # an agency writes only while it is one: removed meanwhile, its version is not written
@@ -277,15 +283,14 @@ def at_time(performer_id: str, at: datetime) -> dict[str, Any] | None:
 def withdrawn(record: dict[str, Any]) -> IntentBody:
     """The intent ``record`` with consent to every use withdrawn: each use and commercial use
     denied, the conditions (territories, refused content, credit) kept; the public note
-    dropped (it may say what was allowed: "TTS allowed" beside "deny" misleads); a
-    ``valid_until`` already past is dropped too (it would refuse the new version)."""
-    until = date.fromisoformat(record["valid_until"]) if record.get("valid_until") else None
+    dropped (it may say what was allowed: "TTS allowed" beside "deny" misleads), and the end
+    date too (a lapsed intent counts as "contract": the withdrawal would expire)."""
     return IntentBody.model_validate(
         {
             "uses": dict.fromkeys(USES, "deny"),
             "commercial": "deny",
             "conditions": record.get("conditions") or {},
-            "valid_until": until if until and until >= today() else None,
+            "valid_until": None,  # a withdrawal does not lapse back into "contract"
             "note": None,
         }
     )

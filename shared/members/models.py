@@ -52,7 +52,10 @@ class Reason(Strict):
     @field_validator("reason")
     @classmethod
     def _reason(cls, value: str) -> str:
-        return clean_free_text(value, "reason")
+        cleaned = clean_free_text(value, "reason")
+        if not cleaned.strip("\u200b\u200c\u200d\u2060\ufeff"):  # spaces or nothing visible
+            raise ValueError("reason is empty")
+        return cleaned
 
 
 class MemberPublic(BaseModel):

@@ -74,8 +74,8 @@ DECISIONS = {
     "member.suspended": (
         "会員資格が停止されました。",
         "Your membership was suspended.",
-        "停止中はポータルへのサインインとAPIトークンが使えません。{effect_ja}\n",
-        "While it is suspended you cannot sign in or use your API token.{effect_en}\n",
+        "停止中はポータルへのサインインとAPIトークンが使えません。",
+        "While it is suspended you cannot sign in or use your API token.",
     ),
     "member.reinstated": (
         "会員資格が回復しました。",
@@ -117,9 +117,11 @@ SUSPENSION_EFFECTS = {
 
 def _decision_mail(member: dict, action: str) -> tuple[str, str]:
     ja, en, after_ja, after_en = DECISIONS[action]
-    effect_ja, effect_en = SUSPENSION_EFFECTS.get(member["kind"], ("", ""))
-    after_ja = after_ja.replace("{effect_ja}", effect_ja)
-    after_en = after_en.replace("{effect_en}", f" {effect_en}" if effect_en else "")
+    if action == "member.suspended" and member["kind"] in SUSPENSION_EFFECTS:
+        effect_ja, effect_en = SUSPENSION_EFFECTS[member["kind"]]
+        after_ja, after_en = f"{after_ja}{effect_ja}\n", f"{after_en} {effect_en}\n"
+    elif action == "member.suspended":
+        after_ja, after_en = f"{after_ja}\n", f"{after_en}\n"
     base = get_settings().public_base_url
     reason = member.get("decision_reason") or "—"
     text = (

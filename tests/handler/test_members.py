@@ -50,6 +50,11 @@ def test_rejection_needs_a_reason_and_is_final(registry: Registry) -> None:
     api = registry.api
     member_id = registry.apply("business")
     assert api.post(f"/v1/members/{member_id}/reject", {}, token=registry.operator).status == 422
+    for blank in ("   ", "\u3000", "\u200b"):  # nothing a member could read as a reason
+        refused = api.post(
+            f"/v1/members/{member_id}/reject", {"reason": blank}, token=registry.operator
+        )
+        assert refused.status == 422, blank
     rejected = api.post(
         f"/v1/members/{member_id}/reject", {"reason": "書類不備"}, token=registry.operator
     )

@@ -198,6 +198,7 @@ def test_decisions_are_mailed_with_their_reason_once(
     welcome, suspended, reinstated = mails_to(mailbox, "paused2@example.jp")
     assert "入会承認" in welcome[0]
     assert "停止" in suspended[0] and "理由: 規約違反の確認中" in suspended[1]
+    assert "あなたのAIシステムのラベルは停止されます。" in suspended[1]  # said per kind: a business
     assert "回復" in reinstated[0] and "理由: 確認済み" in reinstated[1]
     assert "/signin\n" in reinstated[1]
 
@@ -550,6 +551,10 @@ def test_a_form_sent_again_after_it_was_done_goes_back_to_its_page(
     assert sent.status == 303
     record = api.get(f"/v1/contracts/{contract_id}", token=holder.token).json
     assert record["status"] == "revoked" and record["revoke_reason"] == "契約期間の合意が違う"
+    b_page = api.get("/portal/contracts", headers={"Cookie": b_session}).body.decode()
+    holder_name = api.get(f"/v1/members/{holder.member_id}", token=holder.token).json
+    assert f"取り消した会員: {holder_name['display_name']}" in b_page  # told to the other party
+    assert "理由: 契約期間の合意が違う" in b_page
 
 
 def test_an_operator_decides_a_conflict_from_the_portal(registry: Registry, mailbox: Path) -> None:
@@ -830,9 +835,22 @@ def test_a_performer_withdraws_every_consent_with_one_button(
     # widening a "JP only" consent to the world)
     assert now["conditions"]["credit_required"] is True
     assert now["conditions"]["territories"] == ["JP", "US"]
-    saved_again = {**all_uses("allow"), "csrf": csrf, "territories": "JP, US"}
+    saved_again = {**all_uses("allow"), "csrf": csrf, "territories": "ｊｐ，ＵＳ；jp"}  # as typed
     assert form(api, "/portal/intent", saved_again, session).status == 303
     assert intents.current(performer.member_id)["conditions"]["territories"] == ["JP", "US"]
+    # a withdrawal made from version 3 while version 4 came in is refused, not written over it
+    stale = intents.current(performer.member_id)["version"]
+    assert form(api, "/portal/intent", {**saved_again, "note": "新しい版"}, session).status == 303
+    from shared.access import Principal
+    from shared.errors import Conflict
+    from shared.intents.service import withdrawn
+
+    me = Principal(member_id=performer.member_id, role="performer", token_prefix="test")
+    with pytest.raises(Conflict):
+        intents.write(performer.member_id, withdrawn({}), me, based_on=stale)
+    # a made-up number in the page's address is no 500
+    odd = api.get("/portal/intent?saved=%C2%B2", headers={"Cookie": session})
+    assert odd.status == 200 and "版を登録しました" not in odd.body.decode()
 
 
 def test_signin_answers_no_sooner_for_a_stranger_than_the_mail_takes(

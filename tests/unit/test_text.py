@@ -33,6 +33,6 @@ def test_a_file_may_be_named_as_people_name_files() -> None:
     assert facts.filename == "声🎤.wav" and facts.content_type == "audio/x-wav"
     for joined in ("👩\u200d🎤.wav", "🏳\ufe0f\u200d🌈.mp3"):
         assert FileFacts(filename=joined, size_bytes=10, content_type="audio/wav").filename
-    for bad in ("a\u202eb.wav", "a\x00.wav", "  "):
+    for bad in ("a\u202eb.wav", "a\x00.wav", "  ", "voice\u200d.wav", "\u200d"):
         with pytest.raises(ValueError, match="filename"):
             FileFacts(filename=bad, size_bytes=10, content_type="audio/wav")
