@@ -239,7 +239,9 @@ def test_from_application_to_a_valid_label_in_the_browser(
     # 取り消し: one click does not revoke; the disclosure asks for a reason, and the label follows.
     holder.open("/portal/contracts")
     holder.page.get_by_text("取り消す…").click()
-    holder.page.get_by_label("取り消しの理由（記録に残り、相手方に伝わります）").fill("条件の相違")
+    holder.page.get_by_label(
+        "取り消しの理由（記録に残り、契約の相手方のこの一覧にも表示されます）"
+    ).fill("条件の相違")
     holder.shoot("revoke")
     holder.page.get_by_role("button", name="取り消しを確定").click()
     holder.page.wait_for_url("**/portal/contracts?done=*")
