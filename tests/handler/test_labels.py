@@ -15,6 +15,7 @@ from tests.scenario import (
     ai_sheet,
     confirm_contract,
     contract_filing,
+    fair_trade,
     open_trade,
 )
 
@@ -491,14 +492,8 @@ def test_verify_tells_a_token_not_issued_from_a_label_that_does_not_exist(
     from shared.labels import signing
 
     api = registry.api
-    holder, business = registry.member("rights_holder"), registry.member("business")
-    voice_no = registered_voice(holder)
-    ai_no = api.post("/v1/ai-systems", ai_sheet([voice_no]), token=business.token).json["ai_no"]
-    contract = api.post(
-        "/v1/contracts", contract_filing(ai_no, [voice_no]), token=business.token
-    ).json["contract_id"]
-    api.post(f"/v1/contracts/{contract}/confirm", token=holder.token)
-    label = api.post("/v1/labels", {"ai_no": ai_no}, token=business.token).json
+    _, label_no = fair_trade(registry, registered_voice)
+    label = api.get(f"/v1/labels/{label_no}").json
     claims = jws.verify(label["token"], api.get("/.well-known/jwks.json").json)
     for number, error in (
         (label["label_no"], "not_the_issued_token"),
