@@ -223,6 +223,7 @@ def voice_status(web: Web, voice_no: str) -> Response:
             "status": voice["status"],
             "final": voice["status"] in FINAL_VOICE,
             "error": voice.get("error"),
+            "said": web.rejection(voice.get("error")),  # as the page's reader reads it
             "audio": voice.get("audio"),
         }
     )

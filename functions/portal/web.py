@@ -136,6 +136,18 @@ class Web:
         ja, en = NAMES.get(code or "", (code or "—", code or "—"))
         return self.t(ja, en)
 
+    def rejection(self, error: dict[str, Any] | None, short: bool = False) -> str:
+        """Why an upload was not taken: in Japanese (the registry's English detail beside it
+        on the voice's page), or the English message; the code where nothing else is known."""
+        if not error:
+            return ""
+        said = refusals.UPLOAD_REJECTIONS.get(str(error.get("code")))
+        if short:
+            return self.t(said[0], str(error.get("code"))) if said else str(error.get("code"))
+        if said and self.lang == "ja":
+            return f"{said[1]}（{error.get('message', '')}）"
+        return str(error.get("message") or error.get("code"))
+
     def field_name(self, name: str) -> str:
         """A form field's name as people read it (errors are listed by field)."""
         if name.startswith("use_"):

@@ -48,3 +48,32 @@ JAPANESE: dict[str, str] = {
 
 def japanese(code: str) -> str | None:
     return JAPANESE.get(code)
+
+
+# Why an upload (a voice, a trace, a screen) was not taken, as a holder reads it in the list
+# (short) and on the voice's page (with the English detail, which names times and sizes).
+UPLOAD_REJECTIONS: dict[str, tuple[str, str]] = {
+    "unsupported_format": (
+        "読めない形式",
+        "この形式のファイルは登録できません（WAV・FLAC・OGG・Opus・MP3）。",
+    ),
+    "corrupt_audio": ("壊れたファイル", "ファイルが途中で切れているか、壊れています。"),
+    "empty": ("空のファイル", "ファイルに音声が入っていません。"),
+    "no_speech": ("声が足りない", "声の部分が短すぎるか、ありません（2秒以上の声が必要です）。"),
+    "constant_signal": ("音ではない", "一定の値（直流）だけで、音が入っていません。"),
+    "pure_tone": ("声ではない", "単一の音（純音）だけで、声ではありません。"),
+    "too_long": ("長すぎる", "録音が長すぎます（3時間まで）。"),
+    "too_complex": ("大きすぎる", "チャンネル数やサンプリング周波数が大きすぎます。"),
+    "no_fingerprint": ("指紋が作れない", "指紋（特徴情報）を作れる音がありませんでした。"),
+    "size_mismatch": ("サイズ違い", "申告したサイズと、送られたファイルのサイズが違います。"),
+    "duplicate": ("登録済みと同じ", "同じ録音がすでに登録されています。"),
+    "conflict_lost": ("競合で却下", "別の権利者の録音として運営が判断しました。"),
+    "upload_replaced": (
+        "差し替えられた",
+        "処理中に別のファイルが送られました。もう一度登録してください。",
+    ),
+    "internal_error": (
+        "登録側の問題",
+        "協会側の問題で処理できませんでした。もう一度お試しください。",
+    ),
+}

@@ -886,3 +886,28 @@ def test_a_title_cannot_close_the_pages_title_element(registry: Registry, mailbo
     head = page.split("</head>")[0]
     assert "<meta http-equiv" not in page and head.count("<title>") == 1
     assert "x&lt;/title&gt;&lt;meta http-equiv=" in head
+
+
+def test_why_an_upload_was_refused_is_said_in_japanese_with_the_detail(
+    registry: Registry, mailbox: Path
+) -> None:
+    """The holder's list showed `却下: no_speech` and the page `no_speech: The file…`."""
+    from shared.voices import service as voices
+    from tests.scenario import voice_sheet
+
+    api = registry.api
+    holder = registry.member("rights_holder", email="refused-upload@example.jp")
+    voice_no = api.post("/v1/voices", voice_sheet(), token=holder.token).json["voice_no"]
+    error = {"code": "no_speech", "message": "The file holds only 1.0 s of sound."}
+    voices.transition(voice_no, to="rejected", allowed_from=("awaiting_upload",),
+                      actor="test", action="voice.rejected", changes={"error": error})  # fmt: skip
+    session = sign_in(api, mailbox, "refused-upload@example.jp")
+    listed = api.get("/portal/voices", headers={"Cookie": session}).body.decode()
+    assert "却下: 声が足りない" in listed and ": no_speech" not in listed
+    page = api.get(f"/portal/voices/{voice_no}", headers={"Cookie": session}).body.decode()
+    assert "声の部分が短すぎるか、ありません（2秒以上の声が必要です）。" in page
+    assert "（The file holds only 1.0 s of sound.）" in page  # the registry's detail beside it
+    status = api.get(f"/portal/voices/{voice_no}/status", headers={"Cookie": session})
+    assert json.loads(status.body)["said"].startswith("声の部分が短すぎる")
+    english = api.get(f"/portal/voices/{voice_no}?lang=en", headers={"Cookie": session})
+    assert "The file holds only 1.0 s of sound." in english.body.decode()

@@ -15,7 +15,7 @@
   function each(v) {
     show("voice-status", words[v.status] || v.status);
     document.getElementById("voice-status").className = "status status-" + v.status;
-    if (v.error) { show("voice-detail", v.error.code + ": " + v.error.message); }
+    if (v.error) { show("voice-detail", v.said || (v.error.code + ": " + v.error.message)); }
     else if (v.audio) { show("voice-detail", v.audio.duration_s.toFixed(1) + " s, " + v.audio.format); }
   }
 
