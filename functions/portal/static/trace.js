@@ -6,6 +6,9 @@
   var u = window.ailasUpload;
   if (!form || !u) { return; }
   var t = u.t, show = u.show;
+  // The button starts disabled: pressed before this script ran, the form would be posted
+  // without the file's facts (the script sends them), and answered with a JSON error.
+  document.getElementById("trace").disabled = false;
   var words = { awaiting_upload: t("アップロード待ち", "awaiting upload"), processing: t("照合中", "matching"),
     done: t("完了", "done"), failed: t("照合できませんでした", "failed") };
 

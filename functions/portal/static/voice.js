@@ -6,6 +6,9 @@
   var u = window.ailasUpload;
   if (!form || !u) { return; }
   var t = u.t, show = u.show;
+  // The button starts disabled: pressed before this script ran, the form would be posted
+  // without the file's facts (the script sends them), and answered with a JSON error.
+  document.getElementById("register").disabled = false;
   var words = {
     awaiting_upload: t("アップロード待ち", "awaiting upload"), processing: t("処理中", "processing"),
     registered: t("登録済み", "registered"), rejected: t("登録できませんでした", "rejected"),
