@@ -179,7 +179,7 @@ def decode(
             ) from None
         _sniff(head)
         cut = _cut_short(handle, size)
-        no_length_header = _no_length_header(handle)
+        no_length_header = _looks_like_mp3(head) and _no_length_header(handle)
         handle.seek(0)
         try:
             audio = sf.SoundFile(handle)
@@ -205,6 +205,12 @@ class _Container:
 
     cut_short: str | None
     length_estimated: bool
+
+
+def _looks_like_mp3(head: bytes) -> bool:
+    """An ID3 tag or a frame sync at the start: where libsndfile itself finds an MP3 (no other
+    file needs the extra reads of :func:`_no_length_header`)."""
+    return head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
 
 
 def _no_length_header(handle: BinaryIO) -> bool:

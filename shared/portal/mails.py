@@ -117,11 +117,9 @@ SUSPENSION_EFFECTS = {
 
 def _decision_mail(member: dict, action: str) -> tuple[str, str]:
     ja, en, after_ja, after_en = DECISIONS[action]
-    if action == "member.suspended" and member["kind"] in SUSPENSION_EFFECTS:
-        effect_ja, effect_en = SUSPENSION_EFFECTS[member["kind"]]
-        after_ja, after_en = f"{after_ja}{effect_ja}\n", f"{after_en} {effect_en}\n"
-    elif action == "member.suspended":
-        after_ja, after_en = f"{after_ja}\n", f"{after_en}\n"
+    if action == "member.suspended":
+        effect_ja, effect_en = SUSPENSION_EFFECTS.get(member["kind"], ("", ""))
+        after_ja, after_en = f"{after_ja}{effect_ja}\n", f"{after_en} {effect_en}".rstrip() + "\n"
     base = get_settings().public_base_url
     reason = member.get("decision_reason") or "—"
     text = (
